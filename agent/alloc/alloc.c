@@ -1,0 +1,869 @@
+/* The allocator's state and its reconcile pass (rules in alloc.h): assignments by service
+ * name, holders by IP (sharing), sharing groups by (namespace, key), and the used-address runs
+ * per family that make "lowest free address" independent of pool size. Persists assigned
+ * services as kind "assignment" ({"ips": [...], "pool": name}) and reloads them in alloc_new.
+ * Owns no pool or service definitions: those come from struct cfg on each reconcile. */
+#include <search.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "alloc/alloc.h"
+#include "alloc/runs.h"
+#include "lib/log.h"
+#include "store/store.h"
+
+struct asg {
+	struct alloc_assignment pub;
+	char name[2 * CFG_NAME_MAX + 1];
+	char ns[CFG_NAME_MAX];
+	char key[CFG_NAME_MAX]; /* shared key, "" = never shares */
+	struct cfg_port *ports;
+	int n_ports;
+	unsigned gen; /* reconcile pass that last saw the service */
+	bool loaded;  /* from the store, ports and key not seen yet */
+	bool changed; /* ports or key changed in this pass */
+};
+
+struct holders {
+	struct ip ip;
+	struct asg **v;
+	int n, cap;
+};
+
+struct group {
+	char id[2 * CFG_NAME_MAX + 1]; /* namespace '\n' key */
+	struct asg **v;
+	int n, cap;
+};
+
+struct alloc {
+	struct store *st;
+	void *by_name; /* struct asg */
+	void *by_ip;   /* struct holders */
+	void *groups;  /* struct group */
+	struct runs used[2]; /* [0] IPv4, [1] IPv6 */
+	unsigned gen;
+	int n_pending;
+};
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n, sz);
+
+	if (!p)
+		log_fatal("alloc: out of memory");
+	return p;
+}
+
+static void vec_push(struct asg ***v, int *n, int *cap, struct asg *a)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 2;
+		*v = realloc(*v, (size_t)*cap * sizeof(**v));
+		if (!*v)
+			log_fatal("alloc: out of memory");
+	}
+	(*v)[(*n)++] = a;
+}
+
+static void vec_remove(struct asg **v, int *n, struct asg *a)
+{
+	for (int i = 0; i < *n; i++) {
+		if (v[i] == a) {
+			memmove(&v[i], &v[i + 1], (size_t)(*n - i - 1) * sizeof(*v));
+			(*n)--;
+			return;
+		}
+	}
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct asg *)a)->name, ((const struct asg *)b)->name);
+}
+
+static int holders_cmp(const void *a, const void *b)
+{
+	return ip_cmp(&((const struct holders *)a)->ip, &((const struct holders *)b)->ip);
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct group *)a)->id, ((const struct group *)b)->id);
+}
+
+static struct runs *used_of(struct alloc *al, int family)
+{
+	return &al->used[family == AF_INET ? 0 : 1];
+}
+
+static struct asg *asg_find(struct alloc *al, const char *name)
+{
+	struct asg probe;
+	void *n;
+
+	snprintf(probe.name, sizeof(probe.name), "%s", name);
+	n = tfind(&probe, &al->by_name, name_cmp);
+	return n ? *(struct asg **)n : NULL;
+}
+
+static struct asg *asg_add(struct alloc *al, const char *name)
+{
+	struct asg *a = xcalloc(1, sizeof(*a));
+	const char *slash;
+
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	slash = strchr(a->name, '/');
+	snprintf(a->ns, sizeof(a->ns), "%.*s", slash ? (int)(slash - a->name) : 0, a->name);
+	a->pub.service = a->name;
+	a->pub.status = ALLOC_PENDING;
+	if (!tsearch(a, &al->by_name, name_cmp))
+		log_fatal("alloc: out of memory");
+	return a;
+}
+
+static struct holders *holders_find(struct alloc *al, const struct ip *ip)
+{
+	struct holders probe = {.ip = *ip};
+	void *n = tfind(&probe, &al->by_ip, holders_cmp);
+
+	return n ? *(struct holders **)n : NULL;
+}
+
+static void ip_hold(struct alloc *al, struct asg *a, const struct ip *ip)
+{
+	struct holders *h = holders_find(al, ip);
+
+	if (!h) {
+		h = xcalloc(1, sizeof(*h));
+		h->ip = *ip;
+		if (!tsearch(h, &al->by_ip, holders_cmp))
+			log_fatal("alloc: out of memory");
+		runs_add(used_of(al, ip->family), ip_u128(ip));
+	}
+	vec_push(&h->v, &h->n, &h->cap, a);
+}
+
+static void ip_unhold(struct alloc *al, struct asg *a, const struct ip *ip)
+{
+	struct holders *h = holders_find(al, ip);
+
+	if (!h)
+		log_fatal("alloc: releasing an address nobody holds");
+	vec_remove(h->v, &h->n, a);
+	if (h->n)
+		return;
+	runs_del(used_of(al, ip->family), ip_u128(ip));
+	tdelete(h, &al->by_ip, holders_cmp);
+	free(h->v);
+	free(h);
+}
+
+static struct group *group_find(struct alloc *al, const char *ns, const char *key, bool create)
+{
+	struct group probe, *g;
+	void *n;
+
+	snprintf(probe.id, sizeof(probe.id), "%s\n%s", ns, key);
+	n = tfind(&probe, &al->groups, group_cmp);
+	if (n || !create)
+		return n ? *(struct group **)n : NULL;
+	g = xcalloc(1, sizeof(*g));
+	strcpy(g->id, probe.id);
+	if (!tsearch(g, &al->groups, group_cmp))
+		log_fatal("alloc: out of memory");
+	return g;
+}
+
+/* Sharing groups index holders of an address only. */
+static void group_join(struct alloc *al, struct asg *a)
+{
+	struct group *g;
+
+	if (!a->key[0])
+		return;
+	g = group_find(al, a->ns, a->key, true);
+	vec_push(&g->v, &g->n, &g->cap, a);
+}
+
+static void group_leave(struct alloc *al, struct asg *a)
+{
+	struct group *g;
+
+	if (!a->key[0])
+		return;
+	g = group_find(al, a->ns, a->key, false);
+	if (!g)
+		return;
+	vec_remove(g->v, &g->n, a);
+	if (g->n)
+		return;
+	tdelete(g, &al->groups, group_cmp);
+	free(g->v);
+	free(g);
+}
+
+static void persist(struct alloc *al, struct asg *a)
+{
+	struct json_object *o, *ips;
+	char buf[IP_STRLEN];
+
+	if (!al->st)
+		return;
+	o = json_object_new_object();
+	ips = json_object_new_array();
+	for (int i = 0; i < a->pub.n_ips; i++)
+		json_object_array_add(ips, json_object_new_string(ip_str(&a->pub.ips[i], buf)));
+	json_object_object_add(o, "ips", ips);
+	json_object_object_add(o, "pool", json_object_new_string(a->pub.pool));
+	if (store_put(al->st, ALLOC_KIND, a->name, o) < 0)
+		log_err("alloc: %s: could not persist the assignment", a->name);
+	json_object_put(o);
+}
+
+/* Gives up a's addresses (the service went, or its request changed). */
+static void release(struct alloc *al, struct asg *a, bool unpersist)
+{
+	char buf[IP_STRLEN];
+
+	if (a->pub.status == ALLOC_ASSIGNED) {
+		for (int i = 0; i < a->pub.n_ips; i++) {
+			log_info("alloc: %s: released %s", a->name, ip_str(&a->pub.ips[i], buf));
+			ip_unhold(al, a, &a->pub.ips[i]);
+		}
+		group_leave(al, a);
+		if (unpersist && al->st && store_del(al->st, ALLOC_KIND, a->name) < 0)
+			log_err("alloc: %s: could not delete the assignment", a->name);
+	}
+	a->pub.n_ips = 0;
+	a->pub.status = ALLOC_PENDING;
+	a->pub.out_of_pool = false;
+	a->pub.pool[0] = '\0';
+	a->pub.reason[0] = '\0';
+}
+
+static void set_spec(struct asg *a, const struct cfg_service *s)
+{
+	a->changed = !a->loaded && (a->n_ports != s->n_ports ||
+				    (s->n_ports && memcmp(a->ports, s->ports,
+							  (size_t)s->n_ports * sizeof(*s->ports))));
+	a->loaded = false;
+	if (a->n_ports != s->n_ports) {
+		free(a->ports);
+		a->ports = s->n_ports ? xcalloc((size_t)s->n_ports, sizeof(*a->ports)) : NULL;
+		a->n_ports = s->n_ports;
+	}
+	if (s->n_ports)
+		memcpy(a->ports, s->ports, (size_t)s->n_ports * sizeof(*a->ports));
+}
+
+/* Can a service (ns, key, ports) share with holder h? 0, or -1 with the reason. */
+static int share_ok(const struct asg *h, const char *ns, const char *key,
+		    const struct cfg_port *ports, int n_ports, const struct ip *ip, char *msg,
+		    size_t len)
+{
+	char a[IP_STRLEN], p[16];
+
+	if (!key[0] || strcmp(h->key, key) != 0) {
+		snprintf(msg, len, "%s is in use by %s (shared key %s%s%s differs)", ip_str(ip, a),
+			 h->name, h->key[0] ? "\"" : "", h->key[0] ? h->key : "none",
+			 h->key[0] ? "\"" : "");
+		return -1;
+	}
+	if (strcmp(h->ns, ns) != 0) {
+		snprintf(msg, len, "%s is in use by %s (sharing never crosses namespaces)",
+			 ip_str(ip, a), h->name);
+		return -1;
+	}
+	for (int i = 0; i < n_ports; i++) {
+		for (int k = 0; k < h->n_ports; k++) {
+			if (ports[i].port == h->ports[k].port && ports[i].proto == h->ports[k].proto) {
+				snprintf(msg, len, "%s is in use by %s (port %s in both)", ip_str(ip, a),
+					 h->name, cfg_port_str(&ports[i], p, sizeof(p)));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Whether (self, ns, key, ports) may take ip now. */
+static int ip_free_for(struct alloc *al, const char *self, const char *ns, const char *key,
+		       const struct cfg_port *ports, int n_ports, const struct ip *ip, char *msg,
+		       size_t len)
+{
+	struct holders *h = holders_find(al, ip);
+
+	if (!h)
+		return 0;
+	for (int i = 0; i < h->n; i++) {
+		if (!strcmp(h->v[i]->name, self))
+			continue;
+		if (share_ok(h->v[i], ns, key, ports, n_ports, ip, msg, len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int alloc_ip_check(struct alloc *al, const struct cfg_service *svc, const struct ip *ip,
+		   char *msg, size_t len)
+{
+	char ns[CFG_NAME_MAX];
+	const char *slash = strchr(svc->name, '/');
+
+	snprintf(ns, sizeof(ns), "%.*s", slash ? (int)(slash - svc->name) : 0, svc->name);
+	return ip_free_for(al, svc->name, ns, svc->shared_key, svc->ports, svc->n_ports, ip, msg,
+			   len);
+}
+
+const char *alloc_ip_owner(struct alloc *al, const struct ip *ip)
+{
+	struct holders *h = holders_find(al, ip);
+
+	return h && h->n ? h->v[0]->name : NULL;
+}
+
+/* --- loading -------------------------------------------------------------------------- */
+
+struct load_ctx {
+	struct alloc *al;
+	char *err;
+	size_t errlen;
+};
+
+static int load_one(const char *key, struct json_object *val, void *arg)
+{
+	struct load_ctx *c = arg;
+	struct json_object *ips = NULL, *pool = NULL;
+	struct asg *a;
+	int n;
+
+	if (!json_object_object_get_ex(val, "ips", &ips) ||
+	    !json_object_is_type(ips, json_type_array) || (n = (int)json_object_array_length(ips)) < 1 ||
+	    n > 2)
+		goto bad;
+	if (asg_find(c->al, key))
+		goto bad;
+	a = asg_add(c->al, key);
+	for (int i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(ips, i);
+
+		if (!json_object_is_type(e, json_type_string) ||
+		    ip_parse(json_object_get_string(e), &a->pub.ips[i]) < 0)
+			goto bad;
+	}
+	a->pub.n_ips = n;
+	if (json_object_object_get_ex(val, "pool", &pool))
+		snprintf(a->pub.pool, sizeof(a->pub.pool), "%s", json_object_get_string(pool));
+	a->pub.status = ALLOC_ASSIGNED;
+	a->loaded = true;
+	/* ports and key are not known until the first reconcile: nobody can share meanwhile */
+	for (int i = 0; i < n; i++)
+		ip_hold(c->al, a, &a->pub.ips[i]);
+	return 0;
+bad:
+	snprintf(c->err, c->errlen, "store: assignment %s: %s: not {\"ips\": [1 or 2 addresses], "
+		 "\"pool\": name}; refusing to guess", key,
+		 json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
+	return -1;
+}
+
+struct alloc *alloc_new(struct store *st, char *err, size_t errlen)
+{
+	struct alloc *al = xcalloc(1, sizeof(*al));
+	struct load_ctx c = {al, err, errlen};
+
+	al->st = st;
+	if (st && store_foreach(st, ALLOC_KIND, load_one, &c) != 0) {
+		alloc_free(al);
+		return NULL;
+	}
+	return al;
+}
+
+static void free_asg(void *p)
+{
+	struct asg *a = p;
+
+	free(a->ports);
+	free(a);
+}
+
+static void free_holders(void *p)
+{
+	struct holders *h = p;
+
+	free(h->v);
+	free(h);
+}
+
+static void free_group(void *p)
+{
+	struct group *g = p;
+
+	free(g->v);
+	free(g);
+}
+
+void alloc_free(struct alloc *al)
+{
+	if (!al)
+		return;
+	tdestroy(al->by_name, free_asg);
+	tdestroy(al->by_ip, free_holders);
+	tdestroy(al->groups, free_group);
+	runs_clear(&al->used[0]);
+	runs_clear(&al->used[1]);
+	free(al);
+}
+
+/* --- assignment ----------------------------------------------------------------------- */
+
+struct pass {
+	struct alloc *al;
+	const struct cfg *cfg;
+	const struct cfg_pool **order; /* pools in allocation order */
+	int n_order;
+};
+
+static const struct cfg_pool *pool_named(const struct pass *p, const char *name)
+{
+	for (int i = 0; i < p->cfg->n_pools; i++)
+		if (!strcmp(p->cfg->pools[i].name, name))
+			return &p->cfg->pools[i];
+	return NULL;
+}
+
+/* Lowest address of family fam in pool that is free or shareable for svc. */
+static bool lowest_in_pool(struct pass *p, const struct cfg_pool *pool, int fam,
+			   const struct cfg_service *svc, const struct asg *a, struct ip *out)
+{
+	struct runs *used = used_of(p->al, fam);
+	bool found = false;
+	u128 best = 0, x;
+	char msg[160];
+
+	for (int i = 0; i < pool->n_ranges; i++) {
+		const struct cfg_range *r = &pool->ranges[i];
+
+		if (r->first.family != fam)
+			continue;
+		if (runs_lowest_free(used, ip_u128(&r->first), ip_u128(&r->last),
+				     pool->avoid_buggy_ips && fam == AF_INET, &x) &&
+		    (!found || x < best)) {
+			best = x;
+			found = true;
+		}
+	}
+	if (svc->shared_key[0]) {
+		struct group *g = group_find(p->al, a->ns, svc->shared_key, false);
+
+		for (int i = 0; g && i < g->n; i++) {
+			const struct asg *m = g->v[i];
+
+			if (m == a)
+				continue;
+			for (int k = 0; k < m->pub.n_ips; k++) {
+				const struct ip *ip = &m->pub.ips[k];
+
+				if (ip->family != fam || !alloc_pool_has(pool, ip) ||
+				    (pool->avoid_buggy_ips && alloc_ip_buggy(ip)))
+					continue;
+				x = ip_u128(ip);
+				if (found && x >= best)
+					continue;
+				if (ip_free_for(p->al, a->name, a->ns, svc->shared_key, svc->ports,
+						svc->n_ports, ip, msg, sizeof(msg)) == 0) {
+					best = x;
+					found = true;
+				}
+			}
+		}
+	}
+	if (found)
+		u128_ip(fam, best, out);
+	return found;
+}
+
+static int pending(struct asg *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int pending(struct asg *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->pub.reason, sizeof(a->pub.reason), fmt, ap);
+	va_end(ap);
+	a->pub.status = ALLOC_PENDING;
+	a->pub.n_ips = 0;
+	return -1;
+}
+
+static const char *fam_name(int fam)
+{
+	return fam == AF_INET ? "IPv4" : "IPv6";
+}
+
+/* Tries to give a (pending) its addresses. 0 assigned, -1 still pending (reason set). */
+static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
+{
+	int fams[2], n_fams = 0;
+	struct ip got[2];
+	bool have[2] = {false, false};
+	const struct cfg_pool *fixed = NULL, *pool_of_ip[2] = {NULL, NULL};
+	char buf[IP_STRLEN], msg[160];
+
+	if (svc->family != CFG_FAM_IPV6)
+		fams[n_fams++] = AF_INET;
+	if (svc->family != CFG_FAM_IPV4)
+		fams[n_fams++] = AF_INET6;
+	if (svc->pool[0]) {
+		fixed = pool_named(p, svc->pool);
+		if (!fixed)
+			return pending(a, "pool %s does not exist", svc->pool);
+		if (!alloc_pool_ns_ok(fixed, a->ns))
+			return pending(a, "pool %s does not serve namespace %s", fixed->name, a->ns);
+	}
+	/* requested addresses first: they must lie in a pool and be free or shareable */
+	for (int f = 0; f < n_fams; f++) {
+		for (int i = 0; i < svc->n_req_ips; i++) {
+			const struct ip *ip = &svc->req_ips[i];
+			const struct cfg_pool *pl;
+
+			if (ip->family != fams[f])
+				continue;
+			ip_str(ip, buf);
+			pl = fixed ? (alloc_pool_has(fixed, ip) ? fixed : NULL) :
+				     alloc_pool_of(p->cfg, ip);
+			if (!pl)
+				return fixed ? pending(a, "requested %s is not in pool %s", buf,
+						       fixed->name) :
+					       pending(a, "requested %s is not in any pool", buf);
+			if (!alloc_pool_ns_ok(pl, a->ns))
+				return pending(a, "pool %s does not serve namespace %s", pl->name,
+					       a->ns);
+			if (pl->avoid_buggy_ips && alloc_ip_buggy(ip))
+				return pending(a, "requested %s ends in .0 or .255, which pool %s "
+					       "avoids (avoidBuggyIPs)", buf, pl->name);
+			if (ip_free_for(p->al, a->name, a->ns, svc->shared_key, svc->ports,
+					svc->n_ports, ip, msg, sizeof(msg)) < 0)
+				return pending(a, "requested %s", msg);
+			got[f] = *ip;
+			have[f] = true;
+			pool_of_ip[f] = pl;
+		}
+	}
+	/* the other families from the pool of a requested address, else the eligible pools */
+	if (!fixed)
+		fixed = pool_of_ip[0] ? pool_of_ip[0] : pool_of_ip[1];
+	if (!(n_fams == 1 ? have[0] : have[0] && have[1])) {
+		const struct cfg_pool *cands[p->n_order + 1];
+		int n_c = 0;
+		bool done = false;
+
+		if (fixed) {
+			cands[n_c++] = fixed;
+		} else {
+			for (int i = 0; i < p->n_order; i++) {
+				const struct cfg_pool *pl = p->order[i];
+				bool fam_ok = true;
+
+				for (int f = 0; f < n_fams; f++)
+					if (!have[f] && !alloc_pool_has_family(pl, fams[f]))
+						fam_ok = false;
+				if (pl->auto_assign && alloc_pool_ns_ok(pl, a->ns) && fam_ok)
+					cands[n_c++] = pl;
+			}
+		}
+		for (int c = 0; c < n_c && !done; c++) {
+			struct ip try[2];
+			bool ok = true;
+
+			for (int f = 0; f < n_fams && ok; f++) {
+				if (have[f])
+					try[f] = got[f];
+				else if (!alloc_pool_has_family(cands[c], fams[f]) ||
+					 !lowest_in_pool(p, cands[c], fams[f], svc, a, &try[f]))
+					ok = false;
+			}
+			if (ok) {
+				for (int f = 0; f < n_fams; f++) {
+					got[f] = try[f];
+					have[f] = true;
+				}
+				if (!pool_of_ip[0] && !pool_of_ip[1])
+					pool_of_ip[0] = cands[c];
+				done = true;
+			}
+		}
+		if (!done) {
+			const char *fam = svc->family == CFG_FAM_DUAL ? "IPv4 and IPv6" :
+					  fam_name(fams[0]);
+
+			if (n_c == 0)
+				return pending(a, "no pool with autoAssign serves namespace %s with %s "
+					       "addresses", a->ns, fam);
+			if (n_c == 1)
+				return pending(a, "no free %s address in pool %s", fam,
+					       cands[0]->name);
+			return pending(a, "no free %s address in the %d eligible pools (%s, %s%s)",
+				       fam, n_c, cands[0]->name, cands[1]->name, n_c > 2 ? ", ..." : "");
+		}
+	}
+	a->pub.n_ips = n_fams;
+	for (int f = 0; f < n_fams; f++) {
+		a->pub.ips[f] = got[f];
+		ip_hold(p->al, a, &got[f]);
+		log_info("alloc: %s: assigned %s", a->name, ip_str(&got[f], buf));
+	}
+	snprintf(a->pub.pool, sizeof(a->pub.pool), "%s",
+		 (pool_of_ip[0] ? pool_of_ip[0] : pool_of_ip[1])->name);
+	a->pub.status = ALLOC_ASSIGNED;
+	a->pub.reason[0] = '\0';
+	a->pub.out_of_pool = false;
+	group_join(p->al, a);
+	persist(p->al, a);
+	return 0;
+}
+
+/* Why an assigned service must give its addresses back because its own request changed, or
+ * NULL to keep them. Pool edits never count: they flag, they do not move. */
+static const char *must_move(struct pass *p, const struct cfg_service *svc, struct asg *a,
+			     char *msg, size_t len)
+{
+	int want4 = svc->family != CFG_FAM_IPV6, want6 = svc->family != CFG_FAM_IPV4;
+	int n4 = 0, n6 = 0;
+
+	for (int i = 0; i < a->pub.n_ips; i++)
+		a->pub.ips[i].family == AF_INET ? n4++ : n6++;
+	if (n4 != want4 || n6 != want6)
+		return "ipFamily changed";
+	for (int i = 0; i < svc->n_req_ips; i++) {
+		bool in = false;
+
+		for (int k = 0; k < a->pub.n_ips; k++)
+			in |= ip_eq(&a->pub.ips[k], &svc->req_ips[i]);
+		if (!in)
+			return "requested addresses changed";
+	}
+	if (svc->pool[0]) {
+		for (int i = 0; i < a->pub.n_ips; i++) {
+			const struct cfg_pool *pl = alloc_pool_of(p->cfg, &a->pub.ips[i]);
+
+			if (pl && strcmp(pl->name, svc->pool) != 0)
+				return "pool changed";
+		}
+	}
+	/* sharing that no longer fits: the service whose ports or key changed moves; when both
+	 * (or neither) changed, the first in config order does */
+	for (int i = 0; i < a->pub.n_ips; i++) {
+		struct holders *h = holders_find(p->al, &a->pub.ips[i]);
+
+		for (int k = 0; h && k < h->n; k++) {
+			const struct asg *o = h->v[k];
+
+			if (o == a || (!a->changed && o->changed))
+				continue;
+			if (share_ok(o, a->ns, a->key, a->ports, a->n_ports, &a->pub.ips[i], msg,
+				     len) < 0)
+				return msg;
+		}
+	}
+	return NULL;
+}
+
+static void flag_pool(struct pass *p, struct asg *a)
+{
+	char buf[IP_STRLEN];
+
+	a->pub.out_of_pool = false;
+	a->pub.reason[0] = '\0';
+	for (int i = 0; i < a->pub.n_ips; i++) {
+		const struct cfg_pool *pl = alloc_pool_of(p->cfg, &a->pub.ips[i]);
+
+		if (pl) {
+			if (i == 0 || a->pub.out_of_pool)
+				snprintf(a->pub.pool, sizeof(a->pub.pool), "%s", pl->name);
+			continue;
+		}
+		if (!a->pub.out_of_pool)
+			log_warn("alloc: %s: %s is outside every pool now; kept, not moved", a->name,
+				 ip_str(&a->pub.ips[i], buf));
+		a->pub.out_of_pool = true;
+		snprintf(a->pub.reason, sizeof(a->pub.reason),
+			 "%s is outside every pool (pool %s changed or removed): kept, not moved",
+			 ip_str(&a->pub.ips[i], buf), a->pub.pool[0] ? a->pub.pool : "?");
+	}
+}
+
+struct collect {
+	struct asg **v;
+	int n, cap;
+	unsigned gen;
+};
+
+static void collect_stale(const void *node, VISIT which, void *arg)
+{
+	struct collect *c = arg;
+	struct asg *a = *(struct asg *const *)node;
+
+	if ((which == postorder || which == leaf) && a->gen != c->gen)
+		vec_push(&c->v, &c->n, &c->cap, a);
+}
+
+int alloc_reconcile(struct alloc *al, const struct cfg *cfg)
+{
+	const struct cfg_pool *order[cfg->n_pools + 1];
+	struct pass p = {al, cfg, order, cfg->n_pools};
+	struct asg **byidx = xcalloc((size_t)cfg->n_services + 1, sizeof(*byidx));
+	struct collect stale = {.gen = ++al->gen};
+	char msg[160];
+	int rc = 0;
+
+	for (int i = 0; i < cfg->n_pools; i++)
+		order[i] = &cfg->pools[i];
+	qsort(order, (size_t)cfg->n_pools, sizeof(order[0]), alloc_pool_order);
+	if (al->st)
+		store_batch_begin(al->st);
+
+	/* 1. the services that exist now, with their current ports and shared key */
+	for (int i = 0; i < cfg->n_services; i++) {
+		const struct cfg_service *s = &cfg->services[i];
+		struct asg *a = asg_find(al, s->name);
+		bool key_changed, was_loaded;
+
+		if (!a)
+			a = asg_add(al, s->name);
+		if (a->gen == al->gen)
+			continue; /* duplicate name in cfg: the first one wins */
+		a->gen = al->gen;
+		byidx[i] = a;
+		key_changed = strcmp(a->key, s->shared_key) != 0;
+		if (key_changed) {
+			if (a->pub.status == ALLOC_ASSIGNED)
+				group_leave(al, a);
+			snprintf(a->key, sizeof(a->key), "%s", s->shared_key);
+			if (a->pub.status == ALLOC_ASSIGNED)
+				group_join(al, a);
+		}
+		was_loaded = a->loaded;
+		set_spec(a, s);
+		if (key_changed && !was_loaded)
+			a->changed = true;
+	}
+	/* 2. services that are gone give their addresses back */
+	twalk_r(al->by_name, collect_stale, &stale);
+	for (int i = 0; i < stale.n; i++) {
+		release(al, stale.v[i], true);
+		tdelete(stale.v[i], &al->by_name, name_cmp);
+		free_asg(stale.v[i]);
+	}
+	free(stale.v);
+	/* 3. kept unless the service's own request changed; pool edits only flag */
+	for (int i = 0; i < cfg->n_services; i++) {
+		struct asg *a = byidx[i];
+		const char *why;
+
+		if (!a || a->pub.status != ALLOC_ASSIGNED)
+			continue;
+		why = must_move(&p, &cfg->services[i], a, msg, sizeof(msg));
+		if (why) {
+			log_info("alloc: %s: %s, reassigning", a->name, why);
+			release(al, a, true);
+			continue;
+		}
+		flag_pool(&p, a);
+	}
+	/* 4. pending services, in config order */
+	al->n_pending = 0;
+	for (int i = 0; i < cfg->n_services; i++) {
+		struct asg *a = byidx[i];
+
+		if (!a || a->pub.status == ALLOC_ASSIGNED)
+			continue;
+		if (assign(&p, &cfg->services[i], a) < 0)
+			al->n_pending++;
+	}
+	if (al->st && store_batch_end(al->st) < 0) {
+		log_err("alloc: could not write the assignments to the store");
+		rc = -1;
+	}
+	free(byidx);
+	return rc;
+}
+
+const struct alloc_assignment *alloc_get(struct alloc *al, const char *service)
+{
+	struct asg *a = asg_find(al, service);
+
+	return a ? &a->pub : NULL;
+}
+
+struct iter {
+	alloc_iter_fn fn;
+	void *arg;
+};
+
+static void iter_one(const void *node, VISIT which, void *arg)
+{
+	struct iter *it = arg;
+
+	if (which == postorder || which == leaf)
+		it->fn(&(*(struct asg *const *)node)->pub, it->arg);
+}
+
+void alloc_foreach(struct alloc *al, alloc_iter_fn fn, void *arg)
+{
+	struct iter it = {fn, arg};
+
+	twalk_r(al->by_name, iter_one, &it);
+}
+
+int alloc_pending_count(struct alloc *al)
+{
+	return al->n_pending;
+}
+
+struct usage_ctx {
+	const struct cfg *cfg;
+	struct alloc_usage *out;
+};
+
+static void usage_ip(const void *node, VISIT which, void *arg)
+{
+	struct usage_ctx *c = arg;
+	const struct holders *h = *(struct holders *const *)node;
+	const struct cfg_pool *pl;
+
+	if (which != postorder && which != leaf)
+		return;
+	pl = alloc_pool_of(c->cfg, &h->ip);
+	if (pl)
+		c->out[pl - c->cfg->pools].in_use[h->ip.family == AF_INET ? 0 : 1]++;
+}
+
+static void usage_svc(const struct alloc_assignment *as, void *arg)
+{
+	struct usage_ctx *c = arg;
+
+	if (as->status != ALLOC_ASSIGNED)
+		return;
+	for (int i = 0; i < c->cfg->n_pools; i++) {
+		if (!strcmp(c->cfg->pools[i].name, as->pool)) {
+			c->out[i].services++;
+			return;
+		}
+	}
+}
+
+void alloc_usage(struct alloc *al, const struct cfg *cfg, struct alloc_usage *out)
+{
+	struct usage_ctx c = {cfg, out};
+
+	memset(out, 0, (size_t)cfg->n_pools * sizeof(*out));
+	twalk_r(al->by_ip, usage_ip, &c);
+	alloc_foreach(al, usage_svc, &c);
+}

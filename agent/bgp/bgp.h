@@ -1,0 +1,30 @@
+/* The BGP speaker: one session per configured peer (RFC 4271 FSM), announcing the service IPs
+ * of the peer's switch with the node as next hop. bgp_reconcile() adds/removes sessions and
+ * routes to match the desired state. */
+#ifndef EDGELB_BGP_H
+#define EDGELB_BGP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/ip.h"
+
+struct agent;
+struct bgp;
+struct bgp_peer;
+
+struct bgp *bgp_new(struct agent *a, char *err, size_t errlen);
+void bgp_free(struct bgp *b);
+int bgp_reconcile(struct bgp *b, struct agent *a);
+/* True when the switch's routes are announced to at least one Established peer: only then may
+ * layer-2 answers stop (the layer-2 ⇄ BGP switch must not drop traffic). */
+bool bgp_switch_announced(struct bgp *b, const char *sw);
+
+/* Sessions, for the control commands and metrics (peer.h has the peer's fields). */
+typedef void (*bgp_peer_iter_fn)(struct bgp_peer *p, void *arg);
+void bgp_foreach_peer(struct bgp *b, bgp_peer_iter_fn fn, void *arg);
+struct bgp_peer *bgp_find_peer(struct bgp *b, const struct ip *addr, const char *sw);
+/* Prefixes currently announced to the peer. */
+size_t bgp_peer_announced(const struct bgp_peer *p);
+
+#endif

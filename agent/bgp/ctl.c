@@ -1,0 +1,215 @@
+/* Control commands of the BGP speaker: bgp.peer.set (upsert), bgp.peer.list, bgp.peer.remove,
+ * bgp.peer.show. Runtime peers are validated fully, then stored (kind "peer", key
+ * "<switch>/<address>") and the desired state rebuilt; a refused request changes nothing.
+ * Session state comes from the speaker through bgp.h/peer.h. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bgp/bgp.h"
+#include "bgp/peer.h"
+#include "config/config.h"
+#include "ctl/ctl.h"
+#include "daemon/agent.h"
+#include "lib/ev.h"
+#include "store/store.h"
+
+#define DEF_HOLD_S 90
+
+static const char *const set_fields[] = {
+	"peerAddress", "peerAsn",     "selfAsn",       "switch",	      "holdTime",
+	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
+	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
+	NULL,
+};
+static const char *const key_fields[] = {"peerAddress", "switch", NULL};
+static const char *const list_fields[] = {"switch", NULL};
+
+static void peer_store_key(const struct cfg_peer *p, char *buf, size_t len)
+{
+	char a[IP_STRLEN];
+	snprintf(buf, len, "%s/%s", p->sw, ip_str(&p->addr, a));
+}
+
+static int check_switch(struct agent *a, const char *sw, struct ctl_err *err)
+{
+	const struct cfg_switch *s = cfg_find_switch(a->cfg, sw);
+
+	if (!s)
+		return ctl_fail(err, "switch: \"%s\": no such switch (allowed: a switch from `edgelb "
+				     "switch list`)", sw);
+	if (!s->compute)
+		return ctl_fail(err, "switch: \"%s\": not enabled for compute (allowed: a switch "
+				     "with EnabledForCompute true)", sw);
+	return 0;
+}
+
+/* Validates the whole desired state with the change, then stores it (agent_commit): a refused
+ * request leaves the store and the running state as they were. */
+static int commit(struct agent *a, const char *key, struct json_object *val, struct ctl_err *err)
+{
+	char msg[512] = "";
+
+	if (agent_commit(a, CFG_KIND_PEER, key, val, msg, sizeof(msg)) < 0)
+		return ctl_fail(err, "%s", msg[0] ? msg : "the configuration was refused");
+	return 0;
+}
+
+static int peer_set(struct agent *a, struct json_object *args, struct json_object **result,
+		    struct ctl_err *err)
+{
+	struct cfg_peer p;
+	char msg[512], key[CFG_NAME_MAX + IP_STRLEN + 2];
+	struct json_object *j;
+	int rc;
+
+	if (cfg_peer_from_json(args, &p, msg, sizeof(msg)) < 0)
+		return ctl_fail(err, "%s", msg);
+	if (check_switch(a, p.sw, err) < 0)
+		return -1;
+	if (p.password_file[0] && access(p.password_file, R_OK) < 0)
+		return ctl_fail(err, "passwordFile: \"%s\": cannot be read (allowed: a readable "
+				     "file whose first line is the key)", p.password_file);
+	peer_store_key(&p, key, sizeof(key));
+	j = cfg_peer_to_json(&p);
+	rc = commit(a, key, j, err);
+	if (rc == 0)
+		*result = j;
+	else
+		json_object_put(j);
+	return rc;
+}
+
+static int parse_key(struct json_object *args, bool need_sw, struct ip *ip, const char **sw,
+		     struct ctl_err *err)
+{
+	const char *addr = NULL;
+
+	*sw = NULL;
+	if (ctl_arg_str(args, "peerAddress", true, &addr, err) < 0 ||
+	    ctl_arg_str(args, "switch", need_sw, sw, err) < 0)
+		return -1;
+	if (ip_parse(addr, ip) < 0)
+		return ctl_fail(err, "peerAddress: \"%s\": not an IP address (allowed: IPv4 like "
+				     "10.0.0.1 or IPv6 like fd00::1)", addr);
+	return 0;
+}
+
+static int peer_remove(struct agent *a, struct json_object *args, struct json_object **result,
+		       struct ctl_err *err)
+{
+	struct ip ip;
+	const char *sw;
+	struct cfg_peer *p;
+	char key[CFG_NAME_MAX + IP_STRLEN + 2], s[IP_STRLEN];
+
+	if (parse_key(args, true, &ip, &sw, err) < 0)
+		return -1;
+	p = cfg_find_peer(a->cfg, &ip, sw);
+	if (!p)
+		return ctl_fail(err, "peerAddress: \"%s\": no such peer on switch \"%s\" (allowed: "
+				     "a peer from `edgelb bgp peer list`)", ip_str(&ip, s), sw);
+	peer_store_key(p, key, sizeof(key));
+	if (!store_get(a->store, CFG_KIND_PEER, key))
+		return ctl_fail(err, "peerAddress: \"%s\": defined in the config file (allowed: "
+				     "peers created at run time; edit the file for this one)",
+				ip_str(&ip, s));
+	return commit(a, key, NULL, err);
+}
+
+static struct json_object *peer_row(struct agent *a, const struct cfg_peer *c)
+{
+	struct json_object *o = json_object_new_object();
+	struct bgp_peer *p = bgp_find_peer(a->bgp, &c->addr, c->sw);
+	char s[IP_STRLEN];
+
+	json_object_object_add(o, "peerAddress", json_object_new_string(ip_str(&c->addr, s)));
+	json_object_object_add(o, "peerAsn", json_object_new_int64(c->peer_asn));
+	json_object_object_add(o, "selfAsn", json_object_new_int64(c->self_asn));
+	json_object_object_add(o, "holdTime",
+			       json_object_new_int(c->has_hold_time ? c->hold_time : DEF_HOLD_S));
+	json_object_object_add(o, "switch", json_object_new_string(c->sw));
+	json_object_object_add(o, "state",
+			       json_object_new_string(p ? bgp_state_name(p->state) : "Idle"));
+	return o;
+}
+
+static int peer_list(struct agent *a, struct json_object *args, struct json_object **result,
+		     struct ctl_err *err)
+{
+	const char *sw = NULL;
+	struct json_object *rows;
+
+	if (ctl_arg_str(args, "switch", false, &sw, err) < 0)
+		return -1;
+	rows = json_object_new_array();
+	for (int i = 0; i < a->cfg->n_peers; i++)
+		if (!sw || !strcmp(sw, a->cfg->peers[i].sw))
+			json_object_array_add(rows, peer_row(a, &a->cfg->peers[i]));
+	*result = rows;
+	return 0;
+}
+
+static void add_u64(struct json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
+}
+
+static int peer_show(struct agent *a, struct json_object *args, struct json_object **result,
+		     struct ctl_err *err)
+{
+	struct ip ip;
+	const char *sw;
+	struct cfg_peer *c;
+	struct bgp_peer *p;
+	struct json_object *o;
+	char s[IP_STRLEN], caps[128];
+	struct ip id = {.family = AF_INET};
+
+	if (parse_key(args, false, &ip, &sw, err) < 0)
+		return -1;
+	c = cfg_find_peer(a->cfg, &ip, sw);
+	if (!c)
+		return ctl_fail(err, "peerAddress: \"%s\": no such peer (allowed: a peer from "
+				     "`edgelb bgp peer list`)", ip_str(&ip, s));
+	o = peer_row(a, c);
+	p = bgp_find_peer(a->bgp, &c->addr, c->sw);
+	if (p) {
+		bool up = p->state == BGP_ESTABLISHED;
+
+		id.a[0] = p->router_id >> 24;
+		id.a[1] = p->router_id >> 16 & 0xff;
+		id.a[2] = p->router_id >> 8 & 0xff;
+		id.a[3] = p->router_id & 0xff;
+		json_object_object_add(o, "routerId", json_object_new_string(ip_str(&id, s)));
+		if (p->peer_id) {
+			id.a[0] = p->peer_id >> 24;
+			id.a[1] = p->peer_id >> 16 & 0xff;
+			id.a[2] = p->peer_id >> 8 & 0xff;
+			id.a[3] = p->peer_id & 0xff;
+			json_object_object_add(o, "peerRouterId",
+					       json_object_new_string(ip_str(&id, s)));
+		}
+		bgp_caps_str(&p->neg, caps, sizeof(caps));
+		json_object_object_add(o, "capabilities", json_object_new_string(up ? caps : ""));
+		add_u64(o, "negotiatedHoldTime", up ? p->hold : 0);
+		add_u64(o, "keepaliveTime", up ? p->keepalive : 0);
+		add_u64(o, "uptimeSeconds", up ? (ev_now_ms() - p->up_since_ms) / 1000 : 0);
+		add_u64(o, "prefixesSent", bgp_peer_announced(p));
+		add_u64(o, "prefixesReceived", p->st.prefixes_rx);
+		add_u64(o, "updatesSent", p->st.upd_tx);
+		add_u64(o, "updatesReceived", p->st.upd_rx);
+		add_u64(o, "established", p->st.established);
+		json_object_object_add(o, "lastError", json_object_new_string(p->last_error));
+	}
+	*result = o;
+	return 0;
+}
+
+const struct ctl_cmd bgp_ctl_cmds[] = {
+	{"bgp.peer.set", peer_set, set_fields},
+	{"bgp.peer.list", peer_list, list_fields},
+	{"bgp.peer.remove", peer_remove, key_fields},
+	{"bgp.peer.show", peer_show, key_fields},
+	{NULL},
+};

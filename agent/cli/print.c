@@ -1,0 +1,122 @@
+/* Output of the CLI: tables (columns from JSON keys), PowerShell-style list views, or the raw
+ * JSON with -o json. Lists print as {a, b} and booleans as True/False, as in the seed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void print_json(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* Renders one value as table text into buf. */
+static void cell(struct json_object *v, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		break;
+	case json_type_boolean:
+		snprintf(buf, len, "%s", json_object_get_boolean(v) ? "True" : "False");
+		break;
+	case json_type_array: {
+		size_t n = json_object_array_length(v), l;
+		if (n == 0) {
+			snprintf(buf, len, "{}");
+			break;
+		}
+		snprintf(buf, len, "{");
+		for (size_t i = 0; i < n; i++) {
+			char sub[256];
+			cell(json_object_array_get_idx(v, i), sub, sizeof(sub));
+			l = strlen(buf);
+			snprintf(buf + l, len - l, "%s%s", i ? ", " : "", sub);
+		}
+		l = strlen(buf);
+		snprintf(buf + l, len - l, "}");
+		break;
+	}
+	case json_type_object:
+		snprintf(buf, len, "%s", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		break;
+	default:
+		snprintf(buf, len, "%s", json_object_get_string(v));
+	}
+}
+
+static struct json_object *field(struct json_object *row, const char *key)
+{
+	struct json_object *v = NULL;
+
+	json_object_object_get_ex(row, key, &v);
+	return v;
+}
+
+void cli_print_rows(struct cli *c, struct json_object *rows, const struct cli_col *cols)
+{
+	size_t n = rows ? json_object_array_length(rows) : 0;
+	int ncol = 0;
+	size_t width[32] = {0};
+	bool numeric[32];
+	char buf[1024];
+
+	if (c->json) {
+		print_json(rows ? rows : json_object_new_array());
+		return;
+	}
+	if (n == 0)
+		return; /* like the seed's Get-HcsBGPPeers: nothing to show, nothing printed */
+	for (ncol = 0; cols[ncol].header && ncol < 32; ncol++) {
+		width[ncol] = strlen(cols[ncol].header);
+		numeric[ncol] = true;
+	}
+	for (size_t r = 0; r < n; r++)
+		for (int k = 0; k < ncol; k++) {
+			struct json_object *v = field(json_object_array_get_idx(rows, r), cols[k].key);
+			cell(v, buf, sizeof(buf));
+			if (strlen(buf) > width[k])
+				width[k] = strlen(buf);
+			if (!json_object_is_type(v, json_type_int))
+				numeric[k] = false;
+		}
+	printf("\n");
+	for (int k = 0; k < ncol; k++)
+		printf(numeric[k] ? "%*s%s" : "%-*s%s", (int)width[k], cols[k].header, k + 1 < ncol ? " " : "\n");
+	for (int k = 0; k < ncol; k++) {
+		for (size_t i = 0; i < strlen(cols[k].header); i++)
+			putchar('-');
+		printf("%*s", (int)(width[k] - strlen(cols[k].header)) + (k + 1 < ncol ? 1 : 0), "");
+	}
+	printf("\n");
+	for (size_t r = 0; r < n; r++) {
+		for (int k = 0; k < ncol; k++) {
+			cell(field(json_object_array_get_idx(rows, r), cols[k].key), buf, sizeof(buf));
+			if (k + 1 == ncol && !numeric[k])
+				printf("%s\n", buf);
+			else
+				printf(numeric[k] ? "%*s%s" : "%-*s%s", (int)width[k], buf, k + 1 < ncol ? " " : "\n");
+		}
+	}
+	printf("\n");
+}
+
+void cli_print_object(struct cli *c, struct json_object *obj, const struct cli_col *cols)
+{
+	size_t w = 0;
+	char buf[4096];
+
+	if (c->json) {
+		print_json(obj);
+		return;
+	}
+	for (int k = 0; cols[k].header; k++)
+		if (strlen(cols[k].header) > w)
+			w = strlen(cols[k].header);
+	printf("\n");
+	for (int k = 0; cols[k].header; k++) {
+		cell(field(obj, cols[k].key), buf, sizeof(buf));
+		printf("%-*s : %s\n", (int)w, cols[k].header, buf);
+	}
+}

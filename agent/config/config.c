@@ -1,0 +1,277 @@
+/* The desired-state object model: allocation, copy, lookup, cross-object validation and
+ * printing of struct cfg. Parsing of the YAML file is in yaml.c, JSON forms of single objects
+ * in *_json.c; this file never touches files or sockets. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "config/config.h"
+#include "lib/log.h"
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz);
+
+	if (!p)
+		log_fatal("config: out of memory");
+	return p;
+}
+
+void cfg_errs_add(struct cfg_errs *e, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		log_fatal("config: out of memory");
+	va_end(ap);
+	e->msgs = realloc(e->msgs, sizeof(char *) * (size_t)(e->n + 1));
+	if (!e->msgs)
+		log_fatal("config: out of memory");
+	e->msgs[e->n++] = m;
+}
+
+void cfg_errs_free(struct cfg_errs *e)
+{
+	for (int i = 0; i < e->n; i++)
+		free(e->msgs[i]);
+	free(e->msgs);
+	e->msgs = NULL;
+	e->n = 0;
+}
+
+struct cfg *cfg_new(void)
+{
+	struct cfg *c = xcalloc(1, sizeof(*c));
+
+	c->node.heartbeat_max_ms = 3000;
+	return c;
+}
+
+
+void cfg_free(struct cfg *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->n_services; i++)
+		free(c->services[i].backends);
+	free(c->switches);
+	free(c->pools);
+	free(c->peers);
+	free(c->services);
+	free(c);
+}
+
+static void *dup_array(const void *src, int n, size_t elem)
+{
+	void *p = xcalloc((size_t)n, elem);
+
+	if (n)
+		memcpy(p, src, (size_t)n * elem);
+	return p;
+}
+
+struct cfg *cfg_dup(const struct cfg *c)
+{
+	struct cfg *d = xcalloc(1, sizeof(*d));
+
+	*d = *c;
+	d->switches = dup_array(c->switches, c->n_switches, sizeof(*c->switches));
+	d->pools = dup_array(c->pools, c->n_pools, sizeof(*c->pools));
+	d->peers = dup_array(c->peers, c->n_peers, sizeof(*c->peers));
+	d->services = dup_array(c->services, c->n_services, sizeof(*c->services));
+	for (int i = 0; i < d->n_services; i++)
+		d->services[i].backends = dup_array(c->services[i].backends,
+						    c->services[i].n_backends,
+						    sizeof(struct cfg_backend));
+	return d;
+}
+
+void *cfg_array_push(void **arr, int *n, size_t elem)
+{
+	char *p = realloc(*arr, elem * (size_t)(*n + 1));
+
+	if (!p)
+		log_fatal("config: out of memory");
+	memset(p + elem * (size_t)*n, 0, elem);
+	*arr = p;
+	return p + elem * (size_t)(*n)++;
+}
+
+void cfg_array_remove(void *arr, int *n, size_t elem, int i)
+{
+	char *p = arr;
+
+	memmove(p + elem * (size_t)i, p + elem * (size_t)(i + 1), elem * (size_t)(*n - i - 1));
+	(*n)--;
+}
+
+struct cfg_switch *cfg_find_switch(const struct cfg *c, const char *name)
+{
+	for (int i = 0; i < c->n_switches; i++)
+		if (strcmp(c->switches[i].name, name) == 0)
+			return &c->switches[i];
+	return NULL;
+}
+
+struct cfg_pool *cfg_find_pool(const struct cfg *c, const char *name)
+{
+	for (int i = 0; i < c->n_pools; i++)
+		if (strcmp(c->pools[i].name, name) == 0)
+			return &c->pools[i];
+	return NULL;
+}
+
+struct cfg_peer *cfg_find_peer(const struct cfg *c, const struct ip *addr, const char *sw)
+{
+	for (int i = 0; i < c->n_peers; i++)
+		if (ip_eq(&c->peers[i].addr, addr) && (!sw || strcmp(c->peers[i].sw, sw) == 0))
+			return &c->peers[i];
+	return NULL;
+}
+
+struct cfg_service *cfg_find_service(const struct cfg *c, const char *name)
+{
+	for (int i = 0; i < c->n_services; i++)
+		if (strcmp(c->services[i].name, name) == 0)
+			return &c->services[i];
+	return NULL;
+}
+
+const struct cfg_switch *cfg_pool_switch(const struct cfg *c, const struct cfg_pool *p)
+{
+	if (p->sw[0])
+		return cfg_find_switch(c, p->sw);
+	for (int i = 0; i < c->n_switches; i++)
+		if (c->switches[i].compute)
+			return &c->switches[i];
+	return NULL;
+}
+
+static bool ranges_overlap(const struct cfg_range *a, const struct cfg_range *b)
+{
+	if (a->first.family != b->first.family)
+		return false;
+	return ip_cmp(&a->first, &b->last) <= 0 && ip_cmp(&b->first, &a->last) <= 0;
+}
+
+/* True when two pools share an address; names the first overlapping entries. */
+bool cfg_pools_overlap(const struct cfg_pool *a, const struct cfg_pool *b)
+{
+	for (int i = 0; i < a->n_ranges; i++)
+		for (int j = 0; j < b->n_ranges; j++)
+			if (ranges_overlap(&a->ranges[i], &b->ranges[j]))
+				return true;
+	return false;
+}
+
+int cfg_validate(const struct cfg *c, struct cfg_errs *errs)
+{
+	int before = errs->n;
+
+	for (int i = 0; i < c->n_switches; i++) {
+		const struct cfg_switch *s = &c->switches[i];
+
+		for (int j = 0; j < i; j++)
+			if (strcmp(c->switches[j].name, s->name) == 0)
+				cfg_errs_add(errs, "switches: name: \"%s\": defined twice (names must be unique)", s->name);
+		for (int k = 0; k < s->n_ifaces; k++)
+			for (int j = 0; j < i; j++)
+				for (int l = 0; l < c->switches[j].n_ifaces; l++)
+					if (strcmp(c->switches[j].ifaces[l], s->ifaces[k]) == 0)
+						cfg_errs_add(errs, "switches: interfaces: \"%s\": in both \"%s\" and \"%s\" (an interface belongs to one switch)",
+							     s->ifaces[k], c->switches[j].name, s->name);
+	}
+	for (int i = 0; i < c->n_pools; i++) {
+		const struct cfg_pool *p = &c->pools[i];
+
+		for (int j = 0; j < i; j++) {
+			if (strcmp(c->pools[j].name, p->name) == 0)
+				cfg_errs_add(errs, "pools: name: \"%s\": defined twice (names must be unique)", p->name);
+			else if (cfg_pools_overlap(&c->pools[j], p))
+				cfg_errs_add(errs, "pools: addresses: pools \"%s\" and \"%s\" overlap (pools must be disjoint)",
+					     c->pools[j].name, p->name);
+		}
+		if (p->sw[0] && !cfg_find_switch(c, p->sw))
+			cfg_errs_add(errs, "pools: %s: switch: \"%s\": no such switch (allowed: a switch in switches)", p->name, p->sw);
+	}
+	for (int i = 0; i < c->n_peers; i++) {
+		const struct cfg_peer *p = &c->peers[i];
+		const struct cfg_switch *s = cfg_find_switch(c, p->sw);
+		char a[IP_STRLEN];
+
+		if (!s)
+			cfg_errs_add(errs, "bgpPeers: %s: switch: \"%s\": no such switch (allowed: a switch in switches)",
+				     ip_str(&p->addr, a), p->sw);
+		else if (!s->compute)
+			cfg_errs_add(errs, "bgpPeers: %s: switch: \"%s\": not enabled for compute (allowed: a switch with compute: true)",
+				     ip_str(&p->addr, a), p->sw);
+		for (int j = 0; j < i; j++)
+			if (ip_eq(&c->peers[j].addr, &p->addr) && strcmp(c->peers[j].sw, p->sw) == 0)
+				cfg_errs_add(errs, "bgpPeers: peerAddress: %s: defined twice on switch \"%s\"",
+					     ip_str(&p->addr, a), p->sw);
+	}
+	for (int i = 0; i < c->n_services; i++) {
+		const struct cfg_service *s = &c->services[i];
+
+		for (int j = 0; j < i; j++)
+			if (strcmp(c->services[j].name, s->name) == 0)
+				cfg_errs_add(errs, "services: name: \"%s\": defined twice (names must be unique)", s->name);
+		if (s->pool[0] && !cfg_find_pool(c, s->pool))
+			cfg_errs_add(errs, "services: %s: pool: \"%s\": no such pool (allowed: a pool in pools)", s->name, s->pool);
+	}
+	return errs->n > before ? -1 : 0;
+}
+
+static struct json_object *switch_to_json(const struct cfg_switch *s)
+{
+	struct json_object *o = json_object_new_object(), *ifs = json_object_new_array();
+
+	json_object_object_add(o, "name", json_object_new_string(s->name));
+	for (int i = 0; i < s->n_ifaces; i++)
+		json_object_array_add(ifs, json_object_new_string(s->ifaces[i]));
+	json_object_object_add(o, "interfaces", ifs);
+	json_object_object_add(o, "compute", json_object_new_boolean(s->compute));
+	return o;
+}
+
+struct json_object *cfg_to_json(const struct cfg *c)
+{
+	struct json_object *o = json_object_new_object(), *node = json_object_new_object();
+	struct json_object *a;
+
+	json_object_object_add(node, "name", json_object_new_string(c->node.name));
+	json_object_object_add(node, "garpRefreshSeconds", json_object_new_int(c->node.garp_refresh_s));
+	json_object_object_add(node, "heartbeatTimeoutMs", json_object_new_int64(c->node.heartbeat_max_ms));
+	json_object_object_add(o, "node", node);
+	a = json_object_new_array();
+	for (int i = 0; i < c->n_switches; i++)
+		json_object_array_add(a, switch_to_json(&c->switches[i]));
+	json_object_object_add(o, "switches", a);
+	a = json_object_new_array();
+	for (int i = 0; i < c->n_pools; i++)
+		json_object_array_add(a, cfg_pool_to_json(&c->pools[i]));
+	json_object_object_add(o, "pools", a);
+	a = json_object_new_array();
+	for (int i = 0; i < c->n_peers; i++)
+		json_object_array_add(a, cfg_peer_to_json(&c->peers[i]));
+	json_object_object_add(o, "bgpPeers", a);
+	a = json_object_new_array();
+	for (int i = 0; i < c->n_services; i++)
+		json_object_array_add(a, cfg_service_to_json(&c->services[i]));
+	json_object_object_add(o, "services", a);
+	return o;
+}
+
+/* JSON is a subset of YAML: what this prints loads back as a config file. */
+void cfg_print(const struct cfg *c, FILE *out)
+{
+	struct json_object *o = cfg_to_json(c);
+
+	fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}

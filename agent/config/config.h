@@ -1,0 +1,202 @@
+/* The desired state of one node: switches, pools, BGP peers, services (with backends).
+ * Parsed from the YAML config (config/yaml.c), merged with objects created at run time through
+ * the control socket (persisted by store/), validated as a whole before it replaces the running
+ * one. Pure data: no module state (allocations, sessions, maps) lives here. */
+#ifndef EDGELB_CONFIG_H
+#define EDGELB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lib/ip.h"
+
+#define CFG_NAME_MAX	  64
+#define CFG_IFNAME_MAX	  16
+#define CFG_MAX_SW_IFACES 8
+#define CFG_MAX_RANGES	  64
+#define CFG_MAX_PORTS	  64
+#define CFG_MAX_BACKENDS  256
+#define CFG_MAX_COMMUNITIES 16
+#define CFG_MAX_NAMESPACES 16
+
+enum cfg_src { CFG_SRC_FILE, CFG_SRC_RUNTIME };
+
+struct cfg_switch {
+	char name[CFG_NAME_MAX];
+	char ifaces[CFG_MAX_SW_IFACES][CFG_IFNAME_MAX];
+	int n_ifaces;
+	bool compute;
+};
+
+/* One pool entry: a CIDR or an inclusive range, kept as first..last. */
+struct cfg_range {
+	struct ip first, last;
+};
+
+struct cfg_large_community {
+	uint32_t global, local1, local2;
+};
+
+/* Per-pool BGP advertisement (MetalLB BGPAdvertisement). */
+struct cfg_bgp_adv {
+	uint32_t communities[CFG_MAX_COMMUNITIES]; /* RFC 1997, asn<<16|value */
+	int n_communities;
+	struct cfg_large_community large[CFG_MAX_COMMUNITIES]; /* RFC 8092 */
+	int n_large;
+	uint32_t local_pref; /* iBGP only; 0 = default 100 */
+	bool has_local_pref;
+	uint8_t agg_len4, agg_len6; /* 32 / 128 = per-IP routes */
+	char peers[CFG_MAX_COMMUNITIES][IP_STRLEN]; /* empty = all peers */
+	int n_peers;
+};
+
+struct cfg_pool {
+	char name[CFG_NAME_MAX];
+	char sw[CFG_NAME_MAX]; /* switch it is announced on; "" = the first compute switch */
+	struct cfg_range ranges[CFG_MAX_RANGES];
+	int n_ranges;
+	bool auto_assign;
+	bool avoid_buggy_ips;
+	int priority; /* lower first */
+	char namespaces[CFG_MAX_NAMESPACES][CFG_NAME_MAX]; /* empty = any */
+	int n_namespaces;
+	struct cfg_bgp_adv adv;
+	enum cfg_src src;
+};
+
+struct cfg_peer {
+	struct ip addr;
+	uint32_t peer_asn, self_asn;
+	char sw[CFG_NAME_MAX];
+	uint16_t hold_time; /* 0 or 3..65535 */
+	uint16_t keepalive_time; /* 0 = hold/3 */
+	uint16_t connect_time; /* connect-retry seconds */
+	bool has_hold_time;
+	char password[81]; /* TCP MD5 key, RFC 2385 (80 bytes max in Linux) */
+	char password_file[256];
+	uint8_t ebgp_multihop; /* TTL; 0 = directly connected */
+	struct ip source_addr; /* family 0 = unset */
+	uint16_t peer_port; /* 0 = 179 */
+	bool passive;
+	struct ip router_id; /* family 0 = derived */
+	bool graceful_restart;
+	enum cfg_src src;
+};
+
+enum cfg_family { CFG_FAM_IPV4, CFG_FAM_IPV6, CFG_FAM_DUAL };
+
+struct cfg_port {
+	uint16_t port;
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+};
+
+enum cfg_backend_state { CFG_BE_READY, CFG_BE_TERMINATING, CFG_BE_NOT_READY };
+
+struct cfg_backend {
+	struct ip addr;
+	uint16_t port;
+	uint16_t weight; /* 0 drains */
+	enum cfg_backend_state state;
+};
+
+struct cfg_service {
+	char name[2 * CFG_NAME_MAX + 1]; /* namespace/name */
+	struct cfg_port ports[CFG_MAX_PORTS];
+	int n_ports;
+	struct ip req_ips[2]; /* requested addresses (loadBalancerIP / --ip) */
+	int n_req_ips;
+	char pool[CFG_NAME_MAX];
+	char shared_key[CFG_NAME_MAX];
+	enum cfg_family family;
+	struct cfg_backend *backends;
+	int n_backends;
+	bool allow_icmp_echo;
+	enum cfg_src src;
+};
+
+struct cfg_node {
+	char name[CFG_NAME_MAX];
+	uint16_t garp_refresh_s; /* periodic gratuitous ARP/NA; 0 = off */
+	uint32_t heartbeat_max_ms; /* XDP answers stop when the agent is quiet this long */
+};
+
+struct cfg {
+	struct cfg_node node;
+	struct cfg_switch *switches;
+	int n_switches;
+	struct cfg_pool *pools;
+	int n_pools;
+	struct cfg_peer *peers;
+	int n_peers;
+	struct cfg_service *services;
+	int n_services;
+};
+
+/* One error message per problem; a parse collects all of a file's errors. */
+struct cfg_errs {
+	char **msgs;
+	int n;
+};
+void cfg_errs_add(struct cfg_errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cfg_errs_free(struct cfg_errs *e);
+
+struct cfg *cfg_new(void);
+void cfg_free(struct cfg *c);
+struct cfg *cfg_dup(const struct cfg *c);
+
+/* Parse a YAML file (path used in messages). Returns NULL and fills errs on any error. */
+struct cfg *cfg_load_file(const char *path, struct cfg_errs *errs);
+struct cfg *cfg_load_buf(const char *name, const char *buf, size_t len, struct cfg_errs *errs);
+/* Cross-object checks (names unique, switches exist, ...). 0 ok, -1 with errs filled. */
+int cfg_validate(const struct cfg *c, struct cfg_errs *errs);
+/* The effective config as YAML (for --check-config). */
+void cfg_print(const struct cfg *c, FILE *out);
+
+struct cfg_switch *cfg_find_switch(const struct cfg *c, const char *name);
+struct cfg_pool *cfg_find_pool(const struct cfg *c, const char *name);
+struct cfg_peer *cfg_find_peer(const struct cfg *c, const struct ip *addr, const char *sw);
+struct cfg_service *cfg_find_service(const struct cfg *c, const char *name);
+/* The switch a pool is announced on (its sw, or the first compute switch). */
+const struct cfg_switch *cfg_pool_switch(const struct cfg *c, const struct cfg_pool *p);
+
+/* Every document of a YAML stream as a JSON array (manifests use it too); each node's line is
+ * kept as json-c userdata. NULL with errs filled on a syntax error. */
+struct json_object *yaml_to_json(const char *name, const char *buf, size_t len,
+				 struct cfg_errs *errs);
+/* The whole config as JSON (status, --check-config). */
+struct json_object *cfg_to_json(const struct cfg *c);
+/* True when two pools share an address. */
+bool cfg_pools_overlap(const struct cfg_pool *a, const struct cfg_pool *b);
+
+/* Array helpers: append a zeroed element, or remove index i (order kept). */
+void *cfg_array_push(void **arr, int *n, size_t elem);
+void cfg_array_remove(void *arr, int *n, size_t elem, int i);
+
+/* JSON forms: the one decoder for control requests, the store, the YAML config (converted to
+ * JSON first) and manifests. from_json refuses unknown keys and bad values: 0, or -1 with a one
+ * line message in msg naming the field, the value and what is allowed. */
+struct json_object;
+int cfg_pool_from_json(struct json_object *j, struct cfg_pool *out, char *msg, size_t len);
+struct json_object *cfg_pool_to_json(const struct cfg_pool *p);
+int cfg_service_from_json(struct json_object *j, struct cfg_service *out, char *msg, size_t len);
+struct json_object *cfg_service_to_json(const struct cfg_service *s);
+void cfg_service_clear(struct cfg_service *s); /* frees backends */
+int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, size_t len);
+struct json_object *cfg_peer_to_json(const struct cfg_peer *p);
+/* Store kinds of runtime objects. */
+#define CFG_KIND_POOL	 "pool"
+#define CFG_KIND_PEER	 "peer"
+#define CFG_KIND_SERVICE "service"
+
+/* Field validators shared by the YAML parser, the control socket and manifests.
+ * Each returns 0, or -1 after writing "field: value: allowed ..." into msg. */
+int cfg_check_asn(const char *field, uint64_t v, char *msg, size_t len);
+int cfg_check_hold_time(const char *field, uint64_t v, char *msg, size_t len);
+int cfg_parse_range(const char *field, const char *s, struct cfg_range *out, char *msg, size_t len);
+int cfg_parse_port(const char *field, const char *s, struct cfg_port *out, char *msg, size_t len);
+int cfg_parse_backend(const char *field, const char *s, struct cfg_backend *out, char *msg,
+		      size_t len);
+
+#endif

@@ -1,0 +1,254 @@
+/* The JSON form of a BGP peer (cfg_peer), camelCase keys:
+ *   {peerAddress, peerAsn, selfAsn, switch, holdTime, keepaliveTime, connectTime, password,
+ *    passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, routerId, gracefulRestart}
+ * The one decoder for control requests, the store and the YAML config (bgpPeers). Refuses
+ * unknown keys and bad values with one line naming the field, the value and what is allowed.
+ * Cross-object checks (the switch exists and is compute-enabled) are the caller's. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "config/config.h"
+
+static const char *const peer_keys[] = {
+	"peerAddress", "peerAsn",     "selfAsn",       "switch",	      "holdTime",
+	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
+	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
+	NULL,
+};
+
+static const char *jstr(struct json_object *v)
+{
+	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+}
+
+/* An integer given as a JSON number or a decimal string (YAML and CLI give both). */
+static int get_uint(const char *field, struct json_object *v, uint64_t max, uint64_t *out,
+		    char *msg, size_t len)
+{
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t x = json_object_get_int64(v);
+		if (x >= 0 && (uint64_t)x <= max) {
+			*out = (uint64_t)x;
+			return 0;
+		}
+	} else if (json_object_is_type(v, json_type_string)) {
+		const char *s = json_object_get_string(v);
+		char *end;
+		unsigned long long x;
+
+		errno = 0;
+		x = strtoull(s, &end, 10);
+		if (s[0] >= '0' && s[0] <= '9' && !*end && !errno && x <= max) {
+			*out = x;
+			return 0;
+		}
+	}
+	snprintf(msg, len, "%s: %s: not a number in range (allowed: 0-%llu)", field, jstr(v),
+		 (unsigned long long)max);
+	return -1;
+}
+
+static int get_str(const char *field, struct json_object *v, char *out, size_t cap, char *msg,
+		   size_t len)
+{
+	const char *s;
+
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(msg, len, "%s: %s: wrong type (allowed: a string)", field, jstr(v));
+		return -1;
+	}
+	s = json_object_get_string(v);
+	if (strlen(s) >= cap) {
+		snprintf(msg, len, "%s: \"%s\": too long (allowed: up to %zu characters)", field, s,
+			 cap - 1);
+		return -1;
+	}
+	snprintf(out, cap, "%s", s);
+	return 0;
+}
+
+static int get_bool(const char *field, struct json_object *v, bool *out, char *msg, size_t len)
+{
+	if (json_object_is_type(v, json_type_boolean)) {
+		*out = json_object_get_boolean(v);
+		return 0;
+	}
+	if (json_object_is_type(v, json_type_string)) {
+		const char *s = json_object_get_string(v);
+		if (!strcasecmp(s, "true") || !strcasecmp(s, "false")) {
+			*out = !strcasecmp(s, "true");
+			return 0;
+		}
+	}
+	snprintf(msg, len, "%s: %s: wrong type (allowed: true or false)", field, jstr(v));
+	return -1;
+}
+
+static int get_ip(const char *field, struct json_object *v, bool v4_only, struct ip *out,
+		  char *msg, size_t len)
+{
+	char s[IP_STRLEN + 1];
+
+	if (get_str(field, v, s, sizeof(s), msg, len) < 0)
+		return -1;
+	if (ip_parse(s, out) < 0 || !ip_is_unicast(out) || (v4_only && out->family != AF_INET)) {
+		snprintf(msg, len, "%s: \"%s\": not a unicast %s address (allowed: %s)", field, s,
+			 v4_only ? "IPv4" : "IP", v4_only ? "like 10.0.0.1" :
+							     "IPv4 like 10.0.0.1 or IPv6 like fd00::1");
+		return -1;
+	}
+	return 0;
+}
+
+int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, size_t len)
+{
+	struct cfg_peer p = {0};
+	bool has_addr = false, has_pasn = false, has_sasn = false, has_sw = false;
+	uint64_t v;
+
+	if (!json_object_is_type(j, json_type_object)) {
+		snprintf(msg, len, "peer: %s: wrong type (allowed: an object)", jstr(j));
+		return -1;
+	}
+	json_object_object_foreach(j, key, val)
+	{
+		bool known = false;
+
+		for (int i = 0; peer_keys[i]; i++)
+			known |= !strcmp(peer_keys[i], key);
+		if (!known) {
+			snprintf(msg, len, "%s: unknown field (allowed: peerAddress, peerAsn, selfAsn, "
+				 "switch, holdTime, keepaliveTime, connectTime, password, "
+				 "passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, "
+				 "routerId, gracefulRestart)", key);
+			return -1;
+		}
+		if (!strcmp(key, "peerAddress")) {
+			if (get_ip(key, val, false, &p.addr, msg, len) < 0)
+				return -1;
+			has_addr = true;
+		} else if (!strcmp(key, "peerAsn") || !strcmp(key, "selfAsn")) {
+			if (get_uint(key, val, UINT32_MAX, &v, msg, len) < 0 ||
+			    cfg_check_asn(key, v, msg, len) < 0)
+				return -1;
+			if (key[0] == 'p') {
+				p.peer_asn = (uint32_t)v;
+				has_pasn = true;
+			} else {
+				p.self_asn = (uint32_t)v;
+				has_sasn = true;
+			}
+		} else if (!strcmp(key, "switch")) {
+			if (get_str(key, val, p.sw, sizeof(p.sw), msg, len) < 0)
+				return -1;
+			has_sw = p.sw[0] != '\0';
+		} else if (!strcmp(key, "holdTime")) {
+			if (get_uint(key, val, UINT32_MAX, &v, msg, len) < 0 ||
+			    cfg_check_hold_time(key, v, msg, len) < 0)
+				return -1;
+			p.hold_time = (uint16_t)v;
+			p.has_hold_time = true;
+		} else if (!strcmp(key, "keepaliveTime") || !strcmp(key, "connectTime")) {
+			if (get_uint(key, val, 65535, &v, msg, len) < 0)
+				return -1;
+			if (key[0] == 'k')
+				p.keepalive_time = (uint16_t)v;
+			else
+				p.connect_time = (uint16_t)v;
+		} else if (!strcmp(key, "password")) {
+			if (get_str(key, val, p.password, sizeof(p.password), msg, len) < 0)
+				return -1;
+		} else if (!strcmp(key, "passwordFile")) {
+			if (get_str(key, val, p.password_file, sizeof(p.password_file), msg, len) < 0)
+				return -1;
+		} else if (!strcmp(key, "ebgpMultiHop")) {
+			if (get_uint(key, val, 255, &v, msg, len) < 0)
+				return -1;
+			p.ebgp_multihop = (uint8_t)v;
+		} else if (!strcmp(key, "sourceAddress")) {
+			if (get_ip(key, val, false, &p.source_addr, msg, len) < 0)
+				return -1;
+		} else if (!strcmp(key, "peerPort")) {
+			if (get_uint(key, val, 65535, &v, msg, len) < 0)
+				return -1;
+			if (v == 0) {
+				snprintf(msg, len, "peerPort: 0: not a port (allowed: 1-65535)");
+				return -1;
+			}
+			p.peer_port = (uint16_t)v;
+		} else if (!strcmp(key, "passive")) {
+			if (get_bool(key, val, &p.passive, msg, len) < 0)
+				return -1;
+		} else if (!strcmp(key, "routerId")) {
+			if (get_ip(key, val, true, &p.router_id, msg, len) < 0)
+				return -1;
+		} else if (!strcmp(key, "gracefulRestart")) {
+			if (get_bool(key, val, &p.graceful_restart, msg, len) < 0)
+				return -1;
+		}
+	}
+	if (!has_addr || !has_pasn || !has_sasn || !has_sw) {
+		snprintf(msg, len, "%s: missing (required: peerAddress, peerAsn, selfAsn, switch)",
+			 !has_addr ? "peerAddress" : !has_pasn ? "peerAsn" : !has_sasn ? "selfAsn" :
+											   "switch");
+		return -1;
+	}
+	if (p.source_addr.family && p.source_addr.family != p.addr.family) {
+		char a[IP_STRLEN];
+		snprintf(msg, len, "sourceAddress: \"%s\": not the peer's address family (allowed: "
+			 "an address of the same family as peerAddress)", ip_str(&p.source_addr, a));
+		return -1;
+	}
+	if (p.password[0] && p.password_file[0]) {
+		snprintf(msg, len, "password: set together with passwordFile (allowed: one of them)");
+		return -1;
+	}
+	if (p.has_hold_time && p.hold_time && p.keepalive_time > p.hold_time / 3) {
+		snprintf(msg, len, "keepaliveTime: %u: longer than a third of holdTime %u (allowed: "
+			 "0-%u)", p.keepalive_time, p.hold_time, p.hold_time / 3);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+struct json_object *cfg_peer_to_json(const struct cfg_peer *p)
+{
+	struct json_object *j = json_object_new_object();
+	char a[IP_STRLEN];
+
+	json_object_object_add(j, "peerAddress", json_object_new_string(ip_str(&p->addr, a)));
+	json_object_object_add(j, "peerAsn", json_object_new_int64(p->peer_asn));
+	json_object_object_add(j, "selfAsn", json_object_new_int64(p->self_asn));
+	json_object_object_add(j, "switch", json_object_new_string(p->sw));
+	if (p->has_hold_time)
+		json_object_object_add(j, "holdTime", json_object_new_int(p->hold_time));
+	if (p->keepalive_time)
+		json_object_object_add(j, "keepaliveTime", json_object_new_int(p->keepalive_time));
+	if (p->connect_time)
+		json_object_object_add(j, "connectTime", json_object_new_int(p->connect_time));
+	if (p->password[0])
+		json_object_object_add(j, "password", json_object_new_string(p->password));
+	if (p->password_file[0])
+		json_object_object_add(j, "passwordFile", json_object_new_string(p->password_file));
+	if (p->ebgp_multihop)
+		json_object_object_add(j, "ebgpMultiHop", json_object_new_int(p->ebgp_multihop));
+	if (p->source_addr.family)
+		json_object_object_add(j, "sourceAddress",
+				       json_object_new_string(ip_str(&p->source_addr, a)));
+	if (p->peer_port)
+		json_object_object_add(j, "peerPort", json_object_new_int(p->peer_port));
+	if (p->passive)
+		json_object_object_add(j, "passive", json_object_new_boolean(1));
+	if (p->router_id.family)
+		json_object_object_add(j, "routerId",
+				       json_object_new_string(ip_str(&p->router_id, a)));
+	if (p->graceful_restart)
+		json_object_object_add(j, "gracefulRestart", json_object_new_boolean(1));
+	return j;
+}

@@ -1,0 +1,219 @@
+/* The agent's desired state and reconcile pass. a->cfg is always file config + runtime objects
+ * from the store, validated as a whole; a change is built on a copy, validated, persisted, and
+ * only then swapped in. Reconcile runs the modules in a fixed order (allocation first, BGP last)
+ * so that layer-2 answers resume before BGP withdraws. */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "alloc/alloc.h"
+#include "bgp/bgp.h"
+#include "config/config.h"
+#include "daemon/agent.h"
+#include "dataplane/dp.h"
+#include "l2/l2.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "store/store.h"
+
+struct overlay {
+	const char *kind, *key;
+	struct json_object *val; /* NULL: delete */
+	bool applied;
+};
+
+struct merge {
+	struct cfg *cfg;
+	struct cfg_errs *errs;
+	const char *kind;
+	struct overlay *ov;
+};
+
+static void peer_key(const struct cfg_peer *p, char *buf, size_t len)
+{
+	char a[IP_STRLEN];
+
+	snprintf(buf, len, "%s/%s", p->sw, ip_str(&p->addr, a));
+}
+
+/* Adds or replaces one runtime object in m->cfg (a runtime object overrides a file one). */
+static int merge_one(const char *key, struct json_object *val, void *arg)
+{
+	struct merge *m = arg;
+	struct cfg *c = m->cfg;
+	char msg[512] = "";
+
+	if (!strcmp(m->kind, CFG_KIND_POOL)) {
+		struct cfg_pool p = {0}, *old;
+		if (cfg_pool_from_json(val, &p, msg, sizeof(msg)) < 0)
+			goto bad;
+		p.src = CFG_SRC_RUNTIME;
+		old = cfg_find_pool(c, p.name);
+		if (!old)
+			old = cfg_array_push((void **)&c->pools, &c->n_pools, sizeof(p));
+		*old = p;
+	} else if (!strcmp(m->kind, CFG_KIND_PEER)) {
+		struct cfg_peer p = {0}, *old;
+		if (cfg_peer_from_json(val, &p, msg, sizeof(msg)) < 0)
+			goto bad;
+		p.src = CFG_SRC_RUNTIME;
+		old = cfg_find_peer(c, &p.addr, p.sw);
+		if (!old)
+			old = cfg_array_push((void **)&c->peers, &c->n_peers, sizeof(p));
+		*old = p;
+	} else {
+		struct cfg_service s = {0}, *old;
+		if (cfg_service_from_json(val, &s, msg, sizeof(msg)) < 0) {
+			cfg_service_clear(&s);
+			goto bad;
+		}
+		s.src = CFG_SRC_RUNTIME;
+		old = cfg_find_service(c, s.name);
+		if (old)
+			cfg_service_clear(old);
+		else
+			old = cfg_array_push((void **)&c->services, &c->n_services, sizeof(s));
+		*old = s;
+	}
+	return 0;
+bad:
+	cfg_errs_add(m->errs, "%s \"%s\": %s", m->kind, key, msg);
+	return 0;
+}
+
+static void remove_one(struct cfg *c, const char *kind, const char *key)
+{
+	char k[CFG_NAME_MAX + IP_STRLEN + 2];
+
+	if (!strcmp(kind, CFG_KIND_POOL)) {
+		for (int i = 0; i < c->n_pools; i++)
+			if (!strcmp(c->pools[i].name, key))
+				cfg_array_remove(c->pools, &c->n_pools, sizeof(*c->pools), i--);
+	} else if (!strcmp(kind, CFG_KIND_PEER)) {
+		for (int i = 0; i < c->n_peers; i++) {
+			peer_key(&c->peers[i], k, sizeof(k));
+			if (!strcmp(k, key))
+				cfg_array_remove(c->peers, &c->n_peers, sizeof(*c->peers), i--);
+		}
+	} else {
+		for (int i = 0; i < c->n_services; i++)
+			if (!strcmp(c->services[i].name, key)) {
+				cfg_service_clear(&c->services[i]);
+				cfg_array_remove(c->services, &c->n_services, sizeof(*c->services), i--);
+			}
+	}
+}
+
+/* store objects of kind, with the overlay applied in place of the stored one */
+static int merge_iter(const char *key, struct json_object *val, void *arg)
+{
+	struct merge *m = arg;
+
+	if (m->ov && !strcmp(m->ov->kind, m->kind) && !strcmp(m->ov->key, key)) {
+		m->ov->applied = true;
+		if (!m->ov->val)
+			return 0;
+		val = m->ov->val;
+	}
+	return merge_one(key, val, arg);
+}
+
+static struct cfg *build(struct agent *a, struct overlay *ov, struct cfg_errs *errs)
+{
+	static const char *const kinds[] = {CFG_KIND_POOL, CFG_KIND_PEER, CFG_KIND_SERVICE};
+	struct cfg *c = cfg_dup(a->file_cfg);
+	struct merge m = {.cfg = c, .errs = errs, .ov = ov};
+
+	if (a->node_name)
+		snprintf(c->node.name, sizeof(c->node.name), "%s", a->node_name);
+	for (size_t i = 0; i < 3; i++) {
+		m.kind = kinds[i];
+		store_foreach(a->store, kinds[i], merge_iter, &m);
+		if (ov && !ov->applied && !strcmp(ov->kind, kinds[i])) {
+			if (ov->val)
+				merge_one(ov->key, ov->val, &m);
+			else
+				remove_one(c, ov->kind, ov->key);
+		}
+	}
+	if (errs->n == 0)
+		cfg_validate(c, errs);
+	if (errs->n) {
+		cfg_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void first_err(struct cfg_errs *errs, char *err, size_t len)
+{
+	snprintf(err, len, "%s", errs->n ? errs->msgs[0] : "invalid");
+	for (int i = 1; i < errs->n; i++)
+		log_err("config: %s", errs->msgs[i]);
+}
+
+int agent_rebuild_cfg(struct agent *a, char *err, size_t errlen)
+{
+	struct cfg_errs errs = {0};
+	struct cfg *c = build(a, NULL, &errs);
+
+	if (!c) {
+		first_err(&errs, err, errlen);
+		cfg_errs_free(&errs);
+		return -1;
+	}
+	cfg_free(a->cfg);
+	a->cfg = c;
+	return 0;
+}
+
+int agent_commit(struct agent *a, const char *kind, const char *key, struct json_object *val,
+		 char *err, size_t errlen)
+{
+	struct overlay ov = {.kind = kind, .key = key, .val = val};
+	struct cfg_errs errs = {0};
+	struct cfg *c = build(a, &ov, &errs);
+	int rc;
+
+	if (!c) {
+		first_err(&errs, err, errlen);
+		cfg_errs_free(&errs);
+		return -1;
+	}
+	rc = val ? store_put(a->store, kind, key, val) : store_del(a->store, kind, key);
+	if (rc < 0) {
+		snprintf(err, errlen, "state store: cannot persist %s \"%s\" (see the agent log); nothing changed", kind, key);
+		cfg_free(c);
+		return -1;
+	}
+	cfg_free(a->cfg);
+	a->cfg = c;
+	agent_changed(a);
+	return 0;
+}
+
+static void on_reconcile(struct ev_timer *t, void *arg)
+{
+	agent_reconcile(arg);
+}
+
+void agent_changed(struct agent *a)
+{
+	if (!a->reconcile_timer)
+		a->reconcile_timer = ev_timer_new(a->loop, on_reconcile, a);
+	if (!ev_timer_armed(a->reconcile_timer))
+		ev_timer_arm(a->reconcile_timer, 0);
+}
+
+void agent_reconcile(struct agent *a)
+{
+	if (a->alloc && alloc_reconcile(a->alloc, a->cfg) < 0)
+		log_err("reconcile: allocation could not be persisted; will retry");
+	if (a->dp && dp_reconcile(a->dp, a) < 0)
+		log_warn("reconcile: dataplane incomplete; will retry on the next change");
+	if (a->l2)
+		l2_reconcile(a->l2, a);
+	if (a->bgp)
+		bgp_reconcile(a->bgp, a);
+}

@@ -1,0 +1,564 @@
+/* Load-balancer map writers: services_v1, backends_v1, maglev_v1 (and zeroing counters of new
+ * ids) from the services in the desired state and the IPs the allocator gave them. Ids are
+ * derived from what the maps already hold, so they survive reconciles and agent restarts.
+ * Order of writes keeps traffic flowing: backends, then whole Maglev tables, then services,
+ * then deletions. Conntrack is never touched here: flows stay on a backend while it exists. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include <edgelb/lb.h>
+#include <edgelb/maps.h>
+
+#include "daemon/agent.h"
+#include "alloc/alloc.h"
+#include "dataplane/dp.h"
+#include "dataplane/lb.h"
+#include "dataplane/maglev.h"
+#include "lib/log.h"
+
+struct want_be {
+	uint32_t id;
+	struct elb_backend v;
+};
+
+struct want_svc {
+	struct elb_svc_key key;
+	struct elb_svc v;
+	const struct cfg_service *svc;
+	struct want_be *bes;
+	int n_bes;
+};
+
+/* Service name → the service ids of its (VIP, port, proto) tuples, as of the last sync. */
+struct lb_name {
+	char name[2 * CFG_NAME_MAX + 1];
+	uint32_t id;
+};
+static struct lb_name *lb_names;
+static int lb_n_names;
+
+static uint8_t elb_family(uint8_t af)
+{
+	return af == AF_INET ? ELB_AF_INET : ELB_AF_INET6;
+}
+
+static uint8_t be_state(enum cfg_backend_state s)
+{
+	switch (s) {
+	case CFG_BE_READY:
+		return ELB_BE_ACTIVE;
+	case CFG_BE_TERMINATING:
+		return ELB_BE_TERMINATING;
+	default:
+		return ELB_BE_NOT_READY;
+	}
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz);
+
+	if (!p)
+		log_fatal("dataplane: out of memory");
+	return p;
+}
+
+static int id_take(uint8_t *used, uint32_t max)
+{
+	for (uint32_t i = 1; i < max; i++)
+		if (!used[i]) {
+			used[i] = 1;
+			return (int)i;
+		}
+	return -1;
+}
+
+static void zero_percpu(int fd, uint32_t id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct elb_lb_counter *z = xcalloc(ncpu > 0 ? ncpu : 1, sizeof(*z));
+
+	bpf_map_update_elem(fd, &id, z, BPF_ANY);
+	free(z);
+}
+
+int lb_counter_sum(int fd, __u32 id, struct elb_lb_counter *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct elb_lb_counter *v;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return -1;
+	v = xcalloc(ncpu, sizeof(*v));
+	if (bpf_map_lookup_elem(fd, &id, v)) {
+		free(v);
+		return -1;
+	}
+	for (int i = 0; i < ncpu; i++) {
+		out->packets += v[i].packets;
+		out->bytes += v[i].bytes;
+		out->flows += v[i].flows;
+	}
+	free(v);
+	return 0;
+}
+
+static bool key_eq(const struct elb_svc_key *a, const struct elb_svc_key *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* Desired tuples (and VIP entries) from the services; ids filled later. */
+static int build_wants(const struct lb_vip *vips, int n, struct want_svc **out, int *n_out,
+		       struct want_svc **vout, int *n_vout, char *err, size_t errlen)
+{
+	struct want_svc *w = NULL, *v = NULL;
+	int nw = 0, nv = 0, cw = 0, cv = 0, total_be = 0;
+
+	for (int i = 0; i < n; i++) {
+		const struct cfg_service *s = vips[i].svc;
+
+		for (int a = 0; a < vips[i].n_ips; a++) {
+			const struct ip *ip = &vips[i].ips[a];
+			struct elb_svc_key vk = {0};
+			int j;
+
+			ip_to_elb(ip, &vk.vip);
+			vk.family = elb_family(ip->family);
+			for (j = 0; j < nv; j++)
+				if (key_eq(&v[j].key, &vk))
+					break;
+			if (j == nv) {
+				if (nv == cv) {
+					cv = cv ? 2 * cv : 16;
+					v = realloc(v, cv * sizeof(*v));
+					if (!v)
+						log_fatal("dataplane: out of memory");
+				}
+				memset(&v[nv], 0, sizeof(v[nv]));
+				v[nv].key = vk;
+				nv++;
+			}
+			if (s->allow_icmp_echo)
+				v[j].v.flags |= ELB_SVC_F_ICMP_ECHO;
+			for (int p = 0; p < s->n_ports; p++) {
+				struct want_svc *x;
+
+				if (nw == cw) {
+					cw = cw ? 2 * cw : 16;
+					w = realloc(w, cw * sizeof(*w));
+					if (!w)
+						log_fatal("dataplane: out of memory");
+				}
+				x = &w[nw++];
+				memset(x, 0, sizeof(*x));
+				x->key = vk;
+				x->key.port = htons(s->ports[p].port);
+				x->key.proto = s->ports[p].proto;
+				x->svc = s;
+				for (int k = 0; k < nw - 1; k++)
+					if (key_eq(&w[k].key, &x->key)) {
+						snprintf(err, errlen,
+							 "service %s: %s port %u/%u already served by %s",
+							 s->name, "VIP", s->ports[p].port,
+							 s->ports[p].proto, w[k].svc->name);
+						goto fail;
+					}
+				if (s->allow_icmp_echo)
+					x->v.flags |= ELB_SVC_F_ICMP_ECHO;
+				x->bes = xcalloc(s->n_backends, sizeof(*x->bes));
+				for (int b = 0; b < s->n_backends; b++) {
+					const struct cfg_backend *cb = &s->backends[b];
+					struct elb_backend *e;
+
+					if (cb->addr.family != ip->family)
+						continue; /* a VIP reaches backends of its own family */
+					e = &x->bes[x->n_bes++].v;
+					ip_to_elb(&cb->addr, &e->addr);
+					e->port = htons(cb->port);
+					e->family = elb_family(cb->addr.family);
+					e->state = be_state(cb->state);
+					e->weight = cb->weight;
+					if (e->state == ELB_BE_ACTIVE && e->weight)
+						x->v.n_backends++;
+				}
+				total_be += x->n_bes;
+			}
+		}
+	}
+	if (nw >= ELB_MAX_SERVICES || total_be >= ELB_MAX_BACKENDS) {
+		snprintf(err, errlen,
+			 "load balancer: %d service ports and %d backends (allowed: fewer than %d "
+			 "and %d)",
+			 nw, total_be, ELB_MAX_SERVICES, ELB_MAX_BACKENDS);
+		goto fail;
+	}
+	*out = w;
+	*n_out = nw;
+	*vout = v;
+	*n_vout = nv;
+	return 0;
+fail:
+	for (int i = 0; i < nw; i++)
+		free(w[i].bes);
+	free(w);
+	free(v);
+	return -1;
+}
+
+struct have_svc {
+	struct elb_svc_key key;
+	struct elb_svc v;
+};
+struct have_be {
+	uint32_t id;
+	struct elb_backend v;
+};
+
+static int dump_services(int fd, struct have_svc **out)
+{
+	struct elb_svc_key k, prev, *pp = NULL;
+	struct have_svc *h = NULL;
+	int n = 0, cap = 0;
+
+	while (bpf_map_get_next_key(fd, pp, &k) == 0) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			h = realloc(h, cap * sizeof(*h));
+			if (!h)
+				log_fatal("dataplane: out of memory");
+		}
+		h[n].key = k;
+		if (bpf_map_lookup_elem(fd, &k, &h[n].v) == 0)
+			n++;
+		prev = k;
+		pp = &prev;
+		if (n > ELB_MAX_SERVICES * 2)
+			break;
+	}
+	*out = h;
+	return n;
+}
+
+static int dump_backends(int fd, struct have_be **out)
+{
+	__u32 k, prev, *pp = NULL;
+	struct have_be *h = NULL;
+	int n = 0, cap = 0;
+
+	while (bpf_map_get_next_key(fd, pp, &k) == 0) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			h = realloc(h, cap * sizeof(*h));
+			if (!h)
+				log_fatal("dataplane: out of memory");
+		}
+		h[n].id = k;
+		if (bpf_map_lookup_elem(fd, &k, &h[n].v) == 0)
+			n++;
+		prev = k;
+		pp = &prev;
+		if (n > ELB_MAX_BACKENDS)
+			break;
+	}
+	*out = h;
+	return n;
+}
+
+static void names_record(struct want_svc *w, int nw)
+{
+	free(lb_names);
+	lb_names = xcalloc(nw, sizeof(*lb_names));
+	lb_n_names = nw;
+	for (int i = 0; i < nw; i++) {
+		snprintf(lb_names[i].name, sizeof(lb_names[i].name), "%s", w[i].svc->name);
+		lb_names[i].id = w[i].v.id;
+	}
+}
+
+int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, char *err, size_t errlen)
+{
+	struct want_svc *w = NULL, *v = NULL;
+	struct have_svc *hs = NULL;
+	struct have_be *hb = NULL;
+	int nw = 0, nv = 0, nhs, nhb, rc = -1;
+	uint8_t *svc_used = xcalloc(ELB_MAX_SERVICES, 1);
+	uint8_t *be_used = xcalloc(ELB_MAX_BACKENDS, 1);
+	uint8_t *svc_keep = xcalloc(ELB_MAX_SERVICES, 1);
+	uint8_t *be_keep = xcalloc(ELB_MAX_BACKENDS, 1);
+	uint32_t *table = xcalloc(ELB_MAGLEV_SIZE, sizeof(*table));
+
+	if (build_wants(vips, n, &w, &nw, &v, &nv, err, errlen))
+		goto out;
+	nhs = dump_services(f->services, &hs);
+	nhb = dump_backends(f->backends, &hb);
+	for (int i = 0; i < nhs; i++)
+		if (hs[i].v.id && hs[i].v.id < ELB_MAX_SERVICES)
+			svc_used[hs[i].v.id] = 1;
+	for (int i = 0; i < nhb; i++)
+		if (hb[i].id < ELB_MAX_BACKENDS)
+			be_used[hb[i].id] = 1;
+
+	/* ids: keep what the maps say, then take free ones (counters zeroed) */
+	for (int i = 0; i < nw; i++) {
+		for (int j = 0; j < nhs; j++)
+			if (hs[j].v.id && key_eq(&hs[j].key, &w[i].key))
+				w[i].v.id = hs[j].v.id;
+		if (!w[i].v.id) {
+			int id = id_take(svc_used, ELB_MAX_SERVICES);
+
+			if (id < 0) {
+				snprintf(err, errlen, "load balancer: no free service id");
+				goto out;
+			}
+			w[i].v.id = id;
+			zero_percpu(f->svc_stats, id);
+		}
+		svc_keep[w[i].v.id] = 1;
+		for (int b = 0; b < w[i].n_bes; b++) {
+			struct want_be *wb = &w[i].bes[b];
+
+			wb->v.svc_id = w[i].v.id;
+			for (int j = 0; j < nhb; j++)
+				if (hb[j].v.svc_id == wb->v.svc_id && hb[j].v.port == wb->v.port &&
+				    hb[j].v.family == wb->v.family &&
+				    !memcmp(&hb[j].v.addr, &wb->v.addr, sizeof(wb->v.addr)) &&
+				    !be_keep[hb[j].id])
+					wb->id = hb[j].id;
+			if (!wb->id) {
+				int id = id_take(be_used, ELB_MAX_BACKENDS);
+
+				if (id < 0) {
+					snprintf(err, errlen, "load balancer: no free backend id");
+					goto out;
+				}
+				wb->id = id;
+				zero_percpu(f->be_stats, id);
+			}
+			be_keep[wb->id] = 1;
+		}
+	}
+
+	/* 1. backends, 2. whole Maglev tables, 3. services: every reference exists first */
+	for (int i = 0; i < nw; i++)
+		for (int b = 0; b < w[i].n_bes; b++)
+			if (bpf_map_update_elem(f->backends, &w[i].bes[b].id, &w[i].bes[b].v,
+						BPF_ANY)) {
+				snprintf(err, errlen, "backends_v1: update id %u: %s", w[i].bes[b].id,
+					 strerror(errno));
+				goto out;
+			}
+	for (int i = 0; i < nw; i++) {
+		struct maglev_backend *mb = xcalloc(w[i].n_bes, sizeof(*mb));
+		int m = 0;
+
+		for (int b = 0; b < w[i].n_bes; b++) {
+			const struct elb_backend *e = &w[i].bes[b].v;
+
+			if (e->state != ELB_BE_ACTIVE || !e->weight)
+				continue;
+			ip_from_elb(e->family == ELB_AF_INET ? AF_INET : AF_INET6, &e->addr,
+				    &mb[m].addr);
+			mb[m].port = ntohs(e->port);
+			mb[m].weight = e->weight;
+			mb[m].id = w[i].bes[b].id;
+			m++;
+		}
+		if (m == 0) {
+			bpf_map_delete_elem(f->maglev, &w[i].v.id);
+		} else if (maglev_build(mb, m, table, ELB_MAGLEV_SIZE) < 0 ||
+			   bpf_map_update_elem(f->maglev, &w[i].v.id, table, BPF_ANY)) {
+			snprintf(err, errlen, "maglev_v1: update service %s id %u: %s",
+				 w[i].svc->name, w[i].v.id, strerror(errno));
+			free(mb);
+			goto out;
+		}
+		free(mb);
+	}
+	for (int i = 0; i < nw; i++)
+		if (bpf_map_update_elem(f->services, &w[i].key, &w[i].v, BPF_ANY)) {
+			snprintf(err, errlen, "services_v1: update %s: %s", w[i].svc->name,
+				 strerror(errno));
+			goto out;
+		}
+	for (int i = 0; i < nv; i++)
+		if (bpf_map_update_elem(f->services, &v[i].key, &v[i].v, BPF_ANY)) {
+			snprintf(err, errlen, "services_v1: update VIP entry: %s", strerror(errno));
+			goto out;
+		}
+
+	/* 4. deletions: entries no service wants any more */
+	for (int j = 0; j < nhs; j++) {
+		bool want = false;
+
+		for (int i = 0; i < nw && !want; i++)
+			want = key_eq(&w[i].key, &hs[j].key);
+		for (int i = 0; i < nv && !want; i++)
+			want = key_eq(&v[i].key, &hs[j].key);
+		if (!want)
+			bpf_map_delete_elem(f->services, &hs[j].key);
+		if (!want && hs[j].v.id && hs[j].v.id < ELB_MAX_SERVICES && !svc_keep[hs[j].v.id])
+			bpf_map_delete_elem(f->maglev, &hs[j].v.id);
+	}
+	for (int j = 0; j < nhb; j++)
+		if (hb[j].id >= ELB_MAX_BACKENDS || !be_keep[hb[j].id])
+			bpf_map_delete_elem(f->backends, &hb[j].id);
+	names_record(w, nw);
+	rc = 0;
+out:
+	for (int i = 0; i < nw; i++)
+		free(w[i].bes);
+	free(w);
+	free(v);
+	free(hs);
+	free(hb);
+	free(svc_used);
+	free(be_used);
+	free(svc_keep);
+	free(be_keep);
+	free(table);
+	return rc;
+}
+
+static const char *be_state_str(uint8_t s)
+{
+	static const char *const names[] = {"active", "terminating", "not-ready"};
+
+	return s < 3 ? names[s] : "?";
+}
+
+struct json_object *lb_backends_json(const struct lb_fds *f, const char *service)
+{
+	struct json_object *rows = NULL;
+	struct have_be *hb = NULL;
+	int nhb;
+
+	nhb = dump_backends(f->backends, &hb);
+	for (int i = 0; i < lb_n_names; i++) {
+		if (strcmp(lb_names[i].name, service))
+			continue;
+		if (!rows)
+			rows = json_object_new_array();
+		for (int j = 0; j < nhb; j++) {
+			struct elb_lb_counter c;
+			struct json_object *r, *o = NULL;
+			char ip[IP_STRLEN], ep[IP_STRLEN + 8];
+			struct ip a;
+
+			if (hb[j].v.svc_id != lb_names[i].id)
+				continue;
+			ip_from_elb(hb[j].v.family == ELB_AF_INET ? AF_INET : AF_INET6,
+				    &hb[j].v.addr, &a);
+			snprintf(ep, sizeof(ep), a.family == AF_INET ? "%s:%u" : "[%s]:%u",
+				 ip_str(&a, ip), ntohs(hb[j].v.port));
+			lb_counter_sum(f->be_stats, hb[j].id, &c);
+			/* one row per backend endpoint: sum over the service's ports and VIPs */
+			for (size_t k = 0; k < json_object_array_length(rows); k++) {
+				struct json_object *x = json_object_array_get_idx(rows, k), *be;
+
+				if (json_object_object_get_ex(x, "backend", &be) &&
+				    !strcmp(json_object_get_string(be), ep))
+					o = x;
+			}
+			if (!o) {
+				o = json_object_new_object();
+				json_object_object_add(o, "backend", json_object_new_string(ep));
+				json_object_object_add(o, "state",
+						       json_object_new_string(be_state_str(hb[j].v.state)));
+				json_object_object_add(o, "weight", json_object_new_int(hb[j].v.weight));
+				json_object_object_add(o, "packets", json_object_new_int64(0));
+				json_object_object_add(o, "bytes", json_object_new_int64(0));
+				json_object_object_add(o, "flows", json_object_new_int64(0));
+				json_object_array_add(rows, o);
+			}
+			json_object_object_get_ex(o, "packets", &r);
+			json_object_set_int64(r, json_object_get_int64(r) + (int64_t)c.packets);
+			json_object_object_get_ex(o, "bytes", &r);
+			json_object_set_int64(r, json_object_get_int64(r) + (int64_t)c.bytes);
+			json_object_object_get_ex(o, "flows", &r);
+			json_object_set_int64(r, json_object_get_int64(r) + (int64_t)c.flows);
+		}
+	}
+	free(hb);
+	return rows;
+}
+
+static int lb_fds_get(struct dp *d, struct lb_fds *f)
+{
+	f->services = dp_map_fd(d, ELB_MAP_SERVICES);
+	f->backends = dp_map_fd(d, ELB_MAP_BACKENDS);
+	f->maglev = dp_map_fd(d, ELB_MAP_MAGLEV);
+	f->svc_stats = dp_map_fd(d, ELB_MAP_SVC_STATS);
+	f->be_stats = dp_map_fd(d, ELB_MAP_BE_STATS);
+	return f->services < 0 || f->backends < 0 || f->maglev < 0 || f->svc_stats < 0 ||
+			       f->be_stats < 0
+		       ? -1
+		       : 0;
+}
+
+/* Every node must hash a flow alike for Maglev to pick the same backend everywhere: the seed
+ * in config_v1 is a constant of the layout, not a per-node random. */
+#define LB_MAGLEV_SEED 0x454c4231u /* "ELB1" */
+
+static void lb_seed(struct dp *d)
+{
+	int fd = dp_map_fd(d, ELB_MAP_CONFIG);
+	struct elb_config c;
+	__u32 zero = 0;
+
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &c) || c.maglev_seed == LB_MAGLEV_SEED)
+		return;
+	c.maglev_seed = LB_MAGLEV_SEED;
+	if (bpf_map_update_elem(fd, &zero, &c, BPF_ANY))
+		log_warn("dataplane: %s: Maglev seed write failed: %s", ELB_MAP_CONFIG,
+			 strerror(errno));
+}
+
+int dp_lb_reconcile(struct dp *d, struct agent *a)
+{
+	struct lb_vip *vips;
+	struct lb_fds f;
+	char err[256];
+	int n = 0, rc;
+
+	if (!d || !a->cfg || lb_fds_get(d, &f)) {
+		log_debug("dataplane: load-balancer maps not loaded; services not programmed");
+		return 0;
+	}
+	vips = xcalloc(a->cfg->n_services, sizeof(*vips));
+	for (int i = 0; i < a->cfg->n_services; i++) {
+		const struct cfg_service *s = &a->cfg->services[i];
+		const struct alloc_assignment *as = a->alloc ? alloc_get(a->alloc, s->name) : NULL;
+
+		if (!as || as->status != ALLOC_ASSIGNED || as->n_ips == 0)
+			continue;
+		vips[n].svc = s;
+		vips[n].n_ips = as->n_ips > 2 ? 2 : as->n_ips;
+		memcpy(vips[n].ips, as->ips, sizeof(vips[n].ips));
+		n++;
+	}
+	lb_seed(d);
+	rc = lb_sync(&f, vips, n, err, sizeof(err));
+	free(vips);
+	if (rc) {
+		log_err("dataplane: %s", err);
+		return -1;
+	}
+	return dp_revnat_reconcile(d);
+}
+
+struct json_object *dp_service_backends_json(struct dp *d, const char *service)
+{
+	struct lb_fds f;
+
+	if (!d || lb_fds_get(d, &f))
+		return NULL;
+	return lb_backends_json(&f, service);
+}

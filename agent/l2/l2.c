@@ -1,0 +1,418 @@
+/* The layer-2 announcer's state and reconcile pass: which (interface, VIP) pairs are in
+ * l2_vips_v1, the gratuitous ARP / unsolicited NA bursts and refreshes (AF_PACKET), and the
+ * subnet warnings per switch. The mode rule is l2_switch_mode(). Touches only l2_vips_v1;
+ * interfaces and attachment belong to the dataplane. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <bpf/bpf.h>
+
+#include <edgelb/l2.h>
+#include <edgelb/maps.h>
+
+#include "alloc/alloc.h"
+#include "bgp/bgp.h"
+#include "config/config.h"
+#include "daemon/agent.h"
+#include "dataplane/dp.h"
+#include "l2/frames.h"
+#include "l2/l2.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "netlink/nl.h"
+
+#define L2_BURST	3   /* announcements when a VIP starts */
+#define L2_BURST_GAP_MS 500
+#define L2_WARN_MAX	512
+
+struct l2_ent {
+	char ifname[CFG_IFNAME_MAX];
+	char ipstr[IP_STRLEN];
+	int ifindex;
+	uint8_t mac[6];
+	struct ip ip;
+	int burst_left;
+	uint64_t next_ms; /* next announcement; 0 = none planned */
+	unsigned long long garp_sent;
+	bool seen;
+};
+
+struct l2_warn {
+	char sw[CFG_NAME_MAX];
+	char msg[L2_WARN_MAX];
+};
+
+struct l2 {
+	struct agent *a;
+	struct l2_ent *e;
+	int n, cap;
+	struct l2_warn *warns;
+	int n_warns;
+	int sock;
+	struct ev_timer *timer;
+};
+
+const char *l2_switch_mode(struct agent *a, const struct cfg_switch *sw)
+{
+	bool peers = false;
+
+	if (!sw->compute)
+		return "none";
+	for (int i = 0; a->cfg && i < a->cfg->n_peers; i++)
+		peers |= strcmp(a->cfg->peers[i].sw, sw->name) == 0;
+	if (peers && a->bgp && bgp_switch_announced(a->bgp, sw->name))
+		return "bgp";
+	return "layer2";
+}
+
+struct l2 *l2_new(struct agent *a)
+{
+	struct l2 *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		log_fatal("l2: out of memory");
+	l->a = a;
+	l->sock = -1;
+	return l;
+}
+
+static int vips_fd(struct l2 *l)
+{
+	return dp_map_fd(l->a->dp, ELB_MAP_L2_VIPS);
+}
+
+static struct elb_l2_key ent_key(const struct l2_ent *e)
+{
+	struct elb_l2_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.ifindex = (__u32)e->ifindex;
+	k.family = e->ip.family == AF_INET ? ELB_AF_INET : ELB_AF_INET6;
+	ip_to_elb(&e->ip, &k.vip);
+	return k;
+}
+
+void l2_free(struct l2 *l)
+{
+	if (!l)
+		return;
+	ev_timer_free(l->timer);
+	if (l->sock >= 0)
+		close(l->sock);
+	free(l->e);
+	free(l->warns);
+	free(l);
+}
+
+static void send_frame(struct l2 *l, struct l2_ent *e, const uint8_t *f, size_t len)
+{
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = e->ifindex, .sll_halen = 6};
+
+	if (!len)
+		return;
+	if (l->sock < 0) {
+		/* protocol 0: send only, never receives */
+		l->sock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (l->sock < 0) {
+			log_err("l2: AF_PACKET socket: %s", strerror(errno));
+			return;
+		}
+	}
+	sll.sll_protocol = htons((uint16_t)(f[12] << 8 | f[13]));
+	memcpy(sll.sll_addr, f, 6);
+	if (sendto(l->sock, f, len, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		log_warn("l2: %s: gratuitous announcement for %s failed: %s", e->ifname, e->ipstr,
+			 strerror(errno));
+	else
+		e->garp_sent++;
+}
+
+static void announce(struct l2 *l, struct l2_ent *e)
+{
+	uint8_t f[L2_FRAME_MAX];
+
+	if (e->ip.family == AF_INET) {
+		send_frame(l, e, f, l2_frame_garp(f, sizeof(f), e->mac, &e->ip, false));
+		send_frame(l, e, f, l2_frame_garp(f, sizeof(f), e->mac, &e->ip, true));
+	} else {
+		send_frame(l, e, f, l2_frame_unsol_na(f, sizeof(f), e->mac, &e->ip));
+	}
+	log_debug("l2: %s: announced %s (%llu sent)", e->ifname, e->ipstr, e->garp_sent);
+}
+
+static void on_timer(struct ev_timer *t, void *arg);
+
+static void arm(struct l2 *l)
+{
+	uint64_t next = 0, now = ev_now_ms();
+
+	for (int i = 0; i < l->n; i++)
+		if (l->e[i].next_ms && (!next || l->e[i].next_ms < next))
+			next = l->e[i].next_ms;
+	if (!l->a->loop)
+		return;
+	if (!l->timer)
+		l->timer = ev_timer_new(l->a->loop, on_timer, l);
+	if (next)
+		ev_timer_arm(l->timer, next > now ? next - now : 0);
+	else
+		ev_timer_stop(l->timer);
+}
+
+static void on_timer(struct ev_timer *t, void *arg)
+{
+	struct l2 *l = arg;
+	uint64_t now = ev_now_ms();
+	uint16_t refresh = l->a->cfg ? l->a->cfg->node.garp_refresh_s : 0;
+
+	for (int i = 0; i < l->n; i++) {
+		struct l2_ent *e = &l->e[i];
+
+		if (!e->next_ms || e->next_ms > now)
+			continue;
+		announce(l, e);
+		if (e->burst_left > 0)
+			e->burst_left--;
+		if (e->burst_left > 0)
+			e->next_ms = now + L2_BURST_GAP_MS;
+		else
+			e->next_ms = refresh ? now + (uint64_t)refresh * 1000 : 0;
+	}
+	arm(l);
+}
+
+static struct l2_ent *find_ent(struct l2 *l, int ifindex, const struct ip *ip)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->e[i].ifindex == ifindex && ip_eq(&l->e[i].ip, ip))
+			return &l->e[i];
+	return NULL;
+}
+
+static void warn_add(struct l2 *l, const char *sw, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void warn_add(struct l2 *l, const char *sw, const char *fmt, ...)
+{
+	struct l2_warn *w = NULL;
+	char line[256];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	for (int i = 0; i < l->n_warns; i++)
+		if (strcmp(l->warns[i].sw, sw) == 0)
+			w = &l->warns[i];
+	if (!w) {
+		l->warns = realloc(l->warns, (size_t)(l->n_warns + 1) * sizeof(*w));
+		if (!l->warns)
+			log_fatal("l2: out of memory");
+		w = &l->warns[l->n_warns++];
+		memset(w, 0, sizeof(*w));
+		snprintf(w->sw, sizeof(w->sw), "%s", sw);
+	}
+	if (strstr(w->msg, line))
+		return;
+	n = strlen(w->msg);
+	snprintf(w->msg + n, sizeof(w->msg) - n, "%s%s", n ? "; " : "", line);
+}
+
+/* Service IPs for layer 2 must lie in a subnet of the compute port (DESIGN: rules). */
+static bool in_iface_subnet(const char *ifname, const struct ip *ip)
+{
+	struct prefix p[32];
+	int n = nl_iface_addrs(ifname, p, 32);
+
+	for (int i = 0; i < n; i++) {
+		struct prefix net = p[i];
+
+		if (net.ip.family != ip->family || net.len == 0)
+			continue;
+		/* prefix_contains compares the leading len bits only */
+		if (prefix_contains(&net, ip))
+			return true;
+	}
+	return false;
+}
+
+struct want_ctx {
+	struct l2 *l;
+	struct agent *a;
+	int fd;
+	int rc;
+};
+
+static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char *ifname,
+		     const struct dp_iface_info *ifi, const struct ip *ip, const char *svc)
+{
+	struct l2 *l = c->l;
+	struct l2_ent *e = find_ent(l, ifi->ifindex, ip);
+	struct elb_l2_vip v = {0};
+	struct elb_l2_key k;
+	char s[IP_STRLEN];
+	bool outside = !in_iface_subnet(ifname, ip);
+
+	if (outside)
+		warn_add(l, sw->name, "service IP %s (%s) is outside the subnets of %s",
+			 ip_str(ip, s), svc, ifname);
+	if (e) {
+		e->seen = true;
+		memcpy(e->mac, ifi->mac, 6);
+		k = ent_key(e);
+		if (bpf_map_lookup_elem(c->fd, &k, &v) == 0 && (v.flags & ELB_L2_F_ACTIVE))
+			return;
+	} else {
+		if (l->n == l->cap) {
+			l->cap = l->cap ? 2 * l->cap : 16;
+			l->e = realloc(l->e, (size_t)l->cap * sizeof(*l->e));
+			if (!l->e)
+				log_fatal("l2: out of memory");
+		}
+		e = &l->e[l->n++];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->ifname, sizeof(e->ifname), "%s", ifname);
+		e->ifindex = ifi->ifindex;
+		memcpy(e->mac, ifi->mac, 6);
+		e->ip = *ip;
+		ip_str(ip, e->ipstr);
+		e->seen = true;
+		e->burst_left = L2_BURST;
+		e->next_ms = ev_now_ms();
+		if (outside)
+			log_warn("l2: %s: service IP %s (%s) is outside the subnets of %s; announcing "
+				 "it anyway",
+				 sw->name, e->ipstr, svc, ifname);
+		log_info("l2: %s: announcing %s (%s) on %s", sw->name, e->ipstr, svc, ifname);
+	}
+	/* keep counters of an entry adopted from a previous run */
+	k = ent_key(e);
+	if (bpf_map_lookup_elem(c->fd, &k, &v) < 0)
+		memset(&v, 0, sizeof(v));
+	v.flags |= ELB_L2_F_ACTIVE;
+	if (bpf_map_update_elem(c->fd, &k, &v, BPF_ANY) < 0) {
+		log_err("l2: %s: %s update for %s failed: %s", ifname, ELB_MAP_L2_VIPS, e->ipstr,
+			strerror(errno));
+		c->rc = -1;
+	}
+}
+
+static void want_assignment(const struct alloc_assignment *as, void *arg)
+{
+	struct want_ctx *c = arg;
+	const struct cfg_pool *pool;
+	const struct cfg_switch *sw;
+
+	if (as->status != ALLOC_ASSIGNED || as->n_ips == 0)
+		return;
+	pool = cfg_find_pool(c->a->cfg, as->pool);
+	sw = pool ? cfg_pool_switch(c->a->cfg, pool) : NULL;
+	if (!sw || !l2_switch_is_l2(c->a, sw))
+		return;
+	for (int i = 0; i < sw->n_ifaces; i++) {
+		struct dp_iface_info ifi;
+
+		if (dp_iface(c->a->dp, sw->ifaces[i], &ifi) < 0)
+			continue; /* not attached (yet): nothing would answer */
+		for (int j = 0; j < as->n_ips; j++)
+			want_vip(c, sw, sw->ifaces[i], &ifi, &as->ips[j], as->service);
+	}
+}
+
+/* Entries in the map that no (interface, VIP) of ours explains: a previous run's leftovers. */
+static void sweep_map(struct l2 *l, int fd)
+{
+	struct elb_l2_key key, next, *stale = NULL;
+	void *prev = NULL;
+	int n = 0, cap = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct ip ip;
+		bool known;
+
+		ip_from_elb(next.family == ELB_AF_INET ? AF_INET : AF_INET6, &next.vip, &ip);
+		known = find_ent(l, (int)next.ifindex, &ip) != NULL;
+		if (!known) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 16;
+				stale = realloc(stale, (size_t)cap * sizeof(*stale));
+				if (!stale)
+					log_fatal("l2: out of memory");
+			}
+			stale[n++] = next;
+		}
+		key = next;
+		prev = &key;
+	}
+	for (int i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &stale[i]);
+	if (n)
+		log_info("l2: removed %d stale %s entries", n, ELB_MAP_L2_VIPS);
+	free(stale);
+}
+
+int l2_reconcile(struct l2 *l, struct agent *a)
+{
+	struct want_ctx c = {.l = l, .a = a, .fd = vips_fd(l)};
+	int w = 0;
+
+	if (c.fd < 0 || !a->cfg || !a->alloc)
+		return 0;
+	l->n_warns = 0;
+	for (int i = 0; i < l->n; i++)
+		l->e[i].seen = false;
+	alloc_foreach(a->alloc, want_assignment, &c);
+	for (int i = 0; i < l->n; i++) {
+		struct l2_ent *e = &l->e[i];
+
+		if (!e->seen) {
+			struct elb_l2_key k = ent_key(e);
+
+			/* stop at once: the next ARP/NS for it passes to the kernel */
+			bpf_map_delete_elem(c.fd, &k);
+			log_info("l2: %s: stopped announcing %s", e->ifname, e->ipstr);
+			continue;
+		}
+		l->e[w++] = *e;
+	}
+	l->n = w;
+	sweep_map(l, c.fd);
+	if (l->timer == NULL && a->loop)
+		l->timer = ev_timer_new(a->loop, on_timer, l);
+	arm(l);
+	return c.rc;
+}
+
+void l2_switch_warnings(struct l2 *l, const char *sw, char *buf, size_t len)
+{
+	if (!len)
+		return;
+	buf[0] = '\0';
+	for (int i = 0; l && i < l->n_warns; i++)
+		if (strcmp(l->warns[i].sw, sw) == 0)
+			snprintf(buf, len, "%s", l->warns[i].msg);
+}
+
+void l2_foreach_stats(struct l2 *l, l2_stats_fn fn, void *arg)
+{
+	int fd = l ? vips_fd(l) : -1;
+
+	for (int i = 0; l && i < l->n; i++) {
+		struct l2_ent *e = &l->e[i];
+		struct elb_l2_key k = ent_key(e);
+		struct elb_l2_vip v = {0};
+		struct l2_vip_stats s = {.ip = e->ipstr, .ifname = e->ifname, .gratuitous = e->garp_sent};
+
+		if (fd >= 0 && bpf_map_lookup_elem(fd, &k, &v) == 0) {
+			s.requests = v.requests;
+			s.replies = v.replies;
+		}
+		fn(&s, arg);
+	}
+}

@@ -1,0 +1,57 @@
+/* Metrics of the layer-2 announcer, MetalLB's layer-2 set under the edgelb_ prefix: ARP/NDP
+ * requests received and responses sent (counted by xdp_ingress in l2_vips_v1) and gratuitous
+ * announcements sent (counted by the announcer), per VIP and interface. */
+#include <stdio.h>
+
+#include "daemon/agent.h"
+#include "l2/l2.h"
+#include "metrics/metrics.h"
+
+struct l2_metric {
+	const char *name, *help;
+	unsigned long long (*get)(const struct l2_vip_stats *s);
+};
+
+static unsigned long long get_req(const struct l2_vip_stats *s)
+{
+	return s->requests;
+}
+static unsigned long long get_rep(const struct l2_vip_stats *s)
+{
+	return s->replies;
+}
+static unsigned long long get_garp(const struct l2_vip_stats *s)
+{
+	return s->gratuitous;
+}
+
+static const struct l2_metric l2_metric_table[] = {
+	{"edgelb_l2_requests_received_total", "ARP requests and Neighbor Solicitations received for a VIP", get_req},
+	{"edgelb_l2_responses_sent_total", "ARP replies and Neighbor Advertisements sent for a VIP", get_rep},
+	{"edgelb_l2_gratuitous_sent_total", "Gratuitous ARP and unsolicited Neighbor Advertisements sent", get_garp},
+};
+
+struct l2_emit {
+	struct mbuf *o;
+	const struct l2_metric *m;
+};
+
+static void emit(const struct l2_vip_stats *s, void *arg)
+{
+	struct l2_emit *e = arg;
+	char labels[256] = "";
+
+	metrics_label(labels, sizeof(labels), "ip", s->ip);
+	metrics_label(labels, sizeof(labels), "interface", s->ifname);
+	metrics_sample(e->o, e->m->name, labels, (double)e->m->get(s));
+}
+
+void l2_metrics(struct mbuf *o, struct agent *a)
+{
+	for (size_t i = 0; i < sizeof(l2_metric_table) / sizeof(l2_metric_table[0]); i++) {
+		struct l2_emit e = {o, &l2_metric_table[i]};
+
+		metrics_family(o, e.m->name, "counter", e.m->help);
+		l2_foreach_stats(a->l2, emit, &e);
+	}
+}

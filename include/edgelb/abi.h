@@ -1,0 +1,32 @@
+/* The kernel/user contract of edgelb: limits and common types shared by bpf/, agent/ and tests/.
+ * Every struct that crosses into a BPF map lives under include/edgelb/, padding named,
+ * sizes pinned with _Static_assert: a silent layout change corrupts pinned maps.
+ * Bump ELB_ABI_VERSION (and the _vN suffix of map names) on any layout change. */
+#ifndef EDGELB_ABI_H
+#define EDGELB_ABI_H
+
+#include <linux/types.h>
+
+#define ELB_ABI_VERSION 1
+
+/* Address families as stored in maps (values of AF_INET/AF_INET6 on Linux). */
+#define ELB_AF_INET  2
+#define ELB_AF_INET6 10
+
+/* An IPv4 or IPv6 address in network byte order; IPv4 uses addr[0], the rest is zero. */
+struct elb_ip {
+	__be32 addr[4];
+};
+_Static_assert(sizeof(struct elb_ip) == 16, "elb_ip layout");
+
+#define ELB_MAX_IFACES	   64
+#define ELB_MAX_L2_VIPS	   65536
+#define ELB_MAX_SERVICES   65536
+#define ELB_MAX_BACKENDS   65536
+#define ELB_MAGLEV_SIZE	   16381 /* prime; table of backend ids per service */
+#define ELB_MAX_CT	   1048576
+
+/* Heartbeat bound default: the responder goes silent when the agent is quiet this long. */
+#define ELB_HEARTBEAT_MAX_NS (3ULL * 1000 * 1000 * 1000)
+
+#endif

@@ -1,0 +1,116 @@
+/* Load-balancer maps: services, backends, Maglev tables, conntrack and per-service/backend
+ * counters. Written by the agent (agent/dataplane/lb.c), read by xdp_ingress (bpf/lib/lb.h)
+ * and the return-path program tc_revnat (bpf/tc_revnat.bpf.c); conntrack is written by both
+ * programs. Map names are in maps.h. IPv4 and IPv6 share every map (family in the keys). */
+#ifndef EDGELB_LB_H
+#define EDGELB_LB_H
+
+#include <edgelb/abi.h>
+
+/* services_v1: hash elb_svc_key → elb_svc; agent writes, xdp_ingress reads.
+ * Two kinds of keys: a VIP entry (port 0, proto 0) for every service IP, looked up first so
+ * non-VIP traffic costs one lookup and ICMP echo finds its flags; and one entry per served
+ * (VIP, port, proto). */
+struct elb_svc_key {
+	struct elb_ip vip;
+	__be16 port; /* 0 in a VIP entry */
+	__u8 proto;  /* IPPROTO_TCP / IPPROTO_UDP; 0 in a VIP entry */
+	__u8 family; /* ELB_AF_INET or ELB_AF_INET6 */
+};
+_Static_assert(sizeof(struct elb_svc_key) == 20, "elb_svc_key layout");
+
+#define ELB_SVC_F_ICMP_ECHO 0x1 /* answer ICMP/ICMPv6 echo requests to the VIP */
+
+struct elb_svc {
+	__u32 id;	  /* 1..ELB_MAX_SERVICES-1, index of svc_stats_v1 and key of maglev_v1 */
+	__u32 flags;	  /* ELB_SVC_F_* */
+	__u32 n_backends; /* backends able to take new flows; 0 = drop new flows, counted */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct elb_svc) == 16, "elb_svc layout");
+
+/* backends_v1: hash __u32 backend id → elb_backend; agent writes, xdp_ingress reads. A backend
+ * that leaves the config is deleted; conntrack entries pointing at it then pick a new one. */
+enum elb_backend_state {
+	ELB_BE_ACTIVE = 0,	/* in the Maglev table: new flows */
+	ELB_BE_TERMINATING = 1, /* out of the table: existing flows only */
+	ELB_BE_NOT_READY = 2,	/* out of the table: existing flows only */
+};
+
+struct elb_backend {
+	struct elb_ip addr;
+	__be16 port;
+	__u8 family;
+	__u8 state; /* enum elb_backend_state */
+	__u16 weight;
+	__u16 pad;
+	__u32 svc_id; /* owning service: backend ids are per service (counters per service) */
+};
+_Static_assert(sizeof(struct elb_backend) == 28, "elb_backend layout");
+
+/* maglev_v1: hash __u32 service id → elb_maglev (whole table); agent writes (one update swaps
+ * the table atomically), xdp_ingress reads table[hash(5-tuple, seed) % ELB_MAGLEV_SIZE].
+ * BPF_F_NO_PREALLOC: a table is 64 KiB. */
+struct elb_maglev {
+	__u32 backend[ELB_MAGLEV_SIZE]; /* backend ids */
+};
+_Static_assert(sizeof(struct elb_maglev) == 4 * ELB_MAGLEV_SIZE, "elb_maglev layout");
+
+/* ct_v1: LRU hash elb_ct_key → elb_ct, global; xdp_ingress writes both entries of a flow on a
+ * miss and refreshes the forward one, tc_revnat reads and refreshes the reply one; the agent
+ * reads for counters and explain. Forward key: client → VIP as received; reply key: backend →
+ * client as the backend sends it. Entries expire lazily: seen_ns + lifetime(state) < now is
+ * a miss. */
+#define ELB_CT_FORWARD 0
+#define ELB_CT_REPLY   1
+
+struct elb_ct_key {
+	struct elb_ip src;
+	struct elb_ip dst;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 dir; /* ELB_CT_FORWARD or ELB_CT_REPLY */
+	__u8 pad;
+};
+_Static_assert(sizeof(struct elb_ct_key) == 40, "elb_ct_key layout");
+
+enum elb_ct_state {
+	ELB_CT_SYN = 0,	   /* TCP: SYN seen, no ACK yet */
+	ELB_CT_EST = 1,	   /* TCP: ACK seen */
+	ELB_CT_CLOSING = 2, /* TCP: FIN or RST seen */
+	ELB_CT_UDP = 3,	   /* UDP flow */
+};
+
+/* Lifetimes per state (ns), measured from the last packet. */
+#define ELB_CT_LIFE_SYN_NS     (60ULL * 1000000000ULL)
+#define ELB_CT_LIFE_EST_NS     (6ULL * 3600 * 1000000000ULL)
+#define ELB_CT_LIFE_CLOSING_NS (10ULL * 1000000000ULL)
+#define ELB_CT_LIFE_UDP_NS     (60ULL * 1000000000ULL)
+/* seen_ns is rewritten at most this often per flow unless the state changes (cache lines). */
+#define ELB_CT_REFRESH_NS      (1000000000ULL)
+
+struct elb_ct {
+	__u64 seen_ns;	  /* bpf_ktime_get_ns of the last packet (coarse, see REFRESH) */
+	struct elb_ip nat; /* forward: backend address; reply: VIP */
+	__be16 nat_port;   /* forward: backend port; reply: VIP port */
+	__u8 state;	   /* enum elb_ct_state */
+	__u8 pad;
+	__u32 backend_id;
+	__u32 svc_id;
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct elb_ct) == 40, "elb_ct layout");
+
+/* svc_stats_v1: per-CPU array service id → elb_lb_counter; be_stats_v1: per-CPU array
+ * backend id → elb_lb_counter. xdp_ingress writes (packets and bytes toward backends, flows on
+ * a conntrack miss); the agent sums them (service show, metrics) and zeroes an id on reuse. */
+struct elb_lb_counter {
+	__u64 packets;
+	__u64 bytes;
+	__u64 flows;
+};
+_Static_assert(sizeof(struct elb_lb_counter) == 24, "elb_lb_counter layout");
+
+#endif

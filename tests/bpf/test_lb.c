@@ -1,0 +1,918 @@
+/* BPF tier, service fast path: the real xdp_ingress and tc_revnat objects, maps programmed by
+ * the real agent code (lb_sync), packets from the builder in pkt_l4.c. Expected frames are
+ * built independently with full checksums, and every output is re-verified by recomputing its
+ * checksums. bpf_fib_lookup uses this process's network namespace, so the test moves into a
+ * private one (unshare) with two veth pairs and permanent neighbours:
+ *
+ *   client 198.51.100.7 / 2001:db8:c::7 ── elbin0 [XDP here] │ elbbe0 ── backends 192.0.2.11..
+ *                                     198.51.100.1           │ 192.0.2.1   2001:db8:b::11..
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include <linux/pkt_cls.h>
+
+#define ELB_STATS_NAMES
+#include <edgelb/stats.h>
+#include <edgelb/lb.h>
+#include <edgelb/maps.h>
+
+#include "bpf/harness.h"
+#include "bpf/pkt_l4.h"
+#include "dataplane/lb.h"
+#include "t.h"
+
+static const uint8_t MAC_IN[6] = {0x02, 0, 0, 0, 0, 0xa0};
+static const uint8_t MAC_BE0[6] = {0x02, 0, 0, 0, 0, 0xb0};
+static const uint8_t MAC_CLIENT[6] = {0x02, 0xc1, 0, 0, 0, 0x07};
+static const uint8_t MAC_B11[6] = {0x02, 0xbe, 0, 0, 0, 0x11};
+
+static struct bpf_object *xobj, *tobj;
+static int xprog, tprog, stats_fd, ct_fd;
+static struct lb_fds fds;
+static int if_in, if_be;
+
+static struct ip IP(const char *s)
+{
+	struct ip ip;
+
+	if (ip_parse(s, &ip)) {
+		fprintf(stderr, "bad ip %s\n", s);
+		exit(1);
+	}
+	return ip;
+}
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc)
+		printf("  command failed (%d): %s\n", rc, cmd);
+	return rc;
+}
+
+static int netns_setup(void)
+{
+	static const char *const cmds[] = {
+		"ip link set lo up",
+		"ip link add elbin0 address 02:00:00:00:00:a0 type veth peer name elbin1",
+		"ip link add elbbe0 address 02:00:00:00:00:b0 type veth peer name elbbe1",
+		"sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
+		"sysctl -qw net.ipv6.conf.default.forwarding=1",
+		"ip link set elbin0 up", "ip link set elbin1 up", "ip link set elbbe0 up",
+		"ip link set elbbe1 up",
+		"ip addr add 198.51.100.1/24 dev elbin0",
+		"ip addr add 192.0.2.1/24 dev elbbe0",
+		"ip -6 addr add 2001:db8:c::1/64 dev elbin0 nodad",
+		"ip -6 addr add 2001:db8:b::1/64 dev elbbe0 nodad",
+		"ip neigh add 192.0.2.11 lladdr 02:be:00:00:00:11 dev elbbe0 nud permanent",
+		"ip neigh add 192.0.2.12 lladdr 02:be:00:00:00:12 dev elbbe0 nud permanent",
+		"ip neigh add 192.0.2.13 lladdr 02:be:00:00:00:13 dev elbbe0 nud permanent",
+		"ip neigh add 192.0.2.14 lladdr 02:be:00:00:00:14 dev elbbe0 nud permanent",
+		"ip neigh add 192.0.2.15 lladdr 02:be:00:00:00:15 dev elbbe0 nud permanent",
+		"ip neigh add 192.0.2.16 lladdr 02:be:00:00:00:16 dev elbbe0 nud permanent",
+		"ip -6 neigh add 2001:db8:b::11 lladdr 02:be:00:00:00:11 dev elbbe0 nud permanent",
+		"ip neigh add 198.51.100.7 lladdr 02:c1:00:00:00:07 dev elbin0 nud permanent",
+		"ip -6 neigh add 2001:db8:c::7 lladdr 02:c1:00:00:00:07 dev elbin0 nud permanent",
+	};
+
+	if (unshare(CLONE_NEWNET))
+		return -1;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (sh(cmds[i]))
+			return -1;
+	if_in = (int)if_nametoindex("elbin0");
+	if_be = (int)if_nametoindex("elbbe0");
+	return if_in && if_be ? 0 : -1;
+}
+
+/* tc_revnat shares every map of xdp_ingress (as the loader does with pins). */
+static void load_objects(void)
+{
+	const char *b = getenv("B");
+	char path[512];
+	struct bpf_map *m;
+
+	xobj = h_load("xdp_ingress");
+	xprog = h_prog_fd(xobj, "xdp_ingress");
+	snprintf(path, sizeof(path), "%s/bpf/tc_revnat.bpf.o", b && *b ? b : "build");
+	tobj = bpf_object__open_file(path, NULL);
+	if (!tobj || libbpf_get_error(tobj)) {
+		fprintf(stderr, "open %s failed\n", path);
+		exit(1);
+	}
+	bpf_object__for_each_map(m, tobj)
+	{
+		struct bpf_map *x = bpf_object__find_map_by_name(xobj, bpf_map__name(m));
+
+		if (x && bpf_map__reuse_fd(m, bpf_map__fd(x))) {
+			fprintf(stderr, "reuse %s failed\n", bpf_map__name(m));
+			exit(1);
+		}
+	}
+	if (bpf_object__load(tobj)) {
+		fprintf(stderr, "load tc_revnat failed\n");
+		exit(1);
+	}
+	tprog = h_prog_fd(tobj, "tc_revnat");
+	stats_fd = h_map_fd(xobj, ELB_MAP_STATS);
+	ct_fd = h_map_fd(xobj, ELB_MAP_CT);
+	fds.services = h_map_fd(xobj, ELB_MAP_SERVICES);
+	fds.backends = h_map_fd(xobj, ELB_MAP_BACKENDS);
+	fds.maglev = h_map_fd(xobj, ELB_MAP_MAGLEV);
+	fds.svc_stats = h_map_fd(xobj, ELB_MAP_SVC_STATS);
+	fds.be_stats = h_map_fd(xobj, ELB_MAP_BE_STATS);
+}
+
+static uint64_t reason(int r)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct elb_counter per[ncpu];
+	__u32 key = r;
+	uint64_t n = 0;
+
+	if (bpf_map_lookup_elem(stats_fd, &key, per))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		n += per[i].packets;
+	return n;
+}
+
+/* ---- services under test ---- */
+
+static struct cfg_backend be_one[2], be_web[8], be_noneigh[1];
+static struct cfg_service svc_one, svc_web, svc_empty, svc_noneigh;
+static struct lb_vip vips[4];
+
+static struct cfg_backend BE(const char *ip, uint16_t port, uint16_t weight,
+			     enum cfg_backend_state st)
+{
+	return (struct cfg_backend){.addr = IP(ip), .port = port, .weight = weight, .state = st};
+}
+
+static void services_init(void)
+{
+	be_one[0] = BE("192.0.2.11", 8080, 1, CFG_BE_READY);
+	be_one[1] = BE("2001:db8:b::11", 8080, 1, CFG_BE_READY);
+	snprintf(svc_one.name, sizeof(svc_one.name), "default/one");
+	svc_one.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
+	svc_one.ports[1] = (struct cfg_port){53, IPPROTO_UDP};
+	svc_one.n_ports = 2;
+	svc_one.backends = be_one;
+	svc_one.n_backends = 2;
+	svc_one.allow_icmp_echo = true;
+	vips[0] = (struct lb_vip){.svc = &svc_one, .ips = {IP("203.0.113.11"), IP("2001:db8:f::11")},
+				  .n_ips = 2};
+
+	be_web[0] = BE("192.0.2.12", 8080, 1, CFG_BE_READY);
+	be_web[1] = BE("192.0.2.13", 8080, 1, CFG_BE_READY);
+	be_web[2] = BE("192.0.2.14", 8080, 1, CFG_BE_READY);
+	snprintf(svc_web.name, sizeof(svc_web.name), "default/web");
+	svc_web.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
+	svc_web.n_ports = 1;
+	svc_web.backends = be_web;
+	svc_web.n_backends = 3;
+	vips[1] = (struct lb_vip){.svc = &svc_web, .ips = {IP("203.0.113.10")}, .n_ips = 1};
+
+	snprintf(svc_empty.name, sizeof(svc_empty.name), "default/empty");
+	svc_empty.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
+	svc_empty.n_ports = 1;
+	vips[2] = (struct lb_vip){.svc = &svc_empty, .ips = {IP("203.0.113.20")}, .n_ips = 1};
+
+	be_noneigh[0] = BE("192.0.2.99", 80, 1, CFG_BE_READY);
+	snprintf(svc_noneigh.name, sizeof(svc_noneigh.name), "default/noneigh");
+	svc_noneigh.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
+	svc_noneigh.n_ports = 1;
+	svc_noneigh.backends = be_noneigh;
+	svc_noneigh.n_backends = 1;
+	vips[3] = (struct lb_vip){.svc = &svc_noneigh, .ips = {IP("203.0.113.30")}, .n_ips = 1};
+}
+
+static int sync_all(void)
+{
+	char err[256] = "";
+	int rc = lb_sync(&fds, vips, 4, err, sizeof(err));
+
+	if (rc)
+		printf("  lb_sync: %s\n", err);
+	return rc;
+}
+
+/* ---- packets ---- */
+
+static struct pkt_spec client_pkt(const char *dst, uint8_t proto, uint16_t sport, uint16_t dport,
+				  uint8_t flags)
+{
+	struct pkt_spec s = {0};
+
+	memcpy(s.dmac, MAC_IN, 6);
+	memcpy(s.smac, MAC_CLIENT, 6);
+	s.dst = IP(dst);
+	s.src = IP(s.dst.family == AF_INET ? "198.51.100.7" : "2001:db8:c::7");
+	s.proto = proto;
+	s.sport = sport;
+	s.dport = dport;
+	s.tcp_flags = flags;
+	return s;
+}
+
+/* The same packet as the node forwards it to backend be:port (new MACs, TTL - 1). */
+static struct pkt_spec forwarded(struct pkt_spec s, const char *be, uint16_t port,
+				 const uint8_t dmac[6])
+{
+	s.dst = IP(be);
+	s.dport = port;
+	s.vlan = 0;
+	memcpy(s.dmac, dmac, 6);
+	memcpy(s.smac, MAC_BE0, 6);
+	s.ttl = (s.ttl ? s.ttl : 64) - 1;
+	return s;
+}
+
+static int run_xdp(const uint8_t *pkt, size_t len, struct h_run *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ifindex = if_in;
+	return h_run_xdp(xprog, pkt, len, r);
+}
+
+static int run_tc(const uint8_t *pkt, size_t len, uint8_t *out, uint32_t *out_len,
+		  uint32_t *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = 2048, .repeat = 1);
+
+	if (bpf_prog_test_run_opts(tprog, &o))
+		return -errno;
+	*out_len = o.data_size_out;
+	*retval = o.retval;
+	return 0;
+}
+
+static int verified(const uint8_t *f, size_t len)
+{
+	char why[128];
+	uint16_t res;
+
+	if (pkt_verify(f, len, &res, why, sizeof(why)))
+		return 1;
+	printf("  checksum recomputation: %s\n", why);
+	return 0;
+}
+
+/* One row: a packet to VIP 203.0.113.11 / 2001:db8:f::11 must leave redirected to backend
+ * .11 port 8080 on elbbe0, byte-exact. */
+struct fwd_row {
+	const char *name;
+	const char *vip, *be;
+	uint8_t proto, flags;
+	uint16_t vlan;
+	int ip_opts, ext_hdrs;
+	uint16_t sport;
+	int payload;
+};
+
+static void test_forward_rows(void)
+{
+	static const uint8_t data[64] = "edgelb payload bytes";
+	struct fwd_row rows[] = {
+		{"TCP SYN IPv4", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_SYN, 0, 0, 0, 40001, 0},
+		{"TCP ACK IPv4 (same flow)", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_ACK, 0, 0, 0, 40001, 20},
+		{"TCP FIN IPv4", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_FIN | PKT_TCP_ACK, 0, 0, 0, 40001, 0},
+		{"TCP RST IPv4", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_RST, 0, 0, 0, 40002, 0},
+		{"UDP IPv4", "203.0.113.11", "192.0.2.11", IPPROTO_UDP, 0, 0, 0, 0, 40003, 33},
+		{"TCP SYN IPv6", "2001:db8:f::11", "2001:db8:b::11", IPPROTO_TCP, PKT_TCP_SYN, 0, 0, 0, 40004, 0},
+		{"UDP IPv6", "2001:db8:f::11", "2001:db8:b::11", IPPROTO_UDP, 0, 0, 0, 0, 40005, 17},
+		{"VLAN-tagged TCP SYN (tag dropped toward the backend)", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_SYN, 100, 0, 0, 40006, 0},
+		{"IPv4 options (12 bytes)", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_SYN, 0, 12, 0, 40007, 0},
+		{"IPv4 options (40 bytes)", "203.0.113.11", "192.0.2.11", IPPROTO_UDP, 0, 0, 40, 0, 40008, 5},
+		{"IPv6 hop-by-hop + destination options", "2001:db8:f::11", "2001:db8:b::11", IPPROTO_TCP, PKT_TCP_SYN, 0, 0, 2, 40009, 0},
+		{"IPv6 extension headers, UDP, VLAN", "2001:db8:f::11", "2001:db8:b::11", IPPROTO_UDP, 0, 7, 0, 1, 40010, 9},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct fwd_row *w = &rows[i];
+		uint16_t vport = w->proto == IPPROTO_TCP ? 80 : 53;
+		struct pkt_spec s = client_pkt(w->vip, w->proto, w->sport, vport, w->flags);
+		struct pkt_spec e;
+		uint8_t in[512], want[512];
+		size_t n, wn;
+		struct h_run r;
+		uint64_t fwd0 = reason(ELB_R_LB_FORWARD);
+
+		s.vlan = w->vlan;
+		s.ip_opts = w->ip_opts;
+		s.ext_hdrs = w->ext_hdrs;
+		s.payload = data;
+		s.plen = w->payload;
+		e = forwarded(s, w->be, 8080, MAC_B11);
+		n = pkt_build(&s, in, sizeof(in));
+		wn = pkt_build(&e, want, sizeof(want));
+		T_BEGIN("lb: %s → backend %s:8080, exact bytes", w->name, w->be);
+		T_EXPECT(verified(in, n), "input checksums valid");
+		T_EXPECT(run_xdp(in, n, &r) == 0, "test run");
+		T_EXPECT(r.retval == XDP_REDIRECT, "action: got %s want XDP_REDIRECT",
+			 h_xdp_action(r.retval));
+		T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, want, wn), "output bytes");
+		T_EXPECT(verified(r.out, r.out_len), "output checksums valid (full recomputation)");
+		T_EXPECT(reason(ELB_R_LB_FORWARD) == fwd0 + 1, "lb_forward counted");
+		T_END();
+	}
+}
+
+static int ct_get(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+		  uint8_t proto, int dir, struct elb_ct *out)
+{
+	struct elb_ct_key k = {0};
+	struct ip s = IP(src), d = IP(dst);
+
+	ip_to_elb(&s, &k.src);
+	ip_to_elb(&d, &k.dst);
+	k.sport = htons(sport);
+	k.dport = htons(dport);
+	k.proto = proto;
+	k.family = s.family == AF_INET ? ELB_AF_INET : ELB_AF_INET6;
+	k.dir = dir;
+	return bpf_map_lookup_elem(ct_fd, &k, out);
+}
+
+static void test_conntrack_states(void)
+{
+	struct elb_ct ct;
+	struct ip be;
+
+	T_BEGIN("lb: conntrack forward and reply entries for the TCP flow");
+	T_EXPECT(ct_get("198.51.100.7", 40001, "203.0.113.11", 80, IPPROTO_TCP, ELB_CT_FORWARD,
+			&ct) == 0,
+		 "forward entry exists");
+	ip_from_elb(AF_INET, &ct.nat, &be);
+	T_EXPECT(ip_eq(&be, &(struct ip){0}) == 0 && ct.nat_port == htons(8080), "NAT to :8080");
+	T_EXPECT(ct.state == ELB_CT_CLOSING, "state after FIN: got %u want closing", ct.state);
+	T_EXPECT(ct_get("192.0.2.11", 8080, "198.51.100.7", 40001, IPPROTO_TCP, ELB_CT_REPLY,
+			&ct) == 0,
+		 "reply entry exists");
+	T_EXPECT(ct.nat_port == htons(80), "reply maps back to port 80");
+	T_EXPECT(ct_get("198.51.100.7", 40003, "203.0.113.11", 53, IPPROTO_UDP, ELB_CT_FORWARD,
+			&ct) == 0 &&
+			 ct.state == ELB_CT_UDP,
+		 "UDP flow state udp");
+	T_EXPECT(ct_get("198.51.100.7", 40004, "203.0.113.11", 80, IPPROTO_TCP, ELB_CT_FORWARD,
+			&ct) != 0,
+		 "no entry for a flow never seen");
+	T_END();
+}
+
+/* Every header boundary of a TCP SYN (untagged, tagged, IPv6): cut there, the frame passes
+ * unchanged (too short to judge) or, with a whole IP header for a VIP, is dropped as bad L4. */
+static void test_truncation(void)
+{
+	struct {
+		const char *name;
+		const char *vip;
+		uint16_t vlan;
+		int ext;
+	} kinds[] = {{"IPv4", "203.0.113.11", 0, 0},
+		     {"VLAN IPv4", "203.0.113.11", 5, 0},
+		     {"IPv6 + ext", "2001:db8:f::11", 0, 1}};
+
+	for (size_t k = 0; k < 3; k++) {
+		struct pkt_spec s = client_pkt(kinds[k].vip, IPPROTO_TCP, 41000, 80, PKT_TCP_SYN);
+		uint8_t in[256];
+		size_t n, l2 = 14 + (kinds[k].vlan ? 4 : 0);
+		size_t l3 = kinds[k].vip[0] == '2' && kinds[k].vip[1] == '0' &&
+					    strchr(kinds[k].vip, ':')
+				    ? 40 + 8 * kinds[k].ext
+				    : 20;
+		size_t cuts[] = {0,	     6,		12,	     13,	     l2 - 1,
+				 l2,	     l2 + 1,	l2 + 19,     l2 + 20,	     l2 + 39,
+				 l2 + 40,    l2 + 47,	l2 + l3 - 1, l2 + l3,	     l2 + l3 + 4,
+				 l2 + l3 + 19};
+
+		s.vlan = kinds[k].vlan;
+		s.ext_hdrs = kinds[k].ext;
+		n = pkt_build(&s, in, sizeof(in));
+		for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+			struct h_run r;
+			size_t len = cuts[c];
+			int v6 = strchr(kinds[k].vip, ':') != NULL;
+			/* IPv4 with a whole header is judged (dropped as bad L4); IPv6 shorter than
+			 * its payload length is passed as truncated by the layer-2 parser first */
+			uint32_t want = (!v6 && len >= l2 + l3) ? XDP_DROP : XDP_PASS;
+			int rc;
+
+			if (len >= n || (c > 0 && len <= cuts[c - 1]) || (!v6 && len > l2 + 20 &&
+									     len < l2 + l3))
+				continue; /* past the end, repeated, or no boundary of this kind */
+			T_BEGIN("lb: truncated %s at %zu of %zu bytes → %s", kinds[k].name, len, n,
+				h_xdp_action(want));
+			if (len < 14) {
+				/* BPF_PROG_TEST_RUN refuses frames shorter than an Ethernet header */
+				rc = run_xdp(in, len, &r);
+				T_EXPECT(rc != 0 || r.retval == XDP_PASS, "short frame not forwarded");
+				T_END();
+				continue;
+			}
+			rc = run_xdp(in, len, &r);
+			T_EXPECT(rc == 0, "test run");
+			T_EXPECT(r.retval == want, "action: got %s want %s", h_xdp_action(r.retval),
+				 h_xdp_action(want));
+			T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, in, len), "unchanged");
+			T_END();
+		}
+	}
+}
+
+static void test_bad_checksum(void)
+{
+	struct {
+		const char *name, *vip;
+		uint8_t proto;
+	} rows[] = {{"TCP IPv4", "203.0.113.11", IPPROTO_TCP},
+		    {"UDP IPv4", "203.0.113.11", IPPROTO_UDP},
+		    {"TCP IPv6", "2001:db8:f::11", IPPROTO_TCP}};
+
+	for (int i = 0; i < 3; i++) {
+		struct pkt_spec s = client_pkt(rows[i].vip, rows[i].proto, 42000 + i,
+					       rows[i].proto == IPPROTO_TCP ? 80 : 53, PKT_TCP_SYN);
+		uint8_t in[256];
+		char why[128];
+		uint16_t rin = 0, rout = 0;
+		struct h_run r;
+		size_t n;
+
+		s.bad_csum = 0x1111;
+		n = pkt_build(&s, in, sizeof(in));
+		T_BEGIN("lb: bad L4 checksum (%s) stays bad by the same amount", rows[i].name);
+		T_EXPECT(!pkt_verify(in, n, &rin, why, sizeof(why)), "input is bad");
+		T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "forwarded: %s",
+			 h_xdp_action(r.retval));
+		T_EXPECT(!pkt_verify(r.out, r.out_len, &rout, why, sizeof(why)), "output is bad");
+		T_EXPECT(rin == rout, "residual: in 0x%04x out 0x%04x", rin, rout);
+		T_END();
+	}
+}
+
+static void expect_drop_pass(const char *name, const uint8_t *in, size_t n, uint32_t act,
+			     int rsn)
+{
+	uint64_t before = reason(rsn);
+	struct h_run r;
+
+	T_BEGIN("lb: %s → %s, counted %s", name, h_xdp_action(act), elb_reason_names[rsn]);
+	T_EXPECT(run_xdp(in, n, &r) == 0, "test run");
+	T_EXPECT(r.retval == act, "action: got %s want %s", h_xdp_action(r.retval),
+		 h_xdp_action(act));
+	T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, in, n), "unchanged");
+	T_EXPECT(reason(rsn) == before + 1, "%s: got %llu want %llu", elb_reason_names[rsn],
+		 (unsigned long long)reason(rsn), (unsigned long long)before + 1);
+	T_END();
+}
+
+static void test_not_forwarded(void)
+{
+	uint8_t in[256];
+	size_t n;
+	struct pkt_spec s;
+
+	s = client_pkt("203.0.113.11", IPPROTO_UDP, 43000, 53, 0);
+	s.frag = 1;
+	n = pkt_build(&s, in, sizeof(in));
+	expect_drop_pass("IPv4 fragment (MF) to a VIP", in, n, XDP_DROP, ELB_R_LB_FRAGMENT);
+	s = client_pkt("2001:db8:f::11", IPPROTO_UDP, 43000, 53, 0);
+	s.frag = 1;
+	s.ext_hdrs = 1;
+	n = pkt_build(&s, in, sizeof(in));
+	expect_drop_pass("IPv6 fragment header to a VIP", in, n, XDP_DROP, ELB_R_LB_FRAGMENT);
+	s = client_pkt("198.51.100.99", IPPROTO_TCP, 43001, 80, PKT_TCP_SYN);
+	n = pkt_build(&s, in, sizeof(in));
+	expect_drop_pass("non-VIP TCP", in, n, XDP_PASS, ELB_R_LB_NOT_SERVICE);
+	s = client_pkt("2001:db8:c::99", IPPROTO_UDP, 43001, 53, 0);
+	n = pkt_build(&s, in, sizeof(in));
+	expect_drop_pass("non-VIP UDP IPv6", in, n, XDP_PASS, ELB_R_LB_NOT_SERVICE);
+	s = client_pkt("203.0.113.11", IPPROTO_TCP, 43002, 443, PKT_TCP_SYN);
+	n = pkt_build(&s, in, sizeof(in));
+	expect_drop_pass("VIP on a port it does not serve", in, n, XDP_DROP, ELB_R_LB_NO_PORT);
+	s = client_pkt("203.0.113.11", IPPROTO_UDP, 43002, 80, 0);
+	n = pkt_build(&s, in, sizeof(in));
+	expect_drop_pass("VIP port served for TCP, sent UDP", in, n, XDP_DROP, ELB_R_LB_NO_PORT);
+	s = client_pkt("203.0.113.11", 47 /* GRE */, 0, 0, 0);
+	n = pkt_build(&s, in, sizeof(in));
+	expect_drop_pass("VIP, protocol not served (GRE)", in, n, XDP_DROP,
+			 ELB_R_LB_UNKNOWN_PROTO);
+	s = client_pkt("203.0.113.20", IPPROTO_TCP, 43003, 80, PKT_TCP_SYN);
+	n = pkt_build(&s, in, sizeof(in));
+	expect_drop_pass("service with zero backends", in, n, XDP_DROP, ELB_R_LB_NO_BACKEND);
+	s = client_pkt("203.0.113.10", IPPROTO_ICMP, 0, 0, 0);
+	s.icmp_type = 8;
+	s.icmp_rest = 0x00010001;
+	n = pkt_build(&s, in, sizeof(in));
+	expect_drop_pass("ICMP echo to a VIP whose service does not allow it", in, n, XDP_DROP,
+			 ELB_R_LB_ICMP_UNKNOWN);
+}
+
+static void test_no_neigh(void)
+{
+	struct pkt_spec s = client_pkt("203.0.113.30", IPPROTO_TCP, 44000, 80, PKT_TCP_SYN), e;
+	uint8_t in[256], want[256];
+	size_t n, wn;
+	struct h_run r;
+	uint64_t before = reason(ELB_R_LB_PASS_NEIGH);
+
+	n = pkt_build(&s, in, sizeof(in));
+	e = s;
+	e.dst = IP("192.0.2.99"); /* DNAT done, MACs and TTL left to the kernel */
+	wn = pkt_build(&e, want, sizeof(want));
+	T_BEGIN("lb: backend without a resolved neighbour → DNAT and XDP_PASS");
+	T_EXPECT(run_xdp(in, n, &r) == 0, "test run");
+	T_EXPECT(r.retval == XDP_PASS, "action: got %s want XDP_PASS", h_xdp_action(r.retval));
+	T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, want, wn), "DNAT only");
+	T_EXPECT(reason(ELB_R_LB_PASS_NEIGH) == before + 1, "lb_pass_neigh counted");
+	T_END();
+}
+
+static void test_echo(void)
+{
+	const char *vips_[] = {"203.0.113.11", "2001:db8:f::11"};
+
+	for (int i = 0; i < 2; i++) {
+		int v6 = i == 1;
+		struct pkt_spec s = client_pkt(vips_[i], v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, 0);
+		struct pkt_spec e;
+		static const uint8_t data[32] = "ping payload";
+		uint8_t in[256], want[256];
+		size_t n, wn;
+		struct h_run r;
+
+		s.icmp_type = v6 ? 128 : 8;
+		s.icmp_rest = 0x12340001;
+		s.payload = data;
+		s.plen = sizeof(data);
+		s.ttl = 57;
+		n = pkt_build(&s, in, sizeof(in));
+		e = s;
+		e.src = s.dst;
+		e.dst = s.src;
+		memcpy(e.dmac, s.smac, 6);
+		memcpy(e.smac, s.dmac, 6);
+		e.icmp_type = v6 ? 129 : 0;
+		e.ttl = 64;
+		wn = pkt_build(&e, want, sizeof(want));
+		T_BEGIN("lb: ICMP%s echo to a VIP that allows it → reply, XDP_TX", v6 ? "v6" : "");
+		T_EXPECT(run_xdp(in, n, &r) == 0, "test run");
+		T_EXPECT(r.retval == XDP_TX, "action: got %s want XDP_TX", h_xdp_action(r.retval));
+		T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, want, wn), "echo reply bytes");
+		T_EXPECT(verified(r.out, r.out_len), "reply checksums valid");
+		T_END();
+	}
+}
+
+/* The reply of a forwarded flow, as the backend sends it through the node. */
+static void test_revnat(void)
+{
+	struct {
+		const char *name, *be, *client, *vip;
+		uint8_t proto;
+		uint16_t cport, vport;
+	} rows[] = {
+		{"TCP IPv4", "192.0.2.11", "198.51.100.7", "203.0.113.11", IPPROTO_TCP, 40001, 80},
+		{"UDP IPv4", "192.0.2.11", "198.51.100.7", "203.0.113.11", IPPROTO_UDP, 40003, 53},
+		{"TCP IPv6", "2001:db8:b::11", "2001:db8:c::7", "2001:db8:f::11", IPPROTO_TCP, 40004, 80},
+		{"UDP IPv6", "2001:db8:b::11", "2001:db8:c::7", "2001:db8:f::11", IPPROTO_UDP, 40005, 53},
+	};
+
+	for (int i = 0; i < 4; i++) {
+		struct pkt_spec s = {0}, e;
+		static const uint8_t data[16] = "reply";
+		uint8_t in[256], want[256], out[2048];
+		uint32_t on = 0, ret = 99;
+		size_t n, wn;
+		uint64_t before = reason(ELB_R_LB_REVNAT);
+
+		memcpy(s.dmac, MAC_CLIENT, 6);
+		memcpy(s.smac, MAC_IN, 6);
+		s.src = IP(rows[i].be);
+		s.dst = IP(rows[i].client);
+		s.proto = rows[i].proto;
+		s.sport = 8080;
+		s.dport = rows[i].cport;
+		s.tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK;
+		s.payload = data;
+		s.plen = sizeof(data);
+		e = s;
+		e.src = IP(rows[i].vip);
+		e.sport = rows[i].vport;
+		n = pkt_build(&s, in, sizeof(in));
+		wn = pkt_build(&e, want, sizeof(want));
+		T_BEGIN("revnat: %s reply from the backend leaves as VIP:%u", rows[i].name,
+			rows[i].vport);
+		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0, "test run");
+		T_EXPECT(ret == TC_ACT_OK, "action: got %u want TC_ACT_OK", ret);
+		T_EXPECT(h_bytes_eq("frame", out, on, want, wn), "output bytes");
+		T_EXPECT(verified(out, on), "checksums valid");
+		T_EXPECT(reason(ELB_R_LB_REVNAT) == before + 1, "lb_revnat counted");
+		T_END();
+	}
+	{
+		struct pkt_spec s = {0};
+		uint8_t in[256], out[2048];
+		uint32_t on = 0, ret = 99;
+		size_t n;
+
+		memcpy(s.dmac, MAC_CLIENT, 6);
+		memcpy(s.smac, MAC_IN, 6);
+		s.src = IP("192.0.2.11");
+		s.dst = IP("198.51.100.7");
+		s.proto = IPPROTO_TCP;
+		s.sport = 8080;
+		s.dport = 49999; /* no such flow */
+		s.tcp_flags = PKT_TCP_ACK;
+		n = pkt_build(&s, in, sizeof(in));
+		T_BEGIN("revnat: traffic of no tracked flow leaves untouched");
+		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
+		T_EXPECT(h_bytes_eq("frame", out, on, in, n), "unchanged");
+		T_END();
+	}
+}
+
+/* ICMP errors both ways. Client side: a router on the client's path says our reply (VIP:port →
+ * client) was too big; it must reach the backend as about backend:port → client. Backend side:
+ * an error about a forwarded packet (client → backend:port) must reach the client as about
+ * client → VIP:port, from the VIP when the backend itself sent it. */
+static void test_icmp_errors(void)
+{
+	for (int v6 = 0; v6 < 2; v6++) {
+		const char *vip = v6 ? "2001:db8:f::11" : "203.0.113.11";
+		const char *be = v6 ? "2001:db8:b::11" : "192.0.2.11";
+		const char *client = v6 ? "2001:db8:c::7" : "198.51.100.7";
+		const char *router = v6 ? "2001:db8:c::fe" : "198.51.100.254";
+		uint8_t proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+		struct pkt_spec q = {0}, qe, s, e;
+		uint8_t quoted[128], quoted_e[128], in[512], want[512], out[2048];
+		size_t qn, qen, n, wn;
+		uint32_t on, ret;
+		struct h_run r;
+
+		/* quoted: our reply VIP:80 → client:40001 as the client side saw it */
+		q.no_eth = 1;
+		q.src = IP(vip);
+		q.dst = IP(client);
+		q.proto = IPPROTO_TCP;
+		q.sport = 80;
+		q.dport = v6 ? 40004 : 40001;
+		q.tcp_flags = PKT_TCP_ACK;
+		q.ttl = 60;
+		qe = q;
+		qe.src = IP(be);
+		qe.sport = 8080;
+		qn = pkt_build(&q, quoted, sizeof(quoted));
+		qen = pkt_build(&qe, quoted_e, sizeof(quoted_e));
+		s = client_pkt(vip, proto, 0, 0, 0);
+		s.src = IP(router);
+		s.icmp_type = v6 ? 2 : 3; /* packet too big / destination unreachable */
+		s.icmp_code = v6 ? 0 : 4; /* -, fragmentation needed */
+		s.icmp_rest = v6 ? 1280 : 1400;
+		s.payload = quoted;
+		s.plen = qn;
+		e = forwarded(s, be, 0, MAC_B11);
+		e.payload = quoted_e;
+		e.plen = qen;
+		n = pkt_build(&s, in, sizeof(in));
+		wn = pkt_build(&e, want, sizeof(want));
+		T_BEGIN("lb: %s about a service flow, client side → to the backend, translated",
+			v6 ? "ICMPv6 packet too big" : "ICMP frag needed");
+		T_EXPECT(run_xdp(in, n, &r) == 0, "test run");
+		T_EXPECT(r.retval == XDP_REDIRECT, "action: got %s want XDP_REDIRECT",
+			 h_xdp_action(r.retval));
+		T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, want, wn), "outer and quoted");
+		T_EXPECT(verified(r.out, r.out_len), "checksums valid");
+		T_END();
+
+		/* backend side: the backend says the client's UDP packet was too big / port
+		 * unreachable; quoted client:40003 → backend:8080 */
+		memset(&q, 0, sizeof(q));
+		q.no_eth = 1;
+		q.src = IP(client);
+		q.dst = IP(be);
+		q.proto = IPPROTO_UDP;
+		q.sport = v6 ? 40005 : 40003;
+		q.dport = 8080;
+		q.payload = (const uint8_t *)"0123456789";
+		q.plen = 10;
+		qe = q;
+		qe.dst = IP(vip);
+		qe.dport = 53;
+		qn = pkt_build(&q, quoted, sizeof(quoted));
+		qen = pkt_build(&qe, quoted_e, sizeof(quoted_e));
+		memset(&s, 0, sizeof(s));
+		memcpy(s.dmac, MAC_CLIENT, 6);
+		memcpy(s.smac, MAC_IN, 6);
+		s.src = IP(be);
+		s.dst = IP(client);
+		s.proto = proto;
+		s.icmp_type = v6 ? 2 : 3;
+		s.icmp_code = v6 ? 0 : 4;
+		s.icmp_rest = v6 ? 1280 : 1400;
+		s.payload = quoted;
+		s.plen = qn;
+		e = s;
+		e.src = IP(vip);
+		e.payload = quoted_e;
+		e.plen = qen;
+		n = pkt_build(&s, in, sizeof(in));
+		wn = pkt_build(&e, want, sizeof(want));
+		T_BEGIN("revnat: %s from the backend → to the client, from the VIP",
+			v6 ? "ICMPv6 packet too big" : "ICMP frag needed");
+		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
+		T_EXPECT(h_bytes_eq("frame", out, on, want, wn), "outer and quoted");
+		T_EXPECT(verified(out, on), "checksums valid");
+		T_END();
+
+		/* the same from a router between node and backend: outer source kept */
+		s.src = IP(v6 ? "2001:db8:b::fe" : "192.0.2.254");
+		e.src = s.src;
+		n = pkt_build(&s, in, sizeof(in));
+		wn = pkt_build(&e, want, sizeof(want));
+		T_BEGIN("revnat: %s from a router behind the node keeps its source",
+			v6 ? "ICMPv6" : "ICMP");
+		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
+		T_EXPECT(h_bytes_eq("frame", out, on, want, wn), "quoted translated");
+		T_EXPECT(verified(out, on), "checksums valid");
+		T_END();
+	}
+}
+
+/* Which backend (last octet) a TCP packet of this flow is sent to, or -1. */
+static int web_backend(uint16_t sport, uint8_t flags)
+{
+	struct pkt_spec s = client_pkt("203.0.113.10", IPPROTO_TCP, sport, 80, flags);
+	uint8_t in[256];
+	size_t n = pkt_build(&s, in, sizeof(in));
+	struct h_run r;
+
+	if (run_xdp(in, n, &r) || r.retval != XDP_REDIRECT || r.out_len < 34)
+		return -1;
+	return r.out[14 + 19];
+}
+
+static void test_maglev_change(void)
+{
+	int before[64], hits[256] = {0}, kept = 1, moved = 0, n_be = 0;
+
+	T_BEGIN("lb: 64 flows spread over all three backends");
+	for (int i = 0; i < 64; i++) {
+		before[i] = web_backend(50000 + i, PKT_TCP_SYN);
+		if (before[i] >= 0 && !hits[before[i]]++)
+			n_be++;
+	}
+	T_EXPECT(n_be == 3 && hits[12] && hits[13] && hits[14], "backends used: %d (.12 %d, .13 %d, .14 %d)",
+		 n_be, hits[12], hits[13], hits[14]);
+	T_END();
+
+	/* add two backends: the Maglev table is rebuilt and swapped */
+	be_web[3] = BE("192.0.2.15", 8080, 1, CFG_BE_READY);
+	be_web[4] = BE("192.0.2.16", 8080, 1, CFG_BE_READY);
+	svc_web.n_backends = 5;
+	T_BEGIN("lb: conntrack hit after a Maglev table change keeps each flow's backend");
+	T_EXPECT(sync_all() == 0, "resync with 5 backends");
+	for (int i = 0; i < 64; i++)
+		if (web_backend(50000 + i, PKT_TCP_ACK) != before[i])
+			kept = 0;
+	T_EXPECT(kept, "every established flow stayed on its backend");
+	/* the same tuples as new flows: some now land elsewhere, so the table did change */
+	for (int i = 0; i < 64; i++) {
+		struct elb_ct_key k = {0};
+		struct ip s = IP("198.51.100.7"), d = IP("203.0.113.10");
+
+		ip_to_elb(&s, &k.src);
+		ip_to_elb(&d, &k.dst);
+		k.sport = htons(50000 + i);
+		k.dport = htons(80);
+		k.proto = IPPROTO_TCP;
+		k.family = ELB_AF_INET;
+		bpf_map_delete_elem(ct_fd, &k);
+		if (web_backend(50000 + i, PKT_TCP_SYN) != before[i])
+			moved++;
+	}
+	T_EXPECT(moved > 0, "tuples re-picked after forgetting conntrack: %d of 64 moved", moved);
+	T_END();
+
+	/* terminating: .12 keeps its flows, gets no new ones */
+	be_web[0].state = CFG_BE_TERMINATING;
+	T_BEGIN("lb: a terminating backend keeps existing flows and gets no new ones");
+	{
+		int kept12 = 1, new12 = 0, had12 = 0;
+
+		for (int i = 0; i < 64; i++)
+			before[i] = web_backend(50000 + i, PKT_TCP_ACK);
+		T_EXPECT(sync_all() == 0, "resync");
+		for (int i = 0; i < 64; i++) {
+			if (before[i] == 12) {
+				had12++;
+				if (web_backend(50000 + i, PKT_TCP_ACK) != 12)
+					kept12 = 0;
+			}
+		}
+		for (int i = 0; i < 200; i++)
+			if (web_backend(51000 + i, PKT_TCP_SYN) == 12)
+				new12++;
+		T_EXPECT(had12 > 0, "some flows were on .12: %d", had12);
+		T_EXPECT(kept12, "flows on .12 stayed there");
+		T_EXPECT(new12 == 0, "new flows to .12: %d", new12);
+	}
+	T_END();
+
+	/* removed: flows of .12 go elsewhere */
+	be_web[0] = be_web[4];
+	svc_web.n_backends = 4;
+	T_BEGIN("lb: flows of a removed backend move to the others");
+	{
+		int to12 = 0, fails = 0;
+
+		T_EXPECT(sync_all() == 0, "resync without .12");
+		for (int i = 0; i < 64; i++) {
+			int b = web_backend(50000 + i, PKT_TCP_ACK);
+
+			if (b == 12)
+				to12++;
+			if (b < 0)
+				fails++;
+		}
+		T_EXPECT(to12 == 0 && fails == 0, "to .12: %d, not forwarded: %d", to12, fails);
+	}
+	T_END();
+}
+
+static void test_ids_and_counters(void)
+{
+	struct elb_svc_key k = {0};
+	struct elb_svc v1, v2;
+	struct ip vip = IP("203.0.113.11");
+	struct json_object *rows;
+
+	ip_to_elb(&vip, &k.vip);
+	k.port = htons(80);
+	k.proto = IPPROTO_TCP;
+	k.family = ELB_AF_INET;
+	T_BEGIN("lb: service ids stable across syncs, counters per backend");
+	T_EXPECT(bpf_map_lookup_elem(fds.services, &k, &v1) == 0, "service entry");
+	T_EXPECT(sync_all() == 0, "resync");
+	T_EXPECT(bpf_map_lookup_elem(fds.services, &k, &v2) == 0 && v1.id == v2.id,
+		 "same id %u -> %u", v1.id, v2.id);
+	T_EXPECT(v1.n_backends == 1, "n_backends: %u", v1.n_backends);
+	rows = lb_backends_json(&fds, "default/one");
+	T_EXPECT(rows && json_object_array_length(rows) == 2, "two backend rows");
+	if (rows) {
+		struct json_object *r0 = json_object_array_get_idx(rows, 0), *x;
+		int64_t pk = 0, fl = 0;
+
+		for (size_t i = 0; i < json_object_array_length(rows); i++) {
+			r0 = json_object_array_get_idx(rows, i);
+			json_object_object_get_ex(r0, "backend", &x);
+			if (strcmp(json_object_get_string(x), "192.0.2.11:8080"))
+				continue;
+			json_object_object_get_ex(r0, "packets", &x);
+			pk = json_object_get_int64(x);
+			json_object_object_get_ex(r0, "flows", &x);
+			fl = json_object_get_int64(x);
+		}
+		T_EXPECT(pk >= 8 && fl >= 4, "192.0.2.11:8080 packets %lld flows %lld",
+			 (long long)pk, (long long)fl);
+		json_object_put(rows);
+	}
+	T_END();
+}
+
+int main(void)
+{
+	if (geteuid() != 0 || netns_setup()) {
+		T_BEGIN("lb: private network namespace");
+		t_skip("needs root to unshare a network namespace and create veths");
+		return 0;
+	}
+	load_objects();
+	services_init();
+	T_CASE(sync_all() == 0, "lb: agent programs the maps (lb_sync)");
+	test_forward_rows();
+	test_conntrack_states();
+	test_truncation();
+	test_bad_checksum();
+	test_not_forwarded();
+	test_no_neigh();
+	test_echo();
+	test_revnat();
+	test_icmp_errors();
+	test_ids_and_counters();
+	test_maglev_change();
+	bpf_object__close(tobj);
+	bpf_object__close(xobj);
+	return t_exit();
+}

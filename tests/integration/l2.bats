@@ -1,0 +1,205 @@
+#!/usr/bin/env bats
+# Layer-2 mode: xdp_ingress on the node's compute port answers ARP and NDP for service IPs
+# without the IPs being configured anywhere; gratuitous announcements, removal, the heartbeat
+# gate after kill -9, adoption by a restarted agent, re-attachment, cleanup on exit.
+#
+#   +-- elb<id>n (node) -------------------+          +-- elb<id>c (client) ----------+
+#   |  edgelbd, xdp_ingress on eN          |          |  arping, ndisc6, tcpdump      |
+#   |  eN 10.0.0.1/24 fd00::1/64 ----------+--veth----+- eC 10.0.0.2/24 fd00::2/64     |
+#   |  VIPs 10.0.0.100, fd00::100 (no addr)|          |  xdp_pass on eC               |
+#   +--------------------------------------+          +-------------------------------+
+
+load lib/agent
+load lib/netns
+
+VIP4=10.0.0.100
+VIP6=fd00::100
+
+setup() {
+	NODE=$(elb_ns n)
+	CLIENT=$(elb_ns c)
+	elb_veth "$NODE" eN "$CLIENT" eC
+	ip -n "$NODE" addr add 10.0.0.1/24 dev eN
+	ip -n "$NODE" addr add fd00::1/64 dev eN nodad
+	ip -n "$CLIENT" addr add 10.0.0.2/24 dev eC
+	ip -n "$CLIENT" addr add fd00::2/64 dev eC nodad
+	elb_xdp_pass "$CLIENT" eC
+	NODE_MAC=$(elb_mac "$NODE" eN)
+	elb_dirs
+	CONF="$ELB_STATE/../node.yaml"
+	write_conf true
+}
+
+teardown() {
+	elb_teardown
+}
+
+# write_conf WITH_SERVICE [EXTRA_NODE_KEYS]: one pool of exactly one address per family, so
+# the service's IPs are known; the service present or not.
+write_conf() {
+	local svc="services: []"
+	[ "$1" = true ] && svc='services:
+  - name: default/web
+    ports: ["tcp/80"]
+    ipFamily: dual
+    pool: p1'
+	cat >"$CONF" <<-YAML
+	node: {name: node-a${2:+, $2}}
+	switches:
+	  - name: vSwitch1
+	    interfaces: [eN]
+	    compute: true
+	pools:
+	  - name: p1
+	    addresses: [$VIP4/32, "$VIP6/128"]
+	bgpPeers: []
+	$svc
+	YAML
+}
+
+start() {
+	elb_start "$NODE" "$CONF" --metrics 127.0.0.1:7472 "$@"
+	elb_wait 5 elb_arp_is "$CLIENT" eC "$VIP4" "$NODE_MAC"
+}
+
+@test "arping and ndisc6 from the client get the node's MAC for an IPv4 and an IPv6 VIP" {
+	start
+	run elb_arp "$CLIENT" eC "$VIP4"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$NODE_MAC" ]
+	elb_wait 5 elb_ndp_is "$CLIENT" eC "$VIP6" "$NODE_MAC"
+	run elb_ndp "$CLIENT" eC "$VIP6"
+	[ "$output" = "$NODE_MAC" ]
+	# answered by XDP: counters by reason and per VIP
+	run elb -o json stats
+	[ "$status" -eq 0 ]
+	[ "$(jq '.[] | select(.reason=="arp_reply") | .packets' <<<"$output")" -ge 2 ]
+	[ "$(jq '.[] | select(.reason=="ndp_na_sent") | .packets' <<<"$output")" -ge 1 ]
+	run bpftool map dump pinned "$ELB_BPFFS/l2_vips_v1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"replies":'* ]]
+	run elb -o json switch list
+	[ "$(jq -r '.[0].xdp[0]' <<<"$output")" = native ]
+	[ "$(jq -r '.[0].mode' <<<"$output")" = layer2 ]
+	run ip netns exec "$NODE" curl -sf http://127.0.0.1:7472/metrics
+	[[ "$output" == *"edgelb_l2_responses_sent_total{ip=\"$VIP4\",interface=\"eN\"}"* ]]
+	[[ "$output" == *"edgelb_l2_requests_received_total{ip=\"$VIP6\",interface=\"eN\"}"* ]]
+	[[ "$output" == *"edgelb_l2_gratuitous_sent_total{ip=\"$VIP4\",interface=\"eN\"}"* ]]
+}
+
+@test "a non-VIP gets no answer, and no VIP is configured on any interface" {
+	start
+	run elb_arp "$CLIENT" eC 10.0.0.105
+	[ "$status" -ne 0 ]
+	run elb_ndp "$CLIENT" eC fd00::105
+	[ "$status" -ne 0 ]
+	run ip -n "$NODE" -j addr show
+	[[ "$output" != *"$VIP4"* ]]
+	[[ "$output" != *"$VIP6"* ]]
+	# the node's own address is still answered by the kernel
+	[ "$(elb_arp "$CLIENT" eC 10.0.0.1)" = "$NODE_MAC" ]
+	run elb -o json stats
+	[ "$(jq '.[] | select(.reason=="arp_not_vip") | .packets' <<<"$output")" -ge 2 ]
+}
+
+@test "removing the service stops the answers at once" {
+	start
+	elb_wait 5 elb_ndp_is "$CLIENT" eC "$VIP6" "$NODE_MAC"
+	write_conf false
+	kill -HUP "$ELB_PID"
+	elb_wait 3 elb_arp_silent "$CLIENT" eC "$VIP4"
+	elb_wait 3 elb_ndp_silent "$CLIENT" eC "$VIP6"
+	run bpftool -j map dump pinned "$ELB_BPFFS/l2_vips_v1"
+	[ "$(jq length <<<"$output")" -eq 0 ]
+}
+
+@test "edgelbd killed with -9 keeps answering until the heartbeat bound, then stops" {
+	start
+	elb_stop KILL
+	t0=$SECONDS
+	# the last beat is at most 1 s old: answers go on for a while (bound 3 s)
+	run elb_arp "$CLIENT" eC "$VIP4"
+	[ "$output" = "$NODE_MAC" ]
+	elb_wait 6 elb_arp_silent "$CLIENT" eC "$VIP4"
+	[ $((SECONDS - t0)) -ge 1 ]
+	elb_ndp_silent "$CLIENT" eC "$VIP6"
+	# still attached: the gate, not a detach, silenced it
+	[ -n "$(elb_xdp_id "$NODE" eN)" ]
+	run bpftool -j map dump pinned "$ELB_BPFFS/stats_v1"
+	[ "$status" -eq 0 ]
+}
+
+@test "a restarted edgelbd resumes without detaching: no gap in answers" {
+	start
+	old=$(elb_xdp_id "$NODE" eN)
+	[ -n "$old" ]
+	# 40 requests 100 ms apart while the agent restarts
+	ip netns exec "$CLIENT" arping -c 40 -W 0.1 -w 10 -I eC "$VIP4" >"$ELB_RUN/../arping.out" 2>&1 &
+	ap=$!
+	ELB_PIDS+=("$ap")
+	sleep 0.5
+	elb_stop TERM
+	elb_start "$NODE" "$CONF" --metrics 127.0.0.1:7472
+	wait "$ap" || true
+	cat "$ELB_RUN/../arping.out"
+	[ "$(grep -c "bytes from $NODE_MAC" "$ELB_RUN/../arping.out")" -eq 40 ]
+	new=$(elb_xdp_id "$NODE" eN)
+	[ -n "$new" ] && [ "$new" != "$old" ]
+	grep -q "adopted, replaced program id $old atomically" "$ELB_LOG"
+	grep -q "maps adopted" "$ELB_LOG"
+	# and it keeps answering after the old heartbeat bound
+	sleep 3.5
+	[ "$(elb_arp "$CLIENT" eC "$VIP4")" = "$NODE_MAC" ]
+}
+
+@test "gratuitous ARP (request and reply forms) and unsolicited NA reach the client" {
+	ip netns exec "$CLIENT" timeout 15 tcpdump -l -nn -e -i eC -c 3 \
+		'(arp and arp[6:2] <= 2 and arp[14:4] = arp[24:4]) or (icmp6 and ip6[40] = 136)' \
+		>"$ELB_RUN/../tcpdump.out" 2>"$ELB_RUN/../tcpdump.err" &
+	td=$!
+	ELB_PIDS+=("$td")
+	elb_wait 5 grep -q "listening on" "$ELB_RUN/../tcpdump.err"
+	start
+	wait "$td" || true
+	cat "$ELB_RUN/../tcpdump.out"
+	grep -q "$NODE_MAC > ff:ff:ff:ff:ff:ff.*Request who-has $VIP4 tell $VIP4" "$ELB_RUN/../tcpdump.out"
+	grep -q "$NODE_MAC > ff:ff:ff:ff:ff:ff.*Reply $VIP4 is-at $NODE_MAC" "$ELB_RUN/../tcpdump.out"
+	grep -q "$NODE_MAC > 33:33:00:00:00:01.*$VIP6 > ff02::1.*neighbor advertisement, tgt is $VIP6" "$ELB_RUN/../tcpdump.out"
+}
+
+@test "an interface that disappears and comes back is re-attached" {
+	start
+	ip -n "$NODE" link del eN
+	elb_veth "$NODE" eN "$CLIENT" eC
+	ip -n "$NODE" addr add 10.0.0.1/24 dev eN
+	ip -n "$CLIENT" addr add 10.0.0.2/24 dev eC
+	elb_xdp_pass "$CLIENT" eC
+	NODE_MAC=$(elb_mac "$NODE" eN)
+	elb_wait 5 elb_arp_is "$CLIENT" eC "$VIP4" "$NODE_MAC"
+	[ -n "$(elb_xdp_id "$NODE" eN)" ]
+}
+
+@test "service IPs outside the compute port's subnet are warned about in switch list and the log" {
+	ip -n "$NODE" addr del 10.0.0.1/24 dev eN
+	start
+	run elb -o json switch list
+	[[ "$(jq -r '.[0].warnings' <<<"$output")" == *"$VIP4"*"outside the subnets of eN"* ]]
+	grep -q "warn.*$VIP4.*outside the subnets of eN" "$ELB_LOG"
+}
+
+@test "--cleanup-on-exit detaches and unpins" {
+	start --cleanup-on-exit
+	[ -n "$(elb_xdp_id "$NODE" eN)" ]
+	[ -e "$ELB_BPFFS/l2_vips_v1" ]
+	elb_stop TERM
+	[ -z "$(elb_xdp_id "$NODE" eN)" ]
+	[ ! -e "$ELB_BPFFS/l2_vips_v1" ]
+	[ ! -e "$ELB_BPFFS/config_v1" ]
+}
+
+@test "the heartbeat bound comes from node.heartbeatTimeoutMs" {
+	write_conf true "heartbeatTimeoutMs: 1500"
+	start
+	run bpftool -j map dump pinned "$ELB_BPFFS/config_v1"
+	[ "$(jq '.[0].formatted.value.heartbeat_max_ns' <<<"$output")" -eq 1500000000 ]
+}

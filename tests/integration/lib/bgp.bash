@@ -1,0 +1,163 @@
+# Helpers for the BGP integration tests: a node namespace running edgelbd and a router
+# namespace running a real BGP daemon (BIRD 2 or FRR), joined by one veth, dual-stack.
+# Source after lib/agent (it records every namespace, process and dir for elb_teardown).
+#
+#   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------+
+#   |  edgelbd  eN 10.77.0.2/24       |--veth--| eR 10.77.0.1/24           |
+#   |           fd77::2/64            |        |    fd77::1/64             |
+#   +---------------------------------+        |  bird / zebra+bgpd        |
+#                                              +---------------------------+
+
+BGP_NODE4=10.77.0.2 BGP_ROUTER4=10.77.0.1
+BGP_NODE6=fd77::2 BGP_ROUTER6=fd77::1
+
+# bgp_topology: creates NODE and ROUTER namespaces and the veth, waits for IPv6 DAD.
+bgp_topology() {
+	NODE=$(elb_ns n)
+	ROUTER=$(elb_ns r)
+	elb_veth "$NODE" eN "$ROUTER" eR
+	ip -n "$NODE" addr add "$BGP_NODE4/24" dev eN
+	ip -n "$ROUTER" addr add "$BGP_ROUTER4/24" dev eR
+	ip -n "$NODE" addr add "$BGP_NODE6/64" dev eN nodad
+	ip -n "$ROUTER" addr add "$BGP_ROUTER6/64" dev eR nodad
+	elb_wait 10 bash -c "ip -n $NODE -6 addr show dev eN scope link | grep -q 'inet6 fe80' &&
+		! ip -n $NODE -6 addr show dev eN | grep -q tentative"
+	elb_dirs
+	BGP_DIR=$(mktemp -d /tmp/elb-bgp-XXXXXX)
+	ELB_DIRS+=("$BGP_DIR")
+	chmod 755 "$BGP_DIR"
+}
+
+# bgp_node_conf [POOLS_YAML [SERVICES_YAML]]: writes the node config, prints its path.
+bgp_node_conf() {
+	local conf="$BGP_DIR/node.yaml"
+	cat >"$conf" <<-YAML
+	node: {name: node-a}
+	switches:
+	  - name: vSwitch1
+	    interfaces: [eN]
+	    compute: true
+	  - name: vSwitch2
+	    interfaces: [lo]
+	pools:
+	${1:-  []}
+	bgpPeers: []
+	services:
+	${2:-  []}
+	YAML
+	echo "$conf"
+}
+
+# bird_start LOCAL_AS PEER_AS [EXTRA_PROTO_LINES]: BIRD in ROUTER peering with the node over
+# IPv4 (both families) and IPv6 (both families), passive and active. Sets BIRD_PID, BIRD_SOCK.
+bird_start() {
+	local las=$1 pas=$2 extra=${3:-}
+	BIRD_CONF="$BGP_DIR/bird.conf" BIRD_SOCK="$BGP_DIR/bird.ctl"
+	cat >"$BIRD_CONF" <<-EOF
+	router id $BGP_ROUTER4;
+	log "$BGP_DIR/bird.log" all;
+	protocol device { scan time 1; }
+	ipv4 table t4;
+	ipv6 table t6;
+	protocol bgp edge4 {
+		local $BGP_ROUTER4 as $las;
+		neighbor $BGP_NODE4 as $pas;
+		hold time 9;
+		connect retry time 1;
+		error wait time 1, 2;
+		$extra
+		ipv4 { table t4; import all; export none; };
+		ipv6 { table t6; import all; export none; };
+	}
+	EOF
+	bird_run
+}
+
+bird_run() {
+	rm -f "$BIRD_SOCK"
+	ip netns exec "$ROUTER" bird -f -c "$BIRD_CONF" -s "$BIRD_SOCK" -P "$BGP_DIR/bird.pid" \
+		>>"$BGP_DIR/bird.out" 2>&1 &
+	BIRD_PID=$!
+	ELB_PIDS+=("$BIRD_PID")
+	elb_wait 10 birdc -s "$BIRD_SOCK" show status
+}
+
+birdc_() { birdc -s "$BIRD_SOCK" "$@"; }
+
+# bird_state PROTO: the BGP state BIRD reports (Established, Active, Connect, ...).
+bird_state() {
+	birdc_ show protocols "$1" | awk -v p="$1" '$1 == p { print $6 }'
+}
+
+# bird_route TABLE PREFIX: BIRD's full view of a route ("" when absent).
+bird_route() {
+	birdc_ show route table "$1" for "$2" all 2>/dev/null | grep -v '^BIRD\|Network not found' || true
+}
+
+bird_has() { [[ -n "$(bird_route "$1" "$2")" ]] && bird_route "$1" "$2" | grep -q "$3"; }
+bird_lacks() { [[ -z "$(bird_route "$1" "$2" | grep "$2")" ]]; }
+
+# frr_start LOCAL_AS PEER_AS [EXTRA_NEIGHBOR_LINES]: zebra + bgpd in ROUTER. Sets FRR_DIR.
+frr_start() {
+	local las=$1 pas=$2 extra=${3:-}
+	FRR_DIR="$BGP_DIR/frr"
+	mkdir -p "$FRR_DIR"
+	cat >"$FRR_DIR/bgpd.conf" <<-EOF
+	hostname r
+	log file $FRR_DIR/bgpd.log
+	router bgp $las
+	 bgp router-id $BGP_ROUTER4
+	 no bgp ebgp-requires-policy
+	 no bgp default ipv4-unicast
+	 timers bgp 3 9
+	 neighbor $BGP_NODE4 remote-as $pas
+	 neighbor $BGP_NODE4 timers connect 1
+	 $extra
+	 address-family ipv4 unicast
+	  neighbor $BGP_NODE4 activate
+	 exit-address-family
+	 address-family ipv6 unicast
+	  neighbor $BGP_NODE4 activate
+	 exit-address-family
+	EOF
+	: >"$FRR_DIR/zebra.conf"
+	chown -R frr:frr "$FRR_DIR"
+	ip netns exec "$ROUTER" /usr/lib/frr/zebra -d -A 127.0.0.1 -P 0 --vty_socket "$FRR_DIR" \
+		-z "$FRR_DIR/zserv.api" -f "$FRR_DIR/zebra.conf" -i "$FRR_DIR/zebra.pid"
+	elb_wait 10 test -s "$FRR_DIR/zebra.pid"
+	ELB_PIDS+=("$(cat "$FRR_DIR/zebra.pid")")
+	frr_bgpd_run
+}
+
+frr_bgpd_run() {
+	rm -f "$FRR_DIR/bgpd.pid"
+	ip netns exec "$ROUTER" /usr/lib/frr/bgpd -d -n -A 127.0.0.1 -P 0 --vty_socket "$FRR_DIR" \
+		-z "$FRR_DIR/zserv.api" -f "$FRR_DIR/bgpd.conf" -i "$FRR_DIR/bgpd.pid"
+	elb_wait 10 test -s "$FRR_DIR/bgpd.pid"
+	FRR_BGPD_PID=$(cat "$FRR_DIR/bgpd.pid")
+	ELB_PIDS+=("$FRR_BGPD_PID")
+}
+
+vtysh_() { vtysh --vty_socket "$FRR_DIR" -c "$*"; }
+
+# frr_state: the neighbor's BGP state as FRR reports it.
+frr_state() {
+	vtysh_ "show bgp neighbors $BGP_NODE4 json" 2>/dev/null | jq -r ".\"$BGP_NODE4\".bgpState"
+}
+
+# frr_route AFI PREFIX: FRR's JSON view of a route ({} when absent).
+frr_route() {
+	vtysh_ "show bgp $1 unicast $2 json" 2>/dev/null
+}
+
+frr_has() { [[ "$(frr_route "$1" "$2" | jq -r '.paths | length')" -ge 1 ]] 2>/dev/null; }
+frr_lacks() { [[ "$(frr_route "$1" "$2" | jq -r '.paths // [] | length')" == 0 ]]; }
+
+# node_peer_set ARGS...: bgp peer set for the router on vSwitch1 with short timers.
+node_peer_set() {
+	elb bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 --connect-time 1 "$@"
+}
+
+node_peer_state() {
+	elb -o json bgp peer list --switch vSwitch1 | jq -r ".[] | select(.peerAddress == \"${1:-$BGP_ROUTER4}\") | .state"
+}
