@@ -678,6 +678,7 @@ static const char *must_move(struct pass *p, const struct cfg_service *svc, stru
 static void flag_pool(struct pass *p, struct asg *a)
 {
 	char buf[IP_STRLEN];
+	bool was = a->pub.out_of_pool;
 
 	a->pub.out_of_pool = false;
 	a->pub.reason[0] = '\0';
@@ -689,7 +690,7 @@ static void flag_pool(struct pass *p, struct asg *a)
 				snprintf(a->pub.pool, sizeof(a->pub.pool), "%s", pl->name);
 			continue;
 		}
-		if (!a->pub.out_of_pool)
+		if (!a->pub.out_of_pool && !was)
 			log_warn("alloc: %s: %s is outside every pool now; kept, not moved", a->name,
 				 ip_str(&a->pub.ips[i], buf));
 		a->pub.out_of_pool = true;

@@ -99,5 +99,7 @@ typedef int (*cfg_elem_fn)(const char *field, const char *s, void *ctx, char *ms
 int cfg_json_list(const char *field, struct json_object *v, int max, cfg_elem_fn fn, void *ctx,
 		  char *msg, size_t len);
 const char *cfg_family_str(enum cfg_family f);
+/* Replaces control characters of a message (quoted user input) by '?'; returns -1. */
+int cfg_msg_oneline(char *msg);
 
 #endif

@@ -553,8 +553,13 @@ static struct sess *sess_new(struct bgp *b, const struct cfg_peer *pc)
 	return s;
 }
 
-static void sess_free(struct sess *s, uint8_t cease)
+/* Closes with a Cease (RFC 4486) and frees; true when the switch's routes had been announced
+ * through this session (the caller then asks for a pass so layer 2 takes over). */
+static bool sess_free(struct sess *s, uint8_t cease)
 {
+	bool was = s->table_sent;
+
+	s->table_sent = false;
 	bgp_err_set(&s->p->err, BGP_ERR_CEASE, cease, NULL, 0);
 	bgp_fsm(s->p, BGP_EV_STOP);
 	listen_md5(s->b, &s->p->cfg, false);
@@ -562,6 +567,7 @@ static void sess_free(struct sess *s, uint8_t cease)
 	rib_free(&s->want);
 	rib_free(&s->sent);
 	free(s);
+	return was;
 }
 
 static bool peer_cfg_same(const struct cfg_peer *x, const struct cfg_peer *y)
@@ -601,7 +607,8 @@ int bgp_reconcile(struct bgp *b, struct agent *a)
 		if (pc) {
 			log_info("bgp: peer %s: configuration changed, restarting the session",
 				 s->p->name);
-			sess_free(s, BGP_CEASE_CONFIG_CHANGE);
+			if (sess_free(s, BGP_CEASE_CONFIG_CHANGE))
+				agent_changed(a);
 			remove_at(b, i--);
 			continue;
 		}
@@ -613,7 +620,8 @@ int bgp_reconcile(struct bgp *b, struct agent *a)
 			continue;
 		}
 		log_info("bgp: peer %s: removed", s->p->name);
-		sess_free(s, BGP_CEASE_DECONFIGURED);
+		if (sess_free(s, BGP_CEASE_DECONFIGURED))
+			agent_changed(a);
 		remove_at(b, i--);
 	}
 	for (int i = 0; cfg && i < cfg->n_peers; i++) {

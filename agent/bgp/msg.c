@@ -60,6 +60,9 @@ static const struct subcode_name subcode_names[] = {
 	{BGP_ERR_UPDATE, BGP_UPD_OPT_ATTR, "optional attribute error"},
 	{BGP_ERR_UPDATE, BGP_UPD_BAD_NETWORK, "invalid network field"},
 	{BGP_ERR_UPDATE, BGP_UPD_BAD_AS_PATH, "malformed AS_PATH"},
+	{BGP_ERR_FSM, 1, "unexpected message in OpenSent"}, /* RFC 6608 */
+	{BGP_ERR_FSM, 2, "unexpected message in OpenConfirm"},
+	{BGP_ERR_FSM, 3, "unexpected message in Established"},
 	{BGP_ERR_CEASE, BGP_CEASE_MAX_PREFIX, "maximum number of prefixes reached"},
 	{BGP_ERR_CEASE, BGP_CEASE_SHUTDOWN, "administrative shutdown"},
 	{BGP_ERR_CEASE, BGP_CEASE_DECONFIGURED, "peer de-configured"},

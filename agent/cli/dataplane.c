@@ -6,11 +6,8 @@
 static int cmd_stats(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_col cols[] = {
-		{"Id", "id"},
-		{"Reason", "reason"},
-		{"Packets", "packets"},
-		{"Bytes", "bytes"},
-		{NULL, NULL},
+	    {"Id", "id"},	{"Reason", "reason"}, {"Packets", "packets"},
+	    {"Bytes", "bytes"}, {NULL, NULL},
 	};
 	struct json_object *res;
 	char *pos[1];
@@ -26,7 +23,11 @@ static int cmd_stats(struct cli *c, int argc, char **argv)
 	return 0;
 }
 
+int cli_explain(struct cli *c, int argc, char **argv); /* cli/explain.c */
+
 const struct cli_cmd cli_dp_cmds[] = {
-	{"stats", NULL, cmd_stats, "", "dataplane counters by reason, summed over CPUs"},
-	{NULL},
+    {"stats", NULL, cmd_stats, "", "dataplane counters by reason, summed over CPUs"},
+    {"explain", NULL, cli_explain, "--src IP:PORT --dst VIP:PORT --proto tcp|udp",
+     "run a synthetic packet through the fast path: which backend, and why"},
+    {NULL},
 };

@@ -12,6 +12,15 @@
 
 #include "config/config.h"
 
+/* Messages quote user input: control characters would break the one-line rule. */
+int cfg_msg_oneline(char *msg)
+{
+	for (unsigned char *c = (unsigned char *)msg; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return -1;
+}
+
 #define RANGE_ALLOWED                                                                              \
 	"allowed: CIDR like 10.0.0.64/27 or fd00::/120, range like 10.0.0.200-10.0.0.250, "     \
 	"or one address"
@@ -67,7 +76,7 @@ int cfg_parse_range(const char *field, const char *s, struct cfg_range *out, cha
 				ip.a[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
 			snprintf(msg, len, "%s: \"%s\": host bits set (did you mean %s/%ld?)", field, s,
 				 ip_str(&ip, buf), l);
-			return -1;
+			return cfg_msg_oneline(msg);
 		}
 		goto bad;
 	}
@@ -82,14 +91,14 @@ int cfg_parse_range(const char *field, const char *s, struct cfg_range *out, cha
 				 "%s: \"%s\": range mixes IPv4 and IPv6 (allowed: both ends of one "
 				 "family)",
 				 field, s);
-			return -1;
+			return cfg_msg_oneline(msg);
 		}
 		if (ip_cmp(&out->first, &out->last) > 0) {
 			snprintf(msg, len,
 				 "%s: \"%s\": reversed range, first address above last (allowed: "
 				 "first <= last)",
 				 field, s);
-			return -1;
+			return cfg_msg_oneline(msg);
 		}
 		return 0;
 	}
@@ -99,7 +108,7 @@ int cfg_parse_range(const char *field, const char *s, struct cfg_range *out, cha
 	}
 bad:
 	snprintf(msg, len, "%s: \"%s\": not a CIDR or range (%s)", field, s, RANGE_ALLOWED);
-	return -1;
+	return cfg_msg_oneline(msg);
 }
 
 static const struct {
@@ -157,11 +166,11 @@ int cfg_parse_port(const char *field, const char *s, struct cfg_port *out, char 
 bad_proto:
 	snprintf(msg, len, "%s: \"%s\": unknown protocol \"%.*s\" (allowed: tcp, udp)", field, s,
 		 (int)(slash - s), s);
-	return -1;
+	return cfg_msg_oneline(msg);
 bad:
 	snprintf(msg, len, "%s: \"%s\": not a port (allowed: PROTO/PORT like tcp/80 or udp/53, "
 		 "PROTO tcp or udp, PORT 1-65535)", field, s);
-	return -1;
+	return cfg_msg_oneline(msg);
 }
 
 const char *cfg_port_str(const struct cfg_port *p, char *buf, size_t len)
@@ -211,7 +220,7 @@ int cfg_parse_backend(const char *field, const char *s, struct cfg_backend *out,
 bad:
 	snprintf(msg, len, "%s: \"%s\": not a backend (allowed: IPv4:PORT like 10.1.0.5:8080 or "
 		 "[IPv6]:PORT like [fd00::5]:8080, PORT 1-65535)", field, s);
-	return -1;
+	return cfg_msg_oneline(msg);
 }
 
 /* BGP peer fields (appended by the BGP speaker's owner). */

@@ -333,7 +333,16 @@ static int add_peer(const char *field, const char *s, void *ctx, char *msg, size
 	return 0;
 }
 
+static int pool_from_json(struct json_object *j, struct cfg_pool *out, char *msg, size_t len);
+
 int cfg_pool_from_json(struct json_object *j, struct cfg_pool *out, char *msg, size_t len)
+{
+	if (pool_from_json(j, out, msg, len) < 0)
+		return cfg_msg_oneline(msg);
+	return 0;
+}
+
+static int pool_from_json(struct json_object *j, struct cfg_pool *out, char *msg, size_t len)
 {
 	struct cfg_pool p;
 	bool has_name = false, has_addr = false;

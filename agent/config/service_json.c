@@ -334,7 +334,7 @@ int cfg_service_from_json(struct json_object *j, struct cfg_service *out, char *
 	if (from_json(j, s, msg, len) < 0) {
 		cfg_service_clear(s);
 		free(s);
-		return -1;
+		return cfg_msg_oneline(msg);
 	}
 	*out = *s;
 	free(s);

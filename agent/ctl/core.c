@@ -42,15 +42,6 @@ static int cmd_status(struct agent *a, struct json_object *args, struct json_obj
 	return 0;
 }
 
-/* A switch with at least one BGP peer announces by BGP, otherwise by ARP/NDP. */
-static const char *switch_mode(struct agent *a, const struct cfg_switch *s)
-{
-	for (int i = 0; i < a->cfg->n_peers; i++)
-		if (strcmp(a->cfg->peers[i].sw, s->name) == 0)
-			return "bgp";
-	return s->compute ? "layer2" : "none";
-}
-
 static struct json_object *switch_row(struct agent *a, const struct cfg_switch *s)
 {
 	struct json_object *o = json_object_new_object(), *arr, *xdp;
@@ -75,7 +66,7 @@ static struct json_object *switch_row(struct agent *a, const struct cfg_switch *
 		if (cfg_pool_switch(a->cfg, &a->cfg->pools[i]) == s)
 			json_object_array_add(arr, json_object_new_string(a->cfg->pools[i].name));
 	json_object_object_add(o, "ipAddressPools", arr);
-	json_object_object_add(o, "mode", json_object_new_string(switch_mode(a, s)));
+	json_object_object_add(o, "mode", json_object_new_string(l2_switch_mode(a, s)));
 	json_object_object_add(o, "xdp", xdp);
 	l2_switch_warnings(a->l2, s->name, warn, sizeof(warn));
 	json_object_object_add(o, "warnings", json_object_new_string(warn));

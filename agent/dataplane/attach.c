@@ -120,8 +120,8 @@ static int attach_one(struct dp *d, struct dp_if *f)
 			 f->name, cur, mode_name(mode));
 		return 0;
 	}
-	err = bpf_xdp_attach(f->ifindex, prog_fd(d), XDP_FLAGS_UPDATE_IF_NOEXIST | XDP_FLAGS_DRV_MODE,
-			     NULL);
+	err = bpf_xdp_attach(f->ifindex, prog_fd(d),
+			     XDP_FLAGS_UPDATE_IF_NOEXIST | XDP_FLAGS_DRV_MODE, NULL);
 	mode = XDP_FLAGS_DRV_MODE;
 	if (err) {
 		log_debug("dataplane: %s: native XDP refused (%s), trying generic", f->name,
@@ -210,7 +210,8 @@ static int want_if(struct dp *d, const char *name)
 	memcpy(v.mac, li.mac, 6);
 	k = (__u32)f->ifindex;
 	if (bpf_map_update_elem(bpf_map__fd(d->skel->maps.ifaces_v1), &k, &v, BPF_ANY) < 0) {
-		log_err("dataplane: %s: %s update failed: %s", name, ELB_MAP_IFACES, strerror(errno));
+		log_err("dataplane: %s: %s update failed: %s", name, ELB_MAP_IFACES,
+			strerror(errno));
 		return -1;
 	}
 	return attach_one(d, f);

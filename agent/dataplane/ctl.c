@@ -12,6 +12,7 @@
 #include "ctl/ctl.h"
 #include "daemon/agent.h"
 #include "dataplane/dp.h"
+#include "dataplane/lb.h"
 
 static int cmd_stats(struct agent *a, struct json_object *args, struct json_object **res,
 		     struct ctl_err *e)
@@ -52,6 +53,7 @@ static int cmd_stats(struct agent *a, struct json_object *args, struct json_obje
 }
 
 const struct ctl_cmd dp_ctl_cmds[] = {
-	{"stats", cmd_stats, NULL},
-	{NULL},
+    {"stats", cmd_stats, NULL},
+    {"explain", dp_ctl_explain, dp_explain_fields}, /* dataplane/explain.c */
+    {NULL},
 };

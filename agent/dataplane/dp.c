@@ -19,6 +19,7 @@
 
 #include "daemon/agent.h"
 #include "dataplane/dp_priv.h"
+#include "dataplane/lb.h"
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "xdp_ingress.skel.h"
@@ -60,8 +61,9 @@ static int ensure_bpffs(const char *dir, char *err, size_t errlen)
 	if (st.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (mount("bpf", dir, "bpf", 0, "mode=0700") < 0) {
-		snprintf(err, errlen, "--bpffs %s: not a bpf filesystem and mounting one failed: %s",
-			 dir, strerror(errno));
+		snprintf(err, errlen,
+			 "--bpffs %s: not a bpf filesystem and mounting one failed: %s", dir,
+			 strerror(errno));
 		return -1;
 	}
 	log_info("dataplane: mounted a bpf filesystem at %s", dir);
@@ -89,7 +91,8 @@ static int write_config(struct dp *d)
 	if (c.maglev_seed == 0 && getrandom(&c.maglev_seed, sizeof(c.maglev_seed), 0) < 0)
 		c.maglev_seed = (uint32_t)c.heartbeat_ns | 1;
 	if (bpf_map_update_elem(fd, &zero, &c, BPF_ANY) < 0) {
-		log_err("dataplane: %s: heartbeat write failed: %s", ELB_MAP_CONFIG, strerror(errno));
+		log_err("dataplane: %s: heartbeat write failed: %s", ELB_MAP_CONFIG,
+			strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -108,7 +111,8 @@ static int pin_maps(struct dp *d, char *err, size_t errlen)
 	struct bpf_map *m;
 	char path[PATH_MAX + 64];
 
-	bpf_object__for_each_map(m, d->skel->obj) {
+	bpf_object__for_each_map(m, d->skel->obj)
+	{
 		if (bpf_map__is_internal(m))
 			continue; /* .rodata: load-time constants belong to the program */
 		snprintf(path, sizeof(path), "%s/%s", d->pin_dir, bpf_map__name(m));
@@ -119,7 +123,6 @@ static int pin_maps(struct dp *d, char *err, size_t errlen)
 	}
 	return 0;
 }
-
 
 struct dp *dp_open(struct agent *a, char *err, size_t errlen)
 {
@@ -182,9 +185,11 @@ void dp_close(struct dp *d, bool cleanup)
 	if (!d)
 		return;
 	ev_timer_free(d->beat);
+	dp_revnat_close(d, cleanup); /* dataplane/revnat.c: tc egress return path */
 	if (cleanup) {
 		dp_detach_all(d);
-		bpf_object__for_each_map(m, d->skel->obj) {
+		bpf_object__for_each_map(m, d->skel->obj)
+		{
 			if (bpf_map__is_pinned(m) && bpf_map__unpin(m, NULL))
 				log_warn("dataplane: unpin %s failed", bpf_map__name(m));
 		}

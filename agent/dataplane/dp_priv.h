@@ -21,7 +21,7 @@ struct dp_if {
 	int ifindex;
 	uint32_t mode;
 	uint8_t mac[6];
-	bool seen; /* still wanted in this reconcile pass */
+	bool seen;   /* still wanted in this reconcile pass */
 	bool warned; /* a foreign program was reported once */
 };
 

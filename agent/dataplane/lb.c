@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -20,6 +21,7 @@
 #include "dataplane/dp.h"
 #include "dataplane/lb.h"
 #include "dataplane/maglev.h"
+#include "lib/ev.h"
 #include "lib/log.h"
 
 struct want_be {
@@ -283,7 +285,53 @@ static void names_record(struct want_svc *w, int nw)
 	}
 }
 
-int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, char *err, size_t errlen)
+/* One pass over ct_v1: backend ids with a live forward entry into live[] (may be NULL), and
+ * every entry (both directions) of a service id marked in purge[] (may be NULL) deleted after
+ * the pass. Run only when a backend or a service port left the config. */
+static void ct_scan(int fd, uint8_t *live, const uint8_t *purge)
+{
+	struct elb_ct_key k, prev, *pp = NULL, *del = NULL;
+	struct timespec ts;
+	uint64_t now;
+	long guard = 0;
+	int nd = 0, cd = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	while (fd >= 0 && bpf_map_get_next_key(fd, pp, &k) == 0 && guard++ < 4L * ELB_MAX_CT) {
+		struct elb_ct v;
+		uint64_t life;
+
+		prev = k;
+		pp = &prev;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		if (purge && v.svc_id < ELB_MAX_SERVICES && purge[v.svc_id]) {
+			if (nd == cd) {
+				cd = cd ? 2 * cd : 256;
+				del = realloc(del, cd * sizeof(*del));
+				if (!del)
+					log_fatal("dataplane: out of memory");
+			}
+			del[nd++] = k;
+			continue;
+		}
+		if (!live || k.dir != ELB_CT_FORWARD)
+			continue;
+		life = v.state == ELB_CT_SYN	   ? ELB_CT_LIFE_SYN_NS
+		       : v.state == ELB_CT_EST	   ? ELB_CT_LIFE_EST_NS
+		       : v.state == ELB_CT_CLOSING ? ELB_CT_LIFE_CLOSING_NS
+						   : ELB_CT_LIFE_UDP_NS;
+		if (now - v.seen_ns <= life && v.backend_id < ELB_MAX_BACKENDS)
+			live[v.backend_id] = 1;
+	}
+	for (int i = 0; i < nd; i++)
+		bpf_map_delete_elem(fd, &del[i]);
+	free(del);
+}
+
+int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *lingering, char *err,
+	    size_t errlen)
 {
 	struct want_svc *w = NULL, *v = NULL;
 	struct have_svc *hs = NULL;
@@ -394,22 +442,59 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, char *err,
 			goto out;
 		}
 
-	/* 4. deletions: entries no service wants any more */
-	for (int j = 0; j < nhs; j++) {
-		bool want = false;
+	/* 4. deletions: entries no service wants any more; the flows of a removed service port
+	 * go with it (XDP trusts a conntrack hit without a service lookup) */
+	{
+		uint8_t *purge = NULL;
 
-		for (int i = 0; i < nw && !want; i++)
-			want = key_eq(&w[i].key, &hs[j].key);
-		for (int i = 0; i < nv && !want; i++)
-			want = key_eq(&v[i].key, &hs[j].key);
-		if (!want)
-			bpf_map_delete_elem(f->services, &hs[j].key);
-		if (!want && hs[j].v.id && hs[j].v.id < ELB_MAX_SERVICES && !svc_keep[hs[j].v.id])
-			bpf_map_delete_elem(f->maglev, &hs[j].v.id);
+		for (int j = 0; j < nhs; j++) {
+			bool want = false;
+
+			for (int i = 0; i < nw && !want; i++)
+				want = key_eq(&w[i].key, &hs[j].key);
+			for (int i = 0; i < nv && !want; i++)
+				want = key_eq(&v[i].key, &hs[j].key);
+			if (!want)
+				bpf_map_delete_elem(f->services, &hs[j].key);
+			if (!want && hs[j].v.id && hs[j].v.id < ELB_MAX_SERVICES &&
+			    !svc_keep[hs[j].v.id]) {
+				bpf_map_delete_elem(f->maglev, &hs[j].v.id);
+				if (!purge)
+					purge = xcalloc(ELB_MAX_SERVICES, 1);
+				purge[hs[j].v.id] = 1;
+			}
+		}
+		if (purge)
+			ct_scan(f->ct, NULL, purge);
+		free(purge);
 	}
-	for (int j = 0; j < nhb; j++)
-		if (hb[j].id >= ELB_MAX_BACKENDS || !be_keep[hb[j].id])
+	{
+		uint8_t *live = NULL;
+		int linger = 0;
+
+		for (int j = 0; j < nhb; j++) {
+			struct elb_backend t = hb[j].v;
+
+			if (hb[j].id < ELB_MAX_BACKENDS && be_keep[hb[j].id])
+				continue;
+			if (!live) {
+				live = xcalloc(ELB_MAX_BACKENDS, 1);
+				ct_scan(f->ct, live, NULL);
+			}
+			if (hb[j].id < ELB_MAX_BACKENDS && live[hb[j].id] &&
+			    t.svc_id < ELB_MAX_SERVICES && svc_keep[t.svc_id]) {
+				/* gone from the config, flows still on it: drain */
+				t.state = ELB_BE_TERMINATING;
+				bpf_map_update_elem(f->backends, &hb[j].id, &t, BPF_ANY);
+				linger++;
+				continue;
+			}
 			bpf_map_delete_elem(f->backends, &hb[j].id);
+		}
+		free(live);
+		if (lingering)
+			*lingering = linger;
+	}
 	names_record(w, nw);
 	rc = 0;
 out:
@@ -425,6 +510,14 @@ out:
 	free(be_keep);
 	free(table);
 	return rc;
+}
+
+const char *lb_service_name(uint32_t id)
+{
+	for (int i = 0; i < lb_n_names; i++)
+		if (lb_names[i].id == id)
+			return lb_names[i].name;
+	return NULL;
 }
 
 static const char *be_state_str(uint8_t s)
@@ -497,10 +590,21 @@ static int lb_fds_get(struct dp *d, struct lb_fds *f)
 	f->maglev = dp_map_fd(d, ELB_MAP_MAGLEV);
 	f->svc_stats = dp_map_fd(d, ELB_MAP_SVC_STATS);
 	f->be_stats = dp_map_fd(d, ELB_MAP_BE_STATS);
+	f->ct = dp_map_fd(d, ELB_MAP_CT);
 	return f->services < 0 || f->backends < 0 || f->maglev < 0 || f->svc_stats < 0 ||
 			       f->be_stats < 0
 		       ? -1
 		       : 0;
+}
+
+/* A removed backend lingers while flows use it; this timer asks for a reconcile pass to see
+ * whether they ended (agent_changed coalesces passes). */
+#define LB_RECHECK_MS 5000
+static struct ev_timer *lb_recheck;
+
+static void lb_recheck_cb(struct ev_timer *t, void *arg)
+{
+	agent_changed(arg);
 }
 
 /* Every node must hash a flow alike for Maglev to pick the same backend everywhere: the seed
@@ -526,7 +630,7 @@ int dp_lb_reconcile(struct dp *d, struct agent *a)
 	struct lb_vip *vips;
 	struct lb_fds f;
 	char err[256];
-	int n = 0, rc;
+	int n = 0, rc, linger = 0;
 
 	if (!d || !a->cfg || lb_fds_get(d, &f)) {
 		log_debug("dataplane: load-balancer maps not loaded; services not programmed");
@@ -545,11 +649,20 @@ int dp_lb_reconcile(struct dp *d, struct agent *a)
 		n++;
 	}
 	lb_seed(d);
-	rc = lb_sync(&f, vips, n, err, sizeof(err));
+	rc = lb_sync(&f, vips, n, &linger, err, sizeof(err));
 	free(vips);
 	if (rc) {
 		log_err("dataplane: %s", err);
 		return -1;
+	}
+	/* removed backends still carrying flows: look again later, until they are unused */
+	if (linger && a->loop) {
+		if (!lb_recheck) {
+			lb_recheck = ev_timer_new(a->loop, lb_recheck_cb, a);
+		}
+		if (!ev_timer_armed(lb_recheck))
+			ev_timer_arm(lb_recheck, LB_RECHECK_MS);
+		log_debug("dataplane: %d removed backend(s) drain until their flows end", linger);
 	}
 	return dp_revnat_reconcile(d);
 }

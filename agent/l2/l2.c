@@ -27,7 +27,7 @@
 #include "lib/log.h"
 #include "netlink/nl.h"
 
-#define L2_BURST	3   /* announcements when a VIP starts */
+#define L2_BURST	3 /* announcements when a VIP starts */
 #define L2_BURST_GAP_MS 500
 #define L2_WARN_MAX	512
 
@@ -112,7 +112,8 @@ void l2_free(struct l2 *l)
 
 static void send_frame(struct l2 *l, struct l2_ent *e, const uint8_t *f, size_t len)
 {
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = e->ifindex, .sll_halen = 6};
+	struct sockaddr_ll sll = {
+	    .sll_family = AF_PACKET, .sll_ifindex = e->ifindex, .sll_halen = 6};
 
 	if (!len)
 		return;
@@ -127,8 +128,10 @@ static void send_frame(struct l2 *l, struct l2_ent *e, const uint8_t *f, size_t 
 	sll.sll_protocol = htons((uint16_t)(f[12] << 8 | f[13]));
 	memcpy(sll.sll_addr, f, 6);
 	if (sendto(l->sock, f, len, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		log_warn("l2: %s: gratuitous announcement for %s failed: %s", e->ifname, e->ipstr,
-			 strerror(errno));
+		/* a link still coming up (ENETDOWN) is normal: the burst retries */
+		log_msg(errno == ENETDOWN ? LOG_DEBUG : LOG_WARN,
+			"l2: %s: gratuitous announcement for %s failed: %s", e->ifname, e->ipstr,
+			strerror(errno));
 	else
 		e->garp_sent++;
 }
@@ -196,7 +199,7 @@ static struct l2_ent *find_ent(struct l2 *l, int ifindex, const struct ip *ip)
 }
 
 static void warn_add(struct l2 *l, const char *sw, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void warn_add(struct l2 *l, const char *sw, const char *fmt, ...)
 {
 	struct l2_warn *w = NULL;
@@ -286,9 +289,10 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 		e->burst_left = L2_BURST;
 		e->next_ms = ev_now_ms();
 		if (outside)
-			log_warn("l2: %s: service IP %s (%s) is outside the subnets of %s; announcing "
-				 "it anyway",
-				 sw->name, e->ipstr, svc, ifname);
+			log_warn(
+			    "l2: %s: service IP %s (%s) is outside the subnets of %s; announcing "
+			    "it anyway",
+			    sw->name, e->ipstr, svc, ifname);
 		log_info("l2: %s: announcing %s (%s) on %s", sw->name, e->ipstr, svc, ifname);
 	}
 	/* keep counters of an entry adopted from a previous run */
@@ -407,7 +411,8 @@ void l2_foreach_stats(struct l2 *l, l2_stats_fn fn, void *arg)
 		struct l2_ent *e = &l->e[i];
 		struct elb_l2_key k = ent_key(e);
 		struct elb_l2_vip v = {0};
-		struct l2_vip_stats s = {.ip = e->ipstr, .ifname = e->ifname, .gratuitous = e->garp_sent};
+		struct l2_vip_stats s = {
+		    .ip = e->ipstr, .ifname = e->ifname, .gratuitous = e->garp_sent};
 
 		if (fd >= 0 && bpf_map_lookup_elem(fd, &k, &v) == 0) {
 			s.requests = v.requests;

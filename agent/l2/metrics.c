@@ -26,9 +26,12 @@ static unsigned long long get_garp(const struct l2_vip_stats *s)
 }
 
 static const struct l2_metric l2_metric_table[] = {
-	{"edgelb_l2_requests_received_total", "ARP requests and Neighbor Solicitations received for a VIP", get_req},
-	{"edgelb_l2_responses_sent_total", "ARP replies and Neighbor Advertisements sent for a VIP", get_rep},
-	{"edgelb_l2_gratuitous_sent_total", "Gratuitous ARP and unsolicited Neighbor Advertisements sent", get_garp},
+    {"edgelb_l2_requests_received_total",
+     "ARP requests and Neighbor Solicitations received for a VIP", get_req},
+    {"edgelb_l2_responses_sent_total", "ARP replies and Neighbor Advertisements sent for a VIP",
+     get_rep},
+    {"edgelb_l2_gratuitous_sent_total",
+     "Gratuitous ARP and unsolicited Neighbor Advertisements sent", get_garp},
 };
 
 struct l2_emit {

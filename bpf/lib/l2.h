@@ -43,9 +43,9 @@ struct l2_nd {
 	__be32 target[4];
 };
 
-#define L2_ARPHRD_ETHER 1 /* linux/if_arp.h pulls in libc headers: the three values we need */
-#define L2_ARPOP_REQUEST 1
-#define L2_ARPOP_REPLY	 2
+#define L2_ARPHRD_ETHER	  1 /* linux/if_arp.h pulls in libc headers: the three values we need */
+#define L2_ARPOP_REQUEST  1
+#define L2_ARPOP_REPLY	  2
 #define L2_ND_NS	  135
 #define L2_ND_NA	  136
 #define L2_ND_OPT_SLLA	  1
@@ -62,12 +62,15 @@ static __always_inline int l2_pass(__u32 reason, __u64 len)
 	return XDP_PASS;
 }
 
+/* The VIP's entry on this ifindex when both the interface and the entry say answer; *ifcp
+ * gets the interface (its MAC goes into the answer). */
 static __always_inline struct elb_l2_vip *l2_vip_get(struct xdp_md *ctx, __u8 family,
-						     const __be32 vip[4])
+						     const __be32 vip[4], struct elb_iface **ifcp)
 {
 	struct elb_iface *ifc = iface_get(ctx);
 	struct elb_l2_key key;
 
+	*ifcp = ifc;
 	if (!ifc || !(ifc->flags & ELB_IFACE_F_L2))
 		return NULL;
 	__builtin_memset(&key, 0, sizeof(key));
@@ -112,15 +115,12 @@ static __always_inline int l2_arp(struct xdp_md *ctx, __u64 len)
 	if (spa == 0)
 		return l2_pass(ELB_R_ARP_PROBE, len);
 	vip[0] = tpa;
-	v = l2_vip_get(ctx, ELB_AF_INET, vip);
+	v = l2_vip_get(ctx, ELB_AF_INET, vip, &ifc);
 	if (!v)
 		return l2_pass(ELB_R_ARP_NOT_VIP, len);
 	__sync_fetch_and_add(&v->requests, 1);
 	if (!heartbeat_ok())
 		return l2_pass(ELB_R_HEARTBEAT_STALE, len);
-	ifc = iface_get(ctx);
-	if (!ifc)
-		return l2_pass(ELB_R_ARP_NOT_VIP, len);
 
 	/* RFC 826 reply: swap sender/target, our MAC as sender hardware address. */
 	__builtin_memcpy(eth->h_dest, arp->sha, ETH_ALEN);
@@ -166,8 +166,7 @@ static __always_inline int l2_ndp(struct xdp_md *ctx, __u64 len)
 	/* Shorter than its own payload length: nothing downstream can use it either. */
 	if ((void *)(ip6 + 1) + plen > data_end)
 		return l2_pass(ELB_R_PASS_TRUNCATED, len);
-	if (ip6->nexthdr != IPPROTO_ICMPV6 || (void *)&nd->code > data_end ||
-	    nd->type != L2_ND_NS)
+	if (ip6->nexthdr != IPPROTO_ICMPV6 || (void *)&nd->code > data_end || nd->type != L2_ND_NS)
 		return -1; /* other IPv6 traffic: the fast path decides */
 	if ((void *)(nd + 1) > data_end)
 		return l2_pass(ELB_R_PASS_TRUNCATED, len);
@@ -227,15 +226,12 @@ static __always_inline int l2_ndp(struct xdp_md *ctx, __u64 len)
 	if (unspec && slla)
 		return l2_pass(ELB_R_NDP_BAD, len);
 
-	v = l2_vip_get(ctx, ELB_AF_INET6, target);
+	v = l2_vip_get(ctx, ELB_AF_INET6, target, &ifc);
 	if (!v)
 		return l2_pass(ELB_R_NDP_NOT_VIP, len);
 	__sync_fetch_and_add(&v->requests, 1);
 	if (!heartbeat_ok())
 		return l2_pass(ELB_R_HEARTBEAT_STALE, len);
-	ifc = iface_get(ctx);
-	if (!ifc)
-		return l2_pass(ELB_R_NDP_NOT_VIP, len);
 	__builtin_memcpy(mymac, ifc->mac, ETH_ALEN);
 
 	/* Resize to Ethernet + IPv6 + NA with one TLLA option; packet pointers are reloaded. */

@@ -414,7 +414,7 @@ static __always_inline struct elb_backend *lb_maglev_pick(const struct elb_svc *
 }
 
 /* Writes the reply entry of a flow: backend → client maps back to VIP:port. */
-static __always_inline void lb_ct_put_reply(const struct elb_ct_key *fk, const struct elb_ct *fct,
+static __noinline void lb_ct_put_reply(const struct elb_ct_key *fk, const struct elb_ct *fct,
 					    __be16 vport)
 {
 	struct elb_ct_key rk;
@@ -454,16 +454,27 @@ static __always_inline void lb_ttl_dec(void *l3, int family)
 	}
 }
 
-/* FIB lookup toward the (rewritten) destination: redirect, TX, or leave it to the kernel. */
-static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *p, __u64 len)
+struct lb_nh {
+	__u32 ifindex;
+	__u8 dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN];
+};
+
+/* FIB lookup toward the (rewritten) destination. Returns -1 with nh filled when the packet can
+ * be sent by XDP, else the action (counted): XDP_PASS when the kernel must act (neighbour to
+ * resolve, local backend, TTL about to expire, MTU), XDP_DROP when no route. */
+static __noinline int lb_fib(struct xdp_md *ctx, struct lb_pkt *p, struct lb_nh *nh, __u64 len)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	void *l3 = data + (p->l3_off & LB_OFF_MASK);
 	struct bpf_fib_lookup fib;
-	struct ethhdr *eth = data;
 	int rc;
 
+	if (p->ttl <= 1) { /* the kernel sends Time Exceeded */
+		count(ELB_R_LB_PASS_NEIGH, len);
+		return XDP_PASS;
+	}
 	__builtin_memset(&fib, 0, sizeof(fib));
 	fib.ifindex = ctx->ingress_ifindex;
 	fib.l4_protocol = p->proto;
@@ -488,14 +499,13 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *p, __u6
 		__builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
 		__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);
 	}
-	if (p->ttl <= 1) { /* the kernel sends Time Exceeded */
-		count(ELB_R_LB_PASS_NEIGH, len);
-		return XDP_PASS;
-	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
-		break;
+		nh->ifindex = fib.ifindex;
+		__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+		__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+		return -1;
 	case BPF_FIB_LKUP_RET_BLACKHOLE:
 	case BPF_FIB_LKUP_RET_UNREACHABLE:
 	case BPF_FIB_LKUP_RET_PROHIBIT:
@@ -505,29 +515,54 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *p, __u6
 		count(ELB_R_LB_PASS_NEIGH, len);
 		return XDP_PASS;
 	}
+}
+
+/* Sends the packet to the next hop: TTL, MACs (a VLAN tag is dropped toward another
+ * interface: the MACs move up 4 bytes onto it), XDP_TX or redirect. */
+static __always_inline int lb_xmit(struct xdp_md *ctx, struct lb_pkt *p, const struct lb_nh *nh,
+				   __u64 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	void *l3 = data + (p->l3_off & LB_OFF_MASK);
+	struct ethhdr *eth = data;
+
+	if (p->ttl <= 1) {
+		count(ELB_R_LB_PASS_NEIGH, len);
+		return XDP_PASS;
+	}
 	if ((void *)(eth + 1) > data_end ||
 	    l3 + (p->family == ELB_AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) >
 		    data_end)
 		return XDP_ABORTED;
 	lb_ttl_dec(l3, p->family);
-	if (p->vlan && fib.ifindex != ctx->ingress_ifindex) {
-		/* another interface: drop the tag (MACs move up 4 bytes onto the old tag) */
+	if (p->vlan && nh->ifindex != ctx->ingress_ifindex) {
 		struct ethhdr *e2 = data + 4;
 
 		if ((void *)(e2 + 1) > data_end)
 			return XDP_ABORTED;
-		__builtin_memcpy(e2->h_dest, fib.dmac, ETH_ALEN);
-		__builtin_memcpy(e2->h_source, fib.smac, ETH_ALEN);
+		__builtin_memcpy(e2->h_dest, nh->dmac, ETH_ALEN);
+		__builtin_memcpy(e2->h_source, nh->smac, ETH_ALEN);
 		if (bpf_xdp_adjust_head(ctx, 4))
 			return XDP_ABORTED;
 	} else {
-		__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+		__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 	}
 	count(ELB_R_LB_FORWARD, len);
-	if (fib.ifindex == ctx->ingress_ifindex)
+	if (nh->ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
-	return bpf_redirect(fib.ifindex, 0);
+	return bpf_redirect(nh->ifindex, 0);
+}
+
+static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *p, __u64 len)
+{
+	struct lb_nh nh;
+	int act = lb_fib(ctx, p, &nh, len);
+
+	if (act >= 0)
+		return act;
+	return lb_xmit(ctx, p, &nh, len);
 }
 
 /* ---- DNAT of TCP/UDP ---- */
@@ -582,6 +617,15 @@ static __always_inline int lb_drop(__u32 reason, __u64 len)
 	return XDP_DROP;
 }
 
+static __always_inline void lb_nh_save(struct elb_ct *ct, const struct lb_nh *nh, __u32 in)
+{
+	ct->nh_in_ifindex = in;
+	ct->nh_out_ifindex = nh->ifindex;
+	__builtin_memcpy(ct->nh_dmac, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(ct->nh_smac, nh->smac, ETH_ALEN);
+	ct->nh_ok = 1;
+}
+
 static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u64 len)
 {
 	void *data = (void *)(long)ctx->data;
@@ -592,11 +636,14 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	struct elb_svc_key sk;
 	struct elb_svc *svc;
 	struct elb_ct *ct;
-	__u64 now = bpf_ktime_get_ns();
-	__u32 be_id = 0;
+	struct elb_ct nct;
+	struct lb_nh nh;
+	__u64 now = bpf_ktime_get_coarse_ns(); /* CLOCK_MONOTONIC at tick resolution: cheap */
+	__u32 be_id = 0, svc_id = 0, in = ctx->ingress_ifindex;
 	__u8 flags = 0, next;
-	int new_flow = 0;
-	__be16 vport;
+	int new_flow = 0, cached = 0, hit = 0, act;
+	struct elb_ip addr;
+	__be16 vport, port;
 
 	if (p->proto == IPPROTO_TCP) {
 		if (l4 + sizeof(struct tcphdr) > (__u8 *)data_end)
@@ -605,16 +652,10 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	} else if (l4 + sizeof(struct udphdr) > (__u8 *)data_end) {
 		return lb_drop(ELB_R_LB_BAD_L4, len);
 	}
-	__builtin_memset(&sk, 0, sizeof(sk));
-	sk.vip = p->dst;
-	sk.family = p->family;
-	sk.proto = p->proto;
-	sk.port = *(__be16 *)(l4 + 2);
-	vport = sk.port;
-	svc = bpf_map_lookup_elem(&services_v1, &sk);
-	if (!svc)
-		return lb_drop(ELB_R_LB_NO_PORT, len);
-
+	vport = *(__be16 *)(l4 + 2);
+	/* Conntrack first: a live entry exists only for a served (VIP, port, proto), and the
+	 * agent purges the entries of a service port it removes, so a hit needs no service
+	 * lookup (one hash lookup less per packet). */
 	__builtin_memset(&k, 0, sizeof(k));
 	k.src = p->src;
 	k.dst = p->dst;
@@ -625,49 +666,77 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	k.dir = ELB_CT_FORWARD;
 	next = lb_ct_next(ELB_CT_SYN, p->proto, flags);
 	ct = bpf_map_lookup_elem(&ct_v1, &k);
-	if (ct && ct->svc_id == svc->id && lb_ct_live(ct, now)) {
-		be = lb_backend_of(ct);
-		if (be) {
+	/* A hit is honoured without looking the backend up: the agent keeps a backend that left
+	 * the config (as terminating) while live entries use it, and deletes it only when none
+	 * does, so a live entry's backend always exists. */
+	if (ct && lb_ct_live(ct, now)) {
+		hit = 1;
+		svc_id = ct->svc_id;
+		addr = ct->nat;
+		port = ct->nat_port;
+		{
 			__u64 before = ct->seen_ns;
 
 			be_id = ct->backend_id;
 			next = lb_ct_next(ct->state, p->proto, flags);
 			lb_ct_touch(ct, next, now);
-			if (ct->seen_ns != before) /* keep the reply entry alive with it */
+			if (ct->seen_ns != before) { /* refresh: reply entry, next hop */
 				lb_ct_put_reply(&k, ct, vport);
+				ct->nh_ok = 0;
+			} else if (ct->nh_ok && ct->nh_in_ifindex == in) {
+				nh.ifindex = ct->nh_out_ifindex;
+				__builtin_memcpy(nh.dmac, ct->nh_dmac, ETH_ALEN);
+				__builtin_memcpy(nh.smac, ct->nh_smac, ETH_ALEN);
+				cached = 1;
+			}
 			count(ELB_R_LB_CT_HIT, len);
 		}
 	}
-	if (!be) {
-		struct elb_ct nct;
-
+	if (!hit) {
+		__builtin_memset(&sk, 0, sizeof(sk));
+		sk.vip = p->dst;
+		sk.family = p->family;
+		sk.proto = p->proto;
+		sk.port = vport;
+		svc = bpf_map_lookup_elem(&services_v1, &sk);
+		if (!svc)
+			return lb_drop(ELB_R_LB_NO_PORT, len);
+		svc_id = svc->id;
 		if (svc->n_backends == 0)
 			return lb_drop(ELB_R_LB_NO_BACKEND, len);
 		be = lb_maglev_pick(svc, &k, &be_id);
 		if (!be)
 			return lb_drop(ELB_R_LB_NO_BACKEND, len);
+		addr = be->addr;
+		port = be->port;
 		__builtin_memset(&nct, 0, sizeof(nct));
 		nct.seen_ns = now;
 		nct.nat = be->addr;
 		nct.nat_port = be->port;
 		nct.state = next;
 		nct.backend_id = be_id;
-		nct.svc_id = svc->id;
-		bpf_map_update_elem(&ct_v1, &k, &nct, BPF_ANY);
-		lb_ct_put_reply(&k, &nct, vport);
+		nct.svc_id = svc_id;
 		new_flow = 1;
 		count(ELB_R_LB_CT_MISS, len);
 	}
-	lb_count_id(&svc_stats_v1, svc->id, len, new_flow);
+	lb_count_id(&svc_stats_v1, svc_id, len, new_flow);
 	lb_count_id(&be_stats_v1, be_id, len, new_flow);
-	{
-		struct elb_ip addr = be->addr;
-		__be16 port = be->port;
-
-		if (lb_dnat(data, data_end, p, &addr, port))
-			return lb_drop(ELB_R_LB_BAD_L4, len);
+	if (lb_dnat(data, data_end, p, &addr, port))
+		return lb_drop(ELB_R_LB_BAD_L4, len);
+	if (cached)
+		return lb_xmit(ctx, p, &nh, len);
+	act = lb_fib(ctx, p, &nh, len);
+	if (new_flow) {
+		if (act < 0)
+			lb_nh_save(&nct, &nh, in);
+		bpf_map_update_elem(&ct_v1, &k, &nct, BPF_ANY);
+		lb_ct_put_reply(&k, &nct, vport);
+	} else if (act < 0) {
+		lb_nh_save(ct, &nh, in);
 	}
-	return lb_forward(ctx, p, len);
+	if (act >= 0)
+		return act;
+	return lb_xmit(ctx, p, &nh, len);
 }
 
 /* ---- ICMP ---- */

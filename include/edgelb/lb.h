@@ -92,16 +92,21 @@ enum elb_ct_state {
 #define ELB_CT_REFRESH_NS      (1000000000ULL)
 
 struct elb_ct {
-	__u64 seen_ns;	  /* bpf_ktime_get_ns of the last packet (coarse, see REFRESH) */
+	__u64 seen_ns;	  /* bpf_ktime_get_coarse_ns (CLOCK_MONOTONIC) of the last packet */
 	struct elb_ip nat; /* forward: backend address; reply: VIP */
 	__be16 nat_port;   /* forward: backend port; reply: VIP port */
 	__u8 state;	   /* enum elb_ct_state */
-	__u8 pad;
+	__u8 nh_ok;	   /* forward: the next hop below is valid (cached bpf_fib_lookup) */
 	__u32 backend_id;
 	__u32 svc_id;
-	__u32 pad2;
+	/* forward: next hop toward the backend, looked up again at every refresh of seen_ns so
+	 * a route or neighbour change is followed within ELB_CT_REFRESH_NS */
+	__u32 nh_in_ifindex;  /* ingress interface the lookup was made for */
+	__u32 nh_out_ifindex; /* egress interface */
+	__u8 nh_dmac[6];
+	__u8 nh_smac[6];
 };
-_Static_assert(sizeof(struct elb_ct) == 40, "elb_ct layout");
+_Static_assert(sizeof(struct elb_ct) == 56, "elb_ct layout");
 
 /* svc_stats_v1: per-CPU array service id → elb_lb_counter; be_stats_v1: per-CPU array
  * backend id → elb_lb_counter. xdp_ingress writes (packets and bytes toward backends, flows on

@@ -7,7 +7,7 @@
 #include "lib/buf.h"
 #include "bpf/pkt_l4.h"
 
-uint32_t pkt_sum(const uint8_t *p, size_t len, uint32_t sum)
+uint32_t l4_sum(const uint8_t *p, size_t len, uint32_t sum)
 {
 	for (size_t i = 0; i + 1 < len; i += 2)
 		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
@@ -16,7 +16,7 @@ uint32_t pkt_sum(const uint8_t *p, size_t len, uint32_t sum)
 	return sum;
 }
 
-uint16_t pkt_fold(uint32_t sum)
+uint16_t l4_fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -27,9 +27,9 @@ static uint32_t pseudo(int family, const uint8_t *src, const uint8_t *dst, uint8
 		       uint32_t len)
 {
 	int al = family == AF_INET ? 4 : 16;
-	uint32_t s = pkt_sum(src, al, 0);
+	uint32_t s = l4_sum(src, al, 0);
 
-	s = pkt_sum(dst, al, s);
+	s = l4_sum(dst, al, s);
 	return s + proto + (len >> 16) + (len & 0xffff);
 }
 
@@ -39,7 +39,7 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = v & 0xff;
 }
 
-size_t pkt_build(const struct pkt_spec *s, uint8_t *out, size_t cap)
+size_t l4_build(const struct l4_spec *s, uint8_t *out, size_t cap)
 {
 	struct wbuf w = wbuf_make(out, cap);
 	int v4 = s->src.family == AF_INET;
@@ -117,7 +117,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *out, size_t cap)
 		wbuf_u16(&w, s->sport);
 		wbuf_u16(&w, s->dport);
 		wbuf_u32(&w, 1000);
-		wbuf_u32(&w, (s->tcp_flags & PKT_TCP_ACK) ? 2000 : 0);
+		wbuf_u32(&w, (s->tcp_flags & L4_TCP_ACK) ? 2000 : 0);
 		wbuf_u8(&w, 5 << 4);
 		wbuf_u8(&w, s->tcp_flags);
 		wbuf_u16(&w, 65535);
@@ -142,15 +142,15 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *out, size_t cap)
 	if (w.err)
 		return 0;
 	if (v4)
-		put16(out + l3 + 10, (uint16_t)~pkt_fold(pkt_sum(out + l3, hl, 0)));
+		put16(out + l3 + 10, (uint16_t)~l4_fold(l4_sum(out + l3, hl, 0)));
 	{
-		uint32_t sum = pkt_sum(out + l4, l4len, 0);
+		uint32_t sum = l4_sum(out + l4, l4len, 0);
 		int csum_at = proto == IPPROTO_TCP ? 16 : proto == IPPROTO_UDP ? 6 : 2;
 		uint16_t c;
 
 		if (proto != IPPROTO_ICMP)
 			sum += pseudo(s->src.family, s->src.a, s->dst.a, proto, (uint32_t)l4len);
-		c = (uint16_t)~pkt_fold(sum);
+		c = (uint16_t)~l4_fold(sum);
 		if (proto == IPPROTO_UDP && c == 0)
 			c = 0xffff;
 		c = (uint16_t)(c + s->bad_csum);
@@ -160,7 +160,7 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *out, size_t cap)
 	return w.len;
 }
 
-int pkt_verify(const uint8_t *f, size_t len, uint16_t *l4_res, char *why, size_t whylen)
+int l4_verify(const uint8_t *f, size_t len, uint16_t *l4_res, char *why, size_t whylen)
 {
 	struct rbuf r = rbuf_make(f, len);
 	uint16_t et;
@@ -186,7 +186,7 @@ int pkt_verify(const uint8_t *f, size_t len, uint16_t *l4_res, char *why, size_t
 			return 0;
 		}
 		tot = (size_t)(ip[2] << 8 | ip[3]);
-		if (pkt_fold(pkt_sum(ip, hl, 0)) != 0xffff) {
+		if (l4_fold(l4_sum(ip, hl, 0)) != 0xffff) {
 			snprintf(why, whylen, "IPv4 header checksum wrong");
 			return 0;
 		}
@@ -216,11 +216,11 @@ int pkt_verify(const uint8_t *f, size_t len, uint16_t *l4_res, char *why, size_t
 		snprintf(why, whylen, "L4 longer than the frame");
 		return 0;
 	}
-	sum = pkt_sum(f + l4off, l4len, 0);
+	sum = l4_sum(f + l4off, l4len, 0);
 	if (proto != IPPROTO_ICMP)
 		sum += pseudo(family, family == AF_INET ? ip + 12 : ip + 8,
 			      family == AF_INET ? ip + 16 : ip + 24, proto, (uint32_t)l4len);
-	*l4_res = pkt_fold(sum);
+	*l4_res = l4_fold(sum);
 	if (proto == IPPROTO_UDP && family == AF_INET && f[l4off + 6] == 0 && f[l4off + 7] == 0)
 		*l4_res = 0xffff; /* no checksum */
 	if (*l4_res != 0xffff) {

@@ -131,6 +131,7 @@ static void load_objects(void)
 	fds.maglev = h_map_fd(xobj, ELB_MAP_MAGLEV);
 	fds.svc_stats = h_map_fd(xobj, ELB_MAP_SVC_STATS);
 	fds.be_stats = h_map_fd(xobj, ELB_MAP_BE_STATS);
+	fds.ct = ct_fd;
 }
 
 static uint64_t reason(int r)
@@ -197,10 +198,12 @@ static void services_init(void)
 	vips[3] = (struct lb_vip){.svc = &svc_noneigh, .ips = {IP("203.0.113.30")}, .n_ips = 1};
 }
 
+static int linger;
+
 static int sync_all(void)
 {
 	char err[256] = "";
-	int rc = lb_sync(&fds, vips, 4, err, sizeof(err));
+	int rc = lb_sync(&fds, vips, 4, &linger, err, sizeof(err));
 
 	if (rc)
 		printf("  lb_sync: %s\n", err);
@@ -209,10 +212,10 @@ static int sync_all(void)
 
 /* ---- packets ---- */
 
-static struct pkt_spec client_pkt(const char *dst, uint8_t proto, uint16_t sport, uint16_t dport,
+static struct l4_spec client_pkt(const char *dst, uint8_t proto, uint16_t sport, uint16_t dport,
 				  uint8_t flags)
 {
-	struct pkt_spec s = {0};
+	struct l4_spec s = {0};
 
 	memcpy(s.dmac, MAC_IN, 6);
 	memcpy(s.smac, MAC_CLIENT, 6);
@@ -226,7 +229,7 @@ static struct pkt_spec client_pkt(const char *dst, uint8_t proto, uint16_t sport
 }
 
 /* The same packet as the node forwards it to backend be:port (new MACs, TTL - 1). */
-static struct pkt_spec forwarded(struct pkt_spec s, const char *be, uint16_t port,
+static struct l4_spec forwarded(struct l4_spec s, const char *be, uint16_t port,
 				 const uint8_t dmac[6])
 {
 	s.dst = IP(be);
@@ -263,7 +266,7 @@ static int verified(const uint8_t *f, size_t len)
 	char why[128];
 	uint16_t res;
 
-	if (pkt_verify(f, len, &res, why, sizeof(why)))
+	if (l4_verify(f, len, &res, why, sizeof(why)))
 		return 1;
 	printf("  checksum recomputation: %s\n", why);
 	return 0;
@@ -285,25 +288,25 @@ static void test_forward_rows(void)
 {
 	static const uint8_t data[64] = "edgelb payload bytes";
 	struct fwd_row rows[] = {
-		{"TCP SYN IPv4", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_SYN, 0, 0, 0, 40001, 0},
-		{"TCP ACK IPv4 (same flow)", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_ACK, 0, 0, 0, 40001, 20},
-		{"TCP FIN IPv4", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_FIN | PKT_TCP_ACK, 0, 0, 0, 40001, 0},
-		{"TCP RST IPv4", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_RST, 0, 0, 0, 40002, 0},
+		{"TCP SYN IPv4", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, L4_TCP_SYN, 0, 0, 0, 40001, 0},
+		{"TCP ACK IPv4 (same flow)", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, L4_TCP_ACK, 0, 0, 0, 40001, 20},
+		{"TCP FIN IPv4", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, L4_TCP_FIN | L4_TCP_ACK, 0, 0, 0, 40001, 0},
+		{"TCP RST IPv4", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, L4_TCP_RST, 0, 0, 0, 40002, 0},
 		{"UDP IPv4", "203.0.113.11", "192.0.2.11", IPPROTO_UDP, 0, 0, 0, 0, 40003, 33},
-		{"TCP SYN IPv6", "2001:db8:f::11", "2001:db8:b::11", IPPROTO_TCP, PKT_TCP_SYN, 0, 0, 0, 40004, 0},
+		{"TCP SYN IPv6", "2001:db8:f::11", "2001:db8:b::11", IPPROTO_TCP, L4_TCP_SYN, 0, 0, 0, 40004, 0},
 		{"UDP IPv6", "2001:db8:f::11", "2001:db8:b::11", IPPROTO_UDP, 0, 0, 0, 0, 40005, 17},
-		{"VLAN-tagged TCP SYN (tag dropped toward the backend)", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_SYN, 100, 0, 0, 40006, 0},
-		{"IPv4 options (12 bytes)", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, PKT_TCP_SYN, 0, 12, 0, 40007, 0},
+		{"VLAN-tagged TCP SYN (tag dropped toward the backend)", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, L4_TCP_SYN, 100, 0, 0, 40006, 0},
+		{"IPv4 options (12 bytes)", "203.0.113.11", "192.0.2.11", IPPROTO_TCP, L4_TCP_SYN, 0, 12, 0, 40007, 0},
 		{"IPv4 options (40 bytes)", "203.0.113.11", "192.0.2.11", IPPROTO_UDP, 0, 0, 40, 0, 40008, 5},
-		{"IPv6 hop-by-hop + destination options", "2001:db8:f::11", "2001:db8:b::11", IPPROTO_TCP, PKT_TCP_SYN, 0, 0, 2, 40009, 0},
+		{"IPv6 hop-by-hop + destination options", "2001:db8:f::11", "2001:db8:b::11", IPPROTO_TCP, L4_TCP_SYN, 0, 0, 2, 40009, 0},
 		{"IPv6 extension headers, UDP, VLAN", "2001:db8:f::11", "2001:db8:b::11", IPPROTO_UDP, 0, 7, 0, 1, 40010, 9},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct fwd_row *w = &rows[i];
 		uint16_t vport = w->proto == IPPROTO_TCP ? 80 : 53;
-		struct pkt_spec s = client_pkt(w->vip, w->proto, w->sport, vport, w->flags);
-		struct pkt_spec e;
+		struct l4_spec s = client_pkt(w->vip, w->proto, w->sport, vport, w->flags);
+		struct l4_spec e;
 		uint8_t in[512], want[512];
 		size_t n, wn;
 		struct h_run r;
@@ -315,8 +318,8 @@ static void test_forward_rows(void)
 		s.payload = data;
 		s.plen = w->payload;
 		e = forwarded(s, w->be, 8080, MAC_B11);
-		n = pkt_build(&s, in, sizeof(in));
-		wn = pkt_build(&e, want, sizeof(want));
+		n = l4_build(&s, in, sizeof(in));
+		wn = l4_build(&e, want, sizeof(want));
 		T_BEGIN("lb: %s → backend %s:8080, exact bytes", w->name, w->be);
 		T_EXPECT(verified(in, n), "input checksums valid");
 		T_EXPECT(run_xdp(in, n, &r) == 0, "test run");
@@ -385,7 +388,7 @@ static void test_truncation(void)
 		     {"IPv6 + ext", "2001:db8:f::11", 0, 1}};
 
 	for (size_t k = 0; k < 3; k++) {
-		struct pkt_spec s = client_pkt(kinds[k].vip, IPPROTO_TCP, 41000, 80, PKT_TCP_SYN);
+		struct l4_spec s = client_pkt(kinds[k].vip, IPPROTO_TCP, 41000, 80, L4_TCP_SYN);
 		uint8_t in[256];
 		size_t n, l2 = 14 + (kinds[k].vlan ? 4 : 0);
 		size_t l3 = kinds[k].vip[0] == '2' && kinds[k].vip[1] == '0' &&
@@ -399,7 +402,7 @@ static void test_truncation(void)
 
 		s.vlan = kinds[k].vlan;
 		s.ext_hdrs = kinds[k].ext;
-		n = pkt_build(&s, in, sizeof(in));
+		n = l4_build(&s, in, sizeof(in));
 		for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
 			struct h_run r;
 			size_t len = cuts[c];
@@ -441,8 +444,8 @@ static void test_bad_checksum(void)
 		    {"TCP IPv6", "2001:db8:f::11", IPPROTO_TCP}};
 
 	for (int i = 0; i < 3; i++) {
-		struct pkt_spec s = client_pkt(rows[i].vip, rows[i].proto, 42000 + i,
-					       rows[i].proto == IPPROTO_TCP ? 80 : 53, PKT_TCP_SYN);
+		struct l4_spec s = client_pkt(rows[i].vip, rows[i].proto, 42000 + i,
+					       rows[i].proto == IPPROTO_TCP ? 80 : 53, L4_TCP_SYN);
 		uint8_t in[256];
 		char why[128];
 		uint16_t rin = 0, rout = 0;
@@ -450,12 +453,12 @@ static void test_bad_checksum(void)
 		size_t n;
 
 		s.bad_csum = 0x1111;
-		n = pkt_build(&s, in, sizeof(in));
+		n = l4_build(&s, in, sizeof(in));
 		T_BEGIN("lb: bad L4 checksum (%s) stays bad by the same amount", rows[i].name);
-		T_EXPECT(!pkt_verify(in, n, &rin, why, sizeof(why)), "input is bad");
+		T_EXPECT(!l4_verify(in, n, &rin, why, sizeof(why)), "input is bad");
 		T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "forwarded: %s",
 			 h_xdp_action(r.retval));
-		T_EXPECT(!pkt_verify(r.out, r.out_len, &rout, why, sizeof(why)), "output is bad");
+		T_EXPECT(!l4_verify(r.out, r.out_len, &rout, why, sizeof(why)), "output is bad");
 		T_EXPECT(rin == rout, "residual: in 0x%04x out 0x%04x", rin, rout);
 		T_END();
 	}
@@ -481,56 +484,56 @@ static void test_not_forwarded(void)
 {
 	uint8_t in[256];
 	size_t n;
-	struct pkt_spec s;
+	struct l4_spec s;
 
 	s = client_pkt("203.0.113.11", IPPROTO_UDP, 43000, 53, 0);
 	s.frag = 1;
-	n = pkt_build(&s, in, sizeof(in));
+	n = l4_build(&s, in, sizeof(in));
 	expect_drop_pass("IPv4 fragment (MF) to a VIP", in, n, XDP_DROP, ELB_R_LB_FRAGMENT);
 	s = client_pkt("2001:db8:f::11", IPPROTO_UDP, 43000, 53, 0);
 	s.frag = 1;
 	s.ext_hdrs = 1;
-	n = pkt_build(&s, in, sizeof(in));
+	n = l4_build(&s, in, sizeof(in));
 	expect_drop_pass("IPv6 fragment header to a VIP", in, n, XDP_DROP, ELB_R_LB_FRAGMENT);
-	s = client_pkt("198.51.100.99", IPPROTO_TCP, 43001, 80, PKT_TCP_SYN);
-	n = pkt_build(&s, in, sizeof(in));
+	s = client_pkt("198.51.100.99", IPPROTO_TCP, 43001, 80, L4_TCP_SYN);
+	n = l4_build(&s, in, sizeof(in));
 	expect_drop_pass("non-VIP TCP", in, n, XDP_PASS, ELB_R_LB_NOT_SERVICE);
 	s = client_pkt("2001:db8:c::99", IPPROTO_UDP, 43001, 53, 0);
-	n = pkt_build(&s, in, sizeof(in));
+	n = l4_build(&s, in, sizeof(in));
 	expect_drop_pass("non-VIP UDP IPv6", in, n, XDP_PASS, ELB_R_LB_NOT_SERVICE);
-	s = client_pkt("203.0.113.11", IPPROTO_TCP, 43002, 443, PKT_TCP_SYN);
-	n = pkt_build(&s, in, sizeof(in));
+	s = client_pkt("203.0.113.11", IPPROTO_TCP, 43002, 443, L4_TCP_SYN);
+	n = l4_build(&s, in, sizeof(in));
 	expect_drop_pass("VIP on a port it does not serve", in, n, XDP_DROP, ELB_R_LB_NO_PORT);
 	s = client_pkt("203.0.113.11", IPPROTO_UDP, 43002, 80, 0);
-	n = pkt_build(&s, in, sizeof(in));
+	n = l4_build(&s, in, sizeof(in));
 	expect_drop_pass("VIP port served for TCP, sent UDP", in, n, XDP_DROP, ELB_R_LB_NO_PORT);
 	s = client_pkt("203.0.113.11", 47 /* GRE */, 0, 0, 0);
-	n = pkt_build(&s, in, sizeof(in));
+	n = l4_build(&s, in, sizeof(in));
 	expect_drop_pass("VIP, protocol not served (GRE)", in, n, XDP_DROP,
 			 ELB_R_LB_UNKNOWN_PROTO);
-	s = client_pkt("203.0.113.20", IPPROTO_TCP, 43003, 80, PKT_TCP_SYN);
-	n = pkt_build(&s, in, sizeof(in));
+	s = client_pkt("203.0.113.20", IPPROTO_TCP, 43003, 80, L4_TCP_SYN);
+	n = l4_build(&s, in, sizeof(in));
 	expect_drop_pass("service with zero backends", in, n, XDP_DROP, ELB_R_LB_NO_BACKEND);
 	s = client_pkt("203.0.113.10", IPPROTO_ICMP, 0, 0, 0);
 	s.icmp_type = 8;
 	s.icmp_rest = 0x00010001;
-	n = pkt_build(&s, in, sizeof(in));
+	n = l4_build(&s, in, sizeof(in));
 	expect_drop_pass("ICMP echo to a VIP whose service does not allow it", in, n, XDP_DROP,
 			 ELB_R_LB_ICMP_UNKNOWN);
 }
 
 static void test_no_neigh(void)
 {
-	struct pkt_spec s = client_pkt("203.0.113.30", IPPROTO_TCP, 44000, 80, PKT_TCP_SYN), e;
+	struct l4_spec s = client_pkt("203.0.113.30", IPPROTO_TCP, 44000, 80, L4_TCP_SYN), e;
 	uint8_t in[256], want[256];
 	size_t n, wn;
 	struct h_run r;
 	uint64_t before = reason(ELB_R_LB_PASS_NEIGH);
 
-	n = pkt_build(&s, in, sizeof(in));
+	n = l4_build(&s, in, sizeof(in));
 	e = s;
 	e.dst = IP("192.0.2.99"); /* DNAT done, MACs and TTL left to the kernel */
-	wn = pkt_build(&e, want, sizeof(want));
+	wn = l4_build(&e, want, sizeof(want));
 	T_BEGIN("lb: backend without a resolved neighbour → DNAT and XDP_PASS");
 	T_EXPECT(run_xdp(in, n, &r) == 0, "test run");
 	T_EXPECT(r.retval == XDP_PASS, "action: got %s want XDP_PASS", h_xdp_action(r.retval));
@@ -545,8 +548,8 @@ static void test_echo(void)
 
 	for (int i = 0; i < 2; i++) {
 		int v6 = i == 1;
-		struct pkt_spec s = client_pkt(vips_[i], v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, 0);
-		struct pkt_spec e;
+		struct l4_spec s = client_pkt(vips_[i], v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, 0);
+		struct l4_spec e;
 		static const uint8_t data[32] = "ping payload";
 		uint8_t in[256], want[256];
 		size_t n, wn;
@@ -557,7 +560,7 @@ static void test_echo(void)
 		s.payload = data;
 		s.plen = sizeof(data);
 		s.ttl = 57;
-		n = pkt_build(&s, in, sizeof(in));
+		n = l4_build(&s, in, sizeof(in));
 		e = s;
 		e.src = s.dst;
 		e.dst = s.src;
@@ -565,7 +568,7 @@ static void test_echo(void)
 		memcpy(e.smac, s.dmac, 6);
 		e.icmp_type = v6 ? 129 : 0;
 		e.ttl = 64;
-		wn = pkt_build(&e, want, sizeof(want));
+		wn = l4_build(&e, want, sizeof(want));
 		T_BEGIN("lb: ICMP%s echo to a VIP that allows it → reply, XDP_TX", v6 ? "v6" : "");
 		T_EXPECT(run_xdp(in, n, &r) == 0, "test run");
 		T_EXPECT(r.retval == XDP_TX, "action: got %s want XDP_TX", h_xdp_action(r.retval));
@@ -590,7 +593,7 @@ static void test_revnat(void)
 	};
 
 	for (int i = 0; i < 4; i++) {
-		struct pkt_spec s = {0}, e;
+		struct l4_spec s = {0}, e;
 		static const uint8_t data[16] = "reply";
 		uint8_t in[256], want[256], out[2048];
 		uint32_t on = 0, ret = 99;
@@ -604,14 +607,14 @@ static void test_revnat(void)
 		s.proto = rows[i].proto;
 		s.sport = 8080;
 		s.dport = rows[i].cport;
-		s.tcp_flags = PKT_TCP_SYN | PKT_TCP_ACK;
+		s.tcp_flags = L4_TCP_SYN | L4_TCP_ACK;
 		s.payload = data;
 		s.plen = sizeof(data);
 		e = s;
 		e.src = IP(rows[i].vip);
 		e.sport = rows[i].vport;
-		n = pkt_build(&s, in, sizeof(in));
-		wn = pkt_build(&e, want, sizeof(want));
+		n = l4_build(&s, in, sizeof(in));
+		wn = l4_build(&e, want, sizeof(want));
 		T_BEGIN("revnat: %s reply from the backend leaves as VIP:%u", rows[i].name,
 			rows[i].vport);
 		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0, "test run");
@@ -622,7 +625,7 @@ static void test_revnat(void)
 		T_END();
 	}
 	{
-		struct pkt_spec s = {0};
+		struct l4_spec s = {0};
 		uint8_t in[256], out[2048];
 		uint32_t on = 0, ret = 99;
 		size_t n;
@@ -634,8 +637,8 @@ static void test_revnat(void)
 		s.proto = IPPROTO_TCP;
 		s.sport = 8080;
 		s.dport = 49999; /* no such flow */
-		s.tcp_flags = PKT_TCP_ACK;
-		n = pkt_build(&s, in, sizeof(in));
+		s.tcp_flags = L4_TCP_ACK;
+		n = l4_build(&s, in, sizeof(in));
 		T_BEGIN("revnat: traffic of no tracked flow leaves untouched");
 		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
 		T_EXPECT(h_bytes_eq("frame", out, on, in, n), "unchanged");
@@ -655,7 +658,7 @@ static void test_icmp_errors(void)
 		const char *client = v6 ? "2001:db8:c::7" : "198.51.100.7";
 		const char *router = v6 ? "2001:db8:c::fe" : "198.51.100.254";
 		uint8_t proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-		struct pkt_spec q = {0}, qe, s, e;
+		struct l4_spec q = {0}, qe, s, e;
 		uint8_t quoted[128], quoted_e[128], in[512], want[512], out[2048];
 		size_t qn, qen, n, wn;
 		uint32_t on, ret;
@@ -668,13 +671,13 @@ static void test_icmp_errors(void)
 		q.proto = IPPROTO_TCP;
 		q.sport = 80;
 		q.dport = v6 ? 40004 : 40001;
-		q.tcp_flags = PKT_TCP_ACK;
+		q.tcp_flags = L4_TCP_ACK;
 		q.ttl = 60;
 		qe = q;
 		qe.src = IP(be);
 		qe.sport = 8080;
-		qn = pkt_build(&q, quoted, sizeof(quoted));
-		qen = pkt_build(&qe, quoted_e, sizeof(quoted_e));
+		qn = l4_build(&q, quoted, sizeof(quoted));
+		qen = l4_build(&qe, quoted_e, sizeof(quoted_e));
 		s = client_pkt(vip, proto, 0, 0, 0);
 		s.src = IP(router);
 		s.icmp_type = v6 ? 2 : 3; /* packet too big / destination unreachable */
@@ -685,8 +688,8 @@ static void test_icmp_errors(void)
 		e = forwarded(s, be, 0, MAC_B11);
 		e.payload = quoted_e;
 		e.plen = qen;
-		n = pkt_build(&s, in, sizeof(in));
-		wn = pkt_build(&e, want, sizeof(want));
+		n = l4_build(&s, in, sizeof(in));
+		wn = l4_build(&e, want, sizeof(want));
 		T_BEGIN("lb: %s about a service flow, client side → to the backend, translated",
 			v6 ? "ICMPv6 packet too big" : "ICMP frag needed");
 		T_EXPECT(run_xdp(in, n, &r) == 0, "test run");
@@ -710,8 +713,8 @@ static void test_icmp_errors(void)
 		qe = q;
 		qe.dst = IP(vip);
 		qe.dport = 53;
-		qn = pkt_build(&q, quoted, sizeof(quoted));
-		qen = pkt_build(&qe, quoted_e, sizeof(quoted_e));
+		qn = l4_build(&q, quoted, sizeof(quoted));
+		qen = l4_build(&qe, quoted_e, sizeof(quoted_e));
 		memset(&s, 0, sizeof(s));
 		memcpy(s.dmac, MAC_CLIENT, 6);
 		memcpy(s.smac, MAC_IN, 6);
@@ -727,8 +730,8 @@ static void test_icmp_errors(void)
 		e.src = IP(vip);
 		e.payload = quoted_e;
 		e.plen = qen;
-		n = pkt_build(&s, in, sizeof(in));
-		wn = pkt_build(&e, want, sizeof(want));
+		n = l4_build(&s, in, sizeof(in));
+		wn = l4_build(&e, want, sizeof(want));
 		T_BEGIN("revnat: %s from the backend → to the client, from the VIP",
 			v6 ? "ICMPv6 packet too big" : "ICMP frag needed");
 		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
@@ -739,8 +742,8 @@ static void test_icmp_errors(void)
 		/* the same from a router between node and backend: outer source kept */
 		s.src = IP(v6 ? "2001:db8:b::fe" : "192.0.2.254");
 		e.src = s.src;
-		n = pkt_build(&s, in, sizeof(in));
-		wn = pkt_build(&e, want, sizeof(want));
+		n = l4_build(&s, in, sizeof(in));
+		wn = l4_build(&e, want, sizeof(want));
 		T_BEGIN("revnat: %s from a router behind the node keeps its source",
 			v6 ? "ICMPv6" : "ICMP");
 		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
@@ -753,9 +756,9 @@ static void test_icmp_errors(void)
 /* Which backend (last octet) a TCP packet of this flow is sent to, or -1. */
 static int web_backend(uint16_t sport, uint8_t flags)
 {
-	struct pkt_spec s = client_pkt("203.0.113.10", IPPROTO_TCP, sport, 80, flags);
+	struct l4_spec s = client_pkt("203.0.113.10", IPPROTO_TCP, sport, 80, flags);
 	uint8_t in[256];
-	size_t n = pkt_build(&s, in, sizeof(in));
+	size_t n = l4_build(&s, in, sizeof(in));
 	struct h_run r;
 
 	if (run_xdp(in, n, &r) || r.retval != XDP_REDIRECT || r.out_len < 34)
@@ -769,7 +772,7 @@ static void test_maglev_change(void)
 
 	T_BEGIN("lb: 64 flows spread over all three backends");
 	for (int i = 0; i < 64; i++) {
-		before[i] = web_backend(50000 + i, PKT_TCP_SYN);
+		before[i] = web_backend(50000 + i, L4_TCP_SYN);
 		if (before[i] >= 0 && !hits[before[i]]++)
 			n_be++;
 	}
@@ -784,7 +787,7 @@ static void test_maglev_change(void)
 	T_BEGIN("lb: conntrack hit after a Maglev table change keeps each flow's backend");
 	T_EXPECT(sync_all() == 0, "resync with 5 backends");
 	for (int i = 0; i < 64; i++)
-		if (web_backend(50000 + i, PKT_TCP_ACK) != before[i])
+		if (web_backend(50000 + i, L4_TCP_ACK) != before[i])
 			kept = 0;
 	T_EXPECT(kept, "every established flow stayed on its backend");
 	/* the same tuples as new flows: some now land elsewhere, so the table did change */
@@ -799,7 +802,7 @@ static void test_maglev_change(void)
 		k.proto = IPPROTO_TCP;
 		k.family = ELB_AF_INET;
 		bpf_map_delete_elem(ct_fd, &k);
-		if (web_backend(50000 + i, PKT_TCP_SYN) != before[i])
+		if (web_backend(50000 + i, L4_TCP_SYN) != before[i])
 			moved++;
 	}
 	T_EXPECT(moved > 0, "tuples re-picked after forgetting conntrack: %d of 64 moved", moved);
@@ -812,17 +815,17 @@ static void test_maglev_change(void)
 		int kept12 = 1, new12 = 0, had12 = 0;
 
 		for (int i = 0; i < 64; i++)
-			before[i] = web_backend(50000 + i, PKT_TCP_ACK);
+			before[i] = web_backend(50000 + i, L4_TCP_ACK);
 		T_EXPECT(sync_all() == 0, "resync");
 		for (int i = 0; i < 64; i++) {
 			if (before[i] == 12) {
 				had12++;
-				if (web_backend(50000 + i, PKT_TCP_ACK) != 12)
+				if (web_backend(50000 + i, L4_TCP_ACK) != 12)
 					kept12 = 0;
 			}
 		}
 		for (int i = 0; i < 200; i++)
-			if (web_backend(51000 + i, PKT_TCP_SYN) == 12)
+			if (web_backend(51000 + i, L4_TCP_SYN) == 12)
 				new12++;
 		T_EXPECT(had12 > 0, "some flows were on .12: %d", had12);
 		T_EXPECT(kept12, "flows on .12 stayed there");
@@ -830,16 +833,53 @@ static void test_maglev_change(void)
 	}
 	T_END();
 
-	/* removed: flows of .12 go elsewhere */
+	/* removed from the config: .12 lingers as terminating while its flows live */
 	be_web[0] = be_web[4];
 	svc_web.n_backends = 4;
-	T_BEGIN("lb: flows of a removed backend move to the others");
+	T_BEGIN("lb: a removed backend keeps its live flows and gets no new ones");
+	{
+		int kept12 = 1, new12 = 0, on12 = 0;
+
+		for (int i = 0; i < 64; i++)
+			before[i] = web_backend(50000 + i, L4_TCP_ACK);
+		T_EXPECT(sync_all() == 0, "resync without .12");
+		T_EXPECT(linger == 1, "lingering backends: %d want 1", linger);
+		for (int i = 0; i < 64; i++)
+			if (before[i] == 12) {
+				on12++;
+				if (web_backend(50000 + i, L4_TCP_ACK) != 12)
+					kept12 = 0;
+			}
+		for (int i = 0; i < 200; i++)
+			if (web_backend(52000 + i, L4_TCP_SYN) == 12)
+				new12++;
+		T_EXPECT(on12 > 0 && kept12, "flows on .12 (%d) stayed there", on12);
+		T_EXPECT(new12 == 0, "new flows to .12: %d", new12);
+	}
+	T_END();
+
+	T_BEGIN("lb: once its flows ended, the removed backend is deleted and its tuples move");
 	{
 		int to12 = 0, fails = 0;
 
-		T_EXPECT(sync_all() == 0, "resync without .12");
+		/* the flows on .12 end: FIN then the closing lifetime; here their entries go */
 		for (int i = 0; i < 64; i++) {
-			int b = web_backend(50000 + i, PKT_TCP_ACK);
+			struct elb_ct_key k = {0};
+			struct ip s = IP("198.51.100.7"), d = IP("203.0.113.10");
+
+			if (before[i] != 12)
+				continue;
+			ip_to_elb(&s, &k.src);
+			ip_to_elb(&d, &k.dst);
+			k.sport = htons(50000 + i);
+			k.dport = htons(80);
+			k.proto = IPPROTO_TCP;
+			k.family = ELB_AF_INET;
+			bpf_map_delete_elem(ct_fd, &k);
+		}
+		T_EXPECT(sync_all() == 0 && linger == 0, "resync: lingering %d want 0", linger);
+		for (int i = 0; i < 64; i++) {
+			int b = web_backend(50000 + i, L4_TCP_ACK);
 
 			if (b == 12)
 				to12++;

@@ -159,3 +159,27 @@ teardown() {
 	[ ! -e "$EDGELB_SOCKET" ]
 	grep -q "shutting down" "$ELB_LOG"
 }
+
+@test "objects created through the CLI survive a restart and a kill -9" {
+	elb_start "$NODE" "$CONF"
+	run elb pool set edge --addresses 192.0.2.64/28
+	[ "$status" -eq 0 ]
+	elb_stop TERM
+	elb_start "$NODE" "$CONF"
+	[ "$(elb -o json pool list | jq -r '.[] | select(.name == "edge") | .addresses[0]')" = 192.0.2.64/28 ]
+	run elb pool set edge2 --addresses 192.0.2.80/28
+	[ "$status" -eq 0 ]
+	elb_stop KILL
+	elb_start "$NODE" "$CONF"
+	[ "$(elb -o json pool list | jq -r '[.[].name] | sort | join(",")')" = edge,edge2 ]
+}
+
+@test "a second agent on the same state dir is refused and changes nothing" {
+	elb_start "$NODE" "$CONF" --metrics none
+	run timeout 10 nsenter --net="/run/netns/$CLIENT" "$ELB_BIN/edgelbd" --config "$CONF" --state-dir "$ELB_STATE" \
+		--run-dir "$ELB_RUN.2" --bpffs "$ELB_BPFFS" --metrics none
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$ELB_STATE"* ]]
+	run elb status
+	[ "$status" -eq 0 ]
+}

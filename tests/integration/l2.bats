@@ -27,38 +27,36 @@ setup() {
 	NODE_MAC=$(elb_mac "$NODE" eN)
 	elb_dirs
 	CONF="$ELB_STATE/../node.yaml"
-	write_conf true
+	write_conf
 }
 
 teardown() {
 	elb_teardown
 }
 
-# write_conf WITH_SERVICE [EXTRA_NODE_KEYS]: one pool of exactly one address per family, so
-# the service's IPs are known; the service present or not.
+# write_conf [EXTRA_NODE_KEYS]: the node's file config; pools and services come from the CLI.
 write_conf() {
-	local svc="services: []"
-	[ "$1" = true ] && svc='services:
-  - name: default/web
-    ports: ["tcp/80"]
-    ipFamily: dual
-    pool: p1'
 	cat >"$CONF" <<-YAML
-	node: {name: node-a${2:+, $2}}
+	node: {name: node-a${1:+, $1}}
 	switches:
 	  - name: vSwitch1
 	    interfaces: [eN]
 	    compute: true
-	pools:
-	  - name: p1
-	    addresses: [$VIP4/32, "$VIP6/128"]
+	pools: []
 	bgpPeers: []
-	$svc
+	services: []
 	YAML
+}
+
+# add_service: one pool of exactly one address per family, so the service's IPs are known.
+add_service() {
+	elb pool set p1 --addresses "$VIP4/32,$VIP6/128"
+	elb service set default/web --ports tcp/80 --pool p1 --ip-family dual
 }
 
 start() {
 	elb_start "$NODE" "$CONF" --metrics 127.0.0.1:7472 "$@"
+	elb -o json service show default/web >/dev/null 2>&1 || add_service
 	elb_wait 5 elb_arp_is "$CLIENT" eC "$VIP4" "$NODE_MAC"
 }
 
@@ -105,8 +103,8 @@ start() {
 @test "removing the service stops the answers at once" {
 	start
 	elb_wait 5 elb_ndp_is "$CLIENT" eC "$VIP6" "$NODE_MAC"
-	write_conf false
-	kill -HUP "$ELB_PID"
+	run elb service remove default/web
+	[ "$status" -eq 0 ]
 	elb_wait 3 elb_arp_silent "$CLIENT" eC "$VIP4"
 	elb_wait 3 elb_ndp_silent "$CLIENT" eC "$VIP6"
 	run bpftool -j map dump pinned "$ELB_BPFFS/l2_vips_v1"
@@ -167,6 +165,30 @@ start() {
 	grep -q "$NODE_MAC > 33:33:00:00:00:01.*$VIP6 > ff02::1.*neighbor advertisement, tgt is $VIP6" "$ELB_RUN/../tcpdump.out"
 }
 
+@test "node.garpRefreshSeconds repeats the announcements after the burst" {
+	write_conf "garpRefreshSeconds: 1"
+	start
+	n0=$(ip netns exec "$NODE" curl -sf http://127.0.0.1:7472/metrics |
+		sed -n "s/^edgelb_l2_gratuitous_sent_total{ip=\"$VIP4\",interface=\"eN\"} //p")
+	sleep 3.5
+	n1=$(ip netns exec "$NODE" curl -sf http://127.0.0.1:7472/metrics |
+		sed -n "s/^edgelb_l2_gratuitous_sent_total{ip=\"$VIP4\",interface=\"eN\"} //p")
+	echo "gratuitous ARP frames: $n0 then $n1"
+	# two frames (request and reply forms) per refresh, one refresh a second
+	[ "$((n1 - n0))" -ge 4 ]
+}
+
+@test "without garpRefreshSeconds the announcements stop after the burst" {
+	start
+	sleep 2
+	n0=$(ip netns exec "$NODE" curl -sf http://127.0.0.1:7472/metrics |
+		sed -n "s/^edgelb_l2_gratuitous_sent_total{ip=\"$VIP4\",interface=\"eN\"} //p")
+	sleep 2
+	n1=$(ip netns exec "$NODE" curl -sf http://127.0.0.1:7472/metrics |
+		sed -n "s/^edgelb_l2_gratuitous_sent_total{ip=\"$VIP4\",interface=\"eN\"} //p")
+	[ "$n0" -eq 6 ] && [ "$n1" -eq 6 ]
+}
+
 @test "an interface that disappears and comes back is re-attached" {
 	start
 	ip -n "$NODE" link del eN
@@ -197,8 +219,20 @@ start() {
 	[ ! -e "$ELB_BPFFS/config_v1" ]
 }
 
+@test "a BGP peer that is not Established keeps the switch in layer-2 mode" {
+	start
+	# nothing listens on 10.0.0.2:179: the session never reaches Established
+	run elb bgp peer set --peer-address 10.0.0.2 --peer-asn 65001 --self-asn 65000 --switch vSwitch1
+	[ "$status" -eq 0 ]
+	sleep 1
+	[ "$(elb_arp "$CLIENT" eC "$VIP4")" = "$NODE_MAC" ]
+	[ "$(elb_ndp "$CLIENT" eC "$VIP6")" = "$NODE_MAC" ]
+	run bpftool -j map dump pinned "$ELB_BPFFS/l2_vips_v1"
+	[ "$(jq length <<<"$output")" -eq 2 ]
+}
+
 @test "the heartbeat bound comes from node.heartbeatTimeoutMs" {
-	write_conf true "heartbeatTimeoutMs: 1500"
+	write_conf "heartbeatTimeoutMs: 1500"
 	start
 	run bpftool -j map dump pinned "$ELB_BPFFS/config_v1"
 	[ "$(jq '.[0].formatted.value.heartbeat_max_ns' <<<"$output")" -eq 1500000000 ]

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/* bench_lb: programs of the load-balancer benchmark (tests/bench/bench_lb.c); not used by
+ * edgelbd. A test run (plain or live frames) reuses its frame memory, and whatever the previous
+ * run or the receiver wrote into it (DNAT, new MACs) stays, so every program here first copies
+ * the pristine template (tmpl, BENCH_LEN bytes, set by the tool) over the frame:
+ *   bench_tx       template, then XDP_TX: the live-frames traffic generator;
+ *   bench_restore  template, then tail call to slot 0 of bench_progs (xdp_ingress, or
+ *                  bench_empty for the baseline): the conntrack-hit cost with repeat;
+ *   bench_fwd      on the node's ingress: new MACs and redirect to fwd_ifindex, no lookup at
+ *                  all: the floor of the pipeline (generator, veths, sink). */
+#include <linux/if_ether.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#define BENCH_LEN 60
+
+__u8 tmpl[BENCH_LEN];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} bench_progs SEC(".maps");
+
+static __always_inline int restore(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	if (data + BENCH_LEN > data_end)
+		return -1;
+	__builtin_memcpy(data, tmpl, BENCH_LEN);
+	return 0;
+}
+
+SEC("xdp")
+int bench_tx(struct xdp_md *ctx)
+{
+	return restore(ctx) ? XDP_ABORTED : XDP_TX;
+}
+
+SEC("xdp")
+int bench_restore(struct xdp_md *ctx)
+{
+	if (restore(ctx))
+		return XDP_ABORTED;
+	bpf_tail_call(ctx, &bench_progs, 0);
+	return XDP_ABORTED;
+}
+
+SEC("xdp")
+int bench_empty(struct xdp_md *ctx)
+{
+	return XDP_DROP;
+}
+
+__u32 fwd_ifindex;
+__u8 fwd_dmac[ETH_ALEN];
+__u8 fwd_smac[ETH_ALEN];
+
+SEC("xdp")
+int bench_fwd(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, fwd_dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fwd_smac, ETH_ALEN);
+	return bpf_redirect(fwd_ifindex, 0);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,238 @@
+#!/usr/bin/env bats
+# BGP mode against BIRD 2: edgelbd's own speaker peers with a real BIRD in a router namespace.
+#
+#   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------+
+#   |  edgelbd --bgp-port 1179        |        |  bird (tables t4, t6)     |
+#   |  eN 10.77.0.2/24 fd77::2/64     |--veth--| eR 10.77.0.1/24 fd77::1/64|
+#   +---------------------------------+        +---------------------------+
+#
+# Service IPs come from pool p1 (10.77.0.100-110, fd77::100-110) on vSwitch1 (eN); services
+# are created through the control socket. Assertions read `edgelb -o json` and `birdc`.
+
+load lib/agent
+load lib/bgp
+
+POOL="  - {name: p1, addresses: [10.77.0.100-10.77.0.110, 'fd77::100-fd77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
+
+setup() {
+	command -v bird >/dev/null || skip "bird2 is not installed"
+	bgp_topology
+	CONF=$(bgp_node_conf "$POOL")
+}
+
+teardown() {
+	[[ -n ${BIRD_PID:-} ]] && kill -CONT "$BIRD_PID" 2>/dev/null || true
+	elb_teardown
+}
+
+# elb_req CMD ARGS_JSON: one control request on the agent's socket; fails unless ok.
+elb_req() {
+	local out
+	out=$(printf '{"cmd":"%s","args":%s}\n' "$1" "$2" | socat -t5 - "UNIX-CONNECT:$EDGELB_SOCKET")
+	jq -e .ok <<<"$out" >/dev/null || { echo "$1: $out" >&2; return 1; }
+}
+
+web_set() {
+	elb_req service.set '{"name":"default/web","ports":["tcp/80"],"pool":"p1","ipFamily":"dual"}'
+}
+
+established() { [ "$(bird_state edge4)" = Established ] && [ "$(node_peer_state)" = Established ]; }
+not_established() { [ "$(node_peer_state)" != Established ]; }
+
+@test "eBGP: IPv4 /32 and IPv6 /128 reach BIRD with our next hops, AS_PATH and communities" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179 --metrics 127.0.0.1:17472
+	bird_start 64512 64513 "neighbor port 1179;"
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 9
+	elb_wait 15 established
+	elb_wait 5 bird_has t4 10.77.0.100/32 "BGP.next_hop: 10.77.0.2"
+	r4=$(bird_route t4 10.77.0.100/32)
+	[[ "$r4" == *"BGP.as_path: 64513"* ]]
+	[[ "$r4" == *"BGP.origin: IGP"* ]]
+	[[ "$r4" == *"BGP.community: (64512,7)"* ]]
+	[[ "$r4" == *"BGP.large_community: (64512, 1, 2)"* ]]
+	[[ "$r4" != *"BGP.local_pref: 150"* ]] # LOCAL_PREF is for iBGP only
+	elb_wait 5 bird_has t6 fd77::100/128 "BGP.next_hop: fd77::2 fe80::"
+	r6=$(bird_route t6 fd77::100/128)
+	[[ "$r6" == *"BGP.as_path: 64513"* ]]
+	[[ "$r6" == *"BGP.community: (64512,7)"* ]]
+	ll=$(ip -n "$NODE" -6 addr show dev eN scope link | awk '/inet6/ { sub("/.*", "", $2); print $2 }')
+	[[ "$r6" == *"fd77::2 $ll"* ]]
+	run elb -o json bgp peer show "$BGP_ROUTER4"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .capabilities <<<"$output")" = "ipv4-unicast ipv6-unicast 4-octet-as route-refresh" ]
+	[ "$(jq -r .negotiatedHoldTime <<<"$output")" = 9 ]
+	[ "$(jq -r .keepaliveTime <<<"$output")" = 3 ]
+	[ "$(jq -r .prefixesSent <<<"$output")" = 2 ]
+	m=$(ip netns exec "$NODE" curl -s http://127.0.0.1:17472/metrics)
+	grep -q '^edgelb_bgp_session_up{peer="10.77.0.1",switch="vSwitch1"} 1' <<<"$m"
+	grep -q '^edgelb_bgp_announced_prefixes_total{peer="10.77.0.1",switch="vSwitch1"} 2' <<<"$m"
+	grep -q '^edgelb_bgp_opens_sent_total{peer="10.77.0.1",switch="vSwitch1"} [1-9]' <<<"$m"
+	grep -q '^edgelb_bgp_keepalives_received_total{peer="10.77.0.1"' <<<"$m"
+}
+
+@test "iBGP: empty AS_PATH and the pool's LOCAL_PREF" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64512 "neighbor port 1179; direct;"
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 64512
+	elb_wait 15 established
+	elb_wait 5 bird_has t4 10.77.0.100/32 "BGP.local_pref: 150"
+	r4=$(bird_route t4 10.77.0.100/32)
+	[[ "$r4" == *"BGP.as_path: "$'\n'* || "$r4" =~ BGP.as_path:[[:space:]]*$'\n' ]]
+	[[ "$r4" == *"BGP.next_hop: 10.77.0.2"* ]]
+	elb_wait 5 bird_has t6 fd77::100/128 "BGP.local_pref: 150"
+}
+
+@test "routes are withdrawn when the service goes, and when the peer is removed (Cease 6/3)" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64513 "neighbor port 1179;"
+	web_set
+	elb_req service.set '{"name":"default/api","ports":["tcp/8080"],"pool":"p1","ipFamily":"ipv4"}'
+	node_peer_set --peer-asn 64512 --self-asn 64513
+	elb_wait 15 established
+	elb_wait 5 bird_has t4 10.77.0.100/32 10.77.0.2
+	elb_wait 5 bird_has t4 10.77.0.101/32 10.77.0.2
+	elb_req service.remove '{"name":"default/api"}'
+	elb_wait 5 bird_lacks t4 10.77.0.101/32
+	bird_has t4 10.77.0.100/32 10.77.0.2
+	bird_has t6 fd77::100/128 fd77::2
+	run elb bgp peer remove --peer-address "$BGP_ROUTER4" --switch vSwitch1
+	[ "$status" -eq 0 ]
+	elb_wait 5 bird_lacks t4 10.77.0.100/32
+	elb_wait 5 bird_lacks t6 fd77::100/128
+	elb_wait 5 grep -qi "de-configured" "$BGP_DIR/bird.log"
+	run elb -o json bgp peer list
+	[ "$output" = "[]" ] || [ "$(jq length <<<"$output")" = 0 ]
+}
+
+@test "TCP MD5: the matching password peers, a wrong one does not" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64513 'neighbor port 1179; password "s3cret-md5";'
+	echo wrong-key >"$BGP_DIR/bad.key"
+	echo s3cret-md5 >"$BGP_DIR/good.key"
+	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/bad.key"
+	sleep 4 # a bounded window in which a session must NOT come up
+	[ "$(node_peer_state)" != Established ]
+	[ "$(bird_state edge4)" != Established ]
+	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/good.key"
+	elb_wait 15 established
+}
+
+@test "hold timer expires when BIRD is frozen (SIGSTOP), the session returns after SIGCONT" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64513 "neighbor port 1179;"
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 3
+	elb_wait 15 established
+	kill -STOP "$BIRD_PID"
+	elb_wait 8 not_established
+	grep -q "hold timer expired" "$ELB_LOG"
+	kill -CONT "$BIRD_PID"
+	elb_wait 20 established
+}
+
+@test "the session comes back after BIRD restarts, with the routes" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64513 "neighbor port 1179;"
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 64513
+	elb_wait 15 established
+	kill -TERM "$BIRD_PID"
+	elb_wait 10 not_established
+	wait "$BIRD_PID" 2>/dev/null || true
+	bird_run
+	elb_wait 20 established
+	elb_wait 5 bird_has t4 10.77.0.100/32 10.77.0.2
+}
+
+@test "ROUTE-REFRESH from BIRD is answered with the table again" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64513 "neighbor port 1179;"
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 64513
+	elb_wait 15 established
+	elb_wait 5 bird_has t4 10.77.0.100/32 10.77.0.2
+	birdc_ reload in edge4
+	elb_wait 5 grep -q "route refresh for AFI 1" "$ELB_LOG"
+	bird_has t4 10.77.0.100/32 10.77.0.2
+}
+
+@test "the seed's cmdlet transcript works verbatim, with its validation" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64513 "neighbor port 1179;"
+	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch1 -HoldTimeInSeconds 15
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run elb Get-HcsBGPPeers -SwitchName vSwitch1
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ ^PeerAddress\ +PeerAsn\ +SelfAsn\ +HoldTime\ +State ]]
+	[[ "${lines[1]}" =~ ^-----------\ +-------\ +-------\ +--------\ +----- ]]
+	[[ "${lines[2]}" =~ ^10\.77\.0\.1\ +64512\ +64513\ +15\ + ]]
+	elb_wait 15 established
+	run elb -o json get-hcsbgppeers -switchname vSwitch1
+	[ "$(jq -r '.[0] | "\(.peerAddress) \(.peerAsn) \(.selfAsn) \(.holdTime) \(.switch) \(.state)"' <<<"$output")" = "10.77.0.1 64512 64513 15 vSwitch1 Established" ]
+	run elb Remove-HcsBGPPeer -PeerAddress 10.77.0.1 -SwitchName vSwitch1
+	[ "$status" -eq 0 ]
+	run elb Get-HcsBGPPeers -SwitchName vSwitch1
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# refused values name what is allowed and change nothing
+	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 23456 -SelfAsn 64513 -SwitchName vSwitch1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"peerAsn: 23456"*"1-65534 or 131072-4294967294"* ]]
+	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 64512 -SelfAsn 65535 -SwitchName vSwitch1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"selfAsn: 65535"*"1-65534 or 131072-4294967294"* ]]
+	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 4294967295 -SelfAsn 64513 -SwitchName vSwitch1
+	[ "$status" -eq 1 ]
+	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch1 -HoldTimeInSeconds 2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"holdTime: 2"*"0 or 3-65535"* ]]
+	run elb Set-HcsBGPPeer -PeerAddress 224.0.0.5 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"peerAddress"*"224.0.0.5"* ]]
+	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"vSwitch2"*"compute"* ]]
+	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch9
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"vSwitch9"*"no such switch"* ]]
+	run elb -o json bgp peer list
+	[ "$(jq length <<<"$output")" = 0 ]
+	run elb bgp peer set --peer-address 10.77.0.1 --peer-asn 64512
+	[ "$status" -eq 2 ]
+}
+
+@test "peers persist across an agent restart" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64513 "neighbor port 1179;"
+	node_peer_set --peer-asn 4200000000 --self-asn 64513 --hold-time 9 || true
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 9
+	elb_wait 15 established
+	elb_stop
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	run elb -o json bgp peer list
+	[ "$(jq -r '.[0].peerAsn' <<<"$output")" = 64512 ]
+	elb_wait 15 established
+}
+
+@test "layer-2 <-> BGP: ARP answers stop once BIRD has the route, resume when the peer goes" {
+	command -v arping >/dev/null || skip "arping is not installed"
+	ip -n "$ROUTER" link set dev eR xdp obj "$B/bpf/xdp_pass.bpf.o" sec xdp
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64513 "neighbor port 1179;"
+	web_set
+	arp() { ip netns exec "$ROUTER" arping -c 1 -w 1 -I eR 10.77.0.100 >/dev/null 2>&1; }
+	mode() { elb -o json switch list | jq -r '.[] | select(.name == "vSwitch1") | .mode'; }
+	elb_wait 10 arp
+	[ "$(mode)" = layer2 ]
+	node_peer_set --peer-asn 64512 --self-asn 64513
+	elb_wait 15 established
+	elb_wait 5 bird_has t4 10.77.0.100/32 10.77.0.2
+	elb_wait 5 bash -c "! ip netns exec $ROUTER arping -c 1 -w 1 -I eR 10.77.0.100"
+	[ "$(mode)" = bgp ]
+	elb bgp peer remove --peer-address "$BGP_ROUTER4" --switch vSwitch1
+	elb_wait 10 arp
+	[ "$(mode)" = layer2 ]
+	elb_wait 5 bird_lacks t4 10.77.0.100/32
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bats
+# BGP mode against FRR: edgelbd's own speaker peers with zebra + bgpd (-n: nothing goes to the
+# kernel) in a router namespace.
+#
+#   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------+
+#   |  edgelbd --bgp-port 1179        |        |  zebra, bgpd -n           |
+#   |  eN 10.77.0.2/24 fd77::2/64     |--veth--| eR 10.77.0.1/24 fd77::1/64|
+#   +---------------------------------+        +---------------------------+
+#
+# Assertions read `edgelb -o json` and `vtysh ... json`.
+
+load lib/agent
+load lib/bgp
+
+POOL="  - {name: p1, addresses: [10.77.0.100-10.77.0.110, 'fd77::100-fd77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
+
+setup() {
+	[[ -x /usr/lib/frr/bgpd ]] || skip "frr is not installed"
+	bgp_topology
+	CONF=$(bgp_node_conf "$POOL")
+}
+
+teardown() {
+	elb_teardown
+}
+
+elb_req() {
+	local out
+	out=$(printf '{"cmd":"%s","args":%s}\n' "$1" "$2" | socat -t5 - "UNIX-CONNECT:$EDGELB_SOCKET")
+	jq -e .ok <<<"$out" >/dev/null || { echo "$1: $out" >&2; return 1; }
+}
+
+web_set() {
+	elb_req service.set '{"name":"default/web","ports":["tcp/80"],"pool":"p1","ipFamily":"dual"}'
+}
+
+established() { [ "$(frr_state)" = Established ] && [ "$(node_peer_state)" = Established ]; }
+not_established() { [ "$(node_peer_state)" != Established ]; }
+path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
+
+@test "FRR eBGP: IPv4 and IPv6 routes with our next hops (global + link-local) and communities" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	frr_start 64512 64513 "neighbor $BGP_NODE4 port 1179"
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 64513
+	elb_wait 20 established
+	elb_wait 5 frr_has ipv4 10.77.0.100/32
+	[ "$(path ipv4 10.77.0.100/32 .aspath.string)" = 64513 ]
+	[ "$(path ipv4 10.77.0.100/32 .origin)" = IGP ]
+	[ "$(path ipv4 10.77.0.100/32 .nexthops[0].ip)" = 10.77.0.2 ]
+	[ "$(path ipv4 10.77.0.100/32 .valid)" = true ]
+	[ "$(path ipv4 10.77.0.100/32 .community.string)" = 64512:7 ]
+	[ "$(path ipv4 10.77.0.100/32 .largeCommunity.string)" = 64512:1:2 ]
+	elb_wait 5 frr_has ipv6 fd77::100/128
+	[ "$(path ipv6 fd77::100/128 '.nexthops[] | select(.scope == "global") | .ip')" = fd77::2 ]
+	ll=$(ip -n "$NODE" -6 addr show dev eN scope link | awk '/inet6/ { sub("/.*", "", $2); print $2 }')
+	[ "$(path ipv6 fd77::100/128 '.nexthops[] | select(.scope == "link-local") | .ip')" = "$ll" ]
+	[ "$(path ipv6 fd77::100/128 .valid)" = true ]
+}
+
+@test "FRR iBGP: LOCAL_PREF from the pool, empty AS_PATH" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	frr_start 64512 64512 "neighbor $BGP_NODE4 port 1179"
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 64512
+	elb_wait 20 established
+	elb_wait 5 frr_has ipv4 10.77.0.100/32
+	[ "$(path ipv4 10.77.0.100/32 .locPrf)" = 150 ]
+	[ "$(path ipv4 10.77.0.100/32 .aspath.length)" = 0 ]
+	[ "$(path ipv4 10.77.0.100/32 .peer.type)" = internal ]
+	elb_wait 5 frr_has ipv6 fd77::100/128
+	[ "$(path ipv6 fd77::100/128 .locPrf)" = 150 ]
+}
+
+@test "FRR with a 4-octet self ASN: AS_PATH carries 4200000000" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	frr_start 64512 4200000000 "neighbor $BGP_NODE4 port 1179"
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 4200000000
+	elb_wait 20 established
+	elb_wait 5 frr_has ipv4 10.77.0.100/32
+	[ "$(path ipv4 10.77.0.100/32 .aspath.string)" = 4200000000 ]
+}
+
+@test "FRR: withdrawn on service removal and on peer removal" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	frr_start 64512 64513 "neighbor $BGP_NODE4 port 1179"
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 64513
+	elb_wait 20 established
+	elb_wait 5 frr_has ipv4 10.77.0.100/32
+	elb_wait 5 frr_has ipv6 fd77::100/128
+	elb_req service.remove '{"name":"default/web"}'
+	elb_wait 5 frr_lacks ipv4 10.77.0.100/32
+	elb_wait 5 frr_lacks ipv6 fd77::100/128
+	[ "$(frr_state)" = Established ]
+	web_set
+	elb_wait 5 frr_has ipv4 10.77.0.100/32
+	elb bgp peer remove --peer-address "$BGP_ROUTER4" --switch vSwitch1
+	elb_wait 5 frr_lacks ipv4 10.77.0.100/32
+	elb_wait 5 bash -c "vtysh --vty_socket $FRR_DIR -c 'show bgp neighbors $BGP_NODE4 json' | jq -r '.\"$BGP_NODE4\".lastNotificationReason' | grep -qi 'de-configured'"
+}
+
+@test "FRR: the session comes back after bgpd restarts" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	frr_start 64512 64513 "neighbor $BGP_NODE4 port 1179"
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 64513
+	elb_wait 20 established
+	kill -TERM "$FRR_BGPD_PID"
+	elb_wait 10 not_established
+	elb_wait 10 bash -c "! kill -0 $FRR_BGPD_PID 2>/dev/null"
+	frr_bgpd_run
+	elb_wait 25 established
+	elb_wait 5 frr_has ipv4 10.77.0.100/32
+}

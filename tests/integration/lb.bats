@@ -1,0 +1,316 @@
+#!/usr/bin/env bats
+# Service fast path end to end: a client namespace talks to VIP:port; xdp_ingress on the node's
+# compute port load-balances over three backend "pod" namespaces running elb_echo (answers its
+# own name); tc_revnat rewrites replies back to VIP:port. No iptables/nftables rule anywhere.
+# Backends from the config file (SIGHUP to change them) and from EndpointSlice manifests.
+#
+#   +-- elb<id>c (client) --+        +-- elb<id>n (node) -------------------+   +-- elb<id>p1 --+
+#   | eC 10.0.0.2/24        |--veth--| eN 10.0.0.1/24 fd00::1/64            |   | eP 10.1.1.2   |
+#   |    fd00::2/64         |        |  xdp_ingress + tc_revnat (egress)    |---| fd01:1::2     |
+#   | xdp_pass, tx off      |        | nB1 10.1.1.1 fd01:1::1 ... nB3       |   | elb_echo p1   |
+#   +-----------------------+        | VIPs 10.0.0.100, fd00::100 (ARP/NDP) |   +- p2, p3 alike-+
+#                                    +--------------------------------------+
+
+load lib/agent
+load lib/netns
+
+VIP4=10.0.0.100
+VIP6=fd00::100
+TOOLS="$B/tests/tools"
+
+setup() {
+	[ -x "$TOOLS/elb_echo" ] && [ -x "$TOOLS/elb_lbclient" ] ||
+		skip "tests/tools not built (make B=$B test-build)"
+	NODE=$(elb_ns n)
+	CLIENT=$(elb_ns c)
+	elb_veth "$NODE" eN "$CLIENT" eC
+	ip -n "$NODE" addr add 10.0.0.1/24 dev eN
+	ip -n "$NODE" addr add fd00::1/64 dev eN nodad
+	ip -n "$CLIENT" addr add 10.0.0.2/24 dev eC
+	ip -n "$CLIENT" addr add fd00::2/64 dev eC nodad
+	ip netns exec "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	elb_xdp_pass "$CLIENT" eC
+	# XDP rewrites TCP: the sender must put full checksums on the wire
+	ip netns exec "$CLIENT" ethtool -K eC tx off >/dev/null
+	for k in 1 2 3; do
+		POD[$k]=$(elb_ns "p$k")
+		elb_veth "$NODE" "nB$k" "${POD[$k]}" eP
+		ip -n "$NODE" addr add "10.1.$k.1/24" dev "nB$k"
+		ip -n "$NODE" addr add "fd01:$k::1/64" dev "nB$k" nodad
+		ip -n "${POD[$k]}" addr add "10.1.$k.2/24" dev eP
+		ip -n "${POD[$k]}" addr add "fd01:$k::2/64" dev eP nodad
+		ip -n "${POD[$k]}" route add default via "10.1.$k.1"
+		ip -n "${POD[$k]}" -6 route add default via "fd01:$k::1"
+		# frames redirected by XDP into nB$k arrive here
+		elb_xdp_pass "${POD[$k]}" eP
+		elb_bg "${POD[$k]}" "$TOOLS/elb_echo" "p$k" 8080 120
+	done
+	elb_dirs
+	CONF="$ELB_STATE/../node.yaml"
+	write_conf 1 2 3
+	elb_start "$NODE" "$CONF" --metrics 127.0.0.1:7473
+	NODE_MAC=$(elb_mac "$NODE" eN)
+	elb_wait 5 elb_arp_is "$CLIENT" eC "$VIP4" "$NODE_MAC"
+}
+
+teardown() {
+	elb_teardown
+}
+
+# write_conf K...: the service with the backends of pods K.
+write_conf() {
+	local be="" k
+	for k in "$@"; do
+		be+="\"10.1.$k.2:8080\", \"[fd01:$k::2]:8080\", "
+	done
+	cat >"$CONF" <<-YAML
+	node: {name: node-a}
+	switches:
+	  - name: vSwitch1
+	    interfaces: [eN]
+	    compute: true
+	pools:
+	  - name: p1
+	    addresses: [$VIP4/32, "$VIP6/128"]
+	bgpPeers: []
+	services:
+	  - name: default/web
+	    ports: ["tcp/80", "udp/80"]
+	    ipFamily: dual
+	    pool: p1
+	    allowIcmpEcho: true
+	    backends: [${be%, }]
+	YAML
+}
+
+# refute CMD...: succeeds when CMD fails (a bare "! cmd" does not fail a bats test).
+refute() { ! "$@"; }
+
+metrics() {
+	ip netns exec "$NODE" curl -s --max-time 3 http://127.0.0.1:7473/metrics
+}
+
+# client PROTO DST CONNS ROUNDS [HOLD_FILE]: the bounded client, inside the client namespace.
+client() {
+	timeout 60 ip netns exec "$CLIENT" "$TOOLS/elb_lbclient" "$@"
+}
+
+# check_sticky FILE: every connection got answers, always from the same backend; prints the
+# set of backends seen.
+check_sticky() {
+	if grep -q ERROR "$1"; then grep ERROR "$1" | head >&2; return 1; fi
+	awk '$1=="conn" && $3 != "after" { if (($2 in n) && n[$2] != $4) bad=1; n[$2]=$4 }
+	     END { exit bad }' "$1" || { echo "a connection changed backend" >&2; return 1; }
+	awk '$1=="conn" {print $4}' "$1" | sort -u | tr '\n' ' '
+}
+
+no_v6_p1() {
+	local m
+	m=$(metrics)
+	grep -q edgelb_backend_flows_total <<<"$m" && ! grep -qF 'backend="[fd01:1::2]:8080"' <<<"$m"
+}
+
+vip_served() {
+	client tcp "$1" 80 1 1 | grep -qE '^conn 0 0 p[123]$'
+}
+
+@test "TCP: many connections to VIP:80 reach all three backends, each stays on one" {
+	local out="$ELB_STATE/../tcp.out"
+	elb_wait 10 vip_served "$VIP4"
+	client tcp "$VIP4" 80 60 3 >"$out"
+	[ "$(grep -c '^conn' "$out")" -eq 180 ]
+	run check_sticky "$out"
+	[ "$status" -eq 0 ]
+	[ "$output" = "p1 p2 p3 " ]
+	# the fast path did it: flows per backend in the metrics and counters by reason
+	run metrics
+	[[ "$output" == *'edgelb_backend_flows_total{service="default/web",backend="10.1.1.2:8080"}'* ]]
+	for k in 1 2 3; do
+		n=$(grep "edgelb_backend_flows_total{service=\"default/web\",backend=\"10.1.$k.2:8080\"}" <<<"$output" | awk '{print $2}')
+		[ "${n:-0}" -ge 1 ]
+	done
+	# service show: per-backend packets, bytes and flows
+	run elb -o json service show default/web
+	[ "$status" -eq 0 ]
+	for k in 1 2 3; do
+		[ "$(jq "[.backends[] | select(.backend==\"10.1.$k.2:8080\")][0].flows" <<<"$output")" -ge 1 ]
+		[ "$(jq "[.backends[] | select(.backend==\"10.1.$k.2:8080\")][0].packets" <<<"$output")" -ge 3 ]
+	done
+	[ "$(jq '[.backends[].flows] | add' <<<"$output")" -ge 60 ]
+	run elb -o json stats
+	[ "$(jq '.[] | select(.reason=="lb_revnat") | .packets' <<<"$output")" -ge 180 ]
+	[ "$(jq '.[] | select(.reason=="lb_ct_miss") | .packets' <<<"$output")" -ge 60 ]
+}
+
+@test "no iptables or nftables rule is involved" {
+	elb_wait 10 vip_served "$VIP4"
+	run ip netns exec "$NODE" nft list ruleset
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run ip netns exec "$NODE" iptables-save
+	refute grep -q '^-A' <<<"$output"
+	run ip netns exec "$NODE" ip6tables-save
+	refute grep -q '^-A' <<<"$output"
+}
+
+@test "the client sees replies from the VIP, and ICMP echo to the VIP is answered" {
+	local cap="$ELB_STATE/../cap.txt" pid
+	elb_wait 10 vip_served "$VIP4"
+	timeout 20 ip netns exec "$CLIENT" tcpdump -l -n -i eC -c 40 "tcp and port 80" >"$cap" 2>/dev/null &
+	pid=$!
+	sleep 1
+	client tcp "$VIP4" 80 5 2 >/dev/null
+	wait "$pid" || true
+	# every reply to the client comes from VIP:80, none from a pod address
+	grep -q "$VIP4.80 > 10.0.0.2" "$cap"
+	refute grep -q "10.1.[123].2" "$cap"
+	run ip netns exec "$CLIENT" ping -c 1 -W 2 "$VIP4"
+	[ "$status" -eq 0 ]
+}
+
+@test "removing a backend keeps its connections until they close; new ones go elsewhere" {
+	local out="$ELB_STATE/../hold.out" hold="$ELB_STATE/../go" pid on1
+	elb_wait 10 vip_served "$VIP4"
+	client tcp "$VIP4" 80 30 1 "$hold" >"$out" &
+	pid=$!
+	elb_wait 20 grep -q '^ready' "$out"
+	on1=$(awk '$1=="conn" && $3=="0" && $4=="p1"' "$out" | wc -l)
+	[ "$on1" -ge 1 ]
+	write_conf 2 3
+	kill -HUP "$ELB_PID"
+	# applied when p1's IPv6 entry (no flows) is gone; its IPv4 entry drains
+	elb_wait 10 no_v6_p1
+	touch "$hold"
+	wait "$pid"
+	# old connections: same backend as before, p1 included
+	awk '$1=="conn" && $3=="0" {b[$2]=$4} $1=="conn" && $3=="after" && b[$2] != $4 {bad=1}
+	     END {exit bad}' "$out"
+	refute grep -q ERROR "$out"
+	# new connections: never p1
+	[ "$(grep -c '^new' "$out")" -eq 30 ]
+	refute grep -qE '^new [0-9]+ p1$' "$out"
+	# explain agrees: a new flow never picks the drained backend
+	run elb -o json explain --src 10.0.0.2:45678 --dst "$VIP4:80" --proto tcp
+	[ "$status" -eq 0 ]
+	[[ "$(jq -r .backend <<<"$output")" =~ ^10\.1\.[23]\.2:8080$ ]]
+}
+
+@test "UDP: datagrams to VIP:80 reach all three backends, answers come from the VIP" {
+	local out="$ELB_STATE/../udp.out"
+	elb_wait 10 vip_served "$VIP4"
+	client udp "$VIP4" 80 60 3 >"$out"
+	run check_sticky "$out"
+	[ "$status" -eq 0 ]
+	[ "$output" = "p1 p2 p3 " ]
+}
+
+@test "IPv6: TCP and UDP to the IPv6 VIP reach all three backends" {
+	local out="$ELB_STATE/../v6.out"
+	elb_wait 5 elb_ndp_is "$CLIENT" eC "$VIP6" "$NODE_MAC"
+	elb_wait 10 vip_served "$VIP6"
+	client tcp "$VIP6" 80 60 2 >"$out"
+	run check_sticky "$out"
+	[ "$status" -eq 0 ]
+	[ "$output" = "p1 p2 p3 " ]
+	client udp "$VIP6" 80 60 2 >"$out"
+	run check_sticky "$out"
+	[ "$status" -eq 0 ]
+	[ "$output" = "p1 p2 p3 " ]
+}
+
+@test "explain names the backend a flow reaches and why" {
+	elb_wait 10 vip_served "$VIP4"
+	run elb -o json explain --src 10.0.0.2:40000 --dst "$VIP4:80" --proto tcp
+	[ "$status" -eq 0 ]
+	[[ "$(jq -r .backend <<<"$output")" =~ ^10\.1\.[123]\.2:8080$ ]]
+	[ "$(jq -r .service <<<"$output")" = default/web ]
+	[[ "$(jq -r .why <<<"$output")" == *Maglev* ]]
+	run elb -o json explain --src 10.0.0.2:40000 --dst "$VIP4:443" --proto tcp
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .action <<<"$output")" = XDP_DROP ]
+	[[ "$(jq -r '.reasons | join(",")' <<<"$output")" == *lb_no_port* ]]
+	run elb explain --src 10.0.0.2:1 --dst "$VIP4:80" --proto sctp
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"proto"* ]]
+}
+
+# es_manifest FILE COND1 COND2 COND3: a Service "default/es" on the IPv4 VIP and its
+# EndpointSlice with pods 1-3 under the given conditions.
+es_manifest() {
+	cat >"$1" <<-YAML
+	apiVersion: v1
+	kind: Service
+	metadata: {name: es, namespace: default}
+	spec:
+	  type: LoadBalancer
+	  loadBalancerIP: $VIP4
+	  ports: [{port: 80, protocol: TCP}]
+	---
+	apiVersion: discovery.k8s.io/v1
+	kind: EndpointSlice
+	metadata:
+	  name: es-abc
+	  namespace: default
+	  labels: {kubernetes.io/service-name: es}
+	addressType: IPv4
+	ports: [{name: http, protocol: TCP, port: 8080}]
+	endpoints:
+	  - addresses: ["10.1.1.2"]
+	    conditions: $2
+	  - addresses: ["10.1.2.2"]
+	    conditions: $3
+	  - addresses: ["10.1.3.2"]
+	    conditions: $4
+	YAML
+}
+
+@test "EndpointSlice: ready endpoints take new flows, a terminating one keeps only its own" {
+	local out="$ELB_STATE/../es.out" hold="$ELB_STATE/../es.go" pid on3 m="$ELB_STATE/../es.yaml"
+	# the service comes from apply (a runtime object), its backends from the slice
+	write_conf
+	sed -i '/^services:/,$d' "$CONF"
+	echo "services: []" >>"$CONF"
+	kill -HUP "$ELB_PID"
+	es_manifest "$m" "{ready: true}" "{ready: true}" "{ready: true}"
+	run elb apply -f "$m"
+	[ "$status" -eq 0 ]
+	elb_wait 10 vip_served "$VIP4"
+	client tcp "$VIP4" 80 30 1 "$hold" >"$out" &
+	pid=$!
+	elb_wait 20 grep -q '^ready' "$out"
+	on3=$(awk '$1=="conn" && $3=="0" && $4=="p3"' "$out" | wc -l)
+	[ "$on3" -ge 1 ]
+	# p2 not ready, p3 terminating but still serving its connections
+	es_manifest "$m" "{ready: true}" "{ready: false, serving: false}" \
+		"{ready: false, serving: true, terminating: true}"
+	run elb apply -f "$m"
+	[ "$status" -eq 0 ]
+	elb_wait 10 bash -c "$ELB_BIN/edgelb -o json explain --src 10.0.0.2:1 --dst $VIP4:80 --proto tcp | jq -e '.backends_for_new_flows == 1'"
+	touch "$hold"
+	wait "$pid"
+	# connections on the terminating p3 keep being answered by p3
+	awk '$1=="conn" && $3=="0" {b[$2]=$4} $1=="conn" && $3=="after" && b[$2] != $4 {bad=1}
+	     END {exit bad}' "$out"
+	refute grep -q ERROR "$out"
+	# new connections only reach the ready p1
+	[ "$(grep -c '^new [0-9]* p1$' "$out")" -eq 30 ]
+}
+
+@test "a 20 MB reply arrives intact through the VIP (GSO and partial checksums on the way back)" {
+	elb_wait 10 vip_served "$VIP4"
+	run timeout 30 ip netns exec "$CLIENT" bash -c \
+		"exec 3<>/dev/tcp/$VIP4/80; echo 'bulk 20000000' >&3; head -c 20000000 <&3 | tr -cd x | wc -c; head -n 1 <&3"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 20000000 ]
+	[[ "${lines[1]}" =~ ^p[123]$ ]]
+}
+
+@test "curl from the client to http://VIP/ gets answers from each of the three pods" {
+	local seen="" i
+	elb_wait 10 vip_served "$VIP4"
+	for i in $(seq 1 30); do
+		seen+="$(ip netns exec "$CLIENT" curl -s --max-time 3 "http://$VIP4/") "
+	done
+	[[ "$seen" == *p1* && "$seen" == *p2* && "$seen" == *p3* ]]
+	refute grep -qvE '^(p[123] )+$' <<<"$seen"
+}
