@@ -60,7 +60,8 @@ up() {
 		ip -n "$P" route add default via "198.51.100.$((4 * i - 3))"
 		ip -n "$P" link set eth0 xdp obj "$B/bpf/xdp_pass.bpf.o" sec xdp
 		in_ns "$P" ethtool -K eth0 tx off >/dev/null 2>&1
-		in_ns "$P" socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:"printf 'HTTP/1.0 200 OK\\r\\n\\r\\nhello from pod$i\\n'" &
+		# a bounded backend that answers HTTP GET with its name (tests/tools/elb_echo.c)
+		ip netns exec "$P" "$B/tests/tools/elb_echo" "pod$i" 80 3600 >/dev/null 2>&1 &
 		echo $! >"$RUN/pod$i.pid"
 	done
 	in_ns "$C" ethtool -K c0 tx off >/dev/null 2>&1
@@ -86,7 +87,7 @@ up() {
 	show in_ns "$C" ndisc6 -n -r 2 -w 1000 "$VIP6" c0
 
 	step "fast path: curl from the client to http://$VIP/ reaches all three pods"
-	for i in $(seq 12); do in_ns "$C" curl -s --max-time 2 --local-port $((40000 + i)) "http://$VIP/"; done | sort | uniq -c
+	for i in $(seq 30); do in_ns "$C" curl -s --max-time 2 "http://$VIP/"; echo; done | grep . | sort | uniq -c
 	show "$EL" stats
 
 	step "BGP: the seed's cmdlets peer the node with BIRD on the router"

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <json-c/linkhash.h>
 
 #include "alloc/alloc.h"
 #include "alloc/runs.h"
@@ -26,6 +27,13 @@ struct asg {
 	unsigned gen; /* reconcile pass that last saw the service */
 	bool loaded;  /* from the store, ports and key not seen yet */
 	bool changed; /* ports or key changed in this pass */
+	/* the request as of the last pass: when it and the pools are unchanged, an assigned
+	 * service needs no re-check (keeps a pass cheap with 100k services) */
+	struct ip req[2];
+	int n_req;
+	enum cfg_family fam;
+	char want_pool[CFG_NAME_MAX];
+	bool same_req;
 };
 
 struct holders {
@@ -42,12 +50,15 @@ struct group {
 
 struct alloc {
 	struct store *st;
-	void *by_name; /* struct asg */
-	void *by_ip;   /* struct holders */
-	void *groups;  /* struct group */
-	struct runs used[2]; /* [0] IPv4, [1] IPv6 */
+	void *by_name;		/* struct asg, ordered (alloc_foreach) */
+	struct lh_table *names; /* name -> struct asg, for O(1) lookups in a pass */
+	void *by_ip;		/* struct holders */
+	void *groups;		/* struct group */
+	struct runs used[2];	/* [0] IPv4, [1] IPv6 */
 	unsigned gen;
 	int n_pending;
+	struct cfg_pool *pools; /* the pools of the last pass */
+	int n_pools;
 };
 
 static void *xcalloc(size_t n, size_t sz)
@@ -103,12 +114,9 @@ static struct runs *used_of(struct alloc *al, int family)
 
 static struct asg *asg_find(struct alloc *al, const char *name)
 {
-	struct asg probe;
-	void *n;
+	void *v;
 
-	snprintf(probe.name, sizeof(probe.name), "%s", name);
-	n = tfind(&probe, &al->by_name, name_cmp);
-	return n ? *(struct asg **)n : NULL;
+	return lh_table_lookup_ex(al->names, name, &v) ? v : NULL;
 }
 
 static struct asg *asg_add(struct alloc *al, const char *name)
@@ -121,7 +129,7 @@ static struct asg *asg_add(struct alloc *al, const char *name)
 	snprintf(a->ns, sizeof(a->ns), "%.*s", slash ? (int)(slash - a->name) : 0, a->name);
 	a->pub.service = a->name;
 	a->pub.status = ALLOC_PENDING;
-	if (!tsearch(a, &al->by_name, name_cmp))
+	if (!tsearch(a, &al->by_name, name_cmp) || lh_table_insert(al->names, a->name, a) < 0)
 		log_fatal("alloc: out of memory");
 	return a;
 }
@@ -248,9 +256,10 @@ static void release(struct alloc *al, struct asg *a, bool unpersist)
 
 static void set_spec(struct asg *a, const struct cfg_service *s)
 {
-	a->changed = !a->loaded && (a->n_ports != s->n_ports ||
-				    (s->n_ports && memcmp(a->ports, s->ports,
-							  (size_t)s->n_ports * sizeof(*s->ports))));
+	a->changed =
+	    !a->loaded &&
+	    (a->n_ports != s->n_ports ||
+	     (s->n_ports && memcmp(a->ports, s->ports, (size_t)s->n_ports * sizeof(*s->ports))));
 	a->loaded = false;
 	if (a->n_ports != s->n_ports) {
 		free(a->ports);
@@ -281,9 +290,11 @@ static int share_ok(const struct asg *h, const char *ns, const char *key,
 	}
 	for (int i = 0; i < n_ports; i++) {
 		for (int k = 0; k < h->n_ports; k++) {
-			if (ports[i].port == h->ports[k].port && ports[i].proto == h->ports[k].proto) {
-				snprintf(msg, len, "%s is in use by %s (port %s in both)", ip_str(ip, a),
-					 h->name, cfg_port_str(&ports[i], p, sizeof(p)));
+			if (ports[i].port == h->ports[k].port &&
+			    ports[i].proto == h->ports[k].proto) {
+				snprintf(msg, len, "%s is in use by %s (port %s in both)",
+					 ip_str(ip, a), h->name,
+					 cfg_port_str(&ports[i], p, sizeof(p)));
 				return -1;
 			}
 		}
@@ -309,8 +320,8 @@ static int ip_free_for(struct alloc *al, const char *self, const char *ns, const
 	return 0;
 }
 
-int alloc_ip_check(struct alloc *al, const struct cfg_service *svc, const struct ip *ip,
-		   char *msg, size_t len)
+int alloc_ip_check(struct alloc *al, const struct cfg_service *svc, const struct ip *ip, char *msg,
+		   size_t len)
 {
 	char ns[CFG_NAME_MAX];
 	const char *slash = strchr(svc->name, '/');
@@ -343,8 +354,8 @@ static int load_one(const char *key, struct json_object *val, void *arg)
 	int n;
 
 	if (!json_object_object_get_ex(val, "ips", &ips) ||
-	    !json_object_is_type(ips, json_type_array) || (n = (int)json_object_array_length(ips)) < 1 ||
-	    n > 2)
+	    !json_object_is_type(ips, json_type_array) ||
+	    (n = (int)json_object_array_length(ips)) < 1 || n > 2)
 		goto bad;
 	if (asg_find(c->al, key))
 		goto bad;
@@ -366,9 +377,10 @@ static int load_one(const char *key, struct json_object *val, void *arg)
 		ip_hold(c->al, a, &a->pub.ips[i]);
 	return 0;
 bad:
-	snprintf(c->err, c->errlen, "store: assignment %s: %s: not {\"ips\": [1 or 2 addresses], "
-		 "\"pool\": name}; refusing to guess", key,
-		 json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
+	snprintf(c->err, c->errlen,
+		 "store: assignment %s: %s: not {\"ips\": [1 or 2 addresses], "
+		 "\"pool\": name}; refusing to guess",
+		 key, json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
 	return -1;
 }
 
@@ -378,6 +390,9 @@ struct alloc *alloc_new(struct store *st, char *err, size_t errlen)
 	struct load_ctx c = {al, err, errlen};
 
 	al->st = st;
+	al->names = lh_kchar_table_new(1024, NULL);
+	if (!al->names)
+		log_fatal("alloc: out of memory");
 	if (st && store_foreach(st, ALLOC_KIND, load_one, &c) != 0) {
 		alloc_free(al);
 		return NULL;
@@ -413,11 +428,13 @@ void alloc_free(struct alloc *al)
 {
 	if (!al)
 		return;
+	lh_table_free(al->names);
 	tdestroy(al->by_name, free_asg);
 	tdestroy(al->by_ip, free_holders);
 	tdestroy(al->groups, free_group);
 	runs_clear(&al->used[0]);
 	runs_clear(&al->used[1]);
+	free(al->pools);
 	free(al);
 }
 
@@ -525,7 +542,8 @@ static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 		if (!fixed)
 			return pending(a, "pool %s does not exist", svc->pool);
 		if (!alloc_pool_ns_ok(fixed, a->ns))
-			return pending(a, "pool %s does not serve namespace %s", fixed->name, a->ns);
+			return pending(a, "pool %s does not serve namespace %s", fixed->name,
+				       a->ns);
 	}
 	/* requested addresses first: they must lie in a pool and be free or shareable */
 	for (int f = 0; f < n_fams; f++) {
@@ -536,18 +554,20 @@ static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 			if (ip->family != fams[f])
 				continue;
 			ip_str(ip, buf);
-			pl = fixed ? (alloc_pool_has(fixed, ip) ? fixed : NULL) :
-				     alloc_pool_of(p->cfg, ip);
+			pl = fixed ? (alloc_pool_has(fixed, ip) ? fixed : NULL)
+				   : alloc_pool_of(p->cfg, ip);
 			if (!pl)
 				return fixed ? pending(a, "requested %s is not in pool %s", buf,
-						       fixed->name) :
-					       pending(a, "requested %s is not in any pool", buf);
+						       fixed->name)
+					     : pending(a, "requested %s is not in any pool", buf);
 			if (!alloc_pool_ns_ok(pl, a->ns))
 				return pending(a, "pool %s does not serve namespace %s", pl->name,
 					       a->ns);
 			if (pl->avoid_buggy_ips && alloc_ip_buggy(ip))
-				return pending(a, "requested %s ends in .0 or .255, which pool %s "
-					       "avoids (avoidBuggyIPs)", buf, pl->name);
+				return pending(a,
+					       "requested %s ends in .0 or .255, which pool %s "
+					       "avoids (avoidBuggyIPs)",
+					       buf, pl->name);
 			if (ip_free_for(p->al, a->name, a->ns, svc->shared_key, svc->ports,
 					svc->n_ports, ip, msg, sizeof(msg)) < 0)
 				return pending(a, "requested %s", msg);
@@ -600,17 +620,21 @@ static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 			}
 		}
 		if (!done) {
-			const char *fam = svc->family == CFG_FAM_DUAL ? "IPv4 and IPv6" :
-					  fam_name(fams[0]);
+			const char *fam =
+			    svc->family == CFG_FAM_DUAL ? "IPv4 and IPv6" : fam_name(fams[0]);
 
 			if (n_c == 0)
-				return pending(a, "no pool with autoAssign serves namespace %s with %s "
-					       "addresses", a->ns, fam);
+				return pending(
+				    a,
+				    "no pool with autoAssign serves namespace %s with %s "
+				    "addresses",
+				    a->ns, fam);
 			if (n_c == 1)
 				return pending(a, "no free %s address in pool %s", fam,
 					       cands[0]->name);
 			return pending(a, "no free %s address in the %d eligible pools (%s, %s%s)",
-				       fam, n_c, cands[0]->name, cands[1]->name, n_c > 2 ? ", ..." : "");
+				       fam, n_c, cands[0]->name, cands[1]->name,
+				       n_c > 2 ? ", ..." : "");
 		}
 	}
 	a->pub.n_ips = n_fams;
@@ -691,8 +715,8 @@ static void flag_pool(struct pass *p, struct asg *a)
 			continue;
 		}
 		if (!a->pub.out_of_pool && !was)
-			log_warn("alloc: %s: %s is outside every pool now; kept, not moved", a->name,
-				 ip_str(&a->pub.ips[i], buf));
+			log_warn("alloc: %s: %s is outside every pool now; kept, not moved",
+				 a->name, ip_str(&a->pub.ips[i], buf));
 		a->pub.out_of_pool = true;
 		snprintf(a->pub.reason, sizeof(a->pub.reason),
 			 "%s is outside every pool (pool %s changed or removed): kept, not moved",
@@ -722,6 +746,7 @@ int alloc_reconcile(struct alloc *al, const struct cfg *cfg)
 	struct asg **byidx = xcalloc((size_t)cfg->n_services + 1, sizeof(*byidx));
 	struct collect stale = {.gen = ++al->gen};
 	char msg[160];
+	bool pools_same;
 	int rc = 0;
 
 	for (int i = 0; i < cfg->n_pools; i++)
@@ -751,6 +776,13 @@ int alloc_reconcile(struct alloc *al, const struct cfg *cfg)
 				group_join(al, a);
 		}
 		was_loaded = a->loaded;
+		a->same_req = !was_loaded && a->n_req == s->n_req_ips && a->fam == s->family &&
+			      !strcmp(a->want_pool, s->pool) &&
+			      !memcmp(a->req, s->req_ips, sizeof(a->req));
+		memcpy(a->req, s->req_ips, sizeof(a->req));
+		a->n_req = s->n_req_ips;
+		a->fam = s->family;
+		snprintf(a->want_pool, sizeof(a->want_pool), "%s", s->pool);
 		set_spec(a, s);
 		if (key_changed && !was_loaded)
 			a->changed = true;
@@ -759,17 +791,22 @@ int alloc_reconcile(struct alloc *al, const struct cfg *cfg)
 	twalk_r(al->by_name, collect_stale, &stale);
 	for (int i = 0; i < stale.n; i++) {
 		release(al, stale.v[i], true);
+		lh_table_delete(al->names, stale.v[i]->name);
 		tdelete(stale.v[i], &al->by_name, name_cmp);
 		free_asg(stale.v[i]);
 	}
 	free(stale.v);
 	/* 3. kept unless the service's own request changed; pool edits only flag */
+	pools_same = al->pools && al->n_pools == cfg->n_pools &&
+		     !memcmp(al->pools, cfg->pools, (size_t)cfg->n_pools * sizeof(*cfg->pools));
 	for (int i = 0; i < cfg->n_services; i++) {
 		struct asg *a = byidx[i];
 		const char *why;
 
 		if (!a || a->pub.status != ALLOC_ASSIGNED)
 			continue;
+		if (pools_same && a->same_req && !a->changed)
+			continue; /* nothing it depends on changed since the last pass */
 		why = must_move(&p, &cfg->services[i], a, msg, sizeof(msg));
 		if (why) {
 			log_info("alloc: %s: %s, reassigning", a->name, why);
@@ -788,6 +825,10 @@ int alloc_reconcile(struct alloc *al, const struct cfg *cfg)
 		if (assign(&p, &cfg->services[i], a) < 0)
 			al->n_pending++;
 	}
+	free(al->pools);
+	al->pools = xcalloc((size_t)cfg->n_pools + 1, sizeof(*cfg->pools));
+	memcpy(al->pools, cfg->pools, (size_t)cfg->n_pools * sizeof(*cfg->pools));
+	al->n_pools = cfg->n_pools;
 	if (al->st && store_batch_end(al->st) < 0) {
 		log_err("alloc: could not write the assignments to the store");
 		rc = -1;

@@ -39,8 +39,8 @@ struct alloc_assignment {
 	int n_ips;
 	char pool[CFG_NAME_MAX];
 	enum alloc_status status;
-	char reason[160];  /* why pending, or why flagged */
-	bool out_of_pool;  /* assigned IP no longer inside any pool: flagged, not moved */
+	char reason[160]; /* why pending, or why flagged */
+	bool out_of_pool; /* assigned IP no longer inside any pool: flagged, not moved */
 };
 
 struct alloc *alloc_new(struct store *st, char *err, size_t errlen);
@@ -57,8 +57,8 @@ void alloc_foreach(struct alloc *al, alloc_iter_fn fn, void *arg);
 const char *alloc_ip_owner(struct alloc *al, const struct ip *ip);
 /* Whether svc may take ip right now (free, or shareable with its holders). 0, or -1 with a
  * one-line reason naming the holder. Services in skip (its own name) are ignored. */
-int alloc_ip_check(struct alloc *al, const struct cfg_service *svc, const struct ip *ip,
-		   char *msg, size_t len);
+int alloc_ip_check(struct alloc *al, const struct cfg_service *svc, const struct ip *ip, char *msg,
+		   size_t len);
 /* Per-pool usage for metrics: index-aligned with cfg->pools. */
 struct alloc_usage {
 	uint64_t in_use[2]; /* distinct addresses in use: [0] IPv4, [1] IPv6 */
@@ -73,8 +73,7 @@ double alloc_pool_size(const struct cfg_pool *p, int family);
 /* The pool holding ip (first in allocation order), or NULL. */
 const struct cfg_pool *alloc_pool_of(const struct cfg *cfg, const struct ip *ip);
 /* 0 when a and b share no address, else -1 with "pool A entry X overlaps pool B entry Y". */
-int alloc_pools_overlap(const struct cfg_pool *a, const struct cfg_pool *b, char *msg,
-			size_t len);
+int alloc_pools_overlap(const struct cfg_pool *a, const struct cfg_pool *b, char *msg, size_t len);
 bool alloc_ip_buggy(const struct ip *ip);
 bool alloc_range_has(const struct cfg_range *r, const struct ip *ip);
 bool alloc_pool_has(const struct cfg_pool *p, const struct ip *ip);

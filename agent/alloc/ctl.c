@@ -134,13 +134,15 @@ static int cmd_pool_remove(struct agent *a, struct json_object *args, struct jso
 		return ctl_fail(e, "name: \"%s\": no such pool (allowed: a pool from pool list)",
 				name);
 	if (!store_get(a->store, CFG_KIND_POOL, name))
-		return ctl_fail(e, "name: \"%s\": defined in the config file %s (allowed: pools "
-				"created at run time; edit the file and reload to remove it)", name,
-				a->config_path ? a->config_path : "");
+		return ctl_fail(e,
+				"name: \"%s\": defined in the config file %s (allowed: pools "
+				"created at run time; edit the file and reload to remove it)",
+				name, a->config_path ? a->config_path : "");
 	hc.pool = name;
 	alloc_foreach(a->alloc, count_in_pool, &hc);
 	if (hc.n && !force)
-		return ctl_fail(e, "name: \"%s\": %d service%s still assigned from it (%s) (allowed: "
+		return ctl_fail(e,
+				"name: \"%s\": %d service%s still assigned from it (%s) (allowed: "
 				"--force, which keeps their addresses and flags them out of pool)",
 				name, hc.n, hc.n == 1 ? "" : "s", hc.names);
 	if (agent_commit(a, CFG_KIND_POOL, name, NULL, msg, sizeof(msg)) < 0)
@@ -180,10 +182,10 @@ static struct json_object *service_row(struct agent *a, const struct cfg_service
 	json_object_object_get_ex(spec, "ports", &v);
 	json_object_object_add(o, "ports", json_object_get(v));
 	json_object_object_add(o, "pool", json_object_new_string(assigned ? as->pool : s->pool));
-	json_object_object_add(o, "status", json_object_new_string(assigned ? "assigned" :
-									       "pending"));
-	json_object_object_add(o, "reason", json_object_new_string(as ? as->reason :
-								       "not reconciled yet"));
+	json_object_object_add(o, "status",
+			       json_object_new_string(assigned ? "assigned" : "pending"));
+	json_object_object_add(o, "reason",
+			       json_object_new_string(as ? as->reason : "not reconciled yet"));
 	json_object_object_add(o, "outOfPool", json_object_new_boolean(as && as->out_of_pool));
 	json_object_object_add(o, "ipFamily", json_object_new_string(cfg_family_str(s->family)));
 	json_object_object_add(o, "sharedKey", json_object_new_string(s->shared_key));
@@ -215,8 +217,10 @@ static int find_service(struct agent *a, struct json_object *args, const struct 
 		return -1;
 	*s = cfg_find_service(a->cfg, name);
 	if (!*s)
-		return ctl_fail(e, "name: \"%s\": no such service (allowed: NAMESPACE/NAME from "
-				"service list)", name);
+		return ctl_fail(e,
+				"name: \"%s\": no such service (allowed: NAMESPACE/NAME from "
+				"service list)",
+				name);
 	return 0;
 }
 
@@ -267,21 +271,24 @@ int alloc_check_service(struct agent *a, const struct cfg_service *s, char *msg,
 
 		ip_str(ip, buf);
 		if (!p || !alloc_pool_has(p, ip)) {
-			snprintf(msg, len, "ips: \"%s\": not in %s%s (allowed: an address of %s)", buf,
-				 named ? "pool " : "any pool", named ? named->name : "",
+			snprintf(msg, len, "ips: \"%s\": not in %s%s (allowed: an address of %s)",
+				 buf, named ? "pool " : "any pool", named ? named->name : "",
 				 named ? "that pool" : "a pool");
 			return -1;
 		}
 		if (p->avoid_buggy_ips && alloc_ip_buggy(ip)) {
-			snprintf(msg, len, "ips: \"%s\": ends in .0 or .255, which pool %s avoids "
-				 "(allowed: another address, or a pool without avoidBuggyIPs)", buf,
-				 p->name);
+			snprintf(msg, len,
+				 "ips: \"%s\": ends in .0 or .255, which pool %s avoids "
+				 "(allowed: another address, or a pool without avoidBuggyIPs)",
+				 buf, p->name);
 			return -1;
 		}
 		if (alloc_ip_check(a->alloc, s, ip, why, sizeof(why)) < 0) {
-			snprintf(msg, len, "ips: \"%s\": %s (allowed: a free address, or one shared "
-				 "with the same sharedKey in the same namespace and no common port)",
-				 buf, why);
+			snprintf(
+			    msg, len,
+			    "ips: \"%s\": %s (allowed: a free address, or one shared "
+			    "with the same sharedKey in the same namespace and no common port)",
+			    buf, why);
 			return -1;
 		}
 	}
@@ -327,9 +334,10 @@ static int cmd_service_remove(struct agent *a, struct json_object *args, struct 
 		return -1;
 	snprintf(name, sizeof(name), "%s", s->name);
 	if (!store_get(a->store, CFG_KIND_SERVICE, name))
-		return ctl_fail(e, "name: \"%s\": defined in the config file %s (allowed: services "
-				"created at run time; edit the file and reload to remove it)", name,
-				a->config_path ? a->config_path : "");
+		return ctl_fail(e,
+				"name: \"%s\": defined in the config file %s (allowed: services "
+				"created at run time; edit the file and reload to remove it)",
+				name, a->config_path ? a->config_path : "");
 	if (agent_commit(a, CFG_KIND_SERVICE, name, NULL, msg, sizeof(msg)) < 0)
 		return ctl_fail(e, "%s", msg);
 	alloc_reconcile(a->alloc, a->cfg);
@@ -360,13 +368,13 @@ static const char *const apply_fields[] = {"yaml", "file", "dryRun", NULL};
 static const char *const no_fields[] = {NULL};
 
 const struct ctl_cmd alloc_ctl_cmds[] = {
-	{"pool.set", cmd_pool_set, cfg_pool_json_keys},
-	{"pool.list", cmd_pool_list, no_fields},
-	{"pool.remove", cmd_pool_remove, remove_fields},
-	{"service.set", cmd_service_set, cfg_service_json_keys},
-	{"service.list", cmd_service_list, no_fields},
-	{"service.show", cmd_service_show, name_fields},
-	{"service.remove", cmd_service_remove, name_fields},
-	{"apply", cmd_apply, apply_fields},
-	{NULL},
+    {"pool.set", cmd_pool_set, cfg_pool_json_keys},
+    {"pool.list", cmd_pool_list, no_fields},
+    {"pool.remove", cmd_pool_remove, remove_fields},
+    {"service.set", cmd_service_set, cfg_service_json_keys},
+    {"service.list", cmd_service_list, no_fields},
+    {"service.show", cmd_service_show, name_fields},
+    {"service.remove", cmd_service_remove, name_fields},
+    {"apply", cmd_apply, apply_fields},
+    {NULL},
 };

@@ -94,8 +94,10 @@ int manifest_add(struct manifest *m, const char *kind, const char *key, struct j
 	struct manifest_obj *o = find_obj(m, kind, key);
 
 	if (o && !o->implicit) {
-		snprintf(msg, len, "%s: %s \"%s\" already declared by %s (allowed: each object once "
-			 "per apply)", what, kind, key, o->what);
+		snprintf(msg, len,
+			 "%s: %s \"%s\" already declared by %s (allowed: each object once "
+			 "per apply)",
+			 what, kind, key, o->what);
 		json_object_put(val);
 		return -1;
 	}
@@ -151,8 +153,8 @@ struct json_object *manifest_obj(struct manifest *m, const char *kind, const cha
 
 /* --- MetalLB IPAddressPool --------------------------------------------------------------- */
 
-static int ipaddresspool(struct manifest *m, struct json_object *doc, const char *what,
-			 char *msg, size_t len)
+static int ipaddresspool(struct manifest *m, struct json_object *doc, const char *what, char *msg,
+			 size_t len)
 {
 	static const char *const spec_known[] = {"addresses", "autoAssign", "avoidBuggyIPs",
 						 "serviceAllocation", NULL};
@@ -169,8 +171,8 @@ static int ipaddresspool(struct manifest *m, struct json_object *doc, const char
 		return -1;
 	}
 	manifest_unsupported(m, what, "spec", spec, spec_known);
-	manifest_unsupported(m, what, "spec.serviceAllocation", manifest_get(spec, "serviceAllocation"),
-			     alloc_known);
+	manifest_unsupported(m, what, "spec.serviceAllocation",
+			     manifest_get(spec, "serviceAllocation"), alloc_known);
 	o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(name));
 	if ((v = manifest_get(spec, "addresses")))
@@ -208,9 +210,9 @@ static const struct {
 	const char *policy;
 	bool dual;
 } family_policies[] = {
-	{"SingleStack", false},
-	{"PreferDualStack", true},
-	{"RequireDualStack", true},
+    {"SingleStack", false},
+    {"PreferDualStack", true},
+    {"RequireDualStack", true},
 };
 
 static int service_ports(struct json_object *spec, struct json_object *out, const char *what,
@@ -220,8 +222,10 @@ static int service_ports(struct json_object *spec, struct json_object *out, cons
 
 	if (!ports || !json_object_is_type(ports, json_type_array) ||
 	    json_object_array_length(ports) == 0) {
-		snprintf(msg, len, "%s: spec.ports: missing or empty (allowed: a list of {port, "
-			 "protocol})", what);
+		snprintf(msg, len,
+			 "%s: spec.ports: missing or empty (allowed: a list of {port, "
+			 "protocol})",
+			 what);
 		return -1;
 	}
 	for (size_t i = 0; i < json_object_array_length(ports); i++) {
@@ -231,8 +235,10 @@ static int service_ports(struct json_object *spec, struct json_object *out, cons
 
 		port = manifest_get(p, "port");
 		if (!port || !json_object_is_type(port, json_type_int)) {
-			snprintf(msg, len, "%s: spec.ports[%zu].port: missing or not a number "
-				 "(allowed: 1-65535)", what, i);
+			snprintf(msg, len,
+				 "%s: spec.ports[%zu].port: missing or not a number "
+				 "(allowed: 1-65535)",
+				 what, i);
 			return -1;
 		}
 		snprintf(buf, sizeof(buf), "%s/%lld", proto ? proto : "TCP",
@@ -247,7 +253,7 @@ static int service_ports(struct json_object *spec, struct json_object *out, cons
 static int service(struct manifest *m, struct json_object *doc, const char *what, char *msg,
 		   size_t len)
 {
-	static const char *const spec_known[] = {"type",	 "ports",     "loadBalancerIP",
+	static const char *const spec_known[] = {"type",	   "ports",	 "loadBalancerIP",
 						 "ipFamilyPolicy", "ipFamilies", NULL};
 	static const char *const keep[] = {"backends", NULL};
 	const char *name = manifest_str(doc, "metadata.name");
@@ -266,8 +272,10 @@ static int service(struct manifest *m, struct json_object *doc, const char *what
 		return -1;
 	}
 	if (!type || strcmp(type, "LoadBalancer") != 0) {
-		manifest_warn(m, "%s: spec.type %s: skipped (only type LoadBalancer gets an "
-			      "external IP)", what, type ? type : "ClusterIP");
+		manifest_warn(m,
+			      "%s: spec.type %s: skipped (only type LoadBalancer gets an "
+			      "external IP)",
+			      what, type ? type : "ClusterIP");
 		return 0;
 	}
 	snprintf(key, sizeof(key), "%s/%s", ns ? ns : "default", name);
@@ -276,10 +284,11 @@ static int service(struct manifest *m, struct json_object *doc, const char *what
 		json_object_object_foreach(ann, k, v)
 		{
 			static const char *const known[] = {"loadBalancerIPs", "address-pool",
-							    "allow-shared-ip", "ip-allocated-from-pool"};
-			const char *sfx = !strncmp(k, "metallb.io/", 11)	  ? k + 11 :
-					  !strncmp(k, "metallb.universe.tf/", 20) ? k + 20 :
-										    NULL;
+							    "allow-shared-ip",
+							    "ip-allocated-from-pool"};
+			const char *sfx = !strncmp(k, "metallb.io/", 11)	    ? k + 11
+					  : !strncmp(k, "metallb.universe.tf/", 20) ? k + 20
+										    : NULL;
 			bool ok = false;
 
 			(void)v;
@@ -288,7 +297,8 @@ static int service(struct manifest *m, struct json_object *doc, const char *what
 			for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 				ok |= !strcmp(known[i], sfx);
 			if (!ok)
-				manifest_warn(m, "%s: metadata.annotations.%s: not supported, ignored",
+				manifest_warn(m,
+					      "%s: metadata.annotations.%s: not supported, ignored",
 					      what, k);
 		}
 	}
@@ -301,9 +311,10 @@ static int service(struct manifest *m, struct json_object *doc, const char *what
 		return -1;
 	}
 	if (ips && lbip) {
-		snprintf(msg, len, "%s: spec.loadBalancerIP \"%s\" and annotation "
-			 "metallb.io/loadBalancerIPs \"%s\" both given (allowed: one of them)", what,
-			 lbip, ips);
+		snprintf(msg, len,
+			 "%s: spec.loadBalancerIP \"%s\" and annotation "
+			 "metallb.io/loadBalancerIPs \"%s\" both given (allowed: one of them)",
+			 what, lbip, ips);
 		json_object_put(o);
 		return -1;
 	}
@@ -323,8 +334,10 @@ static int service(struct manifest *m, struct json_object *doc, const char *what
 			}
 		}
 		if (!found) {
-			snprintf(msg, len, "%s: spec.ipFamilyPolicy: \"%s\": unknown (allowed: "
-				 "SingleStack, PreferDualStack, RequireDualStack)", what, policy);
+			snprintf(msg, len,
+				 "%s: spec.ipFamilyPolicy: \"%s\": unknown (allowed: "
+				 "SingleStack, PreferDualStack, RequireDualStack)",
+				 what, policy);
 			json_object_put(o);
 			return -1;
 		}
@@ -337,13 +350,15 @@ static int service(struct manifest *m, struct json_object *doc, const char *what
 		const char *f = json_object_get_string(json_object_array_get_idx(fams, 0));
 
 		if (!f || (strcmp(f, "IPv4") && strcmp(f, "IPv6"))) {
-			snprintf(msg, len, "%s: spec.ipFamilies[0]: \"%s\": unknown (allowed: IPv4, "
-				 "IPv6)", what, f ? f : "");
+			snprintf(msg, len,
+				 "%s: spec.ipFamilies[0]: \"%s\": unknown (allowed: IPv4, "
+				 "IPv6)",
+				 what, f ? f : "");
 			json_object_put(o);
 			return -1;
 		}
-		json_object_object_add(o, "ipFamily",
-				       json_object_new_string(!strcmp(f, "IPv6") ? "ipv6" : "ipv4"));
+		json_object_object_add(
+		    o, "ipFamily", json_object_new_string(!strcmp(f, "IPv6") ? "ipv6" : "ipv4"));
 	}
 	return manifest_add(m, CFG_KIND_SERVICE, key, o, what, keep, msg, len);
 }
@@ -363,8 +378,10 @@ static int edgelb_doc(struct manifest *m, struct json_object *doc, const char *w
 			if (!strcmp(sections[i], k))
 				sec = i;
 		if (sec < 0) {
-			snprintf(msg, len, "%s: %s: not an apply section (allowed: pools, services, "
-				 "bgpPeers, or a manifest with apiVersion and kind)", what, k);
+			snprintf(msg, len,
+				 "%s: %s: not an apply section (allowed: pools, services, "
+				 "bgpPeers, or a manifest with apiVersion and kind)",
+				 what, k);
 			return -1;
 		}
 		if (!json_object_is_type(v, json_type_array)) {
@@ -392,8 +409,10 @@ static int edgelb_doc(struct manifest *m, struct json_object *doc, const char *w
 			} else {
 				snprintf(key, sizeof(key), "%s", n);
 			}
-			if (manifest_add(m, sec == 0 ? CFG_KIND_POOL : sec == 1 ? CFG_KIND_SERVICE :
-										 CFG_KIND_PEER,
+			if (manifest_add(m,
+					 sec == 0   ? CFG_KIND_POOL
+					 : sec == 1 ? CFG_KIND_SERVICE
+						    : CFG_KIND_PEER,
 					 key, json_object_get(x), w, NULL, msg, len) < 0)
 				return -1;
 		}
@@ -405,10 +424,10 @@ int dp_manifest_endpointslice(struct manifest *m, struct json_object *doc, const
 			      char *msg, size_t len); /* dataplane/endpointslice.c */
 
 const struct manifest_kind manifest_kinds[] = {
-	{"metallb.io", "IPAddressPool", ipaddresspool},
-	{"", "Service", service},
-	{"discovery.k8s.io", "EndpointSlice", dp_manifest_endpointslice},
-	{NULL, NULL, NULL},
+    {"metallb.io", "IPAddressPool", ipaddresspool},
+    {"", "Service", service},
+    {"discovery.k8s.io", "EndpointSlice", dp_manifest_endpointslice},
+    {NULL, NULL, NULL},
 };
 
 /* --- the apply itself ------------------------------------------------------------------ */
@@ -436,7 +455,8 @@ static int translate(struct manifest *m, struct json_object *docs, char *msg, si
 {
 	for (size_t d = 0; d < json_object_array_length(docs); d++) {
 		struct json_object *doc = json_object_array_get_idx(docs, d);
-		const char *api = manifest_str(doc, "apiVersion"), *kind = manifest_str(doc, "kind");
+		const char *api = manifest_str(doc, "apiVersion"),
+			   *kind = manifest_str(doc, "kind");
 		const char *name = manifest_str(doc, "metadata.name");
 		char group[128] = "", what[300];
 		const struct manifest_kind *row = NULL;
@@ -465,12 +485,14 @@ static int translate(struct manifest *m, struct json_object *docs, char *msg, si
 			char list[256] = "";
 
 			for (const struct manifest_kind *k = manifest_kinds; k->kind; k++)
-				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s%s%s",
-					 list[0] ? ", " : "", k->group[0] ? k->group : "v1",
-					 k->group[0] ? "/" : " ", k->kind);
-			snprintf(msg, len, "%s doc %d: kind: \"%s\" apiVersion \"%s\": not supported "
-				 "(allowed: %s)", m->file, m->doc, kind ? kind : "", api ? api : "",
-				 list);
+				snprintf(list + strlen(list), sizeof(list) - strlen(list),
+					 "%s%s%s%s", list[0] ? ", " : "",
+					 k->group[0] ? k->group : "v1", k->group[0] ? "/" : " ",
+					 k->kind);
+			snprintf(msg, len,
+				 "%s doc %d: kind: \"%s\" apiVersion \"%s\": not supported "
+				 "(allowed: %s)",
+				 m->file, m->doc, kind ? kind : "", api ? api : "", list);
 			return -1;
 		}
 		if (row->fn(m, doc, what, msg, len) < 0)
@@ -498,7 +520,8 @@ static int validate(struct manifest *m, char *msg, size_t len)
 				goto out;
 			}
 			for (int k = 0; k < n_pools; k++)
-				if (alloc_pools_overlap(&pools[n_pools], &pools[k], err, sizeof(err)) < 0) {
+				if (alloc_pools_overlap(&pools[n_pools], &pools[k], err,
+							sizeof(err)) < 0) {
 					snprintf(msg, len, "%s: %s", o->what, err);
 					goto out;
 				}
@@ -508,8 +531,8 @@ static int validate(struct manifest *m, char *msg, size_t len)
 
 				for (int j = 0; j <= n_pools; j++)
 					replaced |= !strcmp(pools[j].name, cur->name);
-				if (!replaced &&
-				    alloc_pools_overlap(&pools[n_pools], cur, err, sizeof(err)) < 0) {
+				if (!replaced && alloc_pools_overlap(&pools[n_pools], cur, err,
+								     sizeof(err)) < 0) {
 					snprintf(msg, len, "%s: %s", o->what, err);
 					goto out;
 				}
@@ -539,8 +562,10 @@ static int validate(struct manifest *m, char *msg, size_t len)
 		for (int k = 0; k < n_pools; k++)
 			pool_ok |= !strcmp(pools[k].name, s.pool);
 		if (!pool_ok) {
-			snprintf(msg, len, "%s: pool: \"%s\": no such pool (allowed: a pool defined "
-				 "before or in this apply)", o->what, s.pool);
+			snprintf(msg, len,
+				 "%s: pool: \"%s\": no such pool (allowed: a pool defined "
+				 "before or in this apply)",
+				 o->what, s.pool);
 			cfg_service_clear(&s);
 			goto out;
 		}
@@ -551,8 +576,10 @@ static int validate(struct manifest *m, char *msg, size_t len)
 			for (int k = 0; k < n_pools; k++)
 				in |= alloc_pool_has(&pools[k], &s.req_ips[r]);
 			if (!in) {
-				snprintf(msg, len, "%s: ips: \"%s\": not in any pool (allowed: an address "
-					 "of a pool)", o->what, ip_str(&s.req_ips[r], a));
+				snprintf(msg, len,
+					 "%s: ips: \"%s\": not in any pool (allowed: an address "
+					 "of a pool)",
+					 o->what, ip_str(&s.req_ips[r], a));
 				cfg_service_clear(&s);
 				goto out;
 			}
@@ -616,8 +643,8 @@ static void canonical(struct manifest_obj *o)
 	}
 }
 
-int manifest_apply(struct agent *a, const char *file, const char *yaml, bool dry,
-		   struct json_object **res, char *msg, size_t len)
+static int apply(struct agent *a, const char *file, const char *yaml, bool dry,
+		 struct json_object **res, char *msg, size_t len)
 {
 	struct manifest m = {.a = a, .file = file, .warnings = json_object_new_array()};
 	struct cfg_errs errs = {0};
@@ -655,8 +682,8 @@ int manifest_apply(struct agent *a, const char *file, const char *yaml, bool dry
 		if (agent_commit(a, o->kind, o->key, o->val, msg, len) < 0) {
 			char tmp[512];
 
-			snprintf(tmp, sizeof(tmp), "%s (%d of %d objects applied before it)", msg, done,
-				 m.n);
+			snprintf(tmp, sizeof(tmp), "%s (%d of %d objects applied before it)", msg,
+				 done, m.n);
 			snprintf(msg, len, "%s: %s", o->what, tmp);
 			json_object_put(changes);
 			manifest_free(&m);
@@ -671,5 +698,13 @@ int manifest_apply(struct agent *a, const char *file, const char *yaml, bool dry
 	json_object_object_add(*res, "changes", changes);
 	json_object_object_add(*res, "warnings", json_object_get(m.warnings));
 	manifest_free(&m);
+	return 0;
+}
+
+int manifest_apply(struct agent *a, const char *file, const char *yaml, bool dry,
+		   struct json_object **res, char *msg, size_t len)
+{
+	if (apply(a, file, yaml, dry, res, msg, len) < 0)
+		return cfg_msg_oneline(msg);
 	return 0;
 }

@@ -31,8 +31,8 @@ struct manifest {
 };
 
 /* Translates one document. what: "Kind name (file doc N)". 0, or -1 with msg. */
-typedef int (*manifest_fn)(struct manifest *m, struct json_object *doc, const char *what,
-			   char *msg, size_t len);
+typedef int (*manifest_fn)(struct manifest *m, struct json_object *doc, const char *what, char *msg,
+			   size_t len);
 
 struct manifest_kind {
 	const char *group; /* API group: "metallb.io", "" for core v1, "discovery.k8s.io" */

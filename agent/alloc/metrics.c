@@ -12,8 +12,8 @@ static const struct {
 	int af;
 	const char *label;
 } fams[] = {
-	{AF_INET, "ipv4"},
-	{AF_INET6, "ipv6"},
+    {AF_INET, "ipv4"},
+    {AF_INET6, "ipv6"},
 };
 
 void alloc_metrics(struct mbuf *o, struct agent *a)
@@ -61,7 +61,6 @@ void alloc_metrics(struct mbuf *o, struct agent *a)
 	}
 	metrics_family(o, "edgelb_allocator_services_pending", "gauge",
 		       "Number of services waiting for an address.");
-	metrics_sample(o, "edgelb_allocator_services_pending", NULL,
-		       alloc_pending_count(a->alloc));
+	metrics_sample(o, "edgelb_allocator_services_pending", NULL, alloc_pending_count(a->alloc));
 	free(u);
 }

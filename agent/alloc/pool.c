@@ -62,8 +62,7 @@ const struct cfg_pool *alloc_pool_of(const struct cfg *cfg, const struct ip *ip)
 	return NULL;
 }
 
-int alloc_pools_overlap(const struct cfg_pool *a, const struct cfg_pool *b, char *msg,
-			size_t len)
+int alloc_pools_overlap(const struct cfg_pool *a, const struct cfg_pool *b, char *msg, size_t len)
 {
 	char x[2 * IP_STRLEN + 8], y[2 * IP_STRLEN + 8];
 
@@ -74,10 +73,11 @@ int alloc_pools_overlap(const struct cfg_pool *a, const struct cfg_pool *b, char
 			if (r->first.family != s->first.family || ip_cmp(&r->last, &s->first) < 0 ||
 			    ip_cmp(&s->last, &r->first) < 0)
 				continue;
-			snprintf(msg, len, "addresses: \"%s\" of pool %s overlaps \"%s\" of pool %s "
+			snprintf(msg, len,
+				 "addresses: \"%s\" of pool %s overlaps \"%s\" of pool %s "
 				 "(allowed: addresses in no other pool)",
-				 cfg_range_str(r, x, sizeof(x)), a->name, cfg_range_str(s, y, sizeof(y)),
-				 b->name);
+				 cfg_range_str(r, x, sizeof(x)), a->name,
+				 cfg_range_str(s, y, sizeof(y)), b->name);
 			return -1;
 		}
 	}

@@ -469,7 +469,8 @@ static void on_up(struct bgp_peer *p)
 	rib_clear(&s->sent);
 	s->table_sent = false;
 	compute_want(s, s->b->a);
-	schedule_flush(s->b);
+	/* the initial table goes out at once: nothing to coalesce with */
+	ev_timer_arm(s->b->flush, 0);
 }
 
 static void on_down(struct bgp_peer *p)

@@ -17,28 +17,28 @@ struct fmap {
 };
 
 static const struct fmap pool_fields[] = {
-	{"addresses", "addresses", F_LIST},
-	{"auto-assign", "autoAssign", F_BOOL},
-	{"avoid-buggy-ips", "avoidBuggyIPs", F_BOOL},
-	{"priority", "priority", F_STR},
-	{"namespaces", "namespaces", F_LIST},
-	{"switch", "switch", F_STR},
-	{"communities", "communities", F_LIST},
-	{"large-communities", "largeCommunities", F_LIST},
-	{"local-pref", "localPref", F_STR},
-	{"aggregation-length", "aggregationLength", F_STR},
-	{"aggregation-length-v6", "aggregationLengthV6", F_STR},
-	{"peers", "peers", F_LIST},
+    {"addresses", "addresses", F_LIST},
+    {"auto-assign", "autoAssign", F_BOOL},
+    {"avoid-buggy-ips", "avoidBuggyIPs", F_BOOL},
+    {"priority", "priority", F_STR},
+    {"namespaces", "namespaces", F_LIST},
+    {"switch", "switch", F_STR},
+    {"communities", "communities", F_LIST},
+    {"large-communities", "largeCommunities", F_LIST},
+    {"local-pref", "localPref", F_STR},
+    {"aggregation-length", "aggregationLength", F_STR},
+    {"aggregation-length-v6", "aggregationLengthV6", F_STR},
+    {"peers", "peers", F_LIST},
 };
 
 static const struct fmap service_fields[] = {
-	{"ports", "ports", F_LIST},
-	{"ip", "ips", F_LIST},
-	{"pool", "pool", F_STR},
-	{"shared-key", "sharedKey", F_STR},
-	{"ip-family", "ipFamily", F_STR},
-	{"backends", "backends", F_LIST},
-	{"allow-icmp-echo", "allowIcmpEcho", F_BOOL},
+    {"ports", "ports", F_LIST},
+    {"ip", "ips", F_LIST},
+    {"pool", "pool", F_STR},
+    {"shared-key", "sharedKey", F_STR},
+    {"ip-family", "ipFamily", F_STR},
+    {"backends", "backends", F_LIST},
+    {"allow-icmp-echo", "allowIcmpEcho", F_BOOL},
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -123,12 +123,13 @@ static int simple_call(struct cli *c, const char *cmd, struct json_object *args,
 	if (rc)
 		return rc;
 	if (c->json) {
-		printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+				   res, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
 		printf("%s %s %s", what,
 		       json_object_object_get_ex(res, "name", &v) ? json_object_get_string(v) : "",
-		       json_object_object_get_ex(res, "action", &v) ? json_object_get_string(v) : "");
+		       json_object_object_get_ex(res, "action", &v) ? json_object_get_string(v)
+								    : "");
 		if (json_object_object_get_ex(res, "flaggedServices", &v) && json_object_get_int(v))
 			printf(" (%d services flagged out of pool)", json_object_get_int(v));
 		if (json_object_object_get_ex(res, "note", &v))
@@ -140,39 +141,46 @@ static int simple_call(struct cli *c, const char *cmd, struct json_object *args,
 }
 
 static const struct cli_col pool_cols[] = {
-	{"Name", "name"},	    {"Addresses", "addresses"}, {"AutoAssign", "autoAssign"},
-	{"AvoidBuggyIPs", "avoidBuggyIPs"}, {"Priority", "priority"}, {"Namespaces", "namespaces"},
-	{"InUse/Total", "usage"},   {"Services", "services"},	{"Source", "source"},
-	{NULL, NULL},
+    {"Name", "name"},
+    {"Addresses", "addresses"},
+    {"AutoAssign", "autoAssign"},
+    {"AvoidBuggyIPs", "avoidBuggyIPs"},
+    {"Priority", "priority"},
+    {"Namespaces", "namespaces"},
+    {"InUse/Total", "usage"},
+    {"Services", "services"},
+    {"Source", "source"},
+    {NULL, NULL},
 };
 
 static const struct cli_col service_cols[] = {
-	{"Name", "name"},     {"IPs", "ips"},	    {"Ports", "ports"},   {"Pool", "pool"},
-	{"Status", "status"}, {"Reason", "reason"}, {NULL, NULL},
+    {"Name", "name"},	  {"IPs", "ips"},	{"Ports", "ports"}, {"Pool", "pool"},
+    {"Status", "status"}, {"Reason", "reason"}, {NULL, NULL},
 };
 
 static const struct cli_col service_show_cols[] = {
-	{"Name", "name"},
-	{"IPs", "ips"},
-	{"Ports", "ports"},
-	{"Pool", "pool"},
-	{"Status", "status"},
-	{"Reason", "reason"},
-	{"OutOfPool", "outOfPool"},
-	{"IPFamily", "ipFamily"},
-	{"SharedKey", "sharedKey"},
-	{"RequestedIPs", "requestedIps"},
-	{"RequestedPool", "requestedPool"},
-	{"AllowIcmpEcho", "allowIcmpEcho"},
-	{"Source", "source"},
-	{"Backends", "backends"},
-	{NULL, NULL},
+    {"Name", "name"},
+    {"IPs", "ips"},
+    {"Ports", "ports"},
+    {"Pool", "pool"},
+    {"Status", "status"},
+    {"Reason", "reason"},
+    {"OutOfPool", "outOfPool"},
+    {"IPFamily", "ipFamily"},
+    {"SharedKey", "sharedKey"},
+    {"RequestedIPs", "requestedIps"},
+    {"RequestedPool", "requestedPool"},
+    {"AllowIcmpEcho", "allowIcmpEcho"},
+    {"Source", "source"},
+    {"Backends", "backends"},
+    {NULL, NULL},
 };
 
 static int cmd_pool_set(struct cli *c, int argc, char **argv)
 {
 	struct json_object *args;
-	int rc = build_args("pool set", argc, argv, pool_fields, N(pool_fields), "addresses", &args);
+	int rc =
+	    build_args("pool set", argc, argv, pool_fields, N(pool_fields), "addresses", &args);
 
 	return rc ? rc : simple_call(c, "pool.set", args, "pool");
 }
@@ -312,15 +320,15 @@ static int cmd_apply(struct cli *c, int argc, char **argv)
 	args = json_object_new_object();
 	json_object_object_add(args, "yaml", json_object_new_string(text));
 	json_object_object_add(args, "file", json_object_new_string(opts[0].val));
-	json_object_object_add(args, "dryRun", json_object_new_boolean(
-						       opts[1].set && strcmp(opts[1].val, "false")));
+	json_object_object_add(
+	    args, "dryRun", json_object_new_boolean(opts[1].set && strcmp(opts[1].val, "false")));
 	free(text);
 	rc = cli_call(c, "apply", args, &res);
 	if (rc)
 		return rc;
 	if (c->json) {
-		printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(
+				   res, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
 		bool dry = false;
 		struct json_object *v;
@@ -339,33 +347,34 @@ static int cmd_apply(struct cli *c, int argc, char **argv)
 		}
 		if (json_object_object_get_ex(res, "warnings", &warnings))
 			for (size_t i = 0; i < json_object_array_length(warnings); i++)
-				fprintf(stderr, "warning: %s\n",
-					json_object_get_string(json_object_array_get_idx(warnings, i)));
+				fprintf(
+				    stderr, "warning: %s\n",
+				    json_object_get_string(json_object_array_get_idx(warnings, i)));
 	}
 	json_object_put(res);
 	return 0;
 }
 
 const struct cli_cmd cli_alloc_cmds[] = {
-	{"pool set", NULL, cmd_pool_set,
-	 "NAME --addresses CIDR|RANGE[,...] [--auto-assign=false] [--avoid-buggy-ips] "
-	 "[--priority N] [--namespaces NS,...] [--switch S] [--communities C,...] "
-	 "[--large-communities G:L1:L2,...] [--local-pref N] [--aggregation-length N] "
-	 "[--aggregation-length-v6 N] [--peers IP,...]",
-	 "create or replace an address pool (overlapping pools are refused)"},
-	{"pool list", NULL, cmd_pool_list, "", "list pools with addresses in use and total"},
-	{"pool remove", NULL, cmd_pool_remove, "NAME [--force]",
-	 "remove a pool (refused while services hold its addresses, unless --force)"},
-	{"service set", NULL, cmd_service_set,
-	 "NAMESPACE/NAME --ports tcp/80,udp/53 [--ip IP[,IP]] [--pool NAME] [--shared-key KEY] "
-	 "[--ip-family ipv4|ipv6|dual] [--backends IP:PORT,...] [--allow-icmp-echo]",
-	 "create or replace a LoadBalancer service; prints its assignment"},
-	{"service list", NULL, cmd_service_list, "", "list services: IPs, ports, pool, status, reason"},
-	{"service show", NULL, cmd_service_show, "NAMESPACE/NAME",
-	 "show one service with its backends"},
-	{"service remove", NULL, cmd_service_remove, "NAMESPACE/NAME",
-	 "remove a service and release its addresses"},
-	{"apply", NULL, cmd_apply, "-f FILE [--dry-run]",
-	 "apply manifests: MetalLB IPAddressPool, Kubernetes Service (LoadBalancer), edgelb YAML"},
-	{NULL},
+    {"pool set", NULL, cmd_pool_set,
+     "NAME --addresses CIDR|RANGE[,...] [--auto-assign=false] [--avoid-buggy-ips] "
+     "[--priority N] [--namespaces NS,...] [--switch S] [--communities C,...] "
+     "[--large-communities G:L1:L2,...] [--local-pref N] [--aggregation-length N] "
+     "[--aggregation-length-v6 N] [--peers IP,...]",
+     "create or replace an address pool (overlapping pools are refused)"},
+    {"pool list", NULL, cmd_pool_list, "", "list pools with addresses in use and total"},
+    {"pool remove", NULL, cmd_pool_remove, "NAME [--force]",
+     "remove a pool (refused while services hold its addresses, unless --force)"},
+    {"service set", NULL, cmd_service_set,
+     "NAMESPACE/NAME --ports tcp/80,udp/53 [--ip IP[,IP]] [--pool NAME] [--shared-key KEY] "
+     "[--ip-family ipv4|ipv6|dual] [--backends IP:PORT,...] [--allow-icmp-echo]",
+     "create or replace a LoadBalancer service; prints its assignment"},
+    {"service list", NULL, cmd_service_list, "", "list services: IPs, ports, pool, status, reason"},
+    {"service show", NULL, cmd_service_show, "NAMESPACE/NAME",
+     "show one service with its backends"},
+    {"service remove", NULL, cmd_service_remove, "NAMESPACE/NAME",
+     "remove a service and release its addresses"},
+    {"apply", NULL, cmd_apply, "-f FILE [--dry-run]",
+     "apply manifests: MetalLB IPAddressPool, Kubernetes Service (LoadBalancer), edgelb YAML"},
+    {NULL},
 };

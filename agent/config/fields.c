@@ -22,7 +22,7 @@ int cfg_msg_oneline(char *msg)
 }
 
 #define RANGE_ALLOWED                                                                              \
-	"allowed: CIDR like 10.0.0.64/27 or fd00::/120, range like 10.0.0.200-10.0.0.250, "     \
+	"allowed: CIDR like 10.0.0.64/27 or fd00::/120, range like 10.0.0.200-10.0.0.250, "        \
 	"or one address"
 
 /* Copies s without leading and trailing blanks into out; -1 when it does not fit. */
@@ -73,9 +73,9 @@ int cfg_parse_range(const char *field, const char *s, struct cfg_range *out, cha
 			char buf[IP_STRLEN];
 
 			for (int bit = (int)l; bit < ip_bits(&ip); bit++)
-				ip.a[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
-			snprintf(msg, len, "%s: \"%s\": host bits set (did you mean %s/%ld?)", field, s,
-				 ip_str(&ip, buf), l);
+				ip.a[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
+			snprintf(msg, len, "%s: \"%s\": host bits set (did you mean %s/%ld?)",
+				 field, s, ip_str(&ip, buf), l);
 			return cfg_msg_oneline(msg);
 		}
 		goto bad;
@@ -115,8 +115,8 @@ static const struct {
 	const char *name;
 	uint8_t proto;
 } port_protos[] = {
-	{"tcp", IPPROTO_TCP},
-	{"udp", IPPROTO_UDP},
+    {"tcp", IPPROTO_TCP},
+    {"udp", IPPROTO_UDP},
 };
 
 static int parse_u16(const char *s, uint16_t *out)
@@ -168,8 +168,10 @@ bad_proto:
 		 (int)(slash - s), s);
 	return cfg_msg_oneline(msg);
 bad:
-	snprintf(msg, len, "%s: \"%s\": not a port (allowed: PROTO/PORT like tcp/80 or udp/53, "
-		 "PROTO tcp or udp, PORT 1-65535)", field, s);
+	snprintf(msg, len,
+		 "%s: \"%s\": not a port (allowed: PROTO/PORT like tcp/80 or udp/53, "
+		 "PROTO tcp or udp, PORT 1-65535)",
+		 field, s);
 	return cfg_msg_oneline(msg);
 }
 
@@ -218,8 +220,10 @@ int cfg_parse_backend(const char *field, const char *s, struct cfg_backend *out,
 		goto bad;
 	return 0;
 bad:
-	snprintf(msg, len, "%s: \"%s\": not a backend (allowed: IPv4:PORT like 10.1.0.5:8080 or "
-		 "[IPv6]:PORT like [fd00::5]:8080, PORT 1-65535)", field, s);
+	snprintf(msg, len,
+		 "%s: \"%s\": not a backend (allowed: IPv4:PORT like 10.1.0.5:8080 or "
+		 "[IPv6]:PORT like [fd00::5]:8080, PORT 1-65535)",
+		 field, s);
 	return cfg_msg_oneline(msg);
 }
 
@@ -242,7 +246,7 @@ int cfg_check_hold_time(const char *field, uint64_t v, char *msg, size_t len)
 {
 	if (v == 0 || (v >= 3 && v <= 65535))
 		return 0;
-	snprintf(msg, len, "%s: %llu: not a valid hold time (allowed: 0 or 3-65535 seconds)",
-		 field, (unsigned long long)v);
+	snprintf(msg, len, "%s: %llu: not a valid hold time (allowed: 0 or 3-65535 seconds)", field,
+		 (unsigned long long)v);
 	return -1;
 }

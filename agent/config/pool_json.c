@@ -18,10 +18,20 @@
 #include "config/config.h"
 
 const char *const cfg_pool_json_keys[] = {
-	"name",	       "addresses", "autoAssign",	 "avoidBuggyIPs",
-	"priority",    "namespaces", "switch",		 "communities",
-	"largeCommunities", "localPref", "aggregationLength", "aggregationLengthV6",
-	"peers",       NULL,
+    "name",
+    "addresses",
+    "autoAssign",
+    "avoidBuggyIPs",
+    "priority",
+    "namespaces",
+    "switch",
+    "communities",
+    "largeCommunities",
+    "localPref",
+    "aggregationLength",
+    "aggregationLengthV6",
+    "peers",
+    NULL,
 };
 
 /* Well-known communities, RFC 1997 2, RFC 3765 (no-peer), RFC 7999 (blackhole), RFC 8326. */
@@ -29,9 +39,8 @@ static const struct {
 	const char *name;
 	uint32_t value;
 } well_known_communities[] = {
-	{"no-export", 0xFFFFFF01},	     {"no-advertise", 0xFFFFFF02},
-	{"no-export-subconfed", 0xFFFFFF03}, {"no-peer", 0xFFFFFF04},
-	{"blackhole", 0xFFFF029A},	     {"graceful-shutdown", 0xFFFF0000},
+    {"no-export", 0xFFFFFF01}, {"no-advertise", 0xFFFFFF02}, {"no-export-subconfed", 0xFFFFFF03},
+    {"no-peer", 0xFFFFFF04},   {"blackhole", 0xFFFF029A},    {"graceful-shutdown", 0xFFFF0000},
 };
 
 bool cfg_name_ok(const char *s, size_t max)
@@ -147,8 +156,8 @@ int cfg_json_list(const char *field, struct json_object *v, int max, cfg_elem_fn
 			if (!*tok)
 				continue;
 			if (++n > max) {
-				snprintf(msg, len, "%s: too many entries (allowed: at most %d)", field,
-					 max);
+				snprintf(msg, len, "%s: too many entries (allowed: at most %d)",
+					 field, max);
 				rc = -1;
 				break;
 			}
@@ -186,8 +195,10 @@ static int add_range(const char *field, const char *s, void *ctx, char *msg, siz
 		if (r.first.family == p->ranges[i].first.family &&
 		    ip_cmp(&r.first, &p->ranges[i].last) <= 0 &&
 		    ip_cmp(&p->ranges[i].first, &r.last) <= 0) {
-			snprintf(msg, len, "%s: \"%s\": overlaps entry %d of the same pool (allowed: "
-				 "disjoint entries)", field, s, i + 1);
+			snprintf(msg, len,
+				 "%s: \"%s\": overlaps entry %d of the same pool (allowed: "
+				 "disjoint entries)",
+				 field, s, i + 1);
 			return -1;
 		}
 	}
@@ -205,8 +216,10 @@ static int add_namespace(const char *field, const char *s, void *ctx, char *msg,
 	struct cfg_pool *p = ctx;
 
 	if (!cfg_name_ok(s, CFG_NAME_MAX)) {
-		snprintf(msg, len, "%s: \"%s\": not a namespace name (allowed: lowercase letters, "
-			 "digits, '-', '.', '_', at most %d characters)", field, s, CFG_NAME_MAX - 1);
+		snprintf(msg, len,
+			 "%s: \"%s\": not a namespace name (allowed: lowercase letters, "
+			 "digits, '-', '.', '_', at most %d characters)",
+			 field, s, CFG_NAME_MAX - 1);
 		return -1;
 	}
 	strcpy(p->namespaces[p->n_namespaces++], s);
@@ -244,10 +257,11 @@ static int parse_large(const char *s, struct cfg_large_community *lc)
 	if (!p2)
 		return -1;
 	*p2++ = '\0';
-	return parse_u32(buf, UINT32_MAX, &lc->global) < 0 || parse_u32(p1, UINT32_MAX, &lc->local1) < 0 ||
-			       parse_u32(p2, UINT32_MAX, &lc->local2) < 0 ?
-		       -1 :
-		       0;
+	return parse_u32(buf, UINT32_MAX, &lc->global) < 0 ||
+		       parse_u32(p1, UINT32_MAX, &lc->local1) < 0 ||
+		       parse_u32(p2, UINT32_MAX, &lc->local2) < 0
+		   ? -1
+		   : 0;
 }
 
 static int add_large(const char *field, const char *s, void *ctx, char *msg, size_t len)
@@ -258,8 +272,10 @@ static int add_large(const char *field, const char *s, void *ctx, char *msg, siz
 	if (strncasecmp(s, "large:", 6) == 0)
 		s += 6;
 	if (parse_large(s, &lc) < 0) {
-		snprintf(msg, len, "%s: \"%s\": not a large community (allowed: GLOBAL:LOCAL1:LOCAL2, "
-			 "each 0-4294967295, RFC 8092)", field, s);
+		snprintf(msg, len,
+			 "%s: \"%s\": not a large community (allowed: GLOBAL:LOCAL1:LOCAL2, "
+			 "each 0-4294967295, RFC 8092)",
+			 field, s);
 		return -1;
 	}
 	if (adv->n_large >= CFG_MAX_COMMUNITIES) {
@@ -308,9 +324,11 @@ static int add_community(const char *field, const char *s, void *ctx, char *msg,
 	adv->communities[adv->n_communities++] = v;
 	return 0;
 bad:
-	snprintf(msg, len, "%s: \"%s\": not a community (allowed: ASN:VALUE each 0-65535, RFC 1997, "
+	snprintf(msg, len,
+		 "%s: \"%s\": not a community (allowed: ASN:VALUE each 0-65535, RFC 1997, "
 		 "or no-export, no-advertise, no-export-subconfed, no-peer, blackhole, "
-		 "graceful-shutdown)", field, s);
+		 "graceful-shutdown)",
+		 field, s);
 	return -1;
 }
 
@@ -320,8 +338,10 @@ static int add_peer(const char *field, const char *s, void *ctx, char *msg, size
 	struct ip ip;
 
 	if (ip_parse(s, &ip) < 0) {
-		snprintf(msg, len, "%s: \"%s\": not a peer address (allowed: IPv4 or IPv6 address "
-			 "of a BGP peer)", field, s);
+		snprintf(msg, len,
+			 "%s: \"%s\": not a peer address (allowed: IPv4 or IPv6 address "
+			 "of a BGP peer)",
+			 field, s);
 		return -1;
 	}
 	if (adv->n_peers >= CFG_MAX_COMMUNITIES) {
@@ -363,15 +383,18 @@ static int pool_from_json(struct json_object *j, struct cfg_pool *out, char *msg
 			if (cfg_json_str("name", val, p.name, sizeof(p.name), msg, len) < 0)
 				return -1;
 			if (!cfg_name_ok(p.name, CFG_NAME_MAX)) {
-				snprintf(msg, len, "name: \"%s\": not a pool name (allowed: lowercase "
-					 "letters, digits, '-', '.', '_', starting and ending with a "
-					 "letter or digit, at most %d characters)", p.name,
-					 CFG_NAME_MAX - 1);
+				snprintf(
+				    msg, len,
+				    "name: \"%s\": not a pool name (allowed: lowercase "
+				    "letters, digits, '-', '.', '_', starting and ending with a "
+				    "letter or digit, at most %d characters)",
+				    p.name, CFG_NAME_MAX - 1);
 				return -1;
 			}
 			has_name = true;
 		} else if (!strcmp(key, "addresses")) {
-			if (cfg_json_list("addresses", val, CFG_MAX_RANGES, add_range, &p, msg, len) < 0)
+			if (cfg_json_list("addresses", val, CFG_MAX_RANGES, add_range, &p, msg,
+					  len) < 0)
 				return -1;
 			has_addr = true;
 		} else if (!strcmp(key, "autoAssign")) {
@@ -385,15 +408,15 @@ static int pool_from_json(struct json_object *j, struct cfg_pool *out, char *msg
 				return -1;
 			p.priority = (int)v;
 		} else if (!strcmp(key, "namespaces")) {
-			if (cfg_json_list("namespaces", val, CFG_MAX_NAMESPACES, add_namespace, &p, msg,
-					  len) < 0)
+			if (cfg_json_list("namespaces", val, CFG_MAX_NAMESPACES, add_namespace, &p,
+					  msg, len) < 0)
 				return -1;
 		} else if (!strcmp(key, "switch")) {
 			if (cfg_json_str("switch", val, p.sw, sizeof(p.sw), msg, len) < 0)
 				return -1;
 		} else if (!strcmp(key, "communities")) {
-			if (cfg_json_list("communities", val, 2 * CFG_MAX_COMMUNITIES, add_community,
-					  &p.adv, msg, len) < 0)
+			if (cfg_json_list("communities", val, 2 * CFG_MAX_COMMUNITIES,
+					  add_community, &p.adv, msg, len) < 0)
 				return -1;
 		} else if (!strcmp(key, "largeCommunities")) {
 			if (cfg_json_list("largeCommunities", val, CFG_MAX_COMMUNITIES, add_large,
@@ -417,10 +440,12 @@ static int pool_from_json(struct json_object *j, struct cfg_pool *out, char *msg
 					  len) < 0)
 				return -1;
 		} else {
-			snprintf(msg, len, "%s: unknown field (allowed: name, addresses, autoAssign, "
+			snprintf(msg, len,
+				 "%s: unknown field (allowed: name, addresses, autoAssign, "
 				 "avoidBuggyIPs, priority, namespaces, switch, communities, "
 				 "largeCommunities, localPref, aggregationLength, "
-				 "aggregationLengthV6, peers)", key);
+				 "aggregationLengthV6, peers)",
+				 key);
 			return -1;
 		}
 	}
@@ -429,7 +454,8 @@ static int pool_from_json(struct json_object *j, struct cfg_pool *out, char *msg
 		return -1;
 	}
 	if (!has_addr || p.n_ranges == 0) {
-		snprintf(msg, len, "addresses: missing or empty (allowed: a list of CIDRs or ranges)");
+		snprintf(msg, len,
+			 "addresses: missing or empty (allowed: a list of CIDRs or ranges)");
 		return -1;
 	}
 	*out = p;
@@ -481,8 +507,8 @@ struct json_object *cfg_pool_to_json(const struct cfg_pool *p)
 	json_object_object_add(o, "name", json_object_new_string(p->name));
 	arr = json_object_new_array();
 	for (int i = 0; i < p->n_ranges; i++)
-		json_object_array_add(arr, json_object_new_string(
-						   cfg_range_str(&p->ranges[i], buf, sizeof(buf))));
+		json_object_array_add(
+		    arr, json_object_new_string(cfg_range_str(&p->ranges[i], buf, sizeof(buf))));
 	json_object_object_add(o, "addresses", arr);
 	json_object_object_add(o, "autoAssign", json_object_new_boolean(p->auto_assign));
 	json_object_object_add(o, "avoidBuggyIPs", json_object_new_boolean(p->avoid_buggy_ips));

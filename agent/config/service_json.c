@@ -17,25 +17,25 @@
 #include "config/config.h"
 
 const char *const cfg_service_json_keys[] = {
-	"name", "ports", "ips", "pool", "sharedKey", "ipFamily", "backends", "allowIcmpEcho", NULL,
+    "name", "ports", "ips", "pool", "sharedKey", "ipFamily", "backends", "allowIcmpEcho", NULL,
 };
 
 static const struct {
 	const char *name;
 	enum cfg_family fam;
 } families[] = {
-	{"ipv4", CFG_FAM_IPV4},
-	{"ipv6", CFG_FAM_IPV6},
-	{"dual", CFG_FAM_DUAL},
+    {"ipv4", CFG_FAM_IPV4},
+    {"ipv6", CFG_FAM_IPV6},
+    {"dual", CFG_FAM_DUAL},
 };
 
 static const struct {
 	const char *name;
 	enum cfg_backend_state state;
 } be_states[] = {
-	{"ready", CFG_BE_READY},
-	{"terminating", CFG_BE_TERMINATING},
-	{"notReady", CFG_BE_NOT_READY},
+    {"ready", CFG_BE_READY},
+    {"terminating", CFG_BE_TERMINATING},
+    {"notReady", CFG_BE_NOT_READY},
 };
 
 const char *cfg_family_str(enum cfg_family f)
@@ -61,8 +61,9 @@ static int add_port(const char *field, const char *str, void *ctx, char *msg, si
 		return -1;
 	for (int i = 0; i < s->n_ports; i++) {
 		if (s->ports[i].port == p.port && s->ports[i].proto == p.proto) {
-			snprintf(msg, len, "%s: \"%s\": listed twice (allowed: each PROTO/PORT once)",
-				 field, str);
+			snprintf(msg, len,
+				 "%s: \"%s\": listed twice (allowed: each PROTO/PORT once)", field,
+				 str);
 			return -1;
 		}
 	}
@@ -81,13 +82,17 @@ static int add_ip(const char *field, const char *str, void *ctx, char *msg, size
 	struct ip ip;
 
 	if (ip_parse(str, &ip) < 0 || !ip_is_unicast(&ip)) {
-		snprintf(msg, len, "%s: \"%s\": not a unicast IP address (allowed: one IPv4 and/or "
-			 "one IPv6 address)", field, str);
+		snprintf(msg, len,
+			 "%s: \"%s\": not a unicast IP address (allowed: one IPv4 and/or "
+			 "one IPv6 address)",
+			 field, str);
 		return -1;
 	}
 	if (s->n_req_ips >= 2 || (s->n_req_ips == 1 && s->req_ips[0].family == ip.family)) {
-		snprintf(msg, len, "%s: \"%s\": one address per family already given (allowed: one "
-			 "IPv4 and/or one IPv6 address)", field, str);
+		snprintf(msg, len,
+			 "%s: \"%s\": one address per family already given (allowed: one "
+			 "IPv4 and/or one IPv6 address)",
+			 field, str);
 		return -1;
 	}
 	s->req_ips[s->n_req_ips++] = ip;
@@ -101,8 +106,9 @@ static int push_backend(struct cfg_service *s, const struct cfg_backend *b, cons
 
 	for (int i = 0; i < s->n_backends; i++) {
 		if (ip_eq(&s->backends[i].addr, &b->addr) && s->backends[i].port == b->port) {
-			snprintf(msg, len, "%s: \"%s:%u\": listed twice (allowed: each backend once)",
-				 field, ip_str(&b->addr, a), b->port);
+			snprintf(msg, len,
+				 "%s: \"%s:%u\": listed twice (allowed: each backend once)", field,
+				 ip_str(&b->addr, a), b->port);
 			return -1;
 		}
 	}
@@ -140,10 +146,13 @@ static int backend_obj(struct json_object *o, struct cfg_service *s, char *msg, 
 		if (!strcmp(key, "address")) {
 			const char *str = json_object_get_string(val);
 
-			if (!json_object_is_type(val, json_type_string) || ip_parse(str, &b.addr) < 0) {
-				snprintf(msg, len, "backends.address: %s: not an IP address (allowed: "
-					 "IPv4 or IPv6 address)",
-					 json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
+			if (!json_object_is_type(val, json_type_string) ||
+			    ip_parse(str, &b.addr) < 0) {
+				snprintf(
+				    msg, len,
+				    "backends.address: %s: not an IP address (allowed: "
+				    "IPv4 or IPv6 address)",
+				    json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
 				return -1;
 			}
 			has_addr = true;
@@ -168,20 +177,26 @@ static int backend_obj(struct json_object *o, struct cfg_service *s, char *msg, 
 				}
 			}
 			if (!found) {
-				snprintf(msg, len, "backends.state: %s: unknown state (allowed: ready, "
-					 "terminating, notReady)",
-					 json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
+				snprintf(
+				    msg, len,
+				    "backends.state: %s: unknown state (allowed: ready, "
+				    "terminating, notReady)",
+				    json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
 				return -1;
 			}
 		} else {
-			snprintf(msg, len, "backends.%s: unknown field (allowed: address, port, weight, "
-				 "state)", key);
+			snprintf(msg, len,
+				 "backends.%s: unknown field (allowed: address, port, weight, "
+				 "state)",
+				 key);
 			return -1;
 		}
 	}
 	if (!has_addr || !has_port) {
-		snprintf(msg, len, "backends: %s: missing %s (allowed: {address, port, weight, "
-			 "state})", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+		snprintf(msg, len,
+			 "backends: %s: missing %s (allowed: {address, port, weight, "
+			 "state})",
+			 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
 			 has_addr ? "port" : "address");
 		return -1;
 	}
@@ -207,7 +222,8 @@ static int parse_backends(struct json_object *v, struct cfg_service *s, char *ms
 			if (backend_obj(e, s, msg, len) < 0)
 				return -1;
 		} else {
-			snprintf(msg, len, "backends: %s: wrong type (allowed: \"IP:PORT\" or "
+			snprintf(msg, len,
+				 "backends: %s: wrong type (allowed: \"IP:PORT\" or "
 				 "{address, port, weight, state})",
 				 json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN));
 			return -1;
@@ -230,9 +246,10 @@ static int check_name(const char *name, char *msg, size_t len)
 		goto bad;
 	return 0;
 bad:
-	snprintf(msg, len, "name: \"%s\": not NAMESPACE/NAME (allowed: like default/web, each "
-		 "part lowercase letters, digits, '-', '.', '_', at most %d characters)", name,
-		 CFG_NAME_MAX - 1);
+	snprintf(msg, len,
+		 "name: \"%s\": not NAMESPACE/NAME (allowed: like default/web, each "
+		 "part lowercase letters, digits, '-', '.', '_', at most %d characters)",
+		 name, CFG_NAME_MAX - 1);
 	return -1;
 }
 
@@ -262,13 +279,15 @@ static int from_json(struct json_object *j, struct cfg_service *s, char *msg, si
 			if (cfg_json_str("pool", val, s->pool, sizeof(s->pool), msg, len) < 0)
 				return -1;
 			if (s->pool[0] && !cfg_name_ok(s->pool, CFG_NAME_MAX)) {
-				snprintf(msg, len, "pool: \"%s\": not a pool name (allowed: lowercase "
-					 "letters, digits, '-', '.', '_')", s->pool);
+				snprintf(msg, len,
+					 "pool: \"%s\": not a pool name (allowed: lowercase "
+					 "letters, digits, '-', '.', '_')",
+					 s->pool);
 				return -1;
 			}
 		} else if (!strcmp(key, "sharedKey")) {
-			if (cfg_json_str("sharedKey", val, s->shared_key, sizeof(s->shared_key), msg,
-					 len) < 0)
+			if (cfg_json_str("sharedKey", val, s->shared_key, sizeof(s->shared_key),
+					 msg, len) < 0)
 				return -1;
 		} else if (!strcmp(key, "ipFamily")) {
 			const char *str = json_object_get_string(val);
@@ -282,9 +301,11 @@ static int from_json(struct json_object *j, struct cfg_service *s, char *msg, si
 				}
 			}
 			if (!has_family) {
-				snprintf(msg, len, "ipFamily: %s: unknown family (allowed: ipv4, ipv6, "
-					 "dual)",
-					 json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
+				snprintf(
+				    msg, len,
+				    "ipFamily: %s: unknown family (allowed: ipv4, ipv6, "
+				    "dual)",
+				    json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN));
 				return -1;
 			}
 		} else if (!strcmp(key, "backends")) {
@@ -294,8 +315,10 @@ static int from_json(struct json_object *j, struct cfg_service *s, char *msg, si
 			if (cfg_json_bool("allowIcmpEcho", val, &s->allow_icmp_echo, msg, len) < 0)
 				return -1;
 		} else {
-			snprintf(msg, len, "%s: unknown field (allowed: name, ports, ips, pool, "
-				 "sharedKey, ipFamily, backends, allowIcmpEcho)", key);
+			snprintf(msg, len,
+				 "%s: unknown field (allowed: name, ports, ips, pool, "
+				 "sharedKey, ipFamily, backends, allowIcmpEcho)",
+				 key);
 			return -1;
 		}
 	}
@@ -308,17 +331,19 @@ static int from_json(struct json_object *j, struct cfg_service *s, char *msg, si
 		return -1;
 	}
 	if (!has_family) /* from the requested addresses, else IPv4 (Kubernetes SingleStack) */
-		s->family = s->n_req_ips == 2	  ? CFG_FAM_DUAL :
-			    s->n_req_ips == 1 && s->req_ips[0].family == AF_INET6 ? CFG_FAM_IPV6 :
-									    CFG_FAM_IPV4;
+		s->family = s->n_req_ips == 2					    ? CFG_FAM_DUAL
+			    : s->n_req_ips == 1 && s->req_ips[0].family == AF_INET6 ? CFG_FAM_IPV6
+										    : CFG_FAM_IPV4;
 	for (int i = 0; i < s->n_req_ips; i++) {
 		char a[IP_STRLEN];
 		int want = s->family == CFG_FAM_IPV4 ? AF_INET : AF_INET6;
 
 		if (s->family != CFG_FAM_DUAL && s->req_ips[i].family != want) {
-			snprintf(msg, len, "ips: \"%s\": not of ipFamily %s (allowed: %s addresses, or "
-				 "ipFamily dual)", ip_str(&s->req_ips[i], a),
-				 cfg_family_str(s->family), cfg_family_str(s->family));
+			snprintf(msg, len,
+				 "ips: \"%s\": not of ipFamily %s (allowed: %s addresses, or "
+				 "ipFamily dual)",
+				 ip_str(&s->req_ips[i], a), cfg_family_str(s->family),
+				 cfg_family_str(s->family));
 			return -1;
 		}
 	}
@@ -349,8 +374,8 @@ struct json_object *cfg_service_to_json(const struct cfg_service *s)
 	json_object_object_add(o, "name", json_object_new_string(s->name));
 	arr = json_object_new_array();
 	for (int i = 0; i < s->n_ports; i++)
-		json_object_array_add(arr, json_object_new_string(
-						   cfg_port_str(&s->ports[i], buf, sizeof(buf))));
+		json_object_array_add(
+		    arr, json_object_new_string(cfg_port_str(&s->ports[i], buf, sizeof(buf))));
 	json_object_object_add(o, "ports", arr);
 	arr = json_object_new_array();
 	for (int i = 0; i < s->n_req_ips; i++)
@@ -364,7 +389,8 @@ struct json_object *cfg_service_to_json(const struct cfg_service *s)
 		const struct cfg_backend *b = &s->backends[i];
 		struct json_object *bo = json_object_new_object();
 
-		json_object_object_add(bo, "address", json_object_new_string(ip_str(&b->addr, buf)));
+		json_object_object_add(bo, "address",
+				       json_object_new_string(ip_str(&b->addr, buf)));
 		json_object_object_add(bo, "port", json_object_new_int(b->port));
 		json_object_object_add(bo, "weight", json_object_new_int(b->weight));
 		for (size_t k = 0; k < sizeof(be_states) / sizeof(be_states[0]); k++)

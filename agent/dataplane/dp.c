@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -88,8 +87,7 @@ static int write_config(struct dp *d)
 	bpf_map_lookup_elem(fd, &zero, &c);
 	c.heartbeat_ns = ev_now_ns();
 	c.heartbeat_max_ns = d->heartbeat_max_ns;
-	if (c.maglev_seed == 0 && getrandom(&c.maglev_seed, sizeof(c.maglev_seed), 0) < 0)
-		c.maglev_seed = (uint32_t)c.heartbeat_ns | 1;
+	c.maglev_seed = ELB_MAGLEV_SEED;
 	if (bpf_map_update_elem(fd, &zero, &c, BPF_ANY) < 0) {
 		log_err("dataplane: %s: heartbeat write failed: %s", ELB_MAP_CONFIG,
 			strerror(errno));

@@ -274,6 +274,31 @@ static int dump_backends(int fd, struct have_be **out)
 	return n;
 }
 
+/* vip_filter_v1: the bitmap of every wanted VIP. */
+static void filter_build(const struct want_svc *v, int nv, uint64_t *bits)
+{
+	memset(bits, 0, ELB_VIP_FILTER_WORDS * sizeof(*bits));
+	for (int i = 0; i < nv; i++) {
+		uint32_t h = elb_vip_filter_hash(&v[i].key.vip, v[i].key.family);
+
+		bits[h >> 6] |= 1ULL << (h & 63);
+	}
+}
+
+/* Writes words that differ from the map; with `add` only ever adds bits (old | new). */
+static int filter_write(int fd, const uint64_t *bits, bool add)
+{
+	for (uint32_t w = 0; fd >= 0 && w < ELB_VIP_FILTER_WORDS; w++) {
+		uint64_t cur = 0, want;
+
+		bpf_map_lookup_elem(fd, &w, &cur);
+		want = add ? cur | bits[w] : bits[w];
+		if (want != cur && bpf_map_update_elem(fd, &w, &want, BPF_ANY))
+			return -1;
+	}
+	return 0;
+}
+
 static void names_record(struct want_svc *w, int nw)
 {
 	free(lb_names);
@@ -342,6 +367,7 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 	uint8_t *svc_keep = xcalloc(ELB_MAX_SERVICES, 1);
 	uint8_t *be_keep = xcalloc(ELB_MAX_BACKENDS, 1);
 	uint32_t *table = xcalloc(ELB_MAGLEV_SIZE, sizeof(*table));
+	uint64_t *filter = xcalloc(ELB_VIP_FILTER_WORDS, sizeof(*filter));
 
 	if (build_wants(vips, n, &w, &nw, &v, &nv, err, errlen))
 		goto out;
@@ -430,6 +456,11 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 		}
 		free(mb);
 	}
+	filter_build(v, nv, filter);
+	if (filter_write(f->vip_filter, filter, true)) {
+		snprintf(err, errlen, "%s: update: %s", ELB_MAP_VIP_FILTER, strerror(errno));
+		goto out;
+	}
 	for (int i = 0; i < nw; i++)
 		if (bpf_map_update_elem(f->services, &w[i].key, &w[i].v, BPF_ANY)) {
 			snprintf(err, errlen, "services_v1: update %s: %s", w[i].svc->name,
@@ -495,6 +526,7 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 		if (lingering)
 			*lingering = linger;
 	}
+	filter_write(f->vip_filter, filter, false); /* stale bits last */
 	names_record(w, nw);
 	rc = 0;
 out:
@@ -509,6 +541,7 @@ out:
 	free(svc_keep);
 	free(be_keep);
 	free(table);
+	free(filter);
 	return rc;
 }
 
@@ -591,8 +624,9 @@ static int lb_fds_get(struct dp *d, struct lb_fds *f)
 	f->svc_stats = dp_map_fd(d, ELB_MAP_SVC_STATS);
 	f->be_stats = dp_map_fd(d, ELB_MAP_BE_STATS);
 	f->ct = dp_map_fd(d, ELB_MAP_CT);
+	f->vip_filter = dp_map_fd(d, ELB_MAP_VIP_FILTER);
 	return f->services < 0 || f->backends < 0 || f->maglev < 0 || f->svc_stats < 0 ||
-			       f->be_stats < 0
+			       f->be_stats < 0 || f->vip_filter < 0
 		       ? -1
 		       : 0;
 }
@@ -605,24 +639,6 @@ static struct ev_timer *lb_recheck;
 static void lb_recheck_cb(struct ev_timer *t, void *arg)
 {
 	agent_changed(arg);
-}
-
-/* Every node must hash a flow alike for Maglev to pick the same backend everywhere: the seed
- * in config_v1 is a constant of the layout, not a per-node random. */
-#define LB_MAGLEV_SEED 0x454c4231u /* "ELB1" */
-
-static void lb_seed(struct dp *d)
-{
-	int fd = dp_map_fd(d, ELB_MAP_CONFIG);
-	struct elb_config c;
-	__u32 zero = 0;
-
-	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &c) || c.maglev_seed == LB_MAGLEV_SEED)
-		return;
-	c.maglev_seed = LB_MAGLEV_SEED;
-	if (bpf_map_update_elem(fd, &zero, &c, BPF_ANY))
-		log_warn("dataplane: %s: Maglev seed write failed: %s", ELB_MAP_CONFIG,
-			 strerror(errno));
 }
 
 int dp_lb_reconcile(struct dp *d, struct agent *a)
@@ -648,7 +664,6 @@ int dp_lb_reconcile(struct dp *d, struct agent *a)
 		memcpy(vips[n].ips, as->ips, sizeof(vips[n].ips));
 		n++;
 	}
-	lb_seed(d);
 	rc = lb_sync(&f, vips, n, &linger, err, sizeof(err));
 	free(vips);
 	if (rc) {

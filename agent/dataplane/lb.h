@@ -13,6 +13,7 @@ struct json_object;
 struct lb_fds {
 	int services, backends, maglev, svc_stats, be_stats;
 	int ct; /* read only: removed backends linger while live flows use them; -1 = never */
+	int vip_filter;
 };
 
 struct lb_vip {

@@ -3,6 +3,8 @@
  * (contracts in include/edgelb/lb.h); also included by tc_revnat.bpf.c for the maps, the
  * parser and the checksum helpers. lb_handle() returns an XDP action when the packet was IP
  * (to a VIP or counted as not), or -1 when it was not IP.
+ * Non-VIP traffic is told apart by one array lookup (vip_filter_v1, a bitmap of VIP hashes);
+ * TCP/UDP to a VIP goes to conntrack first, so a hit costs that one hash lookup.
  * Decisions: fragments to a VIP are dropped (counted lb_fragment; later fragments carry no
  * ports, so no fragment could be steered consistently); a VIP on a port or protocol it does not
  * serve is dropped (lb_no_port), since the VIP is not a local address and the kernel would
@@ -67,6 +69,14 @@ struct {
 	__type(key, struct elb_ct_key);
 	__type(value, struct elb_ct);
 } ct_v1 SEC(".maps");
+
+/* vip_filter_v1: bitmap of VIPs (hash → bit); agent writes, XDP reads first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ELB_VIP_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} vip_filter_v1 SEC(".maps");
 
 /* svc_stats_v1 / be_stats_v1: id → per-CPU packets, bytes, flows; XDP writes, agent sums. */
 struct {
@@ -699,8 +709,16 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 		sk.proto = p->proto;
 		sk.port = vport;
 		svc = bpf_map_lookup_elem(&services_v1, &sk);
-		if (!svc)
+		if (!svc) {
+			/* a VIP on a port it does not serve, or a filter collision: not a VIP */
+			sk.proto = 0;
+			sk.port = 0;
+			if (!bpf_map_lookup_elem(&services_v1, &sk)) {
+				count(ELB_R_LB_NOT_SERVICE, len);
+				return XDP_PASS;
+			}
 			return lb_drop(ELB_R_LB_NO_PORT, len);
+		}
 		svc_id = svc->id;
 		if (svc->n_backends == 0)
 			return lb_drop(ELB_R_LB_NO_BACKEND, len);
@@ -1000,7 +1018,19 @@ static __always_inline int lb_handle(struct xdp_md *ctx)
 		count(ELB_R_PASS_TRUNCATED, len);
 		return XDP_PASS;
 	}
-	/* one lookup decides for all non-VIP traffic */
+	/* one array lookup (the VIP bitmap) decides for nearly all non-VIP traffic */
+	{
+		__u32 h = elb_vip_filter_hash(&p.dst, p.family), w = h >> 6;
+		__u64 *bits = bpf_map_lookup_elem(&vip_filter_v1, &w);
+
+		if (!bits || !(*bits & (1ULL << (h & 63)))) {
+			count(ELB_R_LB_NOT_SERVICE, len);
+			return XDP_PASS;
+		}
+	}
+	/* TCP/UDP: conntrack first (lb_service); the VIP entry only on a miss */
+	if (!p.frag && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP))
+		return lb_service(ctx, &p, len);
 	__builtin_memset(&vk, 0, sizeof(vk));
 	vk.vip = p.dst;
 	vk.family = p.family;
@@ -1011,8 +1041,6 @@ static __always_inline int lb_handle(struct xdp_md *ctx)
 	}
 	if (p.frag)
 		return lb_drop(ELB_R_LB_FRAGMENT, len);
-	if (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)
-		return lb_service(ctx, &p, len);
 	if ((p.family == ELB_AF_INET && p.proto == IPPROTO_ICMP) ||
 	    (p.family == ELB_AF_INET6 && p.proto == IPPROTO_ICMPV6))
 		return lb_icmp(ctx, &p, vip, len);

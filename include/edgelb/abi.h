@@ -24,6 +24,9 @@ _Static_assert(sizeof(struct elb_ip) == 16, "elb_ip layout");
 #define ELB_MAX_SERVICES   65536
 #define ELB_MAX_BACKENDS   65536
 #define ELB_MAGLEV_SIZE	   16381 /* prime; table of backend ids per service */
+/* Every node must hash a flow alike for Maglev to pick the same backend everywhere: the flow
+ * hash seed is a constant of the layout, not a per-node random. */
+#define ELB_MAGLEV_SEED	   0x454c4231u /* "ELB1" */
 #define ELB_MAX_CT	   1048576
 
 /* Heartbeat bound default: the responder goes silent when the agent is quiet this long. */

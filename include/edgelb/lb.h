@@ -108,6 +108,25 @@ struct elb_ct {
 };
 _Static_assert(sizeof(struct elb_ct) == 56, "elb_ct layout");
 
+/* vip_filter_v1: array of ELB_VIP_FILTER_WORDS __u64 → a bitmap with one bit set per VIP at
+ * elb_vip_filter_hash(VIP); agent writes (new bits before the services, stale bits cleared
+ * after), xdp_ingress reads. A clear bit means "no VIP": non-service traffic costs one array
+ * lookup; a set bit may be a collision, settled by services_v1. */
+#define ELB_MAP_VIP_FILTER   "vip_filter_v1"
+#define ELB_VIP_FILTER_BITS  65536
+#define ELB_VIP_FILTER_WORDS (ELB_VIP_FILTER_BITS / 64)
+
+/* Multiplicative (Fibonacci) hash of the address words as stored (network order), so the
+ * agent and the program compute it alike on one host. */
+static inline __u32 elb_vip_filter_hash(const struct elb_ip *ip, __u8 family)
+{
+	__u32 x = ip->addr[0];
+
+	if (family == ELB_AF_INET6)
+		x ^= ip->addr[1] * 0x85ebca6bu ^ ip->addr[2] * 0xc2b2ae35u ^ ip->addr[3];
+	return (x * 0x9e3779b1u) >> 16;
+}
+
 /* svc_stats_v1: per-CPU array service id → elb_lb_counter; be_stats_v1: per-CPU array
  * backend id → elb_lb_counter. xdp_ingress writes (packets and bytes toward backends, flows on
  * a conntrack miss); the agent sums them (service show, metrics) and zeroes an id on reuse. */

@@ -243,7 +243,8 @@ static int cthit(char **argv)
 	x = load("xdp_ingress");
 	f = (struct lb_fds){map_fd(x, ELB_MAP_SERVICES), map_fd(x, ELB_MAP_BACKENDS),
 			    map_fd(x, ELB_MAP_MAGLEV),	 map_fd(x, ELB_MAP_SVC_STATS),
-			    map_fd(x, ELB_MAP_BE_STATS), map_fd(x, ELB_MAP_CT)};
+			    map_fd(x, ELB_MAP_BE_STATS), map_fd(x, ELB_MAP_CT),
+			    map_fd(x, ELB_MAP_VIP_FILTER)};
 	ip_parse("192.0.2.11", &be[0].addr);
 	be[0].port = 8080;
 	be[0].weight = 1;

@@ -132,6 +132,7 @@ static void load_objects(void)
 	fds.svc_stats = h_map_fd(xobj, ELB_MAP_SVC_STATS);
 	fds.be_stats = h_map_fd(xobj, ELB_MAP_BE_STATS);
 	fds.ct = ct_fd;
+	fds.vip_filter = h_map_fd(xobj, ELB_MAP_VIP_FILTER);
 }
 
 static uint64_t reason(int r)
@@ -520,6 +521,41 @@ static void test_not_forwarded(void)
 	n = l4_build(&s, in, sizeof(in));
 	expect_drop_pass("ICMP echo to a VIP whose service does not allow it", in, n, XDP_DROP,
 			 ELB_R_LB_ICMP_UNKNOWN);
+}
+
+/* An address whose bit in vip_filter_v1 is a VIP's (a hash collision) is still not a VIP:
+ * conntrack and services_v1 settle it, and it passes untouched. */
+static void test_filter_collision(void)
+{
+	struct ip vip = IP("203.0.113.11"), x = IP("100.64.0.0");
+	struct elb_ip ev, ex;
+	uint8_t in[256];
+	size_t n;
+	int found = 0;
+	char buf[IP_STRLEN];
+
+	ip_to_elb(&vip, &ev);
+	for (uint32_t i = 0; i < (1u << 22) && !found; i++) {
+		x.a[1] = (uint8_t)(64 + (i >> 16));
+		x.a[2] = (uint8_t)(i >> 8);
+		x.a[3] = (uint8_t)i;
+		ip_to_elb(&x, &ex);
+		found = elb_vip_filter_hash(&ex, ELB_AF_INET) == elb_vip_filter_hash(&ev, ELB_AF_INET);
+	}
+	T_BEGIN("lb: VIP filter collision found for the test");
+	T_EXPECT(found, "an address sharing 203.0.113.11's filter bit");
+	T_END();
+	if (!found)
+		return;
+	struct l4_spec s = client_pkt(ip_str(&x, buf), IPPROTO_TCP, 43100, 80, L4_TCP_SYN);
+	n = l4_build(&s, in, sizeof(in));
+	expect_drop_pass("non-VIP TCP whose filter bit collides with a VIP", in, n, XDP_PASS,
+			 ELB_R_LB_NOT_SERVICE);
+	s = client_pkt(ip_str(&x, buf), IPPROTO_ICMP, 0, 0, 0);
+	s.icmp_type = 8;
+	n = l4_build(&s, in, sizeof(in));
+	expect_drop_pass("non-VIP ICMP whose filter bit collides with a VIP", in, n, XDP_PASS,
+			 ELB_R_LB_NOT_SERVICE);
 }
 
 static void test_no_neigh(void)
@@ -946,6 +982,7 @@ int main(void)
 	test_truncation();
 	test_bad_checksum();
 	test_not_forwarded();
+	test_filter_collision();
 	test_no_neigh();
 	test_echo();
 	test_revnat();

@@ -236,3 +236,40 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	[ "$(mode)" = layer2 ]
 	elb_wait 5 bird_lacks t4 10.77.0.100/32
 }
+
+@test "IPv6 session (peer fd77::1): both families over it, IPv4 next hop from the same link; graceful restart only when asked" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	BIRD_CONF="$BGP_DIR/bird.conf" BIRD_SOCK="$BGP_DIR/bird.ctl"
+	cat >"$BIRD_CONF" <<-EOF
+	router id $BGP_ROUTER4;
+	log "$BGP_DIR/bird.log" all;
+	protocol device { scan time 1; }
+	ipv4 table t4;
+	ipv6 table t6;
+	protocol bgp edge6 {
+		local $BGP_ROUTER6 as 64512;
+		neighbor $BGP_NODE6 port 1179 as 64513;
+		connect retry time 1;
+		error wait time 1, 2;
+		ipv4 { table t4; import all; export none; next hop address $BGP_ROUTER4; };
+		ipv6 { table t6; import all; export none; };
+	}
+	EOF
+	bird_run
+	web_set
+	elb bgp peer set --peer-address "$BGP_ROUTER6" --switch vSwitch1 --connect-time 1 \
+		--peer-asn 64512 --self-asn 64513 --graceful-restart
+	up6() { [ "$(bird_state edge6)" = Established ] && [ "$(node_peer_state "$BGP_ROUTER6")" = Established ]; }
+	elb_wait 15 up6
+	elb_wait 5 bird_has t6 fd77::100/128 "BGP.next_hop: fd77::2 fe80::"
+	elb_wait 5 bird_has t4 10.77.0.100/32 "BGP.next_hop: 10.77.0.2"
+	run elb -o json bgp peer show "$BGP_ROUTER6"
+	[[ "$(jq -r .capabilities <<<"$output")" == *graceful-restart* ]]
+	# the same peer without the option: the capability is not advertised
+	elb bgp peer set --peer-address "$BGP_ROUTER6" --switch vSwitch1 --connect-time 1 \
+		--peer-asn 64512 --self-asn 64513
+	elb_wait 15 up6
+	run elb -o json bgp peer show "$BGP_ROUTER6"
+	[[ "$(jq -r .capabilities <<<"$output")" != *graceful-restart* ]]
+	[[ "$(jq -r .capabilities <<<"$output")" == *ipv6-unicast* ]]
+}
