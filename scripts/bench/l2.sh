@@ -10,7 +10,7 @@
 #
 #   +-- elb<id>g (generator) ---------+        +-- elb<id>r (responder) --------------+
 #   |  bench_tx floods, bench_count   |        |  xdp_ingress | kernel | AF_PACKET    |
-#   |  counts replies on gA ----------+--veth--+- rA  10.9.0.1/24 (kernel case only)  |
+#   |  counts replies on gA ----------+--veth--+- rA  192.0.2.1/24 (kernel case only) |
 #   +---------------------------------+        +--------------------------------------+
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -51,7 +51,7 @@ start_responder() {
 	if [[ $role == reflect ]]; then
 		ip netns exec "$R" "$TOOL" reflect rA $((SECS + 3)) >"$out" 2>&1 &
 	else
-		ip netns exec "$R" "$TOOL" "$role" rA 10.9.0.100 $((SECS + 3)) >"$out" 2>&1 &
+		ip netns exec "$R" "$TOOL" "$role" rA 192.0.2.100 $((SECS + 3)) >"$out" 2>&1 &
 	fi
 	PIDS+=($!)
 	local deadline=$((SECONDS + 10))
@@ -63,7 +63,7 @@ start_responder() {
 
 flood() { # TARGET -> prints replies per second
 	local out
-	out=$(ip netns exec "$G" "$TOOL" gen gA 10.9.0.2 "$1" "$SECS")
+	out=$(ip netns exec "$G" "$TOOL" gen gA 192.0.2.2 "$1" "$SECS")
 	echo "   $out" >&2
 	sed -n 's/.*replies_per_s=\([0-9]*\).*/\1/p' <<<"$out"
 }
@@ -74,30 +74,30 @@ echo "flood: ${SECS} s per responder, live frames from $G (generator and respond
 
 echo "-- floor: bench_reflect (opcode flip, XDP_TX)"
 start_responder "$tmp/floor" reflect
-floor=$(flood 10.9.0.100)
+floor=$(flood 192.0.2.100)
 wait "${PIDS[-1]}" || true
 
 echo "-- xdp_ingress (native XDP on rA)"
 start_responder "$tmp/xdp" xdp
-xdp=$(flood 10.9.0.100)
+xdp=$(flood 192.0.2.100)
 wait "${PIDS[-1]}" || true
 cat "$tmp/xdp"
 echo "-- xdp_ingress again with BPF run-time statistics (cost per run; slows the run itself)"
 start_responder "$tmp/xdps" xdp-stats
-flood 10.9.0.100 >/dev/null
+flood 192.0.2.100 >/dev/null
 wait "${PIDS[-1]}" || true
 cat "$tmp/xdps"
 xdp_ns=$(sed -n 's/.*prog_ns_per_run=\([0-9.]*\).*/\1/p' "$tmp/xdps")
 
-echo "-- kernel (10.9.0.1 on rA, pass-through XDP so veth delivers)"
+echo "-- kernel (192.0.2.1 on rA, pass-through XDP so veth delivers)"
 ip -n "$R" link set dev rA xdp obj "$B/bpf/xdp_pass.bpf.o" sec xdp
-ip -n "$R" addr add 10.9.0.1/24 dev rA
-kern=$(flood 10.9.0.1)
-ip -n "$R" addr del 10.9.0.1/24 dev rA
+ip -n "$R" addr add 192.0.2.1/24 dev rA
+kern=$(flood 192.0.2.1)
+ip -n "$R" addr del 192.0.2.1/24 dev rA
 
 echo "-- userspace AF_PACKET responder"
 start_responder "$tmp/pkt" packet
-user=$(flood 10.9.0.100)
+user=$(flood 192.0.2.100)
 wait "${PIDS[-1]}" || true
 cat "$tmp/pkt"
 ip -n "$R" link set dev rA xdp off

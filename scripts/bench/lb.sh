@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load-balancer bench: packets per second through the node from a client to one backend behind
-# VIP 10.0.0.100:80/udp, with (1) edgelbd's XDP fast path, (2) an nftables DNAT rule, (3)
+# VIP 192.0.2.100:80/udp, with (1) edgelbd's XDP fast path, (2) an nftables DNAT rule, (3)
 # kube-proxy-style iptables chains (KUBE-SERVICES with 100 other services ahead, KUBE-SVC,
 # KUBE-SEP, DNAT), same topology and run; then the per-packet cost of a conntrack hit through
 # BPF_PROG_TEST_RUN (tests/bench/bench_lb cthit). A floor run (bench_fwd: redirect with no
@@ -10,10 +10,10 @@
 # NAPI share the machine's CPUs, so the rates are of the whole pipeline on this host. The sink
 # drops in XDP on the backend's veth; delivered packets are read from its xdp_drops counter.
 #
-#   +-- elb<id>g --+        +-- elb<id>n (node) -------------+        +-- elb<id>p ---+
-#   | bench_lb gen |--veth--| nA 10.0.0.1  (xdp_ingress |    |--veth--| pB 10.1.1.2   |
-#   | gA 10.0.0.2  |        |  nft | iptables) nB 10.1.1.1  |        | bench_sink    |
-#   +--------------+        +--------------------------------+        +---------------+
+#   +-- elb<id>g ---+        +-- elb<id>n (node) ----------------+        +-- elb<id>p -----+
+#   | bench_lb gen  |--veth--| nA 192.0.2.1  (xdp_ingress |      |--veth--| pB 198.51.100.2 |
+#   | gA 192.0.2.2  |        |  nft | iptables) nB 198.51.100.1  |        | bench_sink      |
+#   +---------------+        +-----------------------------------+        +-----------------+
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=$(realpath "${B:-build}")
@@ -50,16 +50,16 @@ ip -n "$G" link set gA up
 ip -n "$N" link set nA up
 ip -n "$N" link set nB up
 ip -n "$P" link set pB up
-ip -n "$G" addr add 10.0.0.2/24 dev gA
-ip -n "$N" addr add 10.0.0.1/24 dev nA
-ip -n "$N" addr add 10.1.1.1/24 dev nB
-ip -n "$P" addr add 10.1.1.2/24 dev pB
+ip -n "$G" addr add 192.0.2.2/24 dev gA
+ip -n "$N" addr add 192.0.2.1/24 dev nA
+ip -n "$N" addr add 198.51.100.1/24 dev nB
+ip -n "$P" addr add 198.51.100.2/24 dev pB
 ip netns exec "$N" sysctl -qw net.ipv4.ip_forward=1
 # frames sent by XDP into nA need its NAPI when no XDP program runs there (nft/iptables runs)
 ip netns exec "$N" ethtool -K nA gro on >/dev/null
 PB_MAC=$(ip -n "$P" -j link show dev pB | jq -r '.[0].address')
 NA_MAC=$(ip -n "$N" -j link show dev nA | jq -r '.[0].address')
-ip -n "$N" neigh replace 10.1.1.2 lladdr "$PB_MAC" dev nB nud permanent
+ip -n "$N" neigh replace 198.51.100.2 lladdr "$PB_MAC" dev nB nud permanent
 ip -n "$P" link set dev pB xdp obj "$B/bpf/bench_sink.bpf.o" sec xdp
 
 delivered() {
@@ -70,7 +70,7 @@ delivered() {
 run() {
 	local before after prev out secs deadline
 	before=$(delivered)
-	out=$(ip netns exec "$G" "$TOOL" gen gA "$NA_MAC" 10.0.0.2 10.0.0.100 80 "$COUNT")
+	out=$(ip netns exec "$G" "$TOOL" gen gA "$NA_MAC" 192.0.2.2 192.0.2.100 80 "$COUNT")
 	secs=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$out")
 	# the node may still drain its rings: poll until the count stops moving (3 s at most)
 	deadline=$((SECONDS + 3))
@@ -109,13 +109,13 @@ switches:
     compute: true
 pools:
   - name: p1
-    addresses: [10.0.0.100/32]
+    addresses: [192.0.2.100/32]
 bgpPeers: []
 services:
   - name: bench/udp
     ports: ["udp/80"]
     pool: p1
-    backends: ["10.1.1.2:8080"]
+    backends: ["198.51.100.2:8080"]
 YAML
 nsenter --net="/run/netns/$N" "$B/bin/edgelbd" --config "$DIR/node.yaml" --state-dir "$DIR/state" \
 	--run-dir "$DIR/run" --bpffs "$DIR/bpffs" --metrics none --cleanup-on-exit \
@@ -123,7 +123,7 @@ nsenter --net="/run/netns/$N" "$B/bin/edgelbd" --config "$DIR/node.yaml" --state
 AGENT=$!
 export EDGELB_SOCKET="$DIR/run/edgelb.sock"
 deadline=$((SECONDS + 15))
-until "$B/bin/edgelb" -o json explain --src 10.0.0.2:12345 --dst 10.0.0.100:80 --proto udp 2>/dev/null |
+until "$B/bin/edgelb" -o json explain --src 192.0.2.2:12345 --dst 192.0.2.100:80 --proto udp 2>/dev/null |
 	jq -e '.action == "XDP_REDIRECT"' >/dev/null; do
 	((SECONDS < deadline)) || { echo "lb bench: service not programmed"; cat "$DIR/edgelbd.log"; exit 1; }
 	sleep 0.2
@@ -138,7 +138,7 @@ ip netns exec "$N" nft -f - <<'NFT'
 table ip elbbench {
 	chain pre {
 		type nat hook prerouting priority dstnat;
-		ip daddr 10.0.0.100 udp dport 80 dnat to 10.1.1.2:8080
+		ip daddr 192.0.2.100 udp dport 80 dnat to 198.51.100.2:8080
 	}
 }
 NFT
@@ -154,13 +154,13 @@ ip netns exec "$N" nft delete table ip elbbench
 	echo ":KUBE-MARK-MASQ - [0:0]"
 	echo "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"
 	for i in $(seq 1 100); do
-		echo "-A KUBE-SERVICES -d 10.96.$((i / 250)).$((i % 250 + 1))/32 -p tcp -m comment --comment \"ns/svc$i cluster IP\" -m tcp --dport 80 -j KUBE-SVC-BENCH"
+		echo "-A KUBE-SERVICES -d 203.0.113.$i/32 -p tcp -m comment --comment \"ns/svc$i cluster IP\" -m tcp --dport 80 -j KUBE-SVC-BENCH"
 	done
-	echo "-A KUBE-SERVICES -d 10.0.0.100/32 -p udp -m comment --comment \"bench/udp loadbalancer IP\" -m udp --dport 80 -j KUBE-SVC-BENCH"
+	echo "-A KUBE-SERVICES -d 192.0.2.100/32 -p udp -m comment --comment \"bench/udp loadbalancer IP\" -m udp --dport 80 -j KUBE-SVC-BENCH"
 	echo "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000"
-	echo "-A KUBE-SVC-BENCH -m comment --comment \"bench/udp -> 10.1.1.2:8080\" -m statistic --mode random --probability 1.0 -j KUBE-SEP-BENCH1"
-	echo "-A KUBE-SEP-BENCH1 -s 10.1.1.2/32 -m comment --comment bench/udp -j KUBE-MARK-MASQ"
-	echo "-A KUBE-SEP-BENCH1 -p udp -m comment --comment bench/udp -m udp -j DNAT --to-destination 10.1.1.2:8080"
+	echo "-A KUBE-SVC-BENCH -m comment --comment \"bench/udp -> 198.51.100.2:8080\" -m statistic --mode random --probability 1.0 -j KUBE-SEP-BENCH1"
+	echo "-A KUBE-SEP-BENCH1 -s 198.51.100.2/32 -m comment --comment bench/udp -j KUBE-MARK-MASQ"
+	echo "-A KUBE-SEP-BENCH1 -p udp -m comment --comment bench/udp -m udp -j DNAT --to-destination 198.51.100.2:8080"
 	echo "COMMIT"
 } | ip netns exec "$N" iptables-restore
 IPT=$(run "iptables (kube-proxy style)")

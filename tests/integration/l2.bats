@@ -5,23 +5,23 @@
 #
 #   +-- elb<id>n (node) -------------------+          +-- elb<id>c (client) ----------+
 #   |  edgelbd, xdp_ingress on eN          |          |  arping, ndisc6, tcpdump      |
-#   |  eN 10.0.0.1/24 fd00::1/64 ----------+--veth----+- eC 10.0.0.2/24 fd00::2/64     |
-#   |  VIPs 10.0.0.100, fd00::100 (no addr)|          |  xdp_pass on eC               |
+#   |  eN 192.0.2.1/24 fd00::1/64 ---------+--veth----+- eC 192.0.2.2/24 fd00::2/64    |
+#   |  VIPs 192.0.2.100, fd00::100 (no IP) |          |  xdp_pass on eC               |
 #   +--------------------------------------+          +-------------------------------+
 
 load lib/agent
 load lib/netns
 
-VIP4=10.0.0.100
+VIP4=192.0.2.100
 VIP6=fd00::100
 
 setup() {
 	NODE=$(elb_ns n)
 	CLIENT=$(elb_ns c)
 	elb_veth "$NODE" eN "$CLIENT" eC
-	ip -n "$NODE" addr add 10.0.0.1/24 dev eN
+	ip -n "$NODE" addr add 192.0.2.1/24 dev eN
 	ip -n "$NODE" addr add fd00::1/64 dev eN nodad
-	ip -n "$CLIENT" addr add 10.0.0.2/24 dev eC
+	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
 	ip -n "$CLIENT" addr add fd00::2/64 dev eC nodad
 	elb_xdp_pass "$CLIENT" eC
 	NODE_MAC=$(elb_mac "$NODE" eN)
@@ -87,7 +87,7 @@ start() {
 
 @test "a non-VIP gets no answer, and no VIP is configured on any interface" {
 	start
-	run elb_arp "$CLIENT" eC 10.0.0.105
+	run elb_arp "$CLIENT" eC 192.0.2.105
 	[ "$status" -ne 0 ]
 	run elb_ndp "$CLIENT" eC fd00::105
 	[ "$status" -ne 0 ]
@@ -95,7 +95,7 @@ start() {
 	[[ "$output" != *"$VIP4"* ]]
 	[[ "$output" != *"$VIP6"* ]]
 	# the node's own address is still answered by the kernel
-	[ "$(elb_arp "$CLIENT" eC 10.0.0.1)" = "$NODE_MAC" ]
+	[ "$(elb_arp "$CLIENT" eC 192.0.2.1)" = "$NODE_MAC" ]
 	run elb -o json stats
 	[ "$(jq '.[] | select(.reason=="arp_not_vip") | .packets' <<<"$output")" -ge 2 ]
 }
@@ -193,8 +193,8 @@ start() {
 	start
 	ip -n "$NODE" link del eN
 	elb_veth "$NODE" eN "$CLIENT" eC
-	ip -n "$NODE" addr add 10.0.0.1/24 dev eN
-	ip -n "$CLIENT" addr add 10.0.0.2/24 dev eC
+	ip -n "$NODE" addr add 192.0.2.1/24 dev eN
+	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
 	elb_xdp_pass "$CLIENT" eC
 	NODE_MAC=$(elb_mac "$NODE" eN)
 	elb_wait 5 elb_arp_is "$CLIENT" eC "$VIP4" "$NODE_MAC"
@@ -202,7 +202,7 @@ start() {
 }
 
 @test "service IPs outside the compute port's subnet are warned about in switch list and the log" {
-	ip -n "$NODE" addr del 10.0.0.1/24 dev eN
+	ip -n "$NODE" addr del 192.0.2.1/24 dev eN
 	start
 	run elb -o json switch list
 	[[ "$(jq -r '.[0].warnings' <<<"$output")" == *"$VIP4"*"outside the subnets of eN"* ]]
@@ -221,8 +221,8 @@ start() {
 
 @test "a BGP peer that is not Established keeps the switch in layer-2 mode" {
 	start
-	# nothing listens on 10.0.0.2:179: the session never reaches Established
-	run elb bgp peer set --peer-address 10.0.0.2 --peer-asn 65001 --self-asn 65000 --switch vSwitch1
+	# nothing listens on 192.0.2.2:179: the session never reaches Established
+	run elb bgp peer set --peer-address 192.0.2.2 --peer-asn 65001 --self-asn 65000 --switch vSwitch1
 	[ "$status" -eq 0 ]
 	sleep 1
 	[ "$(elb_arp "$CLIENT" eC "$VIP4")" = "$NODE_MAC" ]

@@ -4,19 +4,24 @@
 # own name); tc_revnat rewrites replies back to VIP:port. No iptables/nftables rule anywhere.
 # Backends from the config file (SIGHUP to change them) and from EndpointSlice manifests.
 #
-#   +-- elb<id>c (client) --+        +-- elb<id>n (node) -------------------+   +-- elb<id>p1 --+
-#   | eC 10.0.0.2/24        |--veth--| eN 10.0.0.1/24 fd00::1/64            |   | eP 10.1.1.2   |
-#   |    fd00::2/64         |        |  xdp_ingress + tc_revnat (egress)    |---| fd01:1::2     |
-#   | xdp_pass, tx off      |        | nB1 10.1.1.1 fd01:1::1 ... nB3       |   | elb_echo p1   |
-#   +-----------------------+        | VIPs 10.0.0.100, fd00::100 (ARP/NDP) |   +- p2, p3 alike-+
+#   +-- elb<id>c (client) --+        +-- elb<id>n (node) -------------------+   +-- elb<id>p1 ----+
+#   | eC 192.0.2.2/24       |--veth--| eN 192.0.2.1/24 fd00::1/64           |   | eP 198.51.100.2 |
+#   |    fd00::2/64         |        |  xdp_ingress + tc_revnat (egress)    |---| fd01:1::2       |
+#   | xdp_pass, tx off      |        | nB1 198.51.100.1/26 fd01:1::1 ... nB3|   | elb_echo p1     |
+#   +-----------------------+        | VIPs 192.0.2.100, fd00::100 (ARP/NDP)|   +- p2, p3 alike --+
 #                                    +--------------------------------------+
+# Pod K's link is the /26 at 198.51.100.64(K-1): the node's end .64(K-1)+1, the pod .64(K-1)+2
+# (p1 198.51.100.2, p2 .66, p3 .130).
 
 load lib/agent
 load lib/netns
 
-VIP4=10.0.0.100
+VIP4=192.0.2.100
 VIP6=fd00::100
 TOOLS="$B/tests/tools"
+
+pod_gw() { echo "198.51.100.$((64 * $1 - 63))"; }
+pod_ip() { echo "198.51.100.$((64 * $1 - 62))"; }
 
 setup() {
 	[ -x "$TOOLS/elb_echo" ] && [ -x "$TOOLS/elb_lbclient" ] ||
@@ -24,9 +29,9 @@ setup() {
 	NODE=$(elb_ns n)
 	CLIENT=$(elb_ns c)
 	elb_veth "$NODE" eN "$CLIENT" eC
-	ip -n "$NODE" addr add 10.0.0.1/24 dev eN
+	ip -n "$NODE" addr add 192.0.2.1/24 dev eN
 	ip -n "$NODE" addr add fd00::1/64 dev eN nodad
-	ip -n "$CLIENT" addr add 10.0.0.2/24 dev eC
+	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
 	ip -n "$CLIENT" addr add fd00::2/64 dev eC nodad
 	ip netns exec "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	elb_xdp_pass "$CLIENT" eC
@@ -35,11 +40,11 @@ setup() {
 	for k in 1 2 3; do
 		POD[$k]=$(elb_ns "p$k")
 		elb_veth "$NODE" "nB$k" "${POD[$k]}" eP
-		ip -n "$NODE" addr add "10.1.$k.1/24" dev "nB$k"
+		ip -n "$NODE" addr add "$(pod_gw $k)/26" dev "nB$k"
 		ip -n "$NODE" addr add "fd01:$k::1/64" dev "nB$k" nodad
-		ip -n "${POD[$k]}" addr add "10.1.$k.2/24" dev eP
+		ip -n "${POD[$k]}" addr add "$(pod_ip $k)/26" dev eP
 		ip -n "${POD[$k]}" addr add "fd01:$k::2/64" dev eP nodad
-		ip -n "${POD[$k]}" route add default via "10.1.$k.1"
+		ip -n "${POD[$k]}" route add default via "$(pod_gw $k)"
 		ip -n "${POD[$k]}" -6 route add default via "fd01:$k::1"
 		# frames redirected by XDP into nB$k arrive here
 		elb_xdp_pass "${POD[$k]}" eP
@@ -61,7 +66,7 @@ teardown() {
 write_conf() {
 	local be="" k
 	for k in "$@"; do
-		be+="\"10.1.$k.2:8080\", \"[fd01:$k::2]:8080\", "
+		be+="\"$(pod_ip $k):8080\", \"[fd01:$k::2]:8080\", "
 	done
 	cat >"$CONF" <<-YAML
 	node: {name: node-a}
@@ -124,17 +129,17 @@ vip_served() {
 	[ "$output" = "p1 p2 p3 " ]
 	# the fast path did it: flows per backend in the metrics and counters by reason
 	run metrics
-	[[ "$output" == *'edgelb_backend_flows_total{service="default/web",backend="10.1.1.2:8080"}'* ]]
+	[[ "$output" == *'edgelb_backend_flows_total{service="default/web",backend="198.51.100.2:8080"}'* ]]
 	for k in 1 2 3; do
-		n=$(grep "edgelb_backend_flows_total{service=\"default/web\",backend=\"10.1.$k.2:8080\"}" <<<"$output" | awk '{print $2}')
+		n=$(grep "edgelb_backend_flows_total{service=\"default/web\",backend=\"$(pod_ip $k):8080\"}" <<<"$output" | awk '{print $2}')
 		[ "${n:-0}" -ge 1 ]
 	done
 	# service show: per-backend packets, bytes and flows
 	run elb -o json service show default/web
 	[ "$status" -eq 0 ]
 	for k in 1 2 3; do
-		[ "$(jq "[.backends[] | select(.backend==\"10.1.$k.2:8080\")][0].flows" <<<"$output")" -ge 1 ]
-		[ "$(jq "[.backends[] | select(.backend==\"10.1.$k.2:8080\")][0].packets" <<<"$output")" -ge 3 ]
+		[ "$(jq "[.backends[] | select(.backend==\"$(pod_ip $k):8080\")][0].flows" <<<"$output")" -ge 1 ]
+		[ "$(jq "[.backends[] | select(.backend==\"$(pod_ip $k):8080\")][0].packets" <<<"$output")" -ge 3 ]
 	done
 	[ "$(jq '[.backends[].flows] | add' <<<"$output")" -ge 60 ]
 	run elb -o json stats
@@ -162,8 +167,8 @@ vip_served() {
 	client tcp "$VIP4" 80 5 2 >/dev/null
 	wait "$pid" || true
 	# every reply to the client comes from VIP:80, none from a pod address
-	grep -q "$VIP4.80 > 10.0.0.2" "$cap"
-	refute grep -q "10.1.[123].2" "$cap"
+	grep -q "$VIP4.80 > 192.0.2.2" "$cap"
+	refute grep -qE "198\.51\.100\.(2|66|130)[^0-9]" "$cap"
 	run ip netns exec "$CLIENT" ping -c 1 -W 2 "$VIP4"
 	[ "$status" -eq 0 ]
 }
@@ -190,9 +195,9 @@ vip_served() {
 	[ "$(grep -c '^new' "$out")" -eq 30 ]
 	refute grep -qE '^new [0-9]+ p1$' "$out"
 	# explain agrees: a new flow never picks the drained backend
-	run elb -o json explain --src 10.0.0.2:45678 --dst "$VIP4:80" --proto tcp
+	run elb -o json explain --src 192.0.2.2:45678 --dst "$VIP4:80" --proto tcp
 	[ "$status" -eq 0 ]
-	[[ "$(jq -r .backend <<<"$output")" =~ ^10\.1\.[23]\.2:8080$ ]]
+	[[ "$(jq -r .backend <<<"$output")" =~ ^198\.51\.100\.(66|130):8080$ ]]
 }
 
 @test "UDP: datagrams to VIP:80 reach all three backends, answers come from the VIP" {
@@ -220,16 +225,16 @@ vip_served() {
 
 @test "explain names the backend a flow reaches and why" {
 	elb_wait 10 vip_served "$VIP4"
-	run elb -o json explain --src 10.0.0.2:40000 --dst "$VIP4:80" --proto tcp
+	run elb -o json explain --src 192.0.2.2:40000 --dst "$VIP4:80" --proto tcp
 	[ "$status" -eq 0 ]
-	[[ "$(jq -r .backend <<<"$output")" =~ ^10\.1\.[123]\.2:8080$ ]]
+	[[ "$(jq -r .backend <<<"$output")" =~ ^198\.51\.100\.(2|66|130):8080$ ]]
 	[ "$(jq -r .service <<<"$output")" = default/web ]
 	[[ "$(jq -r .why <<<"$output")" == *Maglev* ]]
-	run elb -o json explain --src 10.0.0.2:40000 --dst "$VIP4:443" --proto tcp
+	run elb -o json explain --src 192.0.2.2:40000 --dst "$VIP4:443" --proto tcp
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .action <<<"$output")" = XDP_DROP ]
 	[[ "$(jq -r '.reasons | join(",")' <<<"$output")" == *lb_no_port* ]]
-	run elb explain --src 10.0.0.2:1 --dst "$VIP4:80" --proto sctp
+	run elb explain --src 192.0.2.2:1 --dst "$VIP4:80" --proto sctp
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"proto"* ]]
 }
@@ -255,11 +260,11 @@ es_manifest() {
 	addressType: IPv4
 	ports: [{name: http, protocol: TCP, port: 8080}]
 	endpoints:
-	  - addresses: ["10.1.1.2"]
+	  - addresses: ["$(pod_ip 1)"]
 	    conditions: $2
-	  - addresses: ["10.1.2.2"]
+	  - addresses: ["$(pod_ip 2)"]
 	    conditions: $3
-	  - addresses: ["10.1.3.2"]
+	  - addresses: ["$(pod_ip 3)"]
 	    conditions: $4
 	YAML
 }
@@ -285,7 +290,7 @@ es_manifest() {
 		"{ready: false, serving: true, terminating: true}"
 	run elb apply -f "$m"
 	[ "$status" -eq 0 ]
-	elb_wait 10 bash -c "$ELB_BIN/edgelb -o json explain --src 10.0.0.2:1 --dst $VIP4:80 --proto tcp | jq -e '.backends_for_new_flows == 1'"
+	elb_wait 10 bash -c "$ELB_BIN/edgelb -o json explain --src 192.0.2.2:1 --dst $VIP4:80 --proto tcp | jq -e '.backends_for_new_flows == 1'"
 	touch "$hold"
 	wait "$pid"
 	# connections on the terminating p3 keep being answered by p3
