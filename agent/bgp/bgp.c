@@ -743,3 +743,31 @@ size_t bgp_peer_announced(const struct bgp_peer *p)
 			n++;
 	return n;
 }
+
+size_t bgp_peer_pending(const struct bgp_peer *p)
+{
+	const struct sess *s = p->glue;
+	size_t i = 0, j = 0, n = 0;
+
+	if (!s || p->state != BGP_ESTABLISHED)
+		return 0;
+	/* routes still to announce or withdraw: the difference between want and sent */
+	while (i < s->sent.n || j < s->want.n) {
+		int c = i == s->sent.n ? 1 : j == s->want.n ? -1 :
+			pfx_cmp(&s->sent.r[i].pfx, &s->want.r[j].pfx);
+
+		if (c < 0) {
+			n++;
+			i++;
+		} else if (c > 0) {
+			n++;
+			j++;
+		} else {
+			n += memcmp(&s->sent.attrs[s->sent.r[i].attr], &s->want.attrs[s->want.r[j].attr],
+				    sizeof(struct bgp_attrs)) != 0;
+			i++;
+			j++;
+		}
+	}
+	return n;
+}

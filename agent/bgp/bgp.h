@@ -26,5 +26,7 @@ void bgp_foreach_peer(struct bgp *b, bgp_peer_iter_fn fn, void *arg);
 struct bgp_peer *bgp_find_peer(struct bgp *b, const struct ip *addr, const char *sw);
 /* Prefixes currently announced to the peer. */
 size_t bgp_peer_announced(const struct bgp_peer *p);
+/* Prefixes waiting in the coalescing window (to announce or withdraw). */
+size_t bgp_peer_pending(const struct bgp_peer *p);
 
 #endif

@@ -73,11 +73,14 @@ static int peer_set(struct agent *a, struct json_object *args, struct json_objec
 	peer_store_key(&p, key, sizeof(key));
 	j = cfg_peer_to_json(&p);
 	rc = commit(a, key, j, err);
-	if (rc == 0)
-		*result = j;
-	else
-		json_object_put(j);
-	return rc;
+	json_object_put(j);
+	if (rc < 0)
+		return rc;
+	/* the answer is a fresh object (the store holds j) and never shows the key */
+	*result = cfg_peer_to_json(&p);
+	if (p.password[0])
+		json_object_object_add(*result, "password", json_object_new_string("********"));
+	return 0;
 }
 
 static int parse_key(struct json_object *args, bool need_sw, struct ip *ip, const char **sw,

@@ -39,6 +39,11 @@ static uint64_t get_announced(const struct bgp_peer *p)
 	return bgp_peer_announced(p);
 }
 
+static uint64_t get_pending(const struct bgp_peer *p)
+{
+	return bgp_peer_pending(p);
+}
+
 static const struct bgp_metric bgp_metric_table[] = {
 	{"edgelb_bgp_session_up", "gauge", "1 when the BGP session is Established", get_up},
 	{"edgelb_bgp_updates_total", "counter", "BGP UPDATE messages sent", get_upd_tx},
@@ -46,6 +51,8 @@ static const struct bgp_metric bgp_metric_table[] = {
 	 get_upd_rx},
 	{"edgelb_bgp_announced_prefixes_total", "gauge", "Prefixes announced to the peer",
 	 get_announced},
+	{"edgelb_bgp_pending_prefixes", "gauge", "Prefixes waiting to be announced or withdrawn",
+	 get_pending},
 	{"edgelb_bgp_received_prefixes_total", "counter",
 	 "Prefixes received from the peer (counted and dropped)", get_prefixes_rx},
 	{"edgelb_bgp_opens_sent_total", "counter", "BGP OPEN messages sent", get_opens_tx},

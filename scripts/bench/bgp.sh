@@ -98,8 +98,8 @@ bird_has_all() { [[ "$(bird_count "$1")" == "$2" ]]; }
 # (the protocol's "since" and the newest route's import time); prints ms or FAIL.
 measure() {
 	local proto=$1 table=$2 n=$3
-	wait_for "$DEADLINE_S" bird_established "$proto" || { echo FAIL; return; }
-	wait_for "$DEADLINE_S" bird_has_all "$table" "$n" || { echo FAIL; return; }
+	wait_for "$DEADLINE_S" bird_established "$proto" || { echo FAIL FAIL; return; }
+	wait_for "$DEADLINE_S" bird_has_all "$table" "$n" || { echo FAIL FAIL; return; }
 	{
 		birdc -s "$DIR/bird.ctl" show protocols "$proto"
 		birdc -s "$DIR/bird.ctl" show route table "$table"
@@ -107,15 +107,18 @@ measure() {
 import re, sys, datetime
 def ms(s):
     return datetime.datetime.strptime(s, "%Y-%m-%d %H:%M:%S.%f").timestamp() * 1000
-t0, t1 = None, 0
+t0, t1, tf = None, 0, None
 for line in sys.stdin:
     m = re.search(r"\bup\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\s+Established", line)
     if m:
         t0 = ms(m.group(1))
     m = re.search(r"\[\S+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})", line)
     if m:
-        t1 = max(t1, ms(m.group(1)))
-print("%d" % max(0, t1 - t0) if t0 else "FAIL")
+        t = ms(m.group(1))
+        t1 = max(t1, t)
+        tf = t if tf is None else min(tf, t)
+# total, and when the first route arrived (the start-up share of the total)
+print("%d %d" % (max(0, t1 - t0), max(0, tf - t0)) if t0 and tf is not None else "FAIL FAIL")
 '
 }
 
@@ -149,7 +152,7 @@ edgelb_run() {
 	fi
 	"$B/bin/edgelb" bgp peer set --peer-address 10.78.1.1 --peer-asn 64512 --self-asn 64513 \
 		--switch vSwitch1 --connect-time 1 >/dev/null
-	EDGE_MS=$(measure edge tE "$n")
+	read -r EDGE_MS EDGE_FIRST < <(measure edge tE "$n")
 	EDGE_KB=$(hwm_kb "$pid")
 	kill -TERM "$pid"
 	wait "$pid" 2>/dev/null
@@ -197,7 +200,7 @@ gobgp_run() {
 	done
 	echo "gobgp: $have of $n routes in the global RIB after $k injections" >&2
 	g neighbor add 10.78.2.1 as 64512
-	GOBGP_MS=$(measure gobgp tG "$n")
+	read -r GOBGP_MS GOBGP_FIRST < <(measure gobgp tG "$n")
 	GOBGP_KB=$(hwm_kb "$pid")
 	kill -TERM "$pid"
 	wait "$pid" 2>/dev/null
@@ -208,17 +211,19 @@ ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]);
 
 topology
 bird_up
-printf '%-8s %12s %12s %8s %12s %12s %8s\n' prefixes edgelb_ms gobgp_ms time_x edgelb_rss_kb gobgp_rss_kb rss_x
+printf '%-8s %12s %12s %8s %12s %12s %8s %14s %14s\n' prefixes edgelb_ms gobgp_ms time_x edgelb_rss_kb gobgp_rss_kb rss_x edgelb_first_ms gobgp_first_ms
 for n in $SIZES; do
-	EDGE_MS=FAIL EDGE_KB=0 GOBGP_MS=FAIL GOBGP_KB=0
+	EDGE_MS=FAIL EDGE_KB=0 GOBGP_MS=FAIL GOBGP_KB=0 EDGE_FIRST=- GOBGP_FIRST=-
 	edgelb_run "$n"
 	gobgp_run "$n"
 	if [[ $EDGE_MS == FAIL || $GOBGP_MS == FAIL ]]; then
-		printf '%-8s %12s %12s %8s %12s %12s %8s\n' "$n" "$EDGE_MS" "$GOBGP_MS" n/a "$EDGE_KB" "$GOBGP_KB" n/a
+		printf '%-8s %12s %12s %8s %12s %12s %8s %14s %14s\n' "$n" "$EDGE_MS" "$GOBGP_MS" n/a "$EDGE_KB" "$GOBGP_KB" n/a "$EDGE_FIRST" "$GOBGP_FIRST"
 		continue
 	fi
-	printf '%-8s %12s %12s %8s %12s %12s %8s\n' "$n" "$EDGE_MS" "$GOBGP_MS" \
-		"$(ratio "$EDGE_MS" "$GOBGP_MS")" "$EDGE_KB" "$GOBGP_KB" "$(ratio "$EDGE_KB" "$GOBGP_KB")"
+	printf '%-8s %12s %12s %8s %12s %12s %8s %14s %14s\n' "$n" "$EDGE_MS" "$GOBGP_MS" \
+		"$(ratio "$EDGE_MS" "$GOBGP_MS")" "$EDGE_KB" "$GOBGP_KB" "$(ratio "$EDGE_KB" "$GOBGP_KB")" \
+		"$EDGE_FIRST" "$GOBGP_FIRST"
 done
 echo "time_x = edgelb time / GoBGP time (goal <= 0.25 at 100000); rss_x = edgelb peak RSS / GoBGP peak RSS (goal <= 0.05)"
-echo "edgelb's RSS is the whole agent (allocator, dataplane loader, speaker)"
+echo "edgelb's RSS is the whole agent (allocator, dataplane loader, layer 2, speaker);"
+echo "*_first_ms: Established until the first route arrived (time the speaker's process spent elsewhere)"

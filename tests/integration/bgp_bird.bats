@@ -69,6 +69,7 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	grep -q '^edgelb_bgp_announced_prefixes_total{peer="10.77.0.1",switch="vSwitch1"} 2' <<<"$m"
 	grep -q '^edgelb_bgp_opens_sent_total{peer="10.77.0.1",switch="vSwitch1"} [1-9]' <<<"$m"
 	grep -q '^edgelb_bgp_keepalives_received_total{peer="10.77.0.1"' <<<"$m"
+	grep -q '^edgelb_bgp_pending_prefixes{peer="10.77.0.1",switch="vSwitch1"} 0' <<<"$m"
 }
 
 @test "iBGP: empty AS_PATH and the pool's LOCAL_PREF" {
@@ -268,8 +269,27 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	# the same peer without the option: the capability is not advertised
 	elb bgp peer set --peer-address "$BGP_ROUTER6" --switch vSwitch1 --connect-time 1 \
 		--peer-asn 64512 --self-asn 64513
-	elb_wait 15 up6
-	run elb -o json bgp peer show "$BGP_ROUTER6"
-	[[ "$(jq -r .capabilities <<<"$output")" != *graceful-restart* ]]
-	[[ "$(jq -r .capabilities <<<"$output")" == *ipv6-unicast* ]]
+	caps() { elb -o json bgp peer show "$BGP_ROUTER6" | jq -r .capabilities; }
+	no_gr() { up6 && [[ "$(caps)" == *ipv6-unicast* && "$(caps)" != *graceful-restart* ]]; }
+	elb_wait 20 no_gr
+}
+
+@test "pool advertisement: aggregationLength sends one covering prefix, peers limits who gets a pool" {
+	CONF=$(bgp_node_conf "  - {name: agg, addresses: [10.77.0.100-10.77.0.103], switch: vSwitch1, aggregationLength: 28}
+  - {name: other, addresses: [10.77.0.120-10.77.0.121], switch: vSwitch1, peers: [10.77.0.9]}")
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64513 "neighbor port 1179;"
+	elb_req service.set '{"name":"default/a","ports":["tcp/80"],"pool":"agg","ipFamily":"ipv4"}'
+	elb_req service.set '{"name":"default/b","ports":["tcp/80"],"pool":"agg","ipFamily":"ipv4"}'
+	elb_req service.set '{"name":"default/c","ports":["tcp/80"],"pool":"other","ipFamily":"ipv4"}'
+	node_peer_set --peer-asn 64512 --self-asn 64513
+	elb_wait 15 established
+	elb_wait 5 bird_has t4 10.77.0.96/28 "BGP.next_hop: 10.77.0.2"
+	bird_lacks t4 10.77.0.100/32
+	bird_lacks t4 10.77.0.101/32
+	# default/c has its address (so its absence on BIRD is the peers filter at work)
+	printf '{"cmd":"service.show","args":{"name":"default/c"}}\n' |
+		socat -t5 - "UNIX-CONNECT:$EDGELB_SOCKET" | grep -q '10.77.0.120'
+	bird_lacks t4 10.77.0.120/32
+	[ "$(elb -o json bgp peer show "$BGP_ROUTER4" | jq -r .prefixesSent)" = 1 ]
 }
