@@ -653,6 +653,60 @@ static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 	return 0;
 }
 
+/* ipFamily changed between single-stack and dual: keep the address of the family that stays,
+ * drop the other one, or add one of the new family from the pool the kept address is in.
+ * Anything else (or no room) is left to must_move. */
+static void refit_family(struct pass *p, const struct cfg_service *svc, struct asg *a)
+{
+	bool want[2] = {svc->family != CFG_FAM_IPV6, svc->family != CFG_FAM_IPV4};
+	int fams[2] = {AF_INET, AF_INET6}, have[2] = {-1, -1};
+	const struct cfg_pool *pl;
+	char buf[IP_STRLEN];
+	struct ip add;
+
+	for (int i = 0; i < a->pub.n_ips; i++)
+		have[a->pub.ips[i].family == AF_INET ? 0 : 1] = i;
+	if (a->pub.n_ips == 2 && !(want[0] && want[1])) {
+		int drop = want[0] ? 1 : 0; /* family index to give back */
+		struct ip gone = a->pub.ips[have[drop]];
+
+		if (!want[drop ^ 1])
+			return;
+		ip_unhold(p->al, a, &gone);
+		a->pub.ips[0] = a->pub.ips[have[drop ^ 1]];
+		a->pub.n_ips = 1;
+		log_info("alloc: %s: ipFamily now %s, released %s, kept %s", a->name,
+			 cfg_family_str(svc->family), ip_str(&gone, buf),
+			 ip_str(&a->pub.ips[0], (char[IP_STRLEN]){0}));
+		persist(p->al, a);
+		return;
+	}
+	if (a->pub.n_ips != 1 || !(want[0] && want[1]))
+		return;
+	{
+		int miss = have[0] < 0 ? 0 : 1;
+
+		for (int i = 0; i < svc->n_req_ips; i++)
+			if (svc->req_ips[i].family == fams[miss])
+				return; /* a requested address: must_move handles it */
+		pl = alloc_pool_of(p->cfg, &a->pub.ips[0]);
+		if (!pl || (svc->pool[0] && strcmp(pl->name, svc->pool) != 0) ||
+		    !alloc_pool_has_family(pl, fams[miss]) ||
+		    !lowest_in_pool(p, pl, fams[miss], svc, a, &add))
+			return;
+		ip_hold(p->al, a, &add);
+		if (miss == 0) {
+			a->pub.ips[1] = a->pub.ips[0];
+			a->pub.ips[0] = add;
+		} else {
+			a->pub.ips[1] = add;
+		}
+		a->pub.n_ips = 2;
+		log_info("alloc: %s: ipFamily now dual, added %s", a->name, ip_str(&add, buf));
+		persist(p->al, a);
+	}
+}
+
 /* Why an assigned service must give its addresses back because its own request changed, or
  * NULL to keep them. Pool edits never count: they flag, they do not move. */
 static const char *must_move(struct pass *p, const struct cfg_service *svc, struct asg *a,
@@ -807,6 +861,7 @@ int alloc_reconcile(struct alloc *al, const struct cfg *cfg)
 			continue;
 		if (pools_same && a->same_req && !a->changed)
 			continue; /* nothing it depends on changed since the last pass */
+		refit_family(&p, &cfg->services[i], a);
 		why = must_move(&p, &cfg->services[i], a, msg, sizeof(msg));
 		if (why) {
 			log_info("alloc: %s: %s, reassigning", a->name, why);

@@ -55,8 +55,8 @@ void alloc_foreach(struct alloc *al, alloc_iter_fn fn, void *arg);
 
 /* The service holding ip (the first one when shared), or NULL. */
 const char *alloc_ip_owner(struct alloc *al, const struct ip *ip);
-/* Whether svc may take ip right now (free, or shareable with its holders). 0, or -1 with a
- * one-line reason naming the holder. Services in skip (its own name) are ignored. */
+/* Whether svc may take ip right now (free, or shareable with its holders; svc itself, by
+ * name, does not count). 0, or -1 with a one-line reason naming the holder. */
 int alloc_ip_check(struct alloc *al, const struct cfg_service *svc, const struct ip *ip, char *msg,
 		   size_t len);
 /* Per-pool usage for metrics: index-aligned with cfg->pools. */

@@ -32,8 +32,9 @@ static const struct opt_map set_opts[] = {
 #define N_SET (sizeof(set_opts) / sizeof(set_opts[0]))
 
 static const struct cli_col list_cols[] = {
-	{"PeerAddress", "peerAddress"}, {"PeerAsn", "peerAsn"}, {"SelfAsn", "selfAsn"},
-	{"HoldTime", "holdTime"},	  {"State", "state"},	  {NULL, NULL},
+	/* as in the seed's Get-HcsBGPPeers output: ASNs left-aligned, HoldTime right-aligned */
+	{"PeerAddress", "peerAddress"}, {"PeerAsn", "peerAsn", true}, {"SelfAsn", "selfAsn", true},
+	{"HoldTime", "holdTime"},	  {"State", "state"},		{NULL, NULL},
 };
 
 /* A decimal number goes as a JSON number, anything else as a string for the agent to refuse

@@ -53,6 +53,7 @@ int cli_call(struct cli *c, const char *cmd, struct json_object *args,
 struct cli_col {
 	const char *header;
 	const char *key;
+	bool left; /* keep a number column left-aligned (numbers align right by default) */
 };
 /* Prints rows (a JSON array of objects) as a table, or as JSON with -o json. */
 void cli_print_rows(struct cli *c, struct json_object *rows, const struct cli_col *cols);

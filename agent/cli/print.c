@@ -54,6 +54,19 @@ static struct json_object *field(struct json_object *row, const char *key)
 	return v;
 }
 
+/* One table cell: numbers right-aligned (header and dashes too, as PowerShell does), text
+ * left-aligned; the last column is not padded, so lines carry no trailing blanks. */
+static void put_cell(const char *text, int width, bool right, bool last)
+{
+	if (right)
+		printf("%*s", width, text);
+	else if (last)
+		printf("%s", text);
+	else
+		printf("%-*s", width, text);
+	printf(last ? "\n" : " ");
+}
+
 void cli_print_rows(struct cli *c, struct json_object *rows, const struct cli_col *cols)
 {
 	size_t n = rows ? json_object_array_length(rows) : 0;
@@ -70,7 +83,7 @@ void cli_print_rows(struct cli *c, struct json_object *rows, const struct cli_co
 		return; /* like the seed's Get-HcsBGPPeers: nothing to show, nothing printed */
 	for (ncol = 0; cols[ncol].header && ncol < 32; ncol++) {
 		width[ncol] = strlen(cols[ncol].header);
-		numeric[ncol] = true;
+		numeric[ncol] = !cols[ncol].left;
 	}
 	for (size_t r = 0; r < n; r++)
 		for (int k = 0; k < ncol; k++) {
@@ -83,22 +96,19 @@ void cli_print_rows(struct cli *c, struct json_object *rows, const struct cli_co
 		}
 	printf("\n");
 	for (int k = 0; k < ncol; k++)
-		printf(numeric[k] ? "%*s%s" : "%-*s%s", (int)width[k], cols[k].header, k + 1 < ncol ? " " : "\n");
+		put_cell(cols[k].header, (int)width[k], numeric[k], k + 1 == ncol);
 	for (int k = 0; k < ncol; k++) {
-		for (size_t i = 0; i < strlen(cols[k].header); i++)
-			putchar('-');
-		printf("%*s", (int)(width[k] - strlen(cols[k].header)) + (k + 1 < ncol ? 1 : 0), "");
+		char dashes[256];
+		size_t l = strlen(cols[k].header) < sizeof(dashes) - 1 ? strlen(cols[k].header) : sizeof(dashes) - 1;
+		memset(dashes, '-', l);
+		dashes[l] = '\0';
+		put_cell(dashes, (int)width[k], numeric[k], k + 1 == ncol);
 	}
-	printf("\n");
-	for (size_t r = 0; r < n; r++) {
+	for (size_t r = 0; r < n; r++)
 		for (int k = 0; k < ncol; k++) {
 			cell(field(json_object_array_get_idx(rows, r), cols[k].key), buf, sizeof(buf));
-			if (k + 1 == ncol && !numeric[k])
-				printf("%s\n", buf);
-			else
-				printf(numeric[k] ? "%*s%s" : "%-*s%s", (int)width[k], buf, k + 1 < ncol ? " " : "\n");
+			put_cell(buf, (int)width[k], numeric[k], k + 1 == ncol);
 		}
-	}
 	printf("\n");
 }
 

@@ -296,6 +296,18 @@ static const struct {
 	  {"[{\"name\":\"a\",\"addresses\":[\"10.0.0.0/24\"]}]",
 	   "[{\"name\":\"d/x\",\"ports\":[\"tcp/80\"],\"ips\":[\"10.0.0.50\"]}]",
 	   "d/x=10.0.0.50"}}},
+	{"family changed to dual and back: the address of the family that stays never moves",
+	 {{"[{\"name\":\"a\",\"addresses\":[\"10.0.0.0/24\",\"fd00::/64\"]}]",
+	   "[{\"name\":\"d/x\",\"ports\":[\"tcp/80\"]},{\"name\":\"d/y\",\"ports\":[\"tcp/80\"]}]",
+	   "d/x=10.0.0.0; d/y=10.0.0.1"},
+	  {"[{\"name\":\"a\",\"addresses\":[\"10.0.0.0/24\",\"fd00::/64\"]}]",
+	   "[{\"name\":\"d/y\",\"ports\":[\"tcp/80\"],\"ipFamily\":\"dual\"},"
+	   "{\"name\":\"d/x\",\"ports\":[\"tcp/80\"]}]",
+	   "d/x=10.0.0.0; d/y=10.0.0.1,fd00::"},
+	  {"[{\"name\":\"a\",\"addresses\":[\"10.0.0.0/24\",\"fd00::/64\"]}]",
+	   "[{\"name\":\"d/y\",\"ports\":[\"tcp/80\"],\"ipFamily\":\"ipv6\"},"
+	   "{\"name\":\"d/x\",\"ports\":[\"tcp/80\"]},{\"name\":\"d/z\",\"ports\":[\"tcp/80\"]}]",
+	   "d/x=10.0.0.0; d/y=fd00::; d/z=10.0.0.1"}}},
 	{"family changed to dual: the service gets both",
 	 {{"[{\"name\":\"a\",\"addresses\":[\"10.0.0.0/24\",\"fd00::/64\"]}]",
 	   "[{\"name\":\"d/x\",\"ports\":[\"tcp/80\"]},{\"name\":\"d/y\",\"ports\":[\"tcp/80\"]}]",

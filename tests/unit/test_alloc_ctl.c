@@ -16,6 +16,7 @@
 #include "daemon/agent.h"
 #include "lib/ev.h"
 #include "lib/log.h"
+#include "metrics/metrics.h"
 #include "store/store.h"
 #include "t.h"
 
@@ -416,6 +417,25 @@ static void test_ctl(void)
 				 "\"outOfPool\":true"),
 		 "service.show says out of pool");
 	json_object_put(r);
+	T_END();
+
+	T_BEGIN("alloc_metrics: in use and total per pool and family, services per pool");
+	{
+		struct mbuf m = {0};
+
+		alloc_metrics(&m, a);
+		T_EXPECT(m.p && strstr(m.p, "edgelb_allocator_addresses_in_use_total{pool=\"filepool\","
+					   "ip_family=\"ipv4\"} 1\n"),
+			 "filepool: 1 in use (%s)", m.p ? m.p : "");
+		T_EXPECT(m.p && strstr(m.p, "edgelb_allocator_addresses_total{pool=\"filepool\","
+					   "ip_family=\"ipv4\"} 4\n"),
+			 "filepool: 4 in total");
+		T_EXPECT(m.p && strstr(m.p, "edgelb_allocator_services_allocated{pool=\"filepool\"} 1\n"),
+			 "filepool: 1 service");
+		T_EXPECT(m.p && strstr(m.p, "# TYPE edgelb_allocator_addresses_in_use_total gauge"),
+			 "family typed");
+		free(m.p);
+	}
 	T_END();
 
 	T_BEGIN("service.remove releases the address");
