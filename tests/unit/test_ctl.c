@@ -48,7 +48,7 @@ int main(void)
 
 		memset(big, ' ', n);
 		T_BEGIN("ctl request: oversized refused");
-		T_EXPECT(ctl_parse_request(big, n, &req, &cmd, &args, &e) < 0 && strstr(e.msg, "larger than 1 MiB"),
+		T_EXPECT(ctl_parse_request(big, n, &req, &cmd, &args, &e) < 0 && strstr(e.msg, "larger than 16 MiB"),
 			 "message: %s", e.msg);
 		T_END();
 		free(big);
