@@ -14,7 +14,9 @@
 
 struct agent;
 
-#define CTL_MAX_REQUEST (1 << 20) /* bytes per request line */
+/* Bytes per request line: room for `apply -f` of ~100,000 manifests' worth of services. */
+#define CTL_MAX_REQUEST (16 << 20)
+#define CTL_MAX_REQUEST_STR "16 MiB (allowed: up to 16777216 bytes per request line)"
 #define CTL_SOCK_NAME	"edgelb.sock"
 
 struct ctl_err {

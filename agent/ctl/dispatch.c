@@ -75,7 +75,7 @@ int ctl_parse_request(const char *line, size_t len, struct json_object **req_out
 
 	*req_out = NULL;
 	if (len > CTL_MAX_REQUEST)
-		return ctl_fail(e, "request: larger than 1 MiB (allowed: up to 1048576 bytes)");
+		return ctl_fail(e, "request: larger than " CTL_MAX_REQUEST_STR);
 	tok = json_tokener_new();
 	req = json_tokener_parse_ex(tok, line, (int)len);
 	if (!req || json_tokener_get_error(tok) != json_tokener_success ||

@@ -114,7 +114,7 @@ static void handle_lines(struct client *c)
 		struct json_object *r = json_object_new_object();
 		json_object_object_add(r, "ok", json_object_new_boolean(0));
 		json_object_object_add(r, "error", json_object_new_string(
-			"request: larger than 1 MiB (allowed: up to 1048576 bytes per line)"));
+			"request: larger than " CTL_MAX_REQUEST_STR));
 		answer(c, r);
 		c->discard = true;
 		c->in_len = 0;

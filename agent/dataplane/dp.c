@@ -122,6 +122,14 @@ static int pin_maps(struct dp *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* libbpf speaks through the agent's log: its warnings (verifier output, netlink notes such as
+ * an existing clsact qdisc) at debug, so a benign kernel note is not printed as an error. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	log_vmsg(LOG_DEBUG, fmt, ap);
+	return 0;
+}
+
 struct dp *dp_open(struct agent *a, char *err, size_t errlen)
 {
 	struct dp *d = calloc(1, sizeof(*d));
@@ -132,6 +140,7 @@ struct dp *dp_open(struct agent *a, char *err, size_t errlen)
 
 	if (!d)
 		log_fatal("dataplane: out of memory");
+	libbpf_set_print(libbpf_log);
 	d->a = a;
 	if (snprintf(d->pin_dir, sizeof(d->pin_dir), "%s", dir) >= (int)sizeof(d->pin_dir)) {
 		snprintf(err, errlen, "--bpffs %s: path too long", dir);

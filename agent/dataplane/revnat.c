@@ -105,9 +105,11 @@ int dp_revnat_reconcile(struct dp *d)
 
 		for (int j = 0; j < rn_n; j++)
 			had |= rn_ifs[j] == want[i];
+		if (had)
+			continue; /* attached earlier; a re-created interface gets a new ifindex */
 		if (rn_attach(want[i]))
 			rc = -1;
-		else if (!had)
+		else
 			log_info("dataplane: tc_revnat attached on egress of ifindex %d", want[i]);
 	}
 	for (int j = 0; j < rn_n; j++) {

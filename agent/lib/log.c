@@ -42,7 +42,14 @@ static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(stderr, "%s.%03ldZ %-5s ", stamp, ts.tv_nsec / 1000000, names[lvl]);
 	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	if (!*fmt || fmt[strlen(fmt) - 1] != '\n') /* libbpf's lines bring their own */
+		fputc('\n', stderr);
+}
+
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+{
+	if (lvl >= cur_level)
+		vlog(lvl, fmt, ap);
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)

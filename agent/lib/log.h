@@ -2,12 +2,15 @@
 #ifndef EDGELB_LOG_H
 #define EDGELB_LOG_H
 
+#include <stdarg.h>
+
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
 int log_parse_level(const char *s, enum log_level *out);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Impossible state: log and abort, naming the module. */
 void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -96,8 +96,8 @@ teardown() {
 	[ "$(jq -r .error <<<"$output")" = 'request: unknown field "bogus" (allowed: cmd, args)' ]
 	run socat -t 5 - "UNIX-CONNECT:$EDGELB_SOCKET" <<<'{"cmd":"switch.list","args":{"x":1}}'
 	[ "$(jq -r .error <<<"$output")" = 'switch.list: unknown field "x" (allowed: none)' ]
-	run bash -c "head -c 1100000 /dev/zero | tr '\\0' ' ' | socat -t 5 - UNIX-CONNECT:$EDGELB_SOCKET"
-	[[ "$output" == *"larger than 1 MiB"* ]]
+	run bash -c "head -c 17000000 /dev/zero | tr '\\0' ' ' | socat -t 5 - UNIX-CONNECT:$EDGELB_SOCKET"
+	[[ "$output" == *"larger than 16 MiB"* ]]
 	run elb status
 	[ "$status" -eq 0 ]
 }
