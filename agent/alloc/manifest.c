@@ -649,6 +649,7 @@ static int apply(struct agent *a, const char *file, const char *yaml, bool dry,
 	struct manifest m = {.a = a, .file = file, .warnings = json_object_new_array()};
 	struct cfg_errs errs = {0};
 	struct json_object *docs = yaml_to_json(file, yaml, strlen(yaml), &errs), *changes;
+	struct agent_change *batch;
 	int done = 0;
 
 	if (!docs) {
@@ -668,6 +669,9 @@ static int apply(struct agent *a, const char *file, const char *yaml, bool dry,
 		canonical(&m.v[i]);
 	qsort(m.v, (size_t)m.n, sizeof(m.v[0]), obj_order);
 	changes = json_object_new_array();
+	batch = calloc((size_t)m.n + 1, sizeof(*batch));
+	if (!batch)
+		log_fatal("alloc: out of memory");
 	for (int i = 0; i < m.n; i++) {
 		struct manifest_obj *o = &m.v[i];
 		const char *act = action_of(&m, o);
@@ -679,18 +683,16 @@ static int apply(struct agent *a, const char *file, const char *yaml, bool dry,
 		json_object_array_add(changes, c);
 		if (dry || !strcmp(act, "unchanged"))
 			continue;
-		if (agent_commit(a, o->kind, o->key, o->val, msg, len) < 0) {
-			char tmp[512];
-
-			snprintf(tmp, sizeof(tmp), "%s (%d of %d objects applied before it)", msg,
-				 done, m.n);
-			snprintf(msg, len, "%s: %s", o->what, tmp);
-			json_object_put(changes);
-			manifest_free(&m);
-			return -1;
-		}
-		done++;
+		batch[done++] = (struct agent_change){.kind = o->kind, .key = o->key, .val = o->val};
 	}
+	/* one validation and one durable batch: all of the file or nothing */
+	if (done && agent_commit_many(a, batch, done, msg, len) < 0) {
+		free(batch);
+		json_object_put(changes);
+		manifest_free(&m);
+		return -1;
+	}
+	free(batch);
 	if (!dry && done)
 		alloc_reconcile(a->alloc, a->cfg);
 	*res = json_object_new_object();

@@ -53,10 +53,57 @@ struct cfg *cfg_new(void)
 }
 
 
+struct cfg_index {
+	const struct cfg_service *base; /* services[] it was built for */
+	int n;
+	uint32_t mask;
+	int *slot; /* index + 1; 0 = empty */
+};
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+void cfg_index_reset(struct cfg *c)
+{
+	if (c->svc_index) {
+		free(c->svc_index->slot);
+		free(c->svc_index);
+		c->svc_index = NULL;
+	}
+}
+
+static struct cfg_index *index_build(const struct cfg *c)
+{
+	struct cfg_index *x = xcalloc(1, sizeof(*x));
+	uint32_t cap = 16;
+
+	while (cap < 2u * (uint32_t)c->n_services)
+		cap *= 2;
+	x->base = c->services;
+	x->n = c->n_services;
+	x->mask = cap - 1;
+	x->slot = xcalloc(cap, sizeof(int));
+	for (int i = 0; i < c->n_services; i++) {
+		uint32_t h = name_hash(c->services[i].name) & x->mask;
+
+		while (x->slot[h])
+			h = (h + 1) & x->mask;
+		x->slot[h] = i + 1;
+	}
+	return x;
+}
+
 void cfg_free(struct cfg *c)
 {
 	if (!c)
 		return;
+	cfg_index_reset(c);
 	for (int i = 0; i < c->n_services; i++)
 		free(c->services[i].backends);
 	free(c->switches);
@@ -80,6 +127,7 @@ struct cfg *cfg_dup(const struct cfg *c)
 	struct cfg *d = xcalloc(1, sizeof(*d));
 
 	*d = *c;
+	d->svc_index = NULL;
 	d->switches = dup_array(c->switches, c->n_switches, sizeof(*c->switches));
 	d->pools = dup_array(c->pools, c->n_pools, sizeof(*c->pools));
 	d->peers = dup_array(c->peers, c->n_peers, sizeof(*c->peers));
@@ -136,9 +184,16 @@ struct cfg_peer *cfg_find_peer(const struct cfg *c, const struct ip *addr, const
 
 struct cfg_service *cfg_find_service(const struct cfg *c, const char *name)
 {
-	for (int i = 0; i < c->n_services; i++)
-		if (strcmp(c->services[i].name, name) == 0)
-			return &c->services[i];
+	struct cfg *m = (struct cfg *)c; /* the index is a cache, not state */
+	struct cfg_index *x = m->svc_index;
+
+	if (!x || x->base != c->services || x->n != c->n_services) {
+		cfg_index_reset(m);
+		x = m->svc_index = index_build(c);
+	}
+	for (uint32_t h = name_hash(name) & x->mask; x->slot[h]; h = (h + 1) & x->mask)
+		if (strcmp(c->services[x->slot[h] - 1].name, name) == 0)
+			return &c->services[x->slot[h] - 1];
 	return NULL;
 }
 
@@ -167,6 +222,12 @@ bool cfg_pools_overlap(const struct cfg_pool *a, const struct cfg_pool *b)
 			if (ranges_overlap(&a->ranges[i], &b->ranges[j]))
 				return true;
 	return false;
+}
+
+static int svc_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct cfg_service *const *)a)->name,
+		      (*(const struct cfg_service *const *)b)->name);
 }
 
 int cfg_validate(const struct cfg *c, struct cfg_errs *errs)
@@ -215,12 +276,20 @@ int cfg_validate(const struct cfg *c, struct cfg_errs *errs)
 				cfg_errs_add(errs, "bgpPeers: peerAddress: %s: defined twice on switch \"%s\"",
 					     ip_str(&p->addr, a), p->sw);
 	}
+	if (c->n_services > 1) { /* sorted, so 100,000 services check in O(n log n) */
+		const struct cfg_service **v = xcalloc((size_t)c->n_services, sizeof(*v));
+
+		for (int i = 0; i < c->n_services; i++)
+			v[i] = &c->services[i];
+		qsort(v, (size_t)c->n_services, sizeof(*v), svc_name_cmp);
+		for (int i = 1; i < c->n_services; i++)
+			if (strcmp(v[i - 1]->name, v[i]->name) == 0)
+				cfg_errs_add(errs, "services: name: \"%s\": defined twice (names must be unique)", v[i]->name);
+		free(v);
+	}
 	for (int i = 0; i < c->n_services; i++) {
 		const struct cfg_service *s = &c->services[i];
 
-		for (int j = 0; j < i; j++)
-			if (strcmp(c->services[j].name, s->name) == 0)
-				cfg_errs_add(errs, "services: name: \"%s\": defined twice (names must be unique)", s->name);
 		if (s->pool[0] && !cfg_find_pool(c, s->pool))
 			cfg_errs_add(errs, "services: %s: pool: \"%s\": no such pool (allowed: a pool in pools)", s->name, s->pool);
 	}

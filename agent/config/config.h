@@ -122,6 +122,8 @@ struct cfg_node {
 	uint32_t heartbeat_max_ms; /* XDP answers stop when the agent is quiet this long */
 };
 
+struct cfg_index;
+
 struct cfg {
 	struct cfg_node node;
 	struct cfg_switch *switches;
@@ -132,6 +134,9 @@ struct cfg {
 	int n_peers;
 	struct cfg_service *services;
 	int n_services;
+	/* name → services[] index, built on the first lookup and rebuilt when the array moved or
+	 * changed length; code that removes and adds services on one cfg calls cfg_index_reset. */
+	struct cfg_index *svc_index;
 };
 
 /* One error message per problem; a parse collects all of a file's errors. */
@@ -158,6 +163,7 @@ struct cfg_switch *cfg_find_switch(const struct cfg *c, const char *name);
 struct cfg_pool *cfg_find_pool(const struct cfg *c, const char *name);
 struct cfg_peer *cfg_find_peer(const struct cfg *c, const struct ip *addr, const char *sw);
 struct cfg_service *cfg_find_service(const struct cfg *c, const char *name);
+void cfg_index_reset(struct cfg *c);
 /* The switch a pool is announced on (its sw, or the first compute switch). */
 const struct cfg_switch *cfg_pool_switch(const struct cfg *c, const struct cfg_pool *p);
 

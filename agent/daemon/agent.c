@@ -17,17 +17,11 @@
 #include "lib/log.h"
 #include "store/store.h"
 
-struct overlay {
-	const char *kind, *key;
-	struct json_object *val; /* NULL: delete */
-	bool applied;
-};
-
 struct merge {
 	struct cfg *cfg;
 	struct cfg_errs *errs;
 	const char *kind;
-	struct overlay *ov;
+	enum cfg_src src; /* what merged objects are marked as */
 };
 
 static void peer_key(const struct cfg_peer *p, char *buf, size_t len)
@@ -48,7 +42,7 @@ static int merge_one(const char *key, struct json_object *val, void *arg)
 		struct cfg_pool p = {0}, *old;
 		if (cfg_pool_from_json(val, &p, msg, sizeof(msg)) < 0)
 			goto bad;
-		p.src = CFG_SRC_RUNTIME;
+		p.src = m->src;
 		old = cfg_find_pool(c, p.name);
 		if (!old)
 			old = cfg_array_push((void **)&c->pools, &c->n_pools, sizeof(p));
@@ -57,7 +51,7 @@ static int merge_one(const char *key, struct json_object *val, void *arg)
 		struct cfg_peer p = {0}, *old;
 		if (cfg_peer_from_json(val, &p, msg, sizeof(msg)) < 0)
 			goto bad;
-		p.src = CFG_SRC_RUNTIME;
+		p.src = m->src;
 		old = cfg_find_peer(c, &p.addr, p.sw);
 		if (!old)
 			old = cfg_array_push((void **)&c->peers, &c->n_peers, sizeof(p));
@@ -68,7 +62,7 @@ static int merge_one(const char *key, struct json_object *val, void *arg)
 			cfg_service_clear(&s);
 			goto bad;
 		}
-		s.src = CFG_SRC_RUNTIME;
+		s.src = m->src;
 		old = cfg_find_service(c, s.name);
 		if (old)
 			cfg_service_clear(old);
@@ -101,41 +95,22 @@ static void remove_one(struct cfg *c, const char *kind, const char *key)
 			if (!strcmp(c->services[i].name, key)) {
 				cfg_service_clear(&c->services[i]);
 				cfg_array_remove(c->services, &c->n_services, sizeof(*c->services), i--);
+				cfg_index_reset(c);
 			}
 	}
 }
 
-/* store objects of kind, with the overlay applied in place of the stored one */
-static int merge_iter(const char *key, struct json_object *val, void *arg)
-{
-	struct merge *m = arg;
-
-	if (m->ov && !strcmp(m->ov->kind, m->kind) && !strcmp(m->ov->key, key)) {
-		m->ov->applied = true;
-		if (!m->ov->val)
-			return 0;
-		val = m->ov->val;
-	}
-	return merge_one(key, val, arg);
-}
-
-static struct cfg *build(struct agent *a, struct overlay *ov, struct cfg_errs *errs)
+static struct cfg *build(struct agent *a, struct cfg_errs *errs)
 {
 	static const char *const kinds[] = {CFG_KIND_POOL, CFG_KIND_PEER, CFG_KIND_SERVICE};
 	struct cfg *c = cfg_dup(a->file_cfg);
-	struct merge m = {.cfg = c, .errs = errs, .ov = ov};
+	struct merge m = {.cfg = c, .errs = errs, .src = CFG_SRC_RUNTIME};
 
 	if (a->node_name)
 		snprintf(c->node.name, sizeof(c->node.name), "%s", a->node_name);
 	for (size_t i = 0; i < 3; i++) {
 		m.kind = kinds[i];
-		store_foreach(a->store, kinds[i], merge_iter, &m);
-		if (ov && !ov->applied && !strcmp(ov->kind, kinds[i])) {
-			if (ov->val)
-				merge_one(ov->key, ov->val, &m);
-			else
-				remove_one(c, ov->kind, ov->key);
-		}
+		store_foreach(a->store, kinds[i], merge_one, &m);
 	}
 	if (errs->n == 0)
 		cfg_validate(c, errs);
@@ -156,7 +131,7 @@ static void first_err(struct cfg_errs *errs, char *err, size_t len)
 int agent_rebuild_cfg(struct agent *a, char *err, size_t errlen)
 {
 	struct cfg_errs errs = {0};
-	struct cfg *c = build(a, NULL, &errs);
+	struct cfg *c = build(a, &errs);
 
 	if (!c) {
 		first_err(&errs, err, errlen);
@@ -168,22 +143,67 @@ int agent_rebuild_cfg(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
-int agent_commit(struct agent *a, const char *kind, const char *key, struct json_object *val,
-		 char *err, size_t errlen)
+/* The file's own version of an object, as JSON, or NULL when the file does not define it. */
+static struct json_object *file_version(const struct cfg *f, const char *kind, const char *key)
 {
-	struct overlay ov = {.kind = kind, .key = key, .val = val};
-	struct cfg_errs errs = {0};
-	struct cfg *c = build(a, &ov, &errs);
-	int rc;
+	char k[CFG_NAME_MAX + IP_STRLEN + 2];
 
-	if (!c) {
+	if (!strcmp(kind, CFG_KIND_POOL)) {
+		const struct cfg_pool *p = cfg_find_pool(f, key);
+		return p ? cfg_pool_to_json(p) : NULL;
+	}
+	if (!strcmp(kind, CFG_KIND_PEER)) {
+		for (int i = 0; i < f->n_peers; i++) {
+			peer_key(&f->peers[i], k, sizeof(k));
+			if (!strcmp(k, key))
+				return cfg_peer_to_json(&f->peers[i]);
+		}
+		return NULL;
+	}
+	const struct cfg_service *s = cfg_find_service(f, key);
+	return s ? cfg_service_to_json(s) : NULL;
+}
+
+int agent_commit_many(struct agent *a, const struct agent_change *ch, int n, char *err,
+		      size_t errlen)
+{
+	struct cfg_errs errs = {0};
+	struct cfg *c = cfg_dup(a->cfg);
+	struct merge m = {.cfg = c, .errs = &errs, .src = CFG_SRC_RUNTIME};
+	int rc = 0;
+
+	/* the change applied to a copy of the running state: O(changes), not O(objects) */
+	for (int i = 0; i < n && errs.n == 0; i++) {
+		struct json_object *fv;
+
+		m.kind = ch[i].kind;
+		if (ch[i].val) {
+			merge_one(ch[i].key, ch[i].val, &m);
+			continue;
+		}
+		remove_one(c, ch[i].kind, ch[i].key);
+		fv = file_version(a->file_cfg, ch[i].kind, ch[i].key);
+		if (fv) { /* removing a runtime override brings the file's object back */
+			m.src = CFG_SRC_FILE;
+			merge_one(ch[i].key, fv, &m);
+			m.src = CFG_SRC_RUNTIME;
+			json_object_put(fv);
+		}
+	}
+	if (errs.n == 0)
+		cfg_validate(c, &errs);
+	if (errs.n) {
 		first_err(&errs, err, errlen);
 		cfg_errs_free(&errs);
+		cfg_free(c);
 		return -1;
 	}
-	rc = val ? store_put(a->store, kind, key, val) : store_del(a->store, kind, key);
-	if (rc < 0) {
-		snprintf(err, errlen, "state store: cannot persist %s \"%s\" (see the agent log); nothing changed", kind, key);
+	store_batch_begin(a->store);
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = ch[i].val ? store_put(a->store, ch[i].kind, ch[i].key, ch[i].val)
+			       : store_del(a->store, ch[i].kind, ch[i].key);
+	if (store_batch_end(a->store) < 0 || rc < 0) {
+		snprintf(err, errlen, "state store: cannot persist the change (see the agent log); nothing changed");
 		cfg_free(c);
 		return -1;
 	}
@@ -191,6 +211,14 @@ int agent_commit(struct agent *a, const char *kind, const char *key, struct json
 	a->cfg = c;
 	agent_changed(a);
 	return 0;
+}
+
+int agent_commit(struct agent *a, const char *kind, const char *key, struct json_object *val,
+		 char *err, size_t errlen)
+{
+	struct agent_change ch = {.kind = kind, .key = key, .val = val};
+
+	return agent_commit_many(a, &ch, 1, err, errlen);
 }
 
 static void on_reconcile(struct ev_timer *t, void *arg)

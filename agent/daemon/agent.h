@@ -60,5 +60,13 @@ int agent_rebuild_cfg(struct agent *a, char *err, size_t errlen);
 struct json_object;
 int agent_commit(struct agent *a, const char *kind, const char *key, struct json_object *val,
 		 char *err, size_t errlen);
+/* The same for several changes at once: one validation, one durable store batch (all or
+ * nothing), one reconcile. `apply -f` uses it. */
+struct agent_change {
+	const char *kind, *key;
+	struct json_object *val; /* NULL: delete */
+};
+int agent_commit_many(struct agent *a, const struct agent_change *ch, int n, char *err,
+		      size_t errlen);
 
 #endif

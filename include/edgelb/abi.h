@@ -20,8 +20,8 @@ struct elb_ip {
 _Static_assert(sizeof(struct elb_ip) == 16, "elb_ip layout");
 
 #define ELB_MAX_IFACES	   64
-#define ELB_MAX_L2_VIPS	   65536
-#define ELB_MAX_SERVICES   65536
+#define ELB_MAX_L2_VIPS	   131072 /* room for 100,000 services on one switch */
+#define ELB_MAX_SERVICES   131072
 #define ELB_MAX_BACKENDS   65536
 #define ELB_MAGLEV_SIZE	   16381 /* prime; table of backend ids per service */
 /* Every node must hash a flow alike for Maglev to pick the same backend everywhere: the flow
