@@ -8,6 +8,7 @@
 
 B ?= build
 V ?= 0
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 Q := $(if $(filter 1,$(V)),,@)
 
 CC ?= gcc
@@ -127,18 +128,18 @@ $(B)/tests/tools/%: tests/tools/%.c
 test-build: all $(UNIT_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(TOOL_BINS)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) test-build
 	$(Q)B=$(B) tests/run.sh
 
 demo: deps
-	$(Q)$(MAKE) --no-print-directory all $(TOOL_BINS)
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) all $(TOOL_BINS)
 	$(Q)B=$(B) scripts/demo.sh up
 
 demo-down:
 	$(Q)B=$(B) scripts/demo.sh down
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory test-build $(BENCH_BINS)
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) test-build $(BENCH_BINS)
 	$(Q)B=$(B) scripts/bench.sh
 
 fmt:
