@@ -21,24 +21,9 @@
 #include "dataplane/dp_priv.h"
 #include "dataplane/lb.h"
 #include "lib/buf.h"
+#include "lib/csum.h"
 
 const char *const dp_explain_fields[] = {"src", "dst", "proto", NULL};
-
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
 
 /* Ethernet + IPv4/IPv6 + TCP SYN / UDP (empty payload), checksums complete. */
 static size_t build(uint8_t *out, size_t cap, const uint8_t dmac[6], const struct cfg_backend *src,
@@ -86,11 +71,11 @@ static size_t build(uint8_t *out, size_t cap, const uint8_t dmac[6], const struc
 	if (w.err)
 		return 0;
 	if (v4)
-		wbuf_put_u16_at(&w, l3 + 10, fold(sum16(out + l3, 20, 0)));
-	ps = sum16(src->addr.a, al, 0);
-	ps = sum16(dst->addr.a, al, ps) + proto + (uint32_t)l4len;
+		wbuf_put_u16_at(&w, l3 + 10, csum_fold(csum_add(out + l3, 20, 0)));
+	ps = csum_add(src->addr.a, al, 0);
+	ps = csum_add(dst->addr.a, al, ps) + proto + (uint32_t)l4len;
 	wbuf_put_u16_at(&w, l4 + (proto == IPPROTO_TCP ? 16 : 6),
-			fold(sum16(out + l4, l4len, ps)));
+			csum_fold(csum_add(out + l4, l4len, ps)));
 	return w.len;
 }
 

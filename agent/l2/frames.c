@@ -1,6 +1,7 @@
 /* Gratuitous ARP and unsolicited NA frame builders; see frames.h. */
 #include <string.h>
 
+#include "lib/csum.h"
 #include "l2/frames.h"
 #include "lib/buf.h"
 
@@ -29,15 +30,6 @@ size_t l2_frame_garp(uint8_t *out, size_t cap, const uint8_t mac[6], const struc
 	wbuf_bytes(&w, vip->a, 4);
 	wbuf_zero(&w, 60 - w.len); /* minimum Ethernet frame without FCS */
 	return w.err ? 0 : w.len;
-}
-
-static uint32_t sum16(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	return s;
 }
 
 size_t l2_frame_unsol_na(uint8_t *out, size_t cap, const uint8_t mac[6], const struct ip *vip)
@@ -72,9 +64,8 @@ size_t l2_frame_unsol_na(uint8_t *out, size_t cap, const uint8_t mac[6], const s
 	if (w.err)
 		return 0;
 	/* RFC 4443 2.3 over the RFC 8200 8.1 pseudo-header */
-	s = sum16(out + 22, 32) + 32 + 58 + sum16(out + msg, 32);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	wbuf_put_u16_at(&w, msg + 2, (uint16_t)~s);
+	s = csum_add(out + 22, 32, 32 + 58);
+	s = csum_add(out + msg, 32, s);
+	wbuf_put_u16_at(&w, msg + 2, csum_fold(s));
 	return w.err ? 0 : w.len;
 }
