@@ -188,18 +188,12 @@ static int cmd_pool_set(struct cli *c, int argc, char **argv)
 static int list(struct cli *c, const char *cmd, const char *call, int argc, char **argv,
 		const struct cli_col *cols)
 {
-	struct json_object *res = NULL;
 	char *pos[1];
 	int npos, rc = cli_parse(cmd, argc, argv, NULL, 0, pos, 0, &npos);
 
 	if (rc)
 		return rc;
-	rc = cli_call(c, call, NULL, &res);
-	if (rc)
-		return rc;
-	cli_print_rows(c, res, cols);
-	json_object_put(res);
-	return 0;
+	return cli_show(c, call, NULL, cols, true);
 }
 
 static int cmd_pool_list(struct cli *c, int argc, char **argv)
@@ -217,18 +211,13 @@ static int cmd_pool_remove(struct cli *c, int argc, char **argv)
 
 static int cmd_service_set(struct cli *c, int argc, char **argv)
 {
-	struct json_object *args, *res = NULL;
+	struct json_object *args;
 	int rc = build_args("service set", argc, argv, service_fields, N(service_fields), "ports",
 			    &args);
 
 	if (rc)
 		return rc;
-	rc = cli_call(c, "service.set", args, &res);
-	if (rc)
-		return rc;
-	cli_print_object(c, res, service_cols);
-	json_object_put(res);
-	return 0;
+	return cli_show(c, "service.set", args, service_cols, false);
 }
 
 static int cmd_service_list(struct cli *c, int argc, char **argv)
@@ -238,17 +227,12 @@ static int cmd_service_list(struct cli *c, int argc, char **argv)
 
 static int cmd_service_show(struct cli *c, int argc, char **argv)
 {
-	struct json_object *args, *res = NULL;
+	struct json_object *args;
 	int rc = name_only("service show", argc, argv, false, &args);
 
 	if (rc)
 		return rc;
-	rc = cli_call(c, "service.show", args, &res);
-	if (rc)
-		return rc;
-	cli_print_object(c, res, service_show_cols);
-	json_object_put(res);
-	return 0;
+	return cli_show(c, "service.show", args, service_show_cols, false);
 }
 
 static int cmd_service_remove(struct cli *c, int argc, char **argv)

@@ -87,7 +87,7 @@ static int cmd_set(struct cli *c, int argc, char **argv)
 static int cmd_list(struct cli *c, int argc, char **argv)
 {
 	struct cli_opt o[] = {{.name = "switch", .alias = "SwitchName", .kind = OPT_STR}};
-	struct json_object *args, *res = NULL;
+	struct json_object *args;
 	char *pos[1];
 	int npos, rc;
 
@@ -97,12 +97,7 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 	args = json_object_new_object();
 	if (o[0].set)
 		json_object_object_add(args, "switch", json_object_new_string(o[0].val));
-	rc = cli_call(c, "bgp.peer.list", args, &res);
-	if (rc)
-		return rc;
-	cli_print_rows(c, res, list_cols);
-	json_object_put(res);
-	return 0;
+	return cli_show(c, "bgp.peer.list", args, list_cols, true);
 }
 
 static int cmd_remove(struct cli *c, int argc, char **argv)
@@ -155,7 +150,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		{.name = "peer-address", .alias = "PeerAddress", .kind = OPT_STR},
 		{.name = "switch", .alias = "SwitchName", .kind = OPT_STR},
 	};
-	struct json_object *args, *res = NULL;
+	struct json_object *args;
 	char *pos[1];
 	const char *addr;
 	int npos = 0, rc;
@@ -171,12 +166,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 	json_object_object_add(args, "peerAddress", json_object_new_string(addr));
 	if (o[1].set)
 		json_object_object_add(args, "switch", json_object_new_string(o[1].val));
-	rc = cli_call(c, "bgp.peer.show", args, &res);
-	if (rc)
-		return rc;
-	cli_print_object(c, res, cols);
-	json_object_put(res);
-	return 0;
+	return cli_show(c, "bgp.peer.show", args, cols, false);
 }
 
 const struct cli_cmd cli_bgp_cmds[] = {

@@ -59,6 +59,10 @@ struct cli_col {
 void cli_print_rows(struct cli *c, struct json_object *rows, const struct cli_col *cols);
 /* Prints one object as "Key : value" lines (like PowerShell's list view), or JSON. */
 void cli_print_object(struct cli *c, struct json_object *obj, const struct cli_col *cols);
+/* cli_call, then the answer printed as rows (a table) or as one object (a list view), or as
+ * JSON with -o json. Returns the exit code. */
+int cli_show(struct cli *c, const char *cmd, struct json_object *args,
+	     const struct cli_col *cols, bool rows);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -15,18 +15,12 @@ static int cmd_status(struct cli *c, int argc, char **argv)
 		{"Services", "services"},     {"ServicesAssigned", "servicesAssigned"},
 		{NULL, NULL},
 	};
-	struct json_object *res;
 	char *pos[1];
 	int npos, rc = cli_parse("status", argc, argv, NULL, 0, pos, 0, &npos);
 
 	if (rc)
 		return rc;
-	rc = cli_call(c, "status", NULL, &res);
-	if (rc)
-		return rc;
-	cli_print_object(c, res, cols);
-	json_object_put(res);
-	return 0;
+	return cli_show(c, "status", NULL, cols, false);
 }
 
 static int cmd_switch_list(struct cli *c, int argc, char **argv)

@@ -9,18 +9,12 @@ static int cmd_stats(struct cli *c, int argc, char **argv)
 	    {"Id", "id"},	{"Reason", "reason"}, {"Packets", "packets"},
 	    {"Bytes", "bytes"}, {NULL, NULL},
 	};
-	struct json_object *res;
 	char *pos[1];
 	int npos, rc = cli_parse("stats", argc, argv, NULL, 0, pos, 0, &npos);
 
 	if (rc)
 		return rc;
-	rc = cli_call(c, "stats", NULL, &res);
-	if (rc)
-		return rc;
-	cli_print_rows(c, res, cols);
-	json_object_put(res);
-	return 0;
+	return cli_show(c, "stats", NULL, cols, true);
 }
 
 int cli_explain(struct cli *c, int argc, char **argv); /* cli/explain.c */

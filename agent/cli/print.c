@@ -130,3 +130,19 @@ void cli_print_object(struct cli *c, struct json_object *obj, const struct cli_c
 		printf("%-*s : %s\n", (int)w, cols[k].header, buf);
 	}
 }
+
+int cli_show(struct cli *c, const char *cmd, struct json_object *args,
+	     const struct cli_col *cols, bool rows)
+{
+	struct json_object *res = NULL;
+	int rc = cli_call(c, cmd, args, &res);
+
+	if (rc)
+		return rc;
+	if (rows)
+		cli_print_rows(c, res, cols);
+	else
+		cli_print_object(c, res, cols);
+	json_object_put(res);
+	return 0;
+}
