@@ -14,6 +14,7 @@
 #include "alloc/manifest.h"
 #include "config/config.h"
 #include "daemon/agent.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 #include "store/store.h"
 
@@ -68,12 +69,41 @@ void manifest_unsupported(struct manifest *m, const char *what, const char *path
 	}
 }
 
+/* The index key of (kind, key): a 64-bit hash; a hit is confirmed by comparing the strings. */
+static unsigned long long obj_hash(const char *kind, const char *key)
+{
+	return hash_bytes(key, strlen(key), hash_bytes(kind, strlen(kind) + 1, 0));
+}
+
 static struct manifest_obj *find_obj(struct manifest *m, const char *kind, const char *key)
 {
-	for (int i = 0; i < m->n; i++)
+	unsigned long long h = obj_hash(kind, key);
+	int i;
+
+	if (m->idx && hmap_get(m->idx, &h, &i) && i < m->n && !strcmp(m->v[i].kind, kind) &&
+	    !strcmp(m->v[i].key, key))
+		return &m->v[i];
+	if (m->idx && !hmap_get(m->idx, &h, NULL))
+		return NULL; /* every object is indexed: no hash, no object */
+	for (i = 0; i < m->n; i++) /* a hash collision: look at all */
 		if (!strcmp(m->v[i].kind, kind) && !strcmp(m->v[i].key, key))
 			return &m->v[i];
 	return NULL;
+}
+
+/* Indexes v[i] once its kind and key are set. */
+static void index_obj(struct manifest *m, int i)
+{
+	unsigned long long h = obj_hash(m->v[i].kind, m->v[i].key);
+
+	if (!m->idx) {
+		m->idx = calloc(1, sizeof(*m->idx));
+		if (!m->idx)
+			log_fatal("alloc: out of memory");
+		hmap_init(m->idx, sizeof(h), 64);
+	}
+	if (!hmap_get(m->idx, &h, NULL))
+		hmap_put(m->idx, &h, i); /* on a collision the first stays; find_obj scans */
 }
 
 static struct manifest_obj *push_obj(struct manifest *m)
@@ -113,6 +143,7 @@ int manifest_add(struct manifest *m, const char *kind, const char *key, struct j
 		o = push_obj(m);
 		snprintf(o->kind, sizeof(o->kind), "%s", kind);
 		snprintf(o->key, sizeof(o->key), "%s", key);
+		index_obj(m, m->n - 1);
 	}
 	o->val = val;
 	o->implicit = false;
@@ -145,6 +176,7 @@ struct json_object *manifest_obj(struct manifest *m, const char *kind, const cha
 	o = push_obj(m);
 	snprintf(o->kind, sizeof(o->kind), "%s", kind);
 	snprintf(o->key, sizeof(o->key), "%s", key);
+	index_obj(m, m->n - 1);
 	snprintf(o->what, sizeof(o->what), "%s %s (current)", kind, key);
 	o->val = cur;
 	o->implicit = true;
@@ -505,10 +537,14 @@ static int translate(struct manifest *m, struct json_object *docs, char *msg, si
  * ones, services against the pools they will see. */
 static int validate(struct manifest *m, char *msg, size_t len)
 {
-	struct cfg_pool *pools = calloc((size_t)m->n + 1, sizeof(*pools));
-	int n_pools = 0, rc = -1;
+	struct cfg_pool *pools;
+	int n_pools = 0, max_pools = 0, rc = -1;
 	char err[512];
 
+	/* a cfg_pool is kilobytes: room for the pools only, not for every object */
+	for (int i = 0; i < m->n; i++)
+		max_pools += !strcmp(m->v[i].kind, CFG_KIND_POOL);
+	pools = calloc((size_t)max_pools + 1, sizeof(*pools));
 	if (!pools)
 		log_fatal("alloc: out of memory");
 	for (int i = 0; i < m->n; i++) {
@@ -609,6 +645,9 @@ static void manifest_free(struct manifest *m)
 	for (int i = 0; i < m->n; i++)
 		json_object_put(m->v[i].val);
 	free(m->v);
+	if (m->idx)
+		hmap_free(m->idx);
+	free(m->idx);
 	json_object_put(m->warnings);
 }
 
@@ -650,7 +689,7 @@ static int apply(struct agent *a, const char *file, const char *yaml, bool dry,
 	struct cfg_errs errs = {0};
 	struct json_object *docs = yaml_to_json(file, yaml, strlen(yaml), &errs), *changes;
 	struct agent_change *batch;
-	int done = 0;
+	int done = 0, rc;
 
 	if (!docs) {
 		snprintf(msg, len, "%s", errs.n ? errs.msgs[0] : "not YAML");
@@ -659,12 +698,12 @@ static int apply(struct agent *a, const char *file, const char *yaml, bool dry,
 		return -1;
 	}
 	cfg_errs_free(&errs);
-	if (translate(&m, docs, msg, len) < 0 || validate(&m, msg, len) < 0) {
-		json_object_put(docs);
+	rc = translate(&m, docs, msg, len);
+	json_object_put(docs); /* translated: the parsed tree (the bulk of a big file) goes now */
+	if (rc < 0 || validate(&m, msg, len) < 0) {
 		manifest_free(&m);
 		return -1;
 	}
-	json_object_put(docs);
 	for (int i = 0; i < m.n; i++)
 		canonical(&m.v[i]);
 	qsort(m.v, (size_t)m.n, sizeof(m.v[0]), obj_order);

@@ -13,6 +13,8 @@
 struct agent;
 struct json_object;
 
+struct hmap;
+
 struct manifest_obj {
 	char kind[32];		 /* store kind: CFG_KIND_POOL, CFG_KIND_SERVICE, ... */
 	char key[256];		 /* store key: pool name, "ns/name", ... */
@@ -28,6 +30,7 @@ struct manifest {
 	int n, cap;
 	struct json_object *warnings; /* array of strings */
 	int doc;		      /* 1-based index of the document being translated */
+	struct hmap *idx;	      /* hash of (kind, key) → index in v (manifest.c) */
 };
 
 /* Translates one document. what: "Kind name (file doc N)". 0, or -1 with msg. */

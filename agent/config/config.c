@@ -83,8 +83,8 @@ static struct cfg_index *index_build(const struct cfg *c)
 	struct cfg_index *x = xcalloc(1, sizeof(*x));
 	uint32_t cap = 16;
 
-	while (cap < 2u * (uint32_t)c->n_services)
-		cap *= 2;
+	while (cap < 4u * (uint32_t)c->n_services)
+		cap *= 2; /* room to append as many again (index_extend) */
 	x->base = c->services;
 	x->n = c->n_services;
 	x->mask = cap - 1;
@@ -97,6 +97,31 @@ static struct cfg_index *index_build(const struct cfg *c)
 		x->slot[h] = i + 1;
 	}
 	return x;
+}
+
+/* services[] grew by appends since x was built (apply adds services one at a time): index the
+ * new ones instead of rebuilding, while the load stays at most 1/2 and the last entry x knew
+ * is still where it was (an array edited otherwise is rebuilt). true if x now covers all. */
+static bool index_extend(const struct cfg *c, struct cfg_index *x)
+{
+	uint32_t h;
+
+	if (x->n == 0 || 2u * (uint32_t)c->n_services > x->mask + 1)
+		return false;
+	for (h = name_hash(c->services[x->n - 1].name) & x->mask; x->slot[h];
+	     h = (h + 1) & x->mask)
+		if (strcmp(c->services[x->slot[h] - 1].name, c->services[x->n - 1].name) == 0)
+			break;
+	if (x->slot[h] != x->n)
+		return false;
+	for (int i = x->n; i < c->n_services; i++) {
+		h = name_hash(c->services[i].name) & x->mask;
+		while (x->slot[h])
+			h = (h + 1) & x->mask;
+		x->slot[h] = i + 1;
+	}
+	x->n = c->n_services;
+	return true;
 }
 
 void cfg_free(struct cfg *c)
@@ -187,6 +212,8 @@ struct cfg_service *cfg_find_service(const struct cfg *c, const char *name)
 	struct cfg *m = (struct cfg *)c; /* the index is a cache, not state */
 	struct cfg_index *x = m->svc_index;
 
+	if (x && x->n < c->n_services && index_extend(c, x))
+		x->base = c->services;
 	if (!x || x->base != c->services || x->n != c->n_services) {
 		cfg_index_reset(m);
 		x = m->svc_index = index_build(c);

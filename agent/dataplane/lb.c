@@ -22,11 +22,13 @@
 #include "dataplane/lb.h"
 #include "dataplane/maglev.h"
 #include "lib/ev.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 
 struct want_be {
 	uint32_t id;
 	struct elb_backend v;
+	bool same; /* backends_v1 already holds v under id */
 };
 
 struct want_svc {
@@ -35,15 +37,40 @@ struct want_svc {
 	const struct cfg_service *svc;
 	struct want_be *bes;
 	int n_bes;
+	bool same; /* services_v1 already holds v under key */
 };
 
-/* Service name → the service ids of its (VIP, port, proto) tuples, as of the last sync. */
-struct lb_name {
-	char name[2 * CFG_NAME_MAX + 1];
-	uint32_t id;
+/* What matches a backends_v1 entry to a wanted backend (the id is reused). */
+struct be_match {
+	uint32_t svc_id;
+	struct elb_ip addr;
+	__be16 port;
+	uint8_t family;
+	uint8_t pad;
 };
-static struct lb_name *lb_names;
-static int lb_n_names;
+
+static struct be_match be_match_of(const struct elb_backend *b)
+{
+	struct be_match m;
+
+	memset(&m, 0, sizeof(m));
+	m.svc_id = b->svc_id;
+	m.addr = b->addr;
+	m.port = b->port;
+	m.family = b->family;
+	return m;
+}
+
+/* Service id → service name, as of the last sync: offsets into one string arena (0 = none),
+ * so 100,000 names cost their length, not a fixed-size slot each. */
+static uint32_t *lb_name_off; /* ELB_MAX_SERVICES entries */
+static char *lb_name_arena;
+static size_t lb_name_len;
+
+/* The maglev_v1 entry last written per service id (a fingerprint of its backend set, 0 =
+ * unknown), valid for the map with id lb_mg_map_id only: unchanged tables are not rebuilt. */
+static uint64_t *lb_mg_fp;
+static uint32_t lb_mg_map_id;
 
 static uint8_t elb_family(uint8_t af)
 {
@@ -71,13 +98,16 @@ static void *xcalloc(size_t n, size_t sz)
 	return p;
 }
 
-static int id_take(uint8_t *used, uint32_t max)
+/* The lowest free id at or above *cursor (ids below it are taken): O(1) amortized per id. */
+static int id_take(uint8_t *used, uint32_t max, uint32_t *cursor)
 {
-	for (uint32_t i = 1; i < max; i++)
+	for (uint32_t i = *cursor ? *cursor : 1; i < max; i++)
 		if (!used[i]) {
 			used[i] = 1;
+			*cursor = i + 1;
 			return (int)i;
 		}
+	*cursor = max;
 	return -1;
 }
 
@@ -112,14 +142,11 @@ int lb_counter_sum(int fd, __u32 id, struct elb_lb_counter *out)
 	return 0;
 }
 
-static bool key_eq(const struct elb_svc_key *a, const struct elb_svc_key *b)
-{
-	return memcmp(a, b, sizeof(*a)) == 0;
-}
-
-/* Desired tuples (and VIP entries) from the services; ids filled later. */
+/* Desired tuples (and VIP entries) from the services; ids filled later. wk and vk (empty,
+ * initialised by the caller) get key → index into *out and *vout. */
 static int build_wants(const struct lb_vip *vips, int n, struct want_svc **out, int *n_out,
-		       struct want_svc **vout, int *n_vout, char *err, size_t errlen)
+		       struct want_svc **vout, int *n_vout, struct hmap *wk, struct hmap *vk,
+		       char *err, size_t errlen)
 {
 	struct want_svc *w = NULL, *v = NULL;
 	int nw = 0, nv = 0, cw = 0, cv = 0, total_be = 0;
@@ -129,14 +156,12 @@ static int build_wants(const struct lb_vip *vips, int n, struct want_svc **out, 
 
 		for (int a = 0; a < vips[i].n_ips; a++) {
 			const struct ip *ip = &vips[i].ips[a];
-			struct elb_svc_key vk = {0};
+			struct elb_svc_key vkey = {0};
 			int j;
 
-			ip_to_elb(ip, &vk.vip);
-			vk.family = elb_family(ip->family);
-			for (j = 0; j < nv; j++)
-				if (key_eq(&v[j].key, &vk))
-					break;
+			ip_to_elb(ip, &vkey.vip);
+			vkey.family = elb_family(ip->family);
+			j = hmap_put_new(vk, &vkey, nv);
 			if (j == nv) {
 				if (nv == cv) {
 					cv = cv ? 2 * cv : 16;
@@ -145,13 +170,14 @@ static int build_wants(const struct lb_vip *vips, int n, struct want_svc **out, 
 						log_fatal("dataplane: out of memory");
 				}
 				memset(&v[nv], 0, sizeof(v[nv]));
-				v[nv].key = vk;
+				v[nv].key = vkey;
 				nv++;
 			}
 			if (s->allow_icmp_echo)
 				v[j].v.flags |= ELB_SVC_F_ICMP_ECHO;
 			for (int p = 0; p < s->n_ports; p++) {
 				struct want_svc *x;
+				int k;
 
 				if (nw == cw) {
 					cw = cw ? 2 * cw : 16;
@@ -161,18 +187,18 @@ static int build_wants(const struct lb_vip *vips, int n, struct want_svc **out, 
 				}
 				x = &w[nw++];
 				memset(x, 0, sizeof(*x));
-				x->key = vk;
+				x->key = vkey;
 				x->key.port = htons(s->ports[p].port);
 				x->key.proto = s->ports[p].proto;
 				x->svc = s;
-				for (int k = 0; k < nw - 1; k++)
-					if (key_eq(&w[k].key, &x->key)) {
-						snprintf(err, errlen,
-							 "service %s: %s port %u/%u already served by %s",
-							 s->name, "VIP", s->ports[p].port,
-							 s->ports[p].proto, w[k].svc->name);
-						goto fail;
-					}
+				k = hmap_put_new(wk, &x->key, nw - 1);
+				if (k != nw - 1) {
+					snprintf(err, errlen,
+						 "service %s: %s port %u/%u already served by %s",
+						 s->name, "VIP", s->ports[p].port, s->ports[p].proto,
+						 w[k].svc->name);
+					goto fail;
+				}
 				if (s->allow_icmp_echo)
 					x->v.flags |= ELB_SVC_F_ICMP_ECHO;
 				x->bes = xcalloc(s->n_backends, sizeof(*x->bes));
@@ -224,11 +250,65 @@ struct have_be {
 	struct elb_backend v;
 };
 
+/* Every (key, value) of a hash map read in chunks with BPF_MAP_LOOKUP_BATCH (a few syscalls
+ * for 100,000 entries, not two per entry): keys and values into *keys / *vals (caller frees).
+ * The count, or -1 when the kernel refuses (then the caller walks the keys). */
+#define LB_BATCH 4096
+static int dump_batch(int fd, size_t ksz, size_t vsz, int max, void **keys, void **vals)
+{
+	char *k = NULL, *v = NULL;
+	uint64_t tok[8] = {0}, next[8] = {0}; /* opaque batch position (a bucket) */
+	int n = 0, cap = 0, rc;
+	bool first = true;
+
+	for (;;) {
+		__u32 count = LB_BATCH;
+
+		if (n + LB_BATCH > cap) {
+			cap = cap ? 2 * cap : LB_BATCH;
+			k = realloc(k, (size_t)cap * ksz);
+			v = realloc(v, (size_t)cap * vsz);
+			if (!k || !v)
+				log_fatal("dataplane: out of memory");
+		}
+		rc = bpf_map_lookup_batch(fd, first ? NULL : tok, next, k + (size_t)n * ksz,
+					  v + (size_t)n * vsz, &count, NULL);
+		if (rc && errno != ENOENT) {
+			free(k);
+			free(v);
+			return -1;
+		}
+		n += (int)count;
+		if (rc || n > max)
+			break;
+		memcpy(tok, next, sizeof(tok));
+		first = false;
+	}
+	*keys = k;
+	*vals = v;
+	return n;
+}
+
 static int dump_services(int fd, struct have_svc **out)
 {
 	struct elb_svc_key k, prev, *pp = NULL;
 	struct have_svc *h = NULL;
 	int n = 0, cap = 0;
+	void *bk, *bv;
+
+	n = dump_batch(fd, sizeof(k), sizeof(struct elb_svc), ELB_MAX_SERVICES * 2, &bk, &bv);
+	if (n >= 0) {
+		h = xcalloc(n, sizeof(*h));
+		for (int i = 0; i < n; i++) {
+			h[i].key = ((struct elb_svc_key *)bk)[i];
+			h[i].v = ((struct elb_svc *)bv)[i];
+		}
+		free(bk);
+		free(bv);
+		*out = h;
+		return n;
+	}
+	n = 0;
 
 	while (bpf_map_get_next_key(fd, pp, &k) == 0) {
 		if (n == cap) {
@@ -254,6 +334,21 @@ static int dump_backends(int fd, struct have_be **out)
 	__u32 k, prev, *pp = NULL;
 	struct have_be *h = NULL;
 	int n = 0, cap = 0;
+	void *bk, *bv;
+
+	n = dump_batch(fd, sizeof(k), sizeof(struct elb_backend), ELB_MAX_BACKENDS, &bk, &bv);
+	if (n >= 0) {
+		h = xcalloc(n, sizeof(*h));
+		for (int i = 0; i < n; i++) {
+			h[i].id = ((__u32 *)bk)[i];
+			h[i].v = ((struct elb_backend *)bv)[i];
+		}
+		free(bk);
+		free(bv);
+		*out = h;
+		return n;
+	}
+	n = 0;
 
 	while (bpf_map_get_next_key(fd, pp, &k) == 0) {
 		if (n == cap) {
@@ -299,14 +394,41 @@ static int filter_write(int fd, const uint64_t *bits, bool add)
 	return 0;
 }
 
+/* Service id → name for lb_service_name() and lb_backends_json(), in the order of w. */
+struct lb_name {
+	uint32_t off; /* into lb_name_arena */
+	uint32_t id;
+};
+static struct lb_name *lb_names;
+static int lb_n_names;
+
 static void names_record(struct want_svc *w, int nw)
 {
+	size_t len = 1, at = 1;
+
+	for (int i = 0; i < nw; i++)
+		if (i == 0 || w[i].svc != w[i - 1].svc)
+			len += strlen(w[i].svc->name) + 1;
 	free(lb_names);
+	free(lb_name_arena);
 	lb_names = xcalloc(nw, sizeof(*lb_names));
 	lb_n_names = nw;
+	lb_name_arena = xcalloc(len, 1);
+	lb_name_len = len;
+	if (!lb_name_off)
+		lb_name_off = xcalloc(ELB_MAX_SERVICES, sizeof(*lb_name_off));
+	memset(lb_name_off, 0, ELB_MAX_SERVICES * sizeof(*lb_name_off));
 	for (int i = 0; i < nw; i++) {
-		snprintf(lb_names[i].name, sizeof(lb_names[i].name), "%s", w[i].svc->name);
+		if (i == 0 || w[i].svc != w[i - 1].svc) {
+			size_t l = strlen(w[i].svc->name) + 1;
+
+			memcpy(lb_name_arena + at, w[i].svc->name, l);
+			at += l;
+		}
+		lb_names[i].off = (uint32_t)(at - strlen(w[i].svc->name) - 1);
 		lb_names[i].id = w[i].v.id;
+		if (w[i].v.id < ELB_MAX_SERVICES)
+			lb_name_off[w[i].v.id] = lb_names[i].off;
 	}
 }
 
@@ -355,13 +477,55 @@ static void ct_scan(int fd, uint8_t *live, const uint8_t *purge)
 	free(del);
 }
 
+/* Which maglev_v1 the fingerprints in lb_mg_fp describe: another map (a restart, another test
+ * object) forgets them all. */
+static void mg_cache_check(int fd)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (!lb_mg_fp)
+		lb_mg_fp = xcalloc(ELB_MAX_SERVICES, sizeof(*lb_mg_fp));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	if (!info.id || info.id != lb_mg_map_id)
+		memset(lb_mg_fp, 0, ELB_MAX_SERVICES * sizeof(*lb_mg_fp));
+	lb_mg_map_id = info.id;
+}
+
+/* The fingerprint of a service's Maglev input (active backends with weight, their ids); 2 =
+ * none (no entry), odd = a table. */
+static uint64_t mg_fingerprint(const struct want_svc *w)
+{
+	uint64_t h = 0;
+	int m = 0;
+
+	for (int b = 0; b < w->n_bes; b++) {
+		const struct elb_backend *e = &w->bes[b].v;
+
+		if (e->state != ELB_BE_ACTIVE || !e->weight)
+			continue;
+		h = hash_bytes(&w->bes[b].id, sizeof(w->bes[b].id), h);
+		h = hash_bytes(&e->addr, sizeof(e->addr), h);
+		h = hash_bytes(&e->port, sizeof(e->port), h);
+		h = hash_bytes(&e->family, sizeof(e->family), h);
+		h = hash_bytes(&e->weight, sizeof(e->weight), h);
+		m++;
+	}
+	return m ? (h << 1) | 1 : 2;
+}
+
 int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *lingering, char *err,
 	    size_t errlen)
 {
 	struct want_svc *w = NULL, *v = NULL;
 	struct have_svc *hs = NULL;
 	struct have_be *hb = NULL;
-	int nw = 0, nv = 0, nhs, nhb, rc = -1;
+	struct hmap wk, vk, hk, bk;
+	int nw = 0, nv = 0, nhs = 0, nhb = 0, rc = -1;
+	int *hb_next = NULL;
+	uint32_t svc_cursor = 1, be_cursor = 1;
 	uint8_t *svc_used = xcalloc(ELB_MAX_SERVICES, 1);
 	uint8_t *be_used = xcalloc(ELB_MAX_BACKENDS, 1);
 	uint8_t *svc_keep = xcalloc(ELB_MAX_SERVICES, 1);
@@ -369,24 +533,41 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 	uint32_t *table = xcalloc(ELB_MAGLEV_SIZE, sizeof(*table));
 	uint64_t *filter = xcalloc(ELB_VIP_FILTER_WORDS, sizeof(*filter));
 
-	if (build_wants(vips, n, &w, &nw, &v, &nv, err, errlen))
+	hmap_init(&wk, sizeof(struct elb_svc_key), n);
+	hmap_init(&vk, sizeof(struct elb_svc_key), n);
+	hmap_init(&hk, sizeof(struct elb_svc_key), 0);
+	hmap_init(&bk, sizeof(struct be_match), 0);
+	if (build_wants(vips, n, &w, &nw, &v, &nv, &wk, &vk, err, errlen))
 		goto out;
+	mg_cache_check(f->maglev);
 	nhs = dump_services(f->services, &hs);
 	nhb = dump_backends(f->backends, &hb);
-	for (int i = 0; i < nhs; i++)
+	for (int i = 0; i < nhs; i++) {
 		if (hs[i].v.id && hs[i].v.id < ELB_MAX_SERVICES)
 			svc_used[hs[i].v.id] = 1;
-	for (int i = 0; i < nhb; i++)
+		hmap_put(&hk, &hs[i].key, i);
+	}
+	/* backends by (service id, address, port): a chain per match key, highest index first */
+	hb_next = xcalloc(nhb, sizeof(*hb_next));
+	for (int i = 0; i < nhb; i++) {
+		struct be_match m = be_match_of(&hb[i].v);
+		int head = -1;
+
 		if (hb[i].id < ELB_MAX_BACKENDS)
 			be_used[hb[i].id] = 1;
+		hmap_get(&bk, &m, &head);
+		hb_next[i] = head;
+		hmap_put(&bk, &m, i);
+	}
 
 	/* ids: keep what the maps say, then take free ones (counters zeroed) */
 	for (int i = 0; i < nw; i++) {
-		for (int j = 0; j < nhs; j++)
-			if (hs[j].v.id && key_eq(&hs[j].key, &w[i].key))
-				w[i].v.id = hs[j].v.id;
+		int j;
+
+		if (hmap_get(&hk, &w[i].key, &j) && hs[j].v.id)
+			w[i].v.id = hs[j].v.id;
 		if (!w[i].v.id) {
-			int id = id_take(svc_used, ELB_MAX_SERVICES);
+			int id = id_take(svc_used, ELB_MAX_SERVICES, &svc_cursor);
 
 			if (id < 0) {
 				snprintf(err, errlen, "load balancer: no free service id");
@@ -398,41 +579,64 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 		svc_keep[w[i].v.id] = 1;
 		for (int b = 0; b < w[i].n_bes; b++) {
 			struct want_be *wb = &w[i].bes[b];
+			struct be_match m;
+			int hj = -1;
 
 			wb->v.svc_id = w[i].v.id;
-			for (int j = 0; j < nhb; j++)
-				if (hb[j].v.svc_id == wb->v.svc_id && hb[j].v.port == wb->v.port &&
-				    hb[j].v.family == wb->v.family &&
-				    !memcmp(&hb[j].v.addr, &wb->v.addr, sizeof(wb->v.addr)) &&
-				    !be_keep[hb[j].id])
-					wb->id = hb[j].id;
+			m = be_match_of(&wb->v);
+			if (!hmap_get(&bk, &m, &j))
+				j = -1;
+			for (; j >= 0; j = hb_next[j])
+				if (hb[j].id >= ELB_MAX_BACKENDS || !be_keep[hb[j].id]) {
+					hj = j; /* the last one in map order not taken yet */
+					break;
+				}
+			if (hj >= 0) {
+				wb->id = hb[hj].id;
+				wb->same = !memcmp(&hb[hj].v, &wb->v, sizeof(wb->v));
+			}
 			if (!wb->id) {
-				int id = id_take(be_used, ELB_MAX_BACKENDS);
+				int id = id_take(be_used, ELB_MAX_BACKENDS, &be_cursor);
 
 				if (id < 0) {
 					snprintf(err, errlen, "load balancer: no free backend id");
 					goto out;
 				}
 				wb->id = id;
+				wb->same = false;
 				zero_percpu(f->be_stats, id);
 			}
 			be_keep[wb->id] = 1;
 		}
+		if (hmap_get(&hk, &w[i].key, &j))
+			w[i].same = !memcmp(&hs[j].v, &w[i].v, sizeof(w[i].v));
+	}
+	for (int i = 0; i < nv; i++) {
+		int j;
+
+		if (hmap_get(&hk, &v[i].key, &j))
+			v[i].same = !memcmp(&hs[j].v, &v[i].v, sizeof(v[i].v));
 	}
 
-	/* 1. backends, 2. whole Maglev tables, 3. services: every reference exists first */
+	/* 1. backends, 2. whole Maglev tables, 3. services: every reference exists first; an
+	 * entry the map already holds with the same value is not written again */
 	for (int i = 0; i < nw; i++)
 		for (int b = 0; b < w[i].n_bes; b++)
-			if (bpf_map_update_elem(f->backends, &w[i].bes[b].id, &w[i].bes[b].v,
+			if (!w[i].bes[b].same &&
+			    bpf_map_update_elem(f->backends, &w[i].bes[b].id, &w[i].bes[b].v,
 						BPF_ANY)) {
 				snprintf(err, errlen, "backends_v1: update id %u: %s", w[i].bes[b].id,
 					 strerror(errno));
 				goto out;
 			}
 	for (int i = 0; i < nw; i++) {
-		struct maglev_backend *mb = xcalloc(w[i].n_bes, sizeof(*mb));
+		uint64_t fp = mg_fingerprint(&w[i]);
+		struct maglev_backend *mb;
 		int m = 0;
 
+		if (lb_mg_fp[w[i].v.id] == fp)
+			continue;
+		mb = xcalloc(w[i].n_bes, sizeof(*mb));
 		for (int b = 0; b < w[i].n_bes; b++) {
 			const struct elb_backend *e = &w[i].bes[b].v;
 
@@ -445,6 +649,7 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 			mb[m].id = w[i].bes[b].id;
 			m++;
 		}
+		lb_mg_fp[w[i].v.id] = 0;
 		if (m == 0) {
 			bpf_map_delete_elem(f->maglev, &w[i].v.id);
 		} else if (maglev_build(mb, m, table, ELB_MAGLEV_SIZE) < 0 ||
@@ -454,6 +659,7 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 			free(mb);
 			goto out;
 		}
+		lb_mg_fp[w[i].v.id] = fp;
 		free(mb);
 	}
 	filter_build(v, nv, filter);
@@ -462,13 +668,13 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 		goto out;
 	}
 	for (int i = 0; i < nw; i++)
-		if (bpf_map_update_elem(f->services, &w[i].key, &w[i].v, BPF_ANY)) {
+		if (!w[i].same && bpf_map_update_elem(f->services, &w[i].key, &w[i].v, BPF_ANY)) {
 			snprintf(err, errlen, "services_v1: update %s: %s", w[i].svc->name,
 				 strerror(errno));
 			goto out;
 		}
 	for (int i = 0; i < nv; i++)
-		if (bpf_map_update_elem(f->services, &v[i].key, &v[i].v, BPF_ANY)) {
+		if (!v[i].same && bpf_map_update_elem(f->services, &v[i].key, &v[i].v, BPF_ANY)) {
 			snprintf(err, errlen, "services_v1: update VIP entry: %s", strerror(errno));
 			goto out;
 		}
@@ -479,17 +685,14 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 		uint8_t *purge = NULL;
 
 		for (int j = 0; j < nhs; j++) {
-			bool want = false;
+			bool want = hmap_get(&wk, &hs[j].key, NULL) || hmap_get(&vk, &hs[j].key, NULL);
 
-			for (int i = 0; i < nw && !want; i++)
-				want = key_eq(&w[i].key, &hs[j].key);
-			for (int i = 0; i < nv && !want; i++)
-				want = key_eq(&v[i].key, &hs[j].key);
 			if (!want)
 				bpf_map_delete_elem(f->services, &hs[j].key);
 			if (!want && hs[j].v.id && hs[j].v.id < ELB_MAX_SERVICES &&
 			    !svc_keep[hs[j].v.id]) {
 				bpf_map_delete_elem(f->maglev, &hs[j].v.id);
+				lb_mg_fp[hs[j].v.id] = 0;
 				if (!purge)
 					purge = xcalloc(ELB_MAX_SERVICES, 1);
 				purge[hs[j].v.id] = 1;
@@ -516,7 +719,8 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 			    t.svc_id < ELB_MAX_SERVICES && svc_keep[t.svc_id]) {
 				/* gone from the config, flows still on it: drain */
 				t.state = ELB_BE_TERMINATING;
-				bpf_map_update_elem(f->backends, &hb[j].id, &t, BPF_ANY);
+				if (memcmp(&t, &hb[j].v, sizeof(t)))
+					bpf_map_update_elem(f->backends, &hb[j].id, &t, BPF_ANY);
 				linger++;
 				continue;
 			}
@@ -536,6 +740,11 @@ out:
 	free(v);
 	free(hs);
 	free(hb);
+	free(hb_next);
+	hmap_free(&wk);
+	hmap_free(&vk);
+	hmap_free(&hk);
+	hmap_free(&bk);
 	free(svc_used);
 	free(be_used);
 	free(svc_keep);
@@ -547,10 +756,9 @@ out:
 
 const char *lb_service_name(uint32_t id)
 {
-	for (int i = 0; i < lb_n_names; i++)
-		if (lb_names[i].id == id)
-			return lb_names[i].name;
-	return NULL;
+	if (!lb_name_off || id >= ELB_MAX_SERVICES || !lb_name_off[id])
+		return NULL;
+	return lb_name_arena + lb_name_off[id];
 }
 
 static const char *be_state_str(uint8_t s)
@@ -568,7 +776,7 @@ struct json_object *lb_backends_json(const struct lb_fds *f, const char *service
 
 	nhb = dump_backends(f->backends, &hb);
 	for (int i = 0; i < lb_n_names; i++) {
-		if (strcmp(lb_names[i].name, service))
+		if (strcmp(lb_name_arena + lb_names[i].off, service))
 			continue;
 		if (!rows)
 			rows = json_object_new_array();

@@ -24,6 +24,7 @@
 #include "l2/frames.h"
 #include "l2/l2.h"
 #include "lib/ev.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 #include "netlink/nl.h"
 
@@ -41,6 +42,7 @@ struct l2_ent {
 	uint64_t next_ms; /* next announcement; 0 = none planned */
 	unsigned long long garp_sent;
 	bool seen;
+	bool in_map; /* written active into l2_vips_v1 (map l2->map_id): no lookup next pass */
 };
 
 struct l2_warn {
@@ -52,6 +54,8 @@ struct l2 {
 	struct agent *a;
 	struct l2_ent *e;
 	int n, cap;
+	struct hmap idx; /* ent_key() → index in e[]: 100,000 VIPs are matched in O(1) each */
+	uint32_t map_id; /* the l2_vips_v1 the in_map flags describe; 0 = none yet (sweep) */
 	struct l2_warn *warns;
 	int n_warns;
 	int sock;
@@ -79,6 +83,7 @@ struct l2 *l2_new(struct agent *a)
 		log_fatal("l2: out of memory");
 	l->a = a;
 	l->sock = -1;
+	hmap_init(&l->idx, sizeof(struct elb_l2_key), 0);
 	return l;
 }
 
@@ -106,6 +111,7 @@ void l2_free(struct l2 *l)
 	if (l->sock >= 0)
 		close(l->sock);
 	free(l->e);
+	hmap_free(&l->idx);
 	free(l->warns);
 	free(l);
 }
@@ -192,10 +198,24 @@ static void on_timer(struct ev_timer *t, void *arg)
 
 static struct l2_ent *find_ent(struct l2 *l, int ifindex, const struct ip *ip)
 {
-	for (int i = 0; i < l->n; i++)
-		if (l->e[i].ifindex == ifindex && ip_eq(&l->e[i].ip, ip))
-			return &l->e[i];
-	return NULL;
+	struct l2_ent t = {.ifindex = ifindex, .ip = *ip};
+	struct elb_l2_key k = ent_key(&t);
+	int i;
+
+	if (!hmap_get(&l->idx, &k, &i) || i >= l->n)
+		return NULL;
+	return &l->e[i];
+}
+
+static void index_rebuild(struct l2 *l)
+{
+	hmap_free(&l->idx);
+	hmap_init(&l->idx, sizeof(struct elb_l2_key), (size_t)l->n);
+	for (int i = 0; i < l->n; i++) {
+		struct elb_l2_key k = ent_key(&l->e[i]);
+
+		hmap_put(&l->idx, &k, i);
+	}
 }
 
 static void warn_add(struct l2 *l, const char *sw, const char *fmt, ...)
@@ -227,12 +247,46 @@ static void warn_add(struct l2 *l, const char *sw, const char *fmt, ...)
 	snprintf(w->msg + n, sizeof(w->msg) - n, "%s%s", n ? "; " : "", line);
 }
 
-/* Service IPs for layer 2 must lie in a subnet of the compute port (DESIGN: rules). */
-static bool in_iface_subnet(const char *ifname, const struct ip *ip)
-{
+/* The addresses of a compute port, read once per pass (not once per VIP). */
+#define L2_ADDR_CACHE 16
+struct addr_cache {
+	char ifname[CFG_IFNAME_MAX];
 	struct prefix p[32];
-	int n = nl_iface_addrs(ifname, p, 32);
+	int n;
+};
 
+struct want_ctx {
+	struct l2 *l;
+	struct agent *a;
+	int fd;
+	int rc;
+	int n_fail; /* l2_vips_v1 updates that failed this pass (logged once) */
+	char fail_msg[160];
+	struct addr_cache ac[L2_ADDR_CACHE];
+	int n_ac;
+};
+
+/* Service IPs for layer 2 must lie in a subnet of the compute port (DESIGN: rules). */
+static bool in_iface_subnet(struct want_ctx *c, const char *ifname, const struct ip *ip)
+{
+	struct prefix tmp[32], *p = tmp;
+	int n = -1;
+
+	for (int i = 0; i < c->n_ac; i++)
+		if (strcmp(c->ac[i].ifname, ifname) == 0) {
+			p = c->ac[i].p;
+			n = c->ac[i].n;
+		}
+	if (n < 0) {
+		n = nl_iface_addrs(ifname, p, 32);
+		if (c->n_ac < L2_ADDR_CACHE) {
+			struct addr_cache *x = &c->ac[c->n_ac++];
+
+			snprintf(x->ifname, sizeof(x->ifname), "%s", ifname);
+			memcpy(x->p, tmp, sizeof(tmp));
+			x->n = n;
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		struct prefix net = p[i];
 
@@ -245,13 +299,6 @@ static bool in_iface_subnet(const char *ifname, const struct ip *ip)
 	return false;
 }
 
-struct want_ctx {
-	struct l2 *l;
-	struct agent *a;
-	int fd;
-	int rc;
-};
-
 static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char *ifname,
 		     const struct dp_iface_info *ifi, const struct ip *ip, const char *svc)
 {
@@ -260,7 +307,7 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 	struct elb_l2_vip v = {0};
 	struct elb_l2_key k;
 	char s[IP_STRLEN];
-	bool outside = !in_iface_subnet(ifname, ip);
+	bool outside = !in_iface_subnet(c, ifname, ip);
 
 	if (outside)
 		warn_add(l, sw->name, "service IP %s (%s) is outside the subnets of %s",
@@ -268,6 +315,8 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 	if (e) {
 		e->seen = true;
 		memcpy(e->mac, ifi->mac, 6);
+		if (e->in_map)
+			return; /* this map holds it active since we wrote it */
 		k = ent_key(e);
 		if (bpf_map_lookup_elem(c->fd, &k, &v) == 0 && (v.flags & ELB_L2_F_ACTIVE))
 			return;
@@ -280,6 +329,8 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 		}
 		e = &l->e[l->n++];
 		memset(e, 0, sizeof(*e));
+		k = ent_key(&(struct l2_ent){.ifindex = ifi->ifindex, .ip = *ip});
+		hmap_put(&l->idx, &k, l->n - 1);
 		snprintf(e->ifname, sizeof(e->ifname), "%s", ifname);
 		e->ifindex = ifi->ifindex;
 		memcpy(e->mac, ifi->mac, 6);
@@ -300,9 +351,13 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 	if (bpf_map_lookup_elem(c->fd, &k, &v) < 0)
 		memset(&v, 0, sizeof(v));
 	v.flags |= ELB_L2_F_ACTIVE;
-	if (bpf_map_update_elem(c->fd, &k, &v, BPF_ANY) < 0) {
-		log_err("l2: %s: %s update for %s failed: %s", ifname, ELB_MAP_L2_VIPS, e->ipstr,
-			strerror(errno));
+	e->in_map = false;
+	if (bpf_map_update_elem(c->fd, &k, &v, BPF_ANY) == 0) {
+		e->in_map = true;
+	} else {
+		if (!c->n_fail++)
+			snprintf(c->fail_msg, sizeof(c->fail_msg), "%s: %s update for %s failed: %s",
+				 ifname, ELB_MAP_L2_VIPS, e->ipstr, strerror(errno));
 		c->rc = -1;
 	}
 }
@@ -363,15 +418,38 @@ static void sweep_map(struct l2 *l, int fd)
 
 int l2_reconcile(struct l2 *l, struct agent *a)
 {
-	struct want_ctx c = {.l = l, .a = a, .fd = vips_fd(l)};
+	static struct want_ctx c; /* big (address cache): not on the stack */
 	int w = 0;
+	bool sweep = false;
 
+	memset(&c, 0, sizeof(c));
+	c.l = l;
+	c.a = a;
+	c.fd = vips_fd(l);
 	if (c.fd < 0 || !a->cfg || !a->alloc)
 		return 0;
 	l->n_warns = 0;
+	{
+		/* another map (dataplane reloaded): its content is unknown, look and sweep again */
+		struct bpf_map_info info;
+		uint32_t len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(c.fd, &info, &len))
+			info.id = 0;
+		if (!info.id || info.id != l->map_id) {
+			for (int i = 0; i < l->n; i++)
+				l->e[i].in_map = false;
+			sweep = true;
+		}
+		l->map_id = info.id;
+	}
 	for (int i = 0; i < l->n; i++)
 		l->e[i].seen = false;
 	alloc_foreach(a->alloc, want_assignment, &c);
+	if (c.n_fail)
+		log_err("l2: %d %s update(s) failed this pass (map full?); first: %s", c.n_fail,
+			ELB_MAP_L2_VIPS, c.fail_msg);
 	for (int i = 0; i < l->n; i++) {
 		struct l2_ent *e = &l->e[i];
 
@@ -386,7 +464,11 @@ int l2_reconcile(struct l2 *l, struct agent *a)
 		l->e[w++] = *e;
 	}
 	l->n = w;
-	sweep_map(l, c.fd);
+	index_rebuild(l);
+	/* leftovers of a previous run are in a map we have not seen yet; afterwards every entry
+	 * is one of ours (deleted above when it goes), so the walk is skipped */
+	if (sweep || c.n_fail)
+		sweep_map(l, c.fd);
 	if (l->timer == NULL && a->loop)
 		l->timer = ev_timer_new(a->loop, on_timer, l);
 	arm(l);
