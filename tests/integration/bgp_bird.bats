@@ -25,17 +25,6 @@ teardown() {
 	elb_teardown
 }
 
-# elb_req CMD ARGS_JSON: one control request on the agent's socket; fails unless ok.
-elb_req() {
-	local out
-	out=$(printf '{"cmd":"%s","args":%s}\n' "$1" "$2" | socat -t5 - "UNIX-CONNECT:$EDGELB_SOCKET")
-	jq -e .ok <<<"$out" >/dev/null || { echo "$1: $out" >&2; return 1; }
-}
-
-web_set() {
-	elb_req service.set '{"name":"default/web","ports":["tcp/80"],"pool":"p1","ipFamily":"dual"}'
-}
-
 established() { [ "$(bird_state edge4)" = Established ] && [ "$(node_peer_state)" = Established ]; }
 not_established() { [ "$(node_peer_state)" != Established ]; }
 

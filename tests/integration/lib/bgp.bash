@@ -161,3 +161,15 @@ node_peer_set() {
 node_peer_state() {
 	elb -o json bgp peer list --switch vSwitch1 | jq -r ".[] | select(.peerAddress == \"${1:-$BGP_ROUTER4}\") | .state"
 }
+
+# elb_req CMD ARGS_JSON: one control request on the agent's socket; fails unless ok.
+elb_req() {
+	local out
+	out=$(printf '{"cmd":"%s","args":%s}\n' "$1" "$2" | socat -t5 - "UNIX-CONNECT:$EDGELB_SOCKET")
+	jq -e .ok <<<"$out" >/dev/null || { echo "$1: $out" >&2; return 1; }
+}
+
+# web_set: the dual-stack service both BGP files announce.
+web_set() {
+	elb_req service.set '{"name":"default/web","ports":["tcp/80"],"pool":"p1","ipFamily":"dual"}'
+}
