@@ -16,6 +16,26 @@ static const struct {
     {AF_INET6, "ipv6"},
 };
 
+/* One family with a sample per pool and address family: addresses in use, or the pool's size. */
+static void per_pool_family(struct mbuf *o, const struct cfg *c, const struct alloc_usage *u,
+			    const char *name, const char *help, bool in_use)
+{
+	char lbl[256];
+
+	metrics_family(o, name, "gauge", help);
+	for (int i = 0; i < c->n_pools; i++)
+		for (size_t f = 0; f < 2; f++) {
+			if (!alloc_pool_has_family(&c->pools[i], fams[f].af))
+				continue;
+			lbl[0] = '\0';
+			metrics_label(lbl, sizeof(lbl), "pool", c->pools[i].name);
+			metrics_label(lbl, sizeof(lbl), "ip_family", fams[f].label);
+			metrics_sample(o, name, lbl,
+				       in_use ? (double)u[i].in_use[f]
+					      : alloc_pool_size(&c->pools[i], fams[f].af));
+		}
+}
+
 void alloc_metrics(struct mbuf *o, struct agent *a)
 {
 	struct alloc_usage *u;
@@ -28,30 +48,10 @@ void alloc_metrics(struct mbuf *o, struct agent *a)
 	if (!u)
 		abort();
 	alloc_usage(a->alloc, c, u);
-	metrics_family(o, "edgelb_allocator_addresses_in_use_total", "gauge",
-		       "Number of IP addresses in use, per pool and address family.");
-	for (int i = 0; i < c->n_pools; i++)
-		for (size_t f = 0; f < 2; f++) {
-			if (!alloc_pool_has_family(&c->pools[i], fams[f].af))
-				continue;
-			lbl[0] = '\0';
-			metrics_label(lbl, sizeof(lbl), "pool", c->pools[i].name);
-			metrics_label(lbl, sizeof(lbl), "ip_family", fams[f].label);
-			metrics_sample(o, "edgelb_allocator_addresses_in_use_total", lbl,
-				       (double)u[i].in_use[f]);
-		}
-	metrics_family(o, "edgelb_allocator_addresses_total", "gauge",
-		       "Number of usable IP addresses, per pool and address family.");
-	for (int i = 0; i < c->n_pools; i++)
-		for (size_t f = 0; f < 2; f++) {
-			if (!alloc_pool_has_family(&c->pools[i], fams[f].af))
-				continue;
-			lbl[0] = '\0';
-			metrics_label(lbl, sizeof(lbl), "pool", c->pools[i].name);
-			metrics_label(lbl, sizeof(lbl), "ip_family", fams[f].label);
-			metrics_sample(o, "edgelb_allocator_addresses_total", lbl,
-				       alloc_pool_size(&c->pools[i], fams[f].af));
-		}
+	per_pool_family(o, c, u, "edgelb_allocator_addresses_in_use_total",
+			"Number of IP addresses in use, per pool and address family.", true);
+	per_pool_family(o, c, u, "edgelb_allocator_addresses_total",
+			"Number of usable IP addresses, per pool and address family.", false);
 	metrics_family(o, "edgelb_allocator_services_allocated", "gauge",
 		       "Number of services with addresses from the pool.");
 	for (int i = 0; i < c->n_pools; i++) {
