@@ -138,9 +138,21 @@ void cfg_free(struct cfg *c)
 	free(c);
 }
 
+/* Arrays of struct cfg grow by doubling: the capacity is the next power of two of the count
+ * (cfg_array_push reallocates when the count reaches one), so appending 100,000 services costs
+ * O(n), not O(n^2). Every array of a cfg is made by these two functions. */
+static size_t capacity(int n)
+{
+	size_t c = 1;
+
+	while (c < (size_t)n)
+		c *= 2;
+	return c;
+}
+
 static void *dup_array(const void *src, int n, size_t elem)
 {
-	void *p = xcalloc((size_t)n, elem);
+	void *p = xcalloc(capacity(n), elem);
 
 	if (n)
 		memcpy(p, src, (size_t)n * elem);
@@ -166,10 +178,13 @@ struct cfg *cfg_dup(const struct cfg *c)
 
 void *cfg_array_push(void **arr, int *n, size_t elem)
 {
-	char *p = realloc(*arr, elem * (size_t)(*n + 1));
+	char *p = *arr;
 
-	if (!p)
-		log_fatal("config: out of memory");
+	if (!p || (*n > 0 && capacity(*n) == (size_t)*n)) {
+		p = realloc(p, elem * capacity(*n + 1));
+		if (!p)
+			log_fatal("config: out of memory");
+	}
 	memset(p + elem * (size_t)*n, 0, elem);
 	*arr = p;
 	return p + elem * (size_t)(*n)++;
