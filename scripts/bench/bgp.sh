@@ -5,7 +5,7 @@
 #
 #   +-- elb<id>n --------+          +-- elb<id>r --------------+          +-- elb<id>g ---------+
 #   | edgelbd            |  veth    | bird: protocol edge (tE) |  veth    | gobgpd              |
-#   | eN 10.78.1.2/24    |----------| eR 10.78.1.1  eS 10.78.2.1|---------| eG 10.78.2.2/24     |
+#   | eN 192.0.2.2/24    |----------| eR 192.0.2.1  eS 198.51.100.1|---------| eG 198.51.100.2/24     |
 #   +--------------------+          +--------------------------+          +---------------------+
 #
 # edgelbd gets N portless IPv4 services from one pool (its real allocator and speaker);
@@ -48,26 +48,26 @@ topology() {
 	for ns in "$NODE" "$ROUTER" "$GOBGP"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 	ip link add eN netns "$NODE" type veth peer name eR netns "$ROUTER"
 	ip link add eG netns "$GOBGP" type veth peer name eS netns "$ROUTER"
-	ip -n "$NODE" addr add 10.78.1.2/24 dev eN && ip -n "$NODE" link set eN up
-	ip -n "$ROUTER" addr add 10.78.1.1/24 dev eR && ip -n "$ROUTER" link set eR up
-	ip -n "$ROUTER" addr add 10.78.2.1/24 dev eS && ip -n "$ROUTER" link set eS up
-	ip -n "$GOBGP" addr add 10.78.2.2/24 dev eG && ip -n "$GOBGP" link set eG up
+	ip -n "$NODE" addr add 192.0.2.2/24 dev eN && ip -n "$NODE" link set eN up
+	ip -n "$ROUTER" addr add 192.0.2.1/24 dev eR && ip -n "$ROUTER" link set eR up
+	ip -n "$ROUTER" addr add 198.51.100.1/24 dev eS && ip -n "$ROUTER" link set eS up
+	ip -n "$GOBGP" addr add 198.51.100.2/24 dev eG && ip -n "$GOBGP" link set eG up
 }
 
 bird_up() {
 	cat >"$DIR/bird.conf" <<-EOF
-	router id 10.78.1.1;
+	router id 192.0.2.1;
 	timeformat protocol iso long ms;
 	timeformat route iso long ms;
 	protocol device { scan time 10; }
 	ipv4 table tE;
 	ipv4 table tG;
 	protocol bgp edge {
-		local 10.78.1.1 as 64512; neighbor 10.78.1.2 as 64513; connect retry time 1;
+		local 192.0.2.1 as 64512; neighbor 192.0.2.2 as 64513; connect retry time 1;
 		ipv4 { table tE; import all; export none; };
 	}
 	protocol bgp gobgp {
-		local 10.78.2.1 as 64512; neighbor 10.78.2.2 as 64514; connect retry time 1; passive;
+		local 198.51.100.1 as 64512; neighbor 198.51.100.2 as 64514; connect retry time 1; passive;
 		ipv4 { table tG; import all; export none; };
 	}
 	EOF
@@ -131,7 +131,7 @@ edgelb_run() {
 	n = int(sys.argv[1])
 	print("node: {name: bench}")
 	print("switches:\n  - {name: vSwitch1, interfaces: [eN], compute: true}")
-	print("pools:\n  - {name: p1, addresses: [10.96.0.0/12], switch: vSwitch1}")
+	print("pools:\n  - {name: p1, addresses: [198.18.0.0/15], switch: vSwitch1}")
 	print("bgpPeers: []")
 	print("services:")
 	for i in range(n):
@@ -150,7 +150,7 @@ edgelb_run() {
 		tail -5 "$DIR/edgelbd-$n.log" >&2
 		return
 	fi
-	"$B/bin/edgelb" bgp peer set --peer-address 10.78.1.1 --peer-asn 64512 --self-asn 64513 \
+	"$B/bin/edgelb" bgp peer set --peer-address 192.0.2.1 --peer-asn 64512 --self-asn 64513 \
 		--switch vSwitch1 --connect-time 1 >/dev/null
 	read -r EDGE_MS EDGE_FIRST < <(measure edge tE "$n")
 	EDGE_KB=$(hwm_kb "$pid")
@@ -167,11 +167,11 @@ gobgp_run() {
 	n, path = int(sys.argv[1]), sys.argv[2]
 	def rec(sub, body):
 	    return struct.pack("!IHHI", 0, 13, sub, len(body)) + body
-	peer = struct.pack("!BI4sI", 2, 0x0a4e0202, bytes([10, 78, 2, 2]), 64514)
-	out = [rec(1, struct.pack("!IH", 0x0a4e0202, 0) + struct.pack("!H", 1) + peer)]
+	peer = struct.pack("!BI4sI", 2, 0xc6336402, bytes([198, 51, 100, 2]), 64514)
+	out = [rec(1, struct.pack("!IH", 0xc6336402, 0) + struct.pack("!H", 1) + peer)]
 	attrs = (bytes([0x40, 1, 1, 0]) + bytes([0x40, 2, 6, 2, 1]) + struct.pack("!I", 64514)
-	         + bytes([0x40, 3, 4, 10, 78, 2, 2]))
-	base = int(ipaddress.IPv4Address("10.96.0.0"))
+	         + bytes([0x40, 3, 4, 198, 51, 100, 2]))
+	base = int(ipaddress.IPv4Address("198.18.0.0"))
 	for i in range(n):
 	    ip = struct.pack("!I", base + i)
 	    entry = struct.pack("!HIH", 0, 0, len(attrs)) + attrs
@@ -181,7 +181,7 @@ gobgp_run() {
 	cat >"$DIR/gobgpd.toml" <<-EOF
 	[global.config]
 	  as = 64514
-	  router-id = "10.78.2.2"
+	  router-id = "198.51.100.2"
 	  port = -1
 	EOF
 	ip netns exec "$GOBGP" gobgpd -f "$DIR/gobgpd.toml" -t toml --api-hosts 127.0.0.1:50077 \
@@ -199,7 +199,7 @@ gobgp_run() {
 		have=${have:-0}
 	done
 	echo "gobgp: $have of $n routes in the global RIB after $k injections" >&2
-	g neighbor add 10.78.2.1 as 64512
+	g neighbor add 198.51.100.1 as 64512
 	read -r GOBGP_MS GOBGP_FIRST < <(measure gobgp tG "$n")
 	GOBGP_KB=$(hwm_kb "$pid")
 	kill -TERM "$pid"

@@ -3,16 +3,16 @@
 #
 #   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------+
 #   |  edgelbd --bgp-port 1179        |        |  bird (tables t4, t6)     |
-#   |  eN 10.77.0.2/24 fd77::2/64     |--veth--| eR 10.77.0.1/24 fd77::1/64|
+#   |  eN 192.0.2.2/24 fd77::2/64     |--veth--| eR 192.0.2.1/24 fd77::1/64|
 #   +---------------------------------+        +---------------------------+
 #
-# Service IPs come from pool p1 (10.77.0.100-110, fd77::100-110) on vSwitch1 (eN); services
+# Service IPs come from pool p1 (192.0.2.100-110, fd77::100-110) on vSwitch1 (eN); services
 # are created through the control socket. Assertions read `edgelb -o json` and `birdc`.
 
 load lib/agent
 load lib/bgp
 
-POOL="  - {name: p1, addresses: [10.77.0.100-10.77.0.110, 'fd77::100-fd77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
+POOL="  - {name: p1, addresses: [192.0.2.100-192.0.2.110, 'fd77::100-fd77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
 
 setup() {
 	command -v bird >/dev/null || skip "bird2 is not installed"
@@ -34,8 +34,8 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	web_set
 	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 9
 	elb_wait 15 established
-	elb_wait 5 bird_has t4 10.77.0.100/32 "BGP.next_hop: 10.77.0.2"
-	r4=$(bird_route t4 10.77.0.100/32)
+	elb_wait 5 bird_has t4 192.0.2.100/32 "BGP.next_hop: 192.0.2.2"
+	r4=$(bird_route t4 192.0.2.100/32)
 	[[ "$r4" == *"BGP.as_path: 64513"* ]]
 	[[ "$r4" == *"BGP.origin: IGP"* ]]
 	[[ "$r4" == *"BGP.community: (64512,7)"* ]]
@@ -54,11 +54,11 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	[ "$(jq -r .keepaliveTime <<<"$output")" = 3 ]
 	[ "$(jq -r .prefixesSent <<<"$output")" = 2 ]
 	m=$(ip netns exec "$NODE" curl -s http://127.0.0.1:17472/metrics)
-	grep -q '^edgelb_bgp_session_up{peer="10.77.0.1",switch="vSwitch1"} 1' <<<"$m"
-	grep -q '^edgelb_bgp_announced_prefixes_total{peer="10.77.0.1",switch="vSwitch1"} 2' <<<"$m"
-	grep -q '^edgelb_bgp_opens_sent_total{peer="10.77.0.1",switch="vSwitch1"} [1-9]' <<<"$m"
-	grep -q '^edgelb_bgp_keepalives_received_total{peer="10.77.0.1"' <<<"$m"
-	grep -q '^edgelb_bgp_pending_prefixes{peer="10.77.0.1",switch="vSwitch1"} 0' <<<"$m"
+	grep -q '^edgelb_bgp_session_up{peer="192.0.2.1",switch="vSwitch1"} 1' <<<"$m"
+	grep -q '^edgelb_bgp_announced_prefixes_total{peer="192.0.2.1",switch="vSwitch1"} 2' <<<"$m"
+	grep -q '^edgelb_bgp_opens_sent_total{peer="192.0.2.1",switch="vSwitch1"} [1-9]' <<<"$m"
+	grep -q '^edgelb_bgp_keepalives_received_total{peer="192.0.2.1"' <<<"$m"
+	grep -q '^edgelb_bgp_pending_prefixes{peer="192.0.2.1",switch="vSwitch1"} 0' <<<"$m"
 }
 
 @test "iBGP: empty AS_PATH and the pool's LOCAL_PREF" {
@@ -67,10 +67,10 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	web_set
 	node_peer_set --peer-asn 64512 --self-asn 64512
 	elb_wait 15 established
-	elb_wait 5 bird_has t4 10.77.0.100/32 "BGP.local_pref: 150"
-	r4=$(bird_route t4 10.77.0.100/32)
+	elb_wait 5 bird_has t4 192.0.2.100/32 "BGP.local_pref: 150"
+	r4=$(bird_route t4 192.0.2.100/32)
 	[[ "$r4" == *"BGP.as_path: "$'\n'* || "$r4" =~ BGP.as_path:[[:space:]]*$'\n' ]]
-	[[ "$r4" == *"BGP.next_hop: 10.77.0.2"* ]]
+	[[ "$r4" == *"BGP.next_hop: 192.0.2.2"* ]]
 	elb_wait 5 bird_has t6 fd77::100/128 "BGP.local_pref: 150"
 }
 
@@ -81,15 +81,15 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	elb_req service.set '{"name":"default/api","ports":["tcp/8080"],"pool":"p1","ipFamily":"ipv4"}'
 	node_peer_set --peer-asn 64512 --self-asn 64513
 	elb_wait 15 established
-	elb_wait 5 bird_has t4 10.77.0.100/32 10.77.0.2
-	elb_wait 5 bird_has t4 10.77.0.101/32 10.77.0.2
+	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
+	elb_wait 5 bird_has t4 192.0.2.101/32 192.0.2.2
 	elb_req service.remove '{"name":"default/api"}'
-	elb_wait 5 bird_lacks t4 10.77.0.101/32
-	bird_has t4 10.77.0.100/32 10.77.0.2
+	elb_wait 5 bird_lacks t4 192.0.2.101/32
+	bird_has t4 192.0.2.100/32 192.0.2.2
 	bird_has t6 fd77::100/128 fd77::2
 	run elb bgp peer remove --peer-address "$BGP_ROUTER4" --switch vSwitch1
 	[ "$status" -eq 0 ]
-	elb_wait 5 bird_lacks t4 10.77.0.100/32
+	elb_wait 5 bird_lacks t4 192.0.2.100/32
 	elb_wait 5 bird_lacks t6 fd77::100/128
 	elb_wait 5 grep -qi "de-configured" "$BGP_DIR/bird.log"
 	run elb -o json bgp peer list
@@ -132,7 +132,7 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	wait "$BIRD_PID" 2>/dev/null || true
 	bird_run
 	elb_wait 20 established
-	elb_wait 5 bird_has t4 10.77.0.100/32 10.77.0.2
+	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
 }
 
 @test "ROUTE-REFRESH from BIRD is answered with the table again" {
@@ -141,55 +141,55 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	web_set
 	node_peer_set --peer-asn 64512 --self-asn 64513
 	elb_wait 15 established
-	elb_wait 5 bird_has t4 10.77.0.100/32 10.77.0.2
+	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
 	birdc_ reload in edge4
 	elb_wait 5 grep -q "route refresh for AFI 1" "$ELB_LOG"
-	bird_has t4 10.77.0.100/32 10.77.0.2
+	bird_has t4 192.0.2.100/32 192.0.2.2
 }
 
 @test "the seed's cmdlet transcript works verbatim, with its validation" {
 	elb_start "$NODE" "$CONF" --bgp-port 1179
 	bird_start 64512 64513 "neighbor port 1179;"
-	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch1 -HoldTimeInSeconds 15
+	run elb Set-HcsBGPPeer -PeerAddress 192.0.2.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch1 -HoldTimeInSeconds 15
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	run elb Get-HcsBGPPeers -SwitchName vSwitch1
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" =~ ^PeerAddress\ +PeerAsn\ +SelfAsn\ +HoldTime\ +State ]]
 	[[ "${lines[1]}" =~ ^-----------\ +-------\ +-------\ +--------\ +----- ]]
-	[[ "${lines[2]}" =~ ^10\.77\.0\.1\ +64512\ +64513\ +15\ + ]]
+	[[ "${lines[2]}" =~ ^192\.0\.2\.1\ +64512\ +64513\ +15\ + ]]
 	elb_wait 15 established
 	run elb -o json get-hcsbgppeers -switchname vSwitch1
-	[ "$(jq -r '.[0] | "\(.peerAddress) \(.peerAsn) \(.selfAsn) \(.holdTime) \(.switch) \(.state)"' <<<"$output")" = "10.77.0.1 64512 64513 15 vSwitch1 Established" ]
-	run elb Remove-HcsBGPPeer -PeerAddress 10.77.0.1 -SwitchName vSwitch1
+	[ "$(jq -r '.[0] | "\(.peerAddress) \(.peerAsn) \(.selfAsn) \(.holdTime) \(.switch) \(.state)"' <<<"$output")" = "192.0.2.1 64512 64513 15 vSwitch1 Established" ]
+	run elb Remove-HcsBGPPeer -PeerAddress 192.0.2.1 -SwitchName vSwitch1
 	[ "$status" -eq 0 ]
 	run elb Get-HcsBGPPeers -SwitchName vSwitch1
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	# refused values name what is allowed and change nothing
-	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 23456 -SelfAsn 64513 -SwitchName vSwitch1
+	run elb Set-HcsBGPPeer -PeerAddress 192.0.2.1 -PeerAsn 23456 -SelfAsn 64513 -SwitchName vSwitch1
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"peerAsn: 23456"*"1-65534 or 131072-4294967294"* ]]
-	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 64512 -SelfAsn 65535 -SwitchName vSwitch1
+	run elb Set-HcsBGPPeer -PeerAddress 192.0.2.1 -PeerAsn 64512 -SelfAsn 65535 -SwitchName vSwitch1
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"selfAsn: 65535"*"1-65534 or 131072-4294967294"* ]]
-	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 4294967295 -SelfAsn 64513 -SwitchName vSwitch1
+	run elb Set-HcsBGPPeer -PeerAddress 192.0.2.1 -PeerAsn 4294967295 -SelfAsn 64513 -SwitchName vSwitch1
 	[ "$status" -eq 1 ]
-	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch1 -HoldTimeInSeconds 2
+	run elb Set-HcsBGPPeer -PeerAddress 192.0.2.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch1 -HoldTimeInSeconds 2
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"holdTime: 2"*"0 or 3-65535"* ]]
 	run elb Set-HcsBGPPeer -PeerAddress 224.0.0.5 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch1
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"peerAddress"*"224.0.0.5"* ]]
-	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch2
+	run elb Set-HcsBGPPeer -PeerAddress 192.0.2.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch2
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"vSwitch2"*"compute"* ]]
-	run elb Set-HcsBGPPeer -PeerAddress 10.77.0.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch9
+	run elb Set-HcsBGPPeer -PeerAddress 192.0.2.1 -PeerAsn 64512 -SelfAsn 64513 -SwitchName vSwitch9
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"vSwitch9"*"no such switch"* ]]
 	run elb -o json bgp peer list
 	[ "$(jq length <<<"$output")" = 0 ]
-	run elb bgp peer set --peer-address 10.77.0.1 --peer-asn 64512
+	run elb bgp peer set --peer-address 192.0.2.1 --peer-asn 64512
 	[ "$status" -eq 2 ]
 }
 
@@ -212,19 +212,19 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	elb_start "$NODE" "$CONF" --bgp-port 1179
 	bird_start 64512 64513 "neighbor port 1179;"
 	web_set
-	arp() { ip netns exec "$ROUTER" arping -c 1 -w 1 -I eR 10.77.0.100 >/dev/null 2>&1; }
+	arp() { ip netns exec "$ROUTER" arping -c 1 -w 1 -I eR 192.0.2.100 >/dev/null 2>&1; }
 	mode() { elb -o json switch list | jq -r '.[] | select(.name == "vSwitch1") | .mode'; }
 	elb_wait 10 arp
 	[ "$(mode)" = layer2 ]
 	node_peer_set --peer-asn 64512 --self-asn 64513
 	elb_wait 15 established
-	elb_wait 5 bird_has t4 10.77.0.100/32 10.77.0.2
-	elb_wait 5 bash -c "! ip netns exec $ROUTER arping -c 1 -w 1 -I eR 10.77.0.100"
+	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
+	elb_wait 5 bash -c "! ip netns exec $ROUTER arping -c 1 -w 1 -I eR 192.0.2.100"
 	[ "$(mode)" = bgp ]
 	elb bgp peer remove --peer-address "$BGP_ROUTER4" --switch vSwitch1
 	elb_wait 10 arp
 	[ "$(mode)" = layer2 ]
-	elb_wait 5 bird_lacks t4 10.77.0.100/32
+	elb_wait 5 bird_lacks t4 192.0.2.100/32
 }
 
 @test "IPv6 session (peer fd77::1): both families over it, IPv4 next hop from the same link; graceful restart only when asked" {
@@ -252,7 +252,7 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	up6() { [ "$(bird_state edge6)" = Established ] && [ "$(node_peer_state "$BGP_ROUTER6")" = Established ]; }
 	elb_wait 15 up6
 	elb_wait 5 bird_has t6 fd77::100/128 "BGP.next_hop: fd77::2 fe80::"
-	elb_wait 5 bird_has t4 10.77.0.100/32 "BGP.next_hop: 10.77.0.2"
+	elb_wait 5 bird_has t4 192.0.2.100/32 "BGP.next_hop: 192.0.2.2"
 	run elb -o json bgp peer show "$BGP_ROUTER6"
 	[[ "$(jq -r .capabilities <<<"$output")" == *graceful-restart* ]]
 	# the same peer without the option: the capability is not advertised
@@ -264,8 +264,8 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 }
 
 @test "pool advertisement: aggregationLength sends one covering prefix, peers limits who gets a pool" {
-	CONF=$(bgp_node_conf "  - {name: agg, addresses: [10.77.0.100-10.77.0.103], switch: vSwitch1, aggregationLength: 28}
-  - {name: other, addresses: [10.77.0.120-10.77.0.121], switch: vSwitch1, peers: [10.77.0.9]}")
+	CONF=$(bgp_node_conf "  - {name: agg, addresses: [192.0.2.100-192.0.2.103], switch: vSwitch1, aggregationLength: 28}
+  - {name: other, addresses: [192.0.2.120-192.0.2.121], switch: vSwitch1, peers: [192.0.2.9]}")
 	elb_start "$NODE" "$CONF" --bgp-port 1179
 	bird_start 64512 64513 "neighbor port 1179;"
 	elb_req service.set '{"name":"default/a","ports":["tcp/80"],"pool":"agg","ipFamily":"ipv4"}'
@@ -273,12 +273,12 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	elb_req service.set '{"name":"default/c","ports":["tcp/80"],"pool":"other","ipFamily":"ipv4"}'
 	node_peer_set --peer-asn 64512 --self-asn 64513
 	elb_wait 15 established
-	elb_wait 5 bird_has t4 10.77.0.96/28 "BGP.next_hop: 10.77.0.2"
-	bird_lacks t4 10.77.0.100/32
-	bird_lacks t4 10.77.0.101/32
+	elb_wait 5 bird_has t4 192.0.2.96/28 "BGP.next_hop: 192.0.2.2"
+	bird_lacks t4 192.0.2.100/32
+	bird_lacks t4 192.0.2.101/32
 	# default/c has its address (so its absence on BIRD is the peers filter at work)
 	printf '{"cmd":"service.show","args":{"name":"default/c"}}\n' |
-		socat -t5 - "UNIX-CONNECT:$EDGELB_SOCKET" | grep -q '10.77.0.120'
-	bird_lacks t4 10.77.0.120/32
+		socat -t5 - "UNIX-CONNECT:$EDGELB_SOCKET" | grep -q '192.0.2.120'
+	bird_lacks t4 192.0.2.120/32
 	[ "$(elb -o json bgp peer show "$BGP_ROUTER4" | jq -r .prefixesSent)" = 1 ]
 }

@@ -4,7 +4,7 @@
 #
 #   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------+
 #   |  edgelbd --bgp-port 1179        |        |  zebra, bgpd -n           |
-#   |  eN 10.77.0.2/24 fd77::2/64     |--veth--| eR 10.77.0.1/24 fd77::1/64|
+#   |  eN 192.0.2.2/24 fd77::2/64     |--veth--| eR 192.0.2.1/24 fd77::1/64|
 #   +---------------------------------+        +---------------------------+
 #
 # Assertions read `edgelb -o json` and `vtysh ... json`.
@@ -12,7 +12,7 @@
 load lib/agent
 load lib/bgp
 
-POOL="  - {name: p1, addresses: [10.77.0.100-10.77.0.110, 'fd77::100-fd77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
+POOL="  - {name: p1, addresses: [192.0.2.100-192.0.2.110, 'fd77::100-fd77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
 
 setup() {
 	[[ -x /usr/lib/frr/bgpd ]] || skip "frr is not installed"
@@ -34,13 +34,13 @@ path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 	web_set
 	node_peer_set --peer-asn 64512 --self-asn 64513
 	elb_wait 20 established
-	elb_wait 5 frr_has ipv4 10.77.0.100/32
-	[ "$(path ipv4 10.77.0.100/32 .aspath.string)" = 64513 ]
-	[ "$(path ipv4 10.77.0.100/32 .origin)" = IGP ]
-	[ "$(path ipv4 10.77.0.100/32 .nexthops[0].ip)" = 10.77.0.2 ]
-	[ "$(path ipv4 10.77.0.100/32 .valid)" = true ]
-	[ "$(path ipv4 10.77.0.100/32 .community.string)" = 64512:7 ]
-	[ "$(path ipv4 10.77.0.100/32 .largeCommunity.string)" = 64512:1:2 ]
+	elb_wait 5 frr_has ipv4 192.0.2.100/32
+	[ "$(path ipv4 192.0.2.100/32 .aspath.string)" = 64513 ]
+	[ "$(path ipv4 192.0.2.100/32 .origin)" = IGP ]
+	[ "$(path ipv4 192.0.2.100/32 .nexthops[0].ip)" = 192.0.2.2 ]
+	[ "$(path ipv4 192.0.2.100/32 .valid)" = true ]
+	[ "$(path ipv4 192.0.2.100/32 .community.string)" = 64512:7 ]
+	[ "$(path ipv4 192.0.2.100/32 .largeCommunity.string)" = 64512:1:2 ]
 	elb_wait 5 frr_has ipv6 fd77::100/128
 	[ "$(path ipv6 fd77::100/128 '.nexthops[] | select(.scope == "global") | .ip')" = fd77::2 ]
 	ll=$(ip -n "$NODE" -6 addr show dev eN scope link | awk '/inet6/ { sub("/.*", "", $2); print $2 }')
@@ -54,10 +54,10 @@ path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 	web_set
 	node_peer_set --peer-asn 64512 --self-asn 64512
 	elb_wait 20 established
-	elb_wait 5 frr_has ipv4 10.77.0.100/32
-	[ "$(path ipv4 10.77.0.100/32 .locPrf)" = 150 ]
-	[ "$(path ipv4 10.77.0.100/32 .aspath.length)" = 0 ]
-	[ "$(path ipv4 10.77.0.100/32 .peer.type)" = internal ]
+	elb_wait 5 frr_has ipv4 192.0.2.100/32
+	[ "$(path ipv4 192.0.2.100/32 .locPrf)" = 150 ]
+	[ "$(path ipv4 192.0.2.100/32 .aspath.length)" = 0 ]
+	[ "$(path ipv4 192.0.2.100/32 .peer.type)" = internal ]
 	elb_wait 5 frr_has ipv6 fd77::100/128
 	[ "$(path ipv6 fd77::100/128 .locPrf)" = 150 ]
 }
@@ -68,8 +68,8 @@ path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 	web_set
 	node_peer_set --peer-asn 64512 --self-asn 4200000000
 	elb_wait 20 established
-	elb_wait 5 frr_has ipv4 10.77.0.100/32
-	[ "$(path ipv4 10.77.0.100/32 .aspath.string)" = 4200000000 ]
+	elb_wait 5 frr_has ipv4 192.0.2.100/32
+	[ "$(path ipv4 192.0.2.100/32 .aspath.string)" = 4200000000 ]
 }
 
 @test "FRR: withdrawn on service removal and on peer removal" {
@@ -78,16 +78,16 @@ path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 	web_set
 	node_peer_set --peer-asn 64512 --self-asn 64513
 	elb_wait 20 established
-	elb_wait 5 frr_has ipv4 10.77.0.100/32
+	elb_wait 5 frr_has ipv4 192.0.2.100/32
 	elb_wait 5 frr_has ipv6 fd77::100/128
 	elb_req service.remove '{"name":"default/web"}'
-	elb_wait 5 frr_lacks ipv4 10.77.0.100/32
+	elb_wait 5 frr_lacks ipv4 192.0.2.100/32
 	elb_wait 5 frr_lacks ipv6 fd77::100/128
 	[ "$(frr_state)" = Established ]
 	web_set
-	elb_wait 5 frr_has ipv4 10.77.0.100/32
+	elb_wait 5 frr_has ipv4 192.0.2.100/32
 	elb bgp peer remove --peer-address "$BGP_ROUTER4" --switch vSwitch1
-	elb_wait 5 frr_lacks ipv4 10.77.0.100/32
+	elb_wait 5 frr_lacks ipv4 192.0.2.100/32
 	elb_wait 5 bash -c "vtysh --vty_socket $FRR_DIR -c 'show bgp neighbors $BGP_NODE4 json' | jq -r '.\"$BGP_NODE4\".lastNotificationReason' | grep -qi 'de-configured'"
 }
 
@@ -102,5 +102,5 @@ path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 	elb_wait 10 bash -c "! kill -0 $FRR_BGPD_PID 2>/dev/null"
 	frr_bgpd_run
 	elb_wait 25 established
-	elb_wait 5 frr_has ipv4 10.77.0.100/32
+	elb_wait 5 frr_has ipv4 192.0.2.100/32
 }
