@@ -3,7 +3,8 @@
  * edgelbd. A test run (plain or live frames) reuses its frame memory, and whatever the previous
  * run or the receiver wrote into it (DNAT, new MACs) stays, so every program here first copies
  * the pristine template (tmpl, BENCH_LEN bytes, set by the tool) over the frame:
- *   bench_tx       template, then XDP_TX: the live-frames traffic generator;
+ *   bench_tx       template, then XDP_TX: the live-frames traffic generator; with flows > 1
+ *                  the UDP source port cycles through flows values (1024 up), checksum kept;
  *   bench_restore  template, then tail call to slot 0 of bench_progs (xdp_ingress, or
  *                  bench_empty for the baseline): the conntrack-hit cost with repeat;
  *   bench_fwd      on the node's ingress: new MACs and redirect to fwd_ifindex, no lookup at
@@ -11,6 +12,7 @@
 #include <linux/if_ether.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #define BENCH_LEN 60
 
@@ -34,10 +36,35 @@ static __always_inline int restore(struct xdp_md *ctx)
 	return 0;
 }
 
+__u32 flows; /* set by the tool; 0 or 1: one 5-tuple */
+__u32 flow_seq;
+
+/* Ethernet + IPv4 without options + UDP: source port at 34, checksum at 40 (RFC 1624 update). */
+static __always_inline void next_flow(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u16 *sport = data + 34, *check = data + 40;
+	__u32 c;
+	__u16 port;
+
+	if (flows < 2 || data + 42 > data_end)
+		return;
+	port = bpf_htons((__u16)(1024 + flow_seq++ % flows));
+	c = (__u16)~*check + (__u16)~*sport + port;
+	c = (c & 0xffff) + (c >> 16);
+	c = (c & 0xffff) + (c >> 16);
+	*sport = port;
+	*check = (__u16)~c;
+}
+
 SEC("xdp")
 int bench_tx(struct xdp_md *ctx)
 {
-	return restore(ctx) ? XDP_ABORTED : XDP_TX;
+	if (restore(ctx))
+		return XDP_ABORTED;
+	next_flow(ctx);
+	return XDP_TX;
 }
 
 SEC("xdp")

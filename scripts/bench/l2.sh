@@ -3,10 +3,11 @@
 # kernel answering for an address it owns, and from a userspace AF_PACKET responder (MetalLB's
 # approach), under the same flood (BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES), printed
 # as ratios. Goal: XDP >= 5x the kernel and >= 10x userspace. Asserts nothing.
-# The live-frames generator, both veths and the responder run on one CPU per frame (veth NAPI
-# runs where it is scheduled), so end-to-end rates include the generator and veth cost. A
-# floor run (bench_reflect: flip the opcode, XDP_TX) measures that pipeline; the cost of each
-# responder per reply is 1/rate - 1/floor, printed in ns and as ratios too.
+# CPU layout: the generator runs on CPU 0; the responder side (the veth's NAPI, made threaded
+# and pinned, and the AF_PACKET process) runs on CPU 1, so each responder gets one CPU and is
+# offered more than it can answer. On a one-CPU machine both share it (said in the output).
+# A floor run (bench_reflect: flip the opcode, XDP_TX) measures the veth pipeline alone; the
+# cost of each responder per reply is 1/rate - 1/floor, printed in ns and as ratios too.
 #
 #   +-- elb<id>g (generator) ---------+        +-- elb<id>r (responder) --------------+
 #   |  bench_tx floods, bench_count   |        |  xdp_ingress | kernel | AF_PACKET    |
@@ -14,6 +15,7 @@
 #   +---------------------------------+        +--------------------------------------+
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/bench/cpu.sh
 B=$(realpath "${B:-build}")
 TOOL="$B/tests/bench/bench_xdp_live"
 SECS=${L2_BENCH_SECONDS:-3}
@@ -43,15 +45,17 @@ ip -n "$R" link set lo up
 ip link add gA netns "$G" type veth peer name rA netns "$R"
 ip -n "$G" link set gA up
 ip -n "$R" link set rA up
+cpu_split "$R" rA
 
 # responder ROLE: starts it in the background in R (bounded: SECS + 3 s), waits for "ready".
 start_responder() {
 	local out=$1 role=$2
 	: >"$out"
 	if [[ $role == reflect ]]; then
-		ip netns exec "$R" "$TOOL" reflect rA $((SECS + 3)) >"$out" 2>&1 &
+		ip netns exec "$R" "${NODE_CPU[@]}" "$TOOL" reflect rA $((SECS + 3)) >"$out" 2>&1 &
 	else
-		ip netns exec "$R" "$TOOL" "$role" rA 192.0.2.100 $((SECS + 3)) >"$out" 2>&1 &
+		ip netns exec "$R" "${NODE_CPU[@]}" "$TOOL" "$role" rA 192.0.2.100 $((SECS + 3)) \
+			>"$out" 2>&1 &
 	fi
 	PIDS+=($!)
 	local deadline=$((SECONDS + 10))
@@ -63,14 +67,14 @@ start_responder() {
 
 flood() { # TARGET -> prints replies per second
 	local out
-	out=$(ip netns exec "$G" "$TOOL" gen gA 192.0.2.2 "$1" "$SECS")
+	pin_napi
+	out=$(ip netns exec "$G" "${GEN_CPU[@]}" "$TOOL" gen gA 192.0.2.2 "$1" "$SECS")
 	echo "   $out" >&2
 	sed -n 's/.*replies_per_s=\([0-9]*\).*/\1/p' <<<"$out"
 }
 
 tmp=$(mktemp -d)
-PIDS+=()
-echo "flood: ${SECS} s per responder, live frames from $G (generator and responders share 2 cores)"
+echo "flood: ${SECS} s per responder, live frames from $G; $(cpu_layout)"
 
 echo "-- floor: bench_reflect (opcode flip, XDP_TX)"
 start_responder "$tmp/floor" reflect

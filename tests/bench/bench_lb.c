@@ -1,7 +1,10 @@
 /* Load-balancer benchmark tool (scripts/bench/lb.sh), two roles, bounded:
- *   gen DEV DST_MAC SRC_IP DST_IP DPORT COUNT  send COUNT copies of one UDP frame out of DEV with
+ *   gen DEV DST_MAC SRC_IP DST_IP DPORT COUNT [FLOWS]
+ *                                              send COUNT copies of one UDP frame out of DEV with
  *                                              BPF_PROG_TEST_RUN + BPF_F_TEST_XDP_LIVE_FRAMES
- *                                              (bench_lb.bpf.c: bench_tx); prints seconds=S sent=N
+ *                                              (bench_lb.bpf.c: bench_tx), the source port
+ *                                              cycling through FLOWS values (default 1);
+ *                                              prints seconds=S sent=N
  *   cthit REPEAT                               in a private network namespace: ns per packet of
  *                                              xdp_ingress on a conntrack hit (forwarded with
  *                                              bpf_fib_lookup + redirect) and on non-VIP traffic,
@@ -139,7 +142,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int gen(char **argv)
+static int gen(char **argv, const char *flows)
 {
 	uint8_t dmac[6], smac[6], frame[128];
 	struct ip src, dst;
@@ -152,7 +155,7 @@ static int gen(char **argv)
 
 	if (!ifindex || parse_mac(argv[1], dmac) || dev_mac(argv[0], smac) ||
 	    ip_parse(argv[2], &src) || ip_parse(argv[3], &dst) || count <= 0 ||
-	    count > 100000000L) {
+	    count > 100000000L || atol(flows) < 1 || atol(flows) > 64512) {
 		fprintf(stderr, "bench_lb gen: bad arguments\n");
 		return 2;
 	}
@@ -163,6 +166,7 @@ static int gen(char **argv)
 	}
 	n = udp_frame(frame, dmac, smac, &src, &dst, 12345, (uint16_t)atoi(argv[4]));
 	memcpy(sk->bss->tmpl, frame, sizeof(sk->bss->tmpl));
+	sk->bss->flows = (__u32)atol(flows);
 	ctx.data_end = (__u32)n;
 	ctx.ingress_ifindex = (__u32)ifindex;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)n,
@@ -322,11 +326,11 @@ int main(int argc, char **argv)
 {
 	if (argc == 6 && !strcmp(argv[1], "fwd"))
 		return fwd(argv + 2);
-	if (argc == 8 && !strcmp(argv[1], "gen"))
-		return gen(argv + 2);
+	if ((argc == 8 || argc == 9) && !strcmp(argv[1], "gen"))
+		return gen(argv + 2, argc == 9 ? argv[8] : "1");
 	if (argc == 3 && !strcmp(argv[1], "cthit"))
 		return cthit(argv + 2);
-	fprintf(stderr, "usage: bench_lb gen DEV DST_MAC SRC_IP DST_IP DPORT COUNT\n"
+	fprintf(stderr, "usage: bench_lb gen DEV DST_MAC SRC_IP DST_IP DPORT COUNT [FLOWS]\n"
 			"       bench_lb cthit REPEAT\n"
 			"       bench_lb fwd DEV OUT_DEV DST_MAC SECONDS\n");
 	return 2;

@@ -113,8 +113,11 @@ static int gen(const char *dev, const char *sender, const char *target, double s
 			   NULL))
 		die("attach bench_count");
 	struct xdp_md ctx = {.data_end = (__u32)len, .ingress_ifindex = (__u32)ifindex};
+	/* Each live-frames run ends by waiting for an RCU grace period (milliseconds here): runs of
+	 * 20,000 frames spent most of their time asleep in synchronize_rcu, so a run is a million
+	 * frames (a fraction of a second) and the loop below still ends within one run of SECS. */
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = (__u32)len, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 20000, .batch_size = 64,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1000000, .batch_size = 64,
 		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
 	t0 = now_s();
 	while ((t1 = now_s()) - t0 < secs) {
