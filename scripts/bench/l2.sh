@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 . scripts/bench/cpu.sh
 B=$(realpath "${B:-build}")
 TOOL="$B/tests/bench/bench_xdp_live"
-SECS=${L2_BENCH_SECONDS:-3}
+SECS=${L2_BENCH_SECONDS:-2}
 ID=$(printf '%x' $$)
 G="elb${ID}g" R="elb${ID}r"
 PIDS=()
@@ -45,7 +45,7 @@ ip -n "$R" link set lo up
 ip link add gA netns "$G" type veth peer name rA netns "$R"
 ip -n "$G" link set gA up
 ip -n "$R" link set rA up
-cpu_split "$R" rA
+cpu_split "$R" rA 1
 
 # responder ROLE: starts it in the background in R (bounded: SECS + 3 s), waits for "ready".
 start_responder() {
@@ -74,43 +74,58 @@ flood() { # TARGET -> prints replies per second
 }
 
 tmp=$(mktemp -d)
-echo "flood: ${SECS} s per responder, live frames from $G; $(cpu_layout)"
+ROUNDS=${L2_BENCH_ROUNDS:-3}
+echo "flood: ${SECS} s per responder, $ROUNDS rounds (medians), live frames from $G; $(cpu_layout)"
 
-echo "-- floor: bench_reflect (opcode flip, XDP_TX)"
-start_responder "$tmp/floor" reflect
-floor=$(flood 192.0.2.100)
-wait "${PIDS[-1]}" || true
+# one_round: floor, XDP, kernel, userspace in turn; appends each rate to its list.
+FLOORS=() XDPS=() KERNS=() USERS=()
+one_round() {
+	echo "-- floor: bench_reflect (opcode flip, XDP_TX)"
+	start_responder "$tmp/floor" reflect
+	FLOORS+=("$(flood 192.0.2.100)")
+	wait "${PIDS[-1]}" || true
 
-echo "-- xdp_ingress (native XDP on rA)"
-start_responder "$tmp/xdp" xdp
-xdp=$(flood 192.0.2.100)
-wait "${PIDS[-1]}" || true
-cat "$tmp/xdp"
+	echo "-- xdp_ingress (native XDP on rA)"
+	start_responder "$tmp/xdp" xdp
+	XDPS+=("$(flood 192.0.2.100)")
+	wait "${PIDS[-1]}" || true
+	cat "$tmp/xdp"
+
+	echo "-- kernel (192.0.2.1 on rA, pass-through XDP so veth delivers)"
+	ip -n "$R" link set dev rA xdp obj "$B/bpf/xdp_pass.bpf.o" sec xdp
+	ip -n "$R" addr add 192.0.2.1/24 dev rA
+	KERNS+=("$(flood 192.0.2.1)")
+	ip -n "$R" addr del 192.0.2.1/24 dev rA
+
+	echo "-- userspace AF_PACKET responder"
+	start_responder "$tmp/pkt" packet
+	USERS+=("$(flood 192.0.2.100)")
+	wait "${PIDS[-1]}" || true
+	cat "$tmp/pkt"
+	ip -n "$R" link set dev rA xdp off
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+for ((round = 1; round <= ROUNDS; round++)); do
+	echo "== round $round"
+	one_round
+done
 echo "-- xdp_ingress again with BPF run-time statistics (cost per run; slows the run itself)"
 start_responder "$tmp/xdps" xdp-stats
 flood 192.0.2.100 >/dev/null
 wait "${PIDS[-1]}" || true
 cat "$tmp/xdps"
 xdp_ns=$(sed -n 's/.*prog_ns_per_run=\([0-9.]*\).*/\1/p' "$tmp/xdps")
-
-echo "-- kernel (192.0.2.1 on rA, pass-through XDP so veth delivers)"
-ip -n "$R" link set dev rA xdp obj "$B/bpf/xdp_pass.bpf.o" sec xdp
-ip -n "$R" addr add 192.0.2.1/24 dev rA
-kern=$(flood 192.0.2.1)
-ip -n "$R" addr del 192.0.2.1/24 dev rA
-
-echo "-- userspace AF_PACKET responder"
-start_responder "$tmp/pkt" packet
-user=$(flood 192.0.2.100)
-wait "${PIDS[-1]}" || true
-cat "$tmp/pkt"
-ip -n "$R" link set dev rA xdp off
 rm -rf "$tmp"
+floor=$(median "${FLOORS[@]}") xdp=$(median "${XDPS[@]}")
+kern=$(median "${KERNS[@]}") user=$(median "${USERS[@]}")
+echo "rounds: floor ${FLOORS[*]}; xdp ${XDPS[*]}; kernel ${KERNS[*]}; userspace ${USERS[*]}"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "inf" }'; }
 cost() { awk -v r="$1" -v f="$floor" 'BEGIN { if (r > 0 && f > 0) printf "%.0f", 1e9 / r - 1e9 / f; else print 0 }'; }
 echo
-printf '%-28s %12s %22s\n' "responder" "replies/s" "ns/reply above floor"
+printf '%-28s %12s %22s\n' "responder (median)" "replies/s" "ns/reply above floor"
 printf '%-28s %12s %22s\n' "floor (opcode flip)" "$floor" "0"
 printf '%-28s %12s %22s\n' "xdp_ingress (XDP)" "$xdp" "${xdp_ns:-?} (BPF stats)"
 printf '%-28s %12s %22s\n' "kernel (owns the address)" "$kern" "$(cost "$kern")"

@@ -62,7 +62,7 @@ ip -n "$N" addr add 198.51.100.1/24 dev nB
 ip -n "$P" addr add 198.51.100.2/24 dev pB
 ip netns exec "$N" sysctl -qw net.ipv4.ip_forward=1
 # frames sent by XDP into nA need its NAPI when no XDP program runs there (nft/iptables runs)
-cpu_split "$N" nA
+cpu_split "$N" nA 1
 echo "$(cpu_layout); $COUNT packets per run"
 PB_MAC=$(ip -n "$P" -j link show dev pB | jq -r '.[0].address')
 NA_MAC=$(ip -n "$N" -j link show dev nA | jq -r '.[0].address')
