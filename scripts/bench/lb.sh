@@ -25,6 +25,7 @@ COUNT=${LB_BENCH_PACKETS:-5000000}
 # workloads: one UDP 5-tuple (every packet a conntrack hit in a hot cache), and the source port
 # cycling through 64,512 values (conntrack working sets larger than the CPU caches)
 read -ra FLOWS <<<"${LB_BENCH_FLOWS:-1 64512}"
+ROUNDS=${LB_BENCH_ROUNDS:-3} # runs per approach and workload; the median is kept
 ID=$(printf '%x' $$)
 G="elb${ID}g" N="elb${ID}n" P="elb${ID}p"
 DIR=$(mktemp -d /tmp/elb-lbbench-XXXXXX)
@@ -63,7 +64,7 @@ ip -n "$P" addr add 198.51.100.2/24 dev pB
 ip netns exec "$N" sysctl -qw net.ipv4.ip_forward=1
 # frames sent by XDP into nA need its NAPI when no XDP program runs there (nft/iptables runs)
 cpu_split "$N" nA 1
-echo "$(cpu_layout); $COUNT packets per run"
+echo "$(cpu_layout); $COUNT packets per run, median of $ROUNDS runs"
 PB_MAC=$(ip -n "$P" -j link show dev pB | jq -r '.[0].address')
 NA_MAC=$(ip -n "$N" -j link show dev nA | jq -r '.[0].address')
 ip -n "$N" neigh replace 198.51.100.2 lladdr "$PB_MAC" dev nB nud permanent
@@ -94,11 +95,17 @@ run1() {
 		'BEGIN {printf "%s, %d flows: sent %d in %.3f s, delivered %d, %.0f pps\n", n, f, c, s, d, d / s > "/dev/stderr"; printf "%.0f\n", d / s}'
 }
 
-# run NAME: one run per workload (FLOWS); prints their rates, space-separated.
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+# run NAME: ROUNDS runs per workload (FLOWS); prints the median rate of each, space-separated.
 run() {
-	local f r=()
+	local f k r=() one
 	for f in "${FLOWS[@]}"; do
-		r+=("$(run1 "$1" "$f")")
+		one=()
+		for ((k = 0; k < ROUNDS; k++)); do
+			one+=("$(run1 "$1" "$f")")
+		done
+		r+=("$(median "${one[@]}")")
 	done
 	echo "${r[*]}"
 }
@@ -193,7 +200,7 @@ read -ra IPT <<<"$IPT"
 for i in "${!FLOWS[@]}"; do
 	echo
 	awk -v w="${FLOWS[i]}" -v f="${FLOOR[i]}" -v x="${XDP[i]}" -v n="${NFT[i]}" -v i="${IPT[i]}" 'BEGIN {
-	printf "%d flows: pps through the node: xdp %.0f, nftables dnat %.0f, iptables kube-proxy %.0f (floor %.0f)\n", w, x, n, i, f
+	printf "%d flows (medians): pps through the node: xdp %.0f, nftables dnat %.0f, iptables kube-proxy %.0f (floor %.0f)\n", w, x, n, i, f
 	printf "ratio of rates: xdp/nftables %.2fx (goal >= 4x), xdp/iptables %.2fx (goal >= 6x)\n", (n ? x / n : 0), (i ? x / i : 0)
 	if (f > 0 && x > 0 && n > 0 && i > 0) {
 		cx = 1e9 / x - 1e9 / f; cn = 1e9 / n - 1e9 / f; ci = 1e9 / i - 1e9 / f
