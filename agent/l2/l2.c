@@ -1,7 +1,8 @@
 /* The layer-2 announcer's state and reconcile pass: which (interface, VIP) pairs are in
  * l2_vips_v1, the gratuitous ARP / unsolicited NA bursts and refreshes (AF_PACKET), and the
- * subnet warnings per switch. The mode rule is l2_switch_mode(). Touches only l2_vips_v1;
- * interfaces and attachment belong to the dataplane. */
+ * subnet warnings per switch, and the address-conflict watch (xdp_ingress counts frames from
+ * another MAC claiming a VIP; a warning names the VIP). The mode rule is l2_switch_mode().
+ * Writes only l2_vips_v1; interfaces and attachment belong to the dataplane. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,8 +14,11 @@
 #include <linux/if_packet.h>
 #include <bpf/bpf.h>
 
+#include <bpf/libbpf.h>
+
 #include <edgelb/l2.h>
 #include <edgelb/maps.h>
+#include <edgelb/stats.h>
 
 #include "alloc/alloc.h"
 #include "bgp/bgp.h"
@@ -31,6 +35,7 @@
 #define L2_BURST	3 /* announcements when a VIP starts */
 #define L2_BURST_GAP_MS 500
 #define L2_WARN_MAX	512
+#define L2_CONFLICT_MS	1000 /* how often the conflict counters are looked at */
 
 struct l2_ent {
 	char ifname[CFG_IFNAME_MAX];
@@ -41,6 +46,7 @@ struct l2_ent {
 	int burst_left;
 	uint64_t next_ms; /* next announcement; 0 = none planned */
 	unsigned long long garp_sent;
+	uint32_t conflicts_seen; /* the entry's conflict counter when last logged */
 	bool seen;
 	bool in_map; /* written active into l2_vips_v1 (map l2->map_id): no lookup next pass */
 };
@@ -60,6 +66,8 @@ struct l2 {
 	int n_warns;
 	int sock;
 	struct ev_timer *timer;
+	struct ev_timer *conflict_timer;
+	uint64_t conflicts; /* arp_conflict + ndp_conflict when last looked at */
 };
 
 const char *l2_switch_mode(struct agent *a, const struct cfg_switch *sw)
@@ -108,6 +116,7 @@ void l2_free(struct l2 *l)
 	if (!l)
 		return;
 	ev_timer_free(l->timer);
+	ev_timer_free(l->conflict_timer);
 	if (l->sock >= 0)
 		close(l->sock);
 	free(l->e);
@@ -156,6 +165,7 @@ static void announce(struct l2 *l, struct l2_ent *e)
 }
 
 static void on_timer(struct ev_timer *t, void *arg);
+static void on_conflict_timer(struct ev_timer *t, void *arg);
 
 static void arm(struct l2 *l)
 {
@@ -471,8 +481,55 @@ int l2_reconcile(struct l2 *l, struct agent *a)
 		sweep_map(l, c.fd);
 	if (l->timer == NULL && a->loop)
 		l->timer = ev_timer_new(a->loop, on_timer, l);
+	if (l->conflict_timer == NULL && a->loop) {
+		l->conflict_timer = ev_timer_new(a->loop, on_conflict_timer, l);
+		ev_timer_arm(l->conflict_timer, L2_CONFLICT_MS);
+	}
 	arm(l);
 	return c.rc;
+}
+
+/* Sum over CPUs of stats_v1[reason] packets; 0 when the map is not there. */
+static uint64_t reason_packets(struct l2 *l, int reason)
+{
+	int fd = dp_map_fd(l->a->dp, ELB_MAP_STATS), ncpu = libbpf_num_possible_cpus();
+	uint32_t k = (uint32_t)reason;
+	uint64_t n = 0;
+
+	if (fd < 0 || ncpu <= 0)
+		return 0;
+	struct elb_counter per[ncpu];
+
+	if (bpf_map_lookup_elem(fd, &k, per))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		n += per[i].packets;
+	return n;
+}
+
+/* Two counter reads a second; the entries are walked only when a conflict was counted. */
+static void on_conflict_timer(struct ev_timer *t, void *arg)
+{
+	struct l2 *l = arg;
+	uint64_t now = reason_packets(l, ELB_R_ARP_CONFLICT) + reason_packets(l, ELB_R_NDP_CONFLICT);
+	int fd = vips_fd(l);
+
+	if (now != l->conflicts && fd >= 0) {
+		for (int i = 0; i < l->n; i++) {
+			struct l2_ent *e = &l->e[i];
+			struct elb_l2_key k = ent_key(e);
+			struct elb_l2_vip v;
+
+			if (bpf_map_lookup_elem(fd, &k, &v) || v.conflicts == e->conflicts_seen)
+				continue;
+			log_warn("l2: %s: address conflict on %s: another host claimed it (%u frame(s) "
+				 "from a MAC not ours; tcpdump -e arp or icmp6 on %s shows it)",
+				 e->ipstr, e->ifname, v.conflicts - e->conflicts_seen, e->ifname);
+			e->conflicts_seen = v.conflicts;
+		}
+	}
+	l->conflicts = now;
+	ev_timer_arm(t, L2_CONFLICT_MS);
 }
 
 void l2_switch_warnings(struct l2 *l, const char *sw, char *buf, size_t len)
@@ -499,6 +556,7 @@ void l2_foreach_stats(struct l2 *l, l2_stats_fn fn, void *arg)
 		if (fd >= 0 && bpf_map_lookup_elem(fd, &k, &v) == 0) {
 			s.requests = v.requests;
 			s.replies = v.replies;
+			s.conflicts = v.conflicts;
 		}
 		fn(&s, arg);
 	}

@@ -35,7 +35,7 @@ static inline bool l2_switch_is_l2(struct agent *a, const struct cfg_switch *sw)
 struct l2_vip_stats {
 	const char *ip;
 	const char *ifname;
-	unsigned long long requests, replies, gratuitous;
+	unsigned long long requests, replies, gratuitous, conflicts;
 };
 typedef void (*l2_stats_fn)(const struct l2_vip_stats *s, void *arg);
 void l2_foreach_stats(struct l2 *l, l2_stats_fn fn, void *arg);

@@ -1,6 +1,7 @@
 /* Metrics of the layer-2 announcer, MetalLB's layer-2 set under the edgelb_ prefix: ARP/NDP
  * requests received and responses sent (counted by xdp_ingress in l2_vips_v1) and gratuitous
- * announcements sent (counted by the announcer), per VIP and interface. */
+ * announcements sent (counted by the announcer), per VIP and interface; beyond MetalLB, address
+ * conflicts seen (frames from another MAC claiming a VIP, counted by xdp_ingress). */
 #include <stdio.h>
 
 #include "daemon/agent.h"
@@ -25,6 +26,11 @@ static unsigned long long get_garp(const struct l2_vip_stats *s)
 	return s->gratuitous;
 }
 
+static unsigned long long get_conflicts(const struct l2_vip_stats *s)
+{
+	return s->conflicts;
+}
+
 static const struct l2_metric l2_metric_table[] = {
     {"edgelb_l2_requests_received_total",
      "ARP requests and Neighbor Solicitations received for a VIP", get_req},
@@ -32,6 +38,9 @@ static const struct l2_metric l2_metric_table[] = {
      get_rep},
     {"edgelb_l2_gratuitous_sent_total",
      "Gratuitous ARP and unsolicited Neighbor Advertisements sent", get_garp},
+    {"edgelb_l2_address_conflicts_total",
+     "Gratuitous ARP, ARP replies and Neighbor Advertisements from another MAC claiming a VIP",
+     get_conflicts},
 };
 
 struct l2_emit {

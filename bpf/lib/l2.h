@@ -87,6 +87,22 @@ static __always_inline struct elb_l2_vip *l2_vip_get(struct xdp_md *ctx, __u8 fa
 	return v;
 }
 
+/* True (and the VIP's conflict counter bumped) when vip is announced here and mac is not
+ * the interface's own. */
+static __always_inline int l2_conflict(struct xdp_md *ctx, __u8 family, const __be32 vip[4],
+				       const __u8 *mac)
+{
+	struct elb_iface *ifc;
+	struct elb_l2_vip *v = l2_vip_get(ctx, family, vip, &ifc);
+
+	if (!v || !ifc)
+		return 0;
+	if (*(__u32 *)mac == *(__u32 *)ifc->mac && *(__u16 *)(mac + 4) == *(__u16 *)(ifc->mac + 4))
+		return 0;
+	__sync_fetch_and_add(&v->conflicts, 1);
+	return 1;
+}
+
 static __always_inline int l2_arp(struct xdp_md *ctx, __u64 len)
 {
 	void *data = (void *)(long)ctx->data;
@@ -106,6 +122,11 @@ static __always_inline int l2_arp(struct xdp_md *ctx, __u64 len)
 		return l2_pass(ELB_R_ARP_BAD, len);
 	__builtin_memcpy(&spa, arp->spa, 4);
 	__builtin_memcpy(&tpa, arp->tpa, 4);
+	/* RFC 5227 2.4: a gratuitous ARP or a reply whose sender address is a VIP we announce,
+	 * from another MAC, is an address conflict: counted on the VIP, left to the kernel. */
+	if ((spa == tpa || arp->op == bpf_htons(L2_ARPOP_REPLY)) && l2_conflict(ctx, ELB_AF_INET,
+	    (__be32[4]){spa}, arp->sha))
+		return l2_pass(ELB_R_ARP_CONFLICT, len);
 	/* Gratuitous ARP (either form) announces the sender's own address: not a question. */
 	if (spa == tpa)
 		return l2_pass(ELB_R_ARP_GRATUITOUS, len);
@@ -166,8 +187,20 @@ static __always_inline int l2_ndp(struct xdp_md *ctx, __u64 len)
 	/* Shorter than its own payload length: nothing downstream can use it either. */
 	if ((void *)(ip6 + 1) + plen > data_end)
 		return l2_pass(ELB_R_PASS_TRUNCATED, len);
-	if (ip6->nexthdr != IPPROTO_ICMPV6 || (void *)&nd->code > data_end || nd->type != L2_ND_NS)
+	if (ip6->nexthdr != IPPROTO_ICMPV6 || (void *)&nd->code > data_end)
 		return -1; /* other IPv6 traffic: the fast path decides */
+	/* RFC 4861 7.1.2 / RFC 4862 5.4.4: an on-link advertisement for a VIP we announce, from
+	 * another MAC, is an address conflict: counted on the VIP, left to the kernel. */
+	if (nd->type == L2_ND_NA && (void *)(nd + 1) <= data_end && ip6->hop_limit == 255 &&
+	    nd->code == 0) {
+		__be32 t[4];
+
+		__builtin_memcpy(t, nd->target, 16);
+		if (l2_conflict(ctx, ELB_AF_INET6, t, eth->h_source))
+			return l2_pass(ELB_R_NDP_CONFLICT, len);
+	}
+	if (nd->type != L2_ND_NS)
+		return -1;
 	if ((void *)(nd + 1) > data_end)
 		return l2_pass(ELB_R_PASS_TRUNCATED, len);
 	if (plen < sizeof(*nd))

@@ -18,7 +18,7 @@ _Static_assert(sizeof(struct elb_l2_key) == 24, "elb_l2_key layout");
 
 struct elb_l2_vip {
 	__u32 flags;
-	__u32 pad;
+	__u32 conflicts; /* frames from another MAC claiming this VIP (RFC 5227 2.4) */
 	__u64 requests; /* requests seen for this VIP */
 	__u64 replies;	/* replies sent */
 };

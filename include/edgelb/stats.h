@@ -34,7 +34,9 @@
 	X(24, LB_FIB_FAIL, "lb_fib_fail")	/* no route to backend: drop */    \
 	X(25, LB_UNKNOWN_PROTO, "lb_unknown_proto") /* VIP, proto not served */ \
 	X(26, LB_NO_PORT, "lb_no_port")		/* VIP, port/proto not served: drop */ \
-	X(27, LB_ICMP_UNKNOWN, "lb_icmp_unknown") /* ICMP to a VIP: no echo, no known flow */
+	X(27, LB_ICMP_UNKNOWN, "lb_icmp_unknown") /* ICMP to a VIP: no echo, no known flow */ \
+	X(28, ARP_CONFLICT, "arp_conflict")	/* another MAC claims a VIP (ARP) */ \
+	X(29, NDP_CONFLICT, "ndp_conflict")	/* another MAC claims a VIP (NA) */
 
 enum elb_reason {
 #define ELB_REASON_ENUM(n, id, name) ELB_R_##id = n,

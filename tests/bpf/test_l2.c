@@ -106,7 +106,7 @@ static uint64_t l2_stats(void)
 
 	for (int r = ELB_R_ARP_REPLY; r <= ELB_R_HEARTBEAT_STALE; r++)
 		n += stat(r);
-	return n;
+	return n + stat(ELB_R_ARP_CONFLICT) + stat(ELB_R_NDP_CONFLICT);
 }
 
 #define NOT_L2 ELB_R_MAX /* expected reason: none of the layer-2 ones (the fast path's call) */
@@ -256,6 +256,23 @@ static void m_garp_reply(struct pkt_arp *a)
 	a->op = 2;
 	memset(a->dst, 0xff, 6);
 }
+static void m_garp_mine(struct pkt_arp *a)
+{
+	m_garp_req(a);
+	memcpy(a->src, MY_MAC, 6);
+	memcpy(a->sha, MY_MAC, 6);
+}
+static void m_garp_not_vip(struct pkt_arp *a)
+{
+	pkt_ip4("192.0.2.99", a->spa);
+	pkt_ip4("192.0.2.99", a->tpa);
+}
+static void m_reply_from_vip(struct pkt_arp *a)
+{
+	a->op = 2;
+	pkt_ip4(VIP4, a->spa);
+	pkt_ip4(PEER4, a->tpa);
+}
 static void m_probe(struct pkt_arp *a)
 {
 	memset(a->spa, 0, 4);
@@ -309,8 +326,15 @@ static void test_arp_pass(void)
 		uint32_t ifindex;
 		enum elb_reason reason;
 	} rows[] = {
-	    {"gratuitous ARP request", m_garp_req, IFX, ELB_R_ARP_GRATUITOUS},
-	    {"gratuitous ARP reply", m_garp_reply, IFX, ELB_R_ARP_GRATUITOUS},
+	    {"gratuitous ARP request for a VIP from another MAC", m_garp_req, IFX,
+	     ELB_R_ARP_CONFLICT},
+	    {"gratuitous ARP reply for a VIP from another MAC", m_garp_reply, IFX,
+	     ELB_R_ARP_CONFLICT},
+	    {"ARP reply from a VIP's address, another MAC", m_reply_from_vip, IFX,
+	     ELB_R_ARP_CONFLICT},
+	    {"gratuitous ARP for a VIP from our own MAC", m_garp_mine, IFX, ELB_R_ARP_GRATUITOUS},
+	    {"gratuitous ARP for a non-VIP", m_garp_not_vip, IFX, ELB_R_ARP_GRATUITOUS},
+	    {"gratuitous ARP for a VIP of another ifindex", m_garp_req, 0, ELB_R_ARP_GRATUITOUS},
 	    {"ARP probe (sender 0.0.0.0)", m_probe, IFX, ELB_R_ARP_PROBE},
 	    {"hardware type IEEE 802", m_htype, IFX, ELB_R_ARP_BAD},
 	    {"protocol type IPv6", m_ptype, IFX, ELB_R_ARP_BAD},
@@ -385,6 +409,21 @@ static void n_na(struct pkt_nd *n)
 {
 	n->type = 136;
 }
+static void n_na_mine(struct pkt_nd *n)
+{
+	n->type = 136;
+	memcpy(n->src, MY_MAC, 6);
+}
+static void n_na_not_vip(struct pkt_nd *n)
+{
+	n_not_vip(n);
+	n->type = 136;
+}
+static void n_na_hop(struct pkt_nd *n)
+{
+	n->type = 136;
+	n->hop_limit = 64;
+}
 
 static void test_ndp_pass(void)
 {
@@ -404,7 +443,10 @@ static void test_ndp_pass(void)
 	    {"solicited-node group of another address", n_wrong_group, IFX, ELB_R_NDP_BAD},
 	    {"NS for a non-VIP", n_not_vip, IFX, ELB_R_NDP_NOT_VIP},
 	    {"NS for a VIP on an ifindex not ours", NULL, 0, ELB_R_NDP_NOT_VIP},
-	    {"NA (not a solicitation)", n_na, IFX, NOT_L2},
+	    {"NA for a VIP from another MAC", n_na, IFX, ELB_R_NDP_CONFLICT},
+	    {"NA for a VIP from our own MAC", n_na_mine, IFX, NOT_L2},
+	    {"NA for a non-VIP", n_na_not_vip, IFX, NOT_L2},
+	    {"NA for a VIP with hop limit 64 (not on link)", n_na_hop, IFX, NOT_L2},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -423,6 +465,31 @@ static void test_ndp_pass(void)
 		expect_pass(rows[i].name, f, len, rows[i].ifindex ? rows[i].ifindex : not_ours,
 			    rows[i].reason);
 	}
+}
+
+/* Conflicts are counted on the VIP's own entry, which the agent exports per VIP. */
+static void test_conflict_counter(void)
+{
+	struct pkt_arp a = pkt_arp_request(PEER_MAC, PEER4, VIP4);
+	struct pkt_nd n = pkt_ns_multicast(PEER_MAC, PEER6, VIP6);
+	uint32_t c4 = vip_get(IFX, VIP4).conflicts, c6 = vip_get(IFX, VIP6).conflicts;
+	uint8_t f[256];
+	size_t len;
+	struct h_run r = {.ifindex = IFX};
+
+	T_BEGIN("l2 conflict: another MAC's gratuitous ARP and NA counted on the VIP's entry");
+	m_garp_req(&a);
+	len = pkt_arp_build(&a, f, sizeof(f));
+	for (int i = 0; i < 3; i++)
+		T_EXPECT(h_run_xdp(prog, f, len, &r) == 0 && r.retval == XDP_PASS, "GARP passes");
+	n_na(&n);
+	len = pkt_nd_build(&n, f, sizeof(f));
+	T_EXPECT(h_run_xdp(prog, f, len, &r) == 0 && r.retval == XDP_PASS, "NA passes");
+	T_EXPECT(vip_get(IFX, VIP4).conflicts == c4 + 3, "IPv4 VIP conflicts: got %u want %u",
+		 vip_get(IFX, VIP4).conflicts, c4 + 3);
+	T_EXPECT(vip_get(IFX, VIP6).conflicts == c6 + 1, "IPv6 VIP conflicts: got %u want %u",
+		 vip_get(IFX, VIP6).conflicts, c6 + 1);
+	T_END();
 }
 
 /* Every prefix of a valid request, from the shortest frame a test run accepts (14 bytes). */
@@ -537,6 +604,7 @@ int main(void)
 	test_ns();
 	test_arp_pass();
 	test_ndp_pass();
+	test_conflict_counter();
 	test_truncated();
 	test_inactive();
 	test_heartbeat();

@@ -3,26 +3,26 @@
 # without the IPs being configured anywhere; gratuitous announcements, removal, the heartbeat
 # gate after kill -9, adoption by a restarted agent, re-attachment, cleanup on exit.
 #
-#   +-- elb<id>n (node) -------------------+          +-- elb<id>c (client) ----------+
-#   |  edgelbd, xdp_ingress on eN          |          |  arping, ndisc6, tcpdump      |
-#   |  eN 192.0.2.1/24 fd00::1/64 ---------+--veth----+- eC 192.0.2.2/24 fd00::2/64    |
-#   |  VIPs 192.0.2.100, fd00::100 (no IP) |          |  xdp_pass on eC               |
-#   +--------------------------------------+          +-------------------------------+
+#   +-- elb<id>n (node) -----------------------+          +-- elb<id>c (client) -----------+
+#   |  edgelbd, xdp_ingress on eN              |          |  arping, ndisc6, tcpdump       |
+#   |  eN 192.0.2.1/24 2001:db8::1/64 ---------+--veth----+- eC 192.0.2.2/24 2001:db8::2/64 |
+#   |  VIPs 192.0.2.100, 2001:db8::100 (no IP) |          |  xdp_pass on eC                |
+#   +------------------------------------------+          +--------------------------------+
 
 load lib/agent
 load lib/netns
 
 VIP4=192.0.2.100
-VIP6=fd00::100
+VIP6=2001:db8::100
 
 setup() {
 	NODE=$(elb_ns n)
 	CLIENT=$(elb_ns c)
 	elb_veth "$NODE" eN "$CLIENT" eC
 	ip -n "$NODE" addr add 192.0.2.1/24 dev eN
-	ip -n "$NODE" addr add fd00::1/64 dev eN nodad
+	ip -n "$NODE" addr add 2001:db8::1/64 dev eN nodad
 	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
-	ip -n "$CLIENT" addr add fd00::2/64 dev eC nodad
+	ip -n "$CLIENT" addr add 2001:db8::2/64 dev eC nodad
 	elb_xdp_pass "$CLIENT" eC
 	NODE_MAC=$(elb_mac "$NODE" eN)
 	elb_dirs
@@ -89,7 +89,7 @@ start() {
 	start
 	run elb_arp "$CLIENT" eC 192.0.2.105
 	[ "$status" -ne 0 ]
-	run elb_ndp "$CLIENT" eC fd00::105
+	run elb_ndp "$CLIENT" eC 2001:db8::105
 	[ "$status" -ne 0 ]
 	run ip -n "$NODE" -j addr show
 	[[ "$output" != *"$VIP4"* ]]
@@ -236,4 +236,34 @@ start() {
 	start
 	run bpftool -j map dump pinned "$ELB_BPFFS/config_v1"
 	[ "$(jq '.[0].formatted.value.heartbeat_max_ns' <<<"$output")" -eq 1500000000 ]
+}
+
+# conflicts: the address-conflict counter for VIP on eN, from the metrics
+conflicts() {
+	ip netns exec "$NODE" curl -sf http://127.0.0.1:7472/metrics |
+		awk -v k="edgelb_l2_address_conflicts_total{ip=\"$1\",interface=\"eN\"}" '$1 == k {print $2}'
+}
+conflicts_are() { [ "$(conflicts "$1")" = "$2" ]; }
+
+@test "another host claiming a VIP is counted per VIP, logged and shown in stats" {
+	start
+	[ "$(conflicts "$VIP4")" = 0 ]
+	# the client takes the VIP itself and announces it: 2 gratuitous ARP requests
+	ip -n "$CLIENT" addr add "$VIP4/32" dev eC
+	ip netns exec "$CLIENT" arping -U -S "$VIP4" -c 2 -w 3 -I eC "$VIP4" || true
+	elb_wait 5 conflicts_are "$VIP4" 2
+	elb_wait 3 grep -q "l2: $VIP4: address conflict on eN: another host claimed it (1 frame" "$ELB_LOG"
+	run elb -o json stats
+	[ "$(jq '.[] | select(.reason=="arp_conflict") | .packets' <<<"$output")" -eq 2 ]
+	# IPv6: the client's kernel advertises its addresses, the VIP among them, when its MAC
+	# changes (ndisc_notify: one unsolicited NA each)
+	ip netns exec "$CLIENT" sysctl -qw net.ipv6.conf.eC.ndisc_notify=1
+	ip -n "$CLIENT" addr add "$VIP6/128" dev eC nodad
+	ip -n "$CLIENT" link set eC address 02:00:00:00:00:99
+	elb_wait 5 conflicts_are "$VIP6" 1
+	elb_wait 3 grep -q "l2: $VIP6: address conflict on eN: another host claimed it (1 frame" "$ELB_LOG"
+	run elb -o json stats
+	[ "$(jq '.[] | select(.reason=="ndp_conflict") | .packets' <<<"$output")" -eq 1 ]
+	# the node's own announcements are not conflicts, and it keeps answering
+	[ "$(conflicts "$VIP4")" = 2 ]
 }

@@ -4,12 +4,12 @@
 # own name); tc_revnat rewrites replies back to VIP:port. No iptables/nftables rule anywhere.
 # Backends from the config file (SIGHUP to change them) and from EndpointSlice manifests.
 #
-#   +-- elb<id>c (client) --+        +-- elb<id>n (node) -------------------+   +-- elb<id>p1 ----+
-#   | eC 192.0.2.2/24       |--veth--| eN 192.0.2.1/24 fd00::1/64           |   | eP 198.51.100.2 |
-#   |    fd00::2/64         |        |  xdp_ingress + tc_revnat (egress)    |---| fd01:1::2       |
-#   | xdp_pass, tx off      |        | nB1 198.51.100.1/26 fd01:1::1 ... nB3|   | elb_echo p1     |
-#   +-----------------------+        | VIPs 192.0.2.100, fd00::100 (ARP/NDP)|   +- p2, p3 alike --+
-#                                    +--------------------------------------+
+#   +-- elb<id>c (client) --+        +-- elb<id>n (node) -----------------------+   +-- elb<id>p1 ------+
+#   | eC 192.0.2.2/24       |--veth--| eN 192.0.2.1/24 2001:db8::1/64           |   | eP 198.51.100.2   |
+#   |    2001:db8::2/64     |        |  xdp_ingress + tc_revnat (egress)        |---| 2001:db8:1:1::2   |
+#   | xdp_pass, tx off      |        | nB1 198.51.100.1/26 2001:db8:1:1::1 .. nB3|   | elb_echo p1       |
+#   +-----------------------+        | VIPs 192.0.2.100, 2001:db8::100 (ARP/NDP) |   +- p2, p3 alike ----+
+#                                    +-------------------------------------------+
 # Pod K's link is the /26 at 198.51.100.64(K-1): the node's end .64(K-1)+1, the pod .64(K-1)+2
 # (p1 198.51.100.2, p2 .66, p3 .130).
 
@@ -17,7 +17,7 @@ load lib/agent
 load lib/netns
 
 VIP4=192.0.2.100
-VIP6=fd00::100
+VIP6=2001:db8::100
 TOOLS="$B/tests/tools"
 
 pod_gw() { echo "198.51.100.$((64 * $1 - 63))"; }
@@ -30,9 +30,9 @@ setup() {
 	CLIENT=$(elb_ns c)
 	elb_veth "$NODE" eN "$CLIENT" eC
 	ip -n "$NODE" addr add 192.0.2.1/24 dev eN
-	ip -n "$NODE" addr add fd00::1/64 dev eN nodad
+	ip -n "$NODE" addr add 2001:db8::1/64 dev eN nodad
 	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
-	ip -n "$CLIENT" addr add fd00::2/64 dev eC nodad
+	ip -n "$CLIENT" addr add 2001:db8::2/64 dev eC nodad
 	ip netns exec "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	elb_xdp_pass "$CLIENT" eC
 	# XDP rewrites TCP: the sender must put full checksums on the wire
@@ -41,11 +41,11 @@ setup() {
 		POD[$k]=$(elb_ns "p$k")
 		elb_veth "$NODE" "nB$k" "${POD[$k]}" eP
 		ip -n "$NODE" addr add "$(pod_gw $k)/26" dev "nB$k"
-		ip -n "$NODE" addr add "fd01:$k::1/64" dev "nB$k" nodad
+		ip -n "$NODE" addr add "2001:db8:1:$k::1/64" dev "nB$k" nodad
 		ip -n "${POD[$k]}" addr add "$(pod_ip $k)/26" dev eP
-		ip -n "${POD[$k]}" addr add "fd01:$k::2/64" dev eP nodad
+		ip -n "${POD[$k]}" addr add "2001:db8:1:$k::2/64" dev eP nodad
 		ip -n "${POD[$k]}" route add default via "$(pod_gw $k)"
-		ip -n "${POD[$k]}" -6 route add default via "fd01:$k::1"
+		ip -n "${POD[$k]}" -6 route add default via "2001:db8:1:$k::1"
 		# frames redirected by XDP into nB$k arrive here
 		elb_xdp_pass "${POD[$k]}" eP
 		elb_bg "${POD[$k]}" "$TOOLS/elb_echo" "p$k" 8080 120
@@ -66,7 +66,7 @@ teardown() {
 write_conf() {
 	local be="" k
 	for k in "$@"; do
-		be+="\"$(pod_ip $k):8080\", \"[fd01:$k::2]:8080\", "
+		be+="\"$(pod_ip $k):8080\", \"[2001:db8:1:$k::2]:8080\", "
 	done
 	cat >"$CONF" <<-YAML
 	node: {name: node-a}
@@ -112,7 +112,7 @@ check_sticky() {
 no_v6_p1() {
 	local m
 	m=$(metrics)
-	grep -q edgelb_backend_flows_total <<<"$m" && ! grep -qF 'backend="[fd01:1::2]:8080"' <<<"$m"
+	grep -q edgelb_backend_flows_total <<<"$m" && ! grep -qF 'backend="[2001:db8:1:1::2]:8080"' <<<"$m"
 }
 
 vip_served() {
