@@ -31,6 +31,7 @@ struct manifest {
 	struct json_object *warnings; /* array of strings */
 	int doc;		      /* 1-based index of the document being translated */
 	struct hmap *idx;	      /* hash of (kind, key) → index in v (manifest.c) */
+	struct json_object *later;    /* rows' state resolved after the last document (owned) */
 };
 
 /* Translates one document. what: "Kind name (file doc N)". 0, or -1 with msg. */
