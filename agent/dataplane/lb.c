@@ -289,82 +289,68 @@ static int dump_batch(int fd, size_t ksz, size_t vsz, int max, void **keys, void
 	return n;
 }
 
-static int dump_services(int fd, struct have_svc **out)
+/* Every entry of a map: batched when the kernel allows, else one key walk (at most max
+ * entries). Keys and values into *keys / *vals (caller frees); the count. */
+static int dump_map(int fd, size_t ksz, size_t vsz, int max, void **keys, void **vals)
 {
-	struct elb_svc_key k, prev, *pp = NULL;
-	struct have_svc *h = NULL;
-	int n = 0, cap = 0;
-	void *bk, *bv;
+	char *k = NULL, *v = NULL, *last;
+	void *prev = NULL;
+	int n = dump_batch(fd, ksz, vsz, max, keys, vals), cap = 0;
 
-	n = dump_batch(fd, sizeof(k), sizeof(struct elb_svc), ELB_MAX_SERVICES * 2, &bk, &bv);
-	if (n >= 0) {
-		h = xcalloc(n, sizeof(*h));
-		for (int i = 0; i < n; i++) {
-			h[i].key = ((struct elb_svc_key *)bk)[i];
-			h[i].v = ((struct elb_svc *)bv)[i];
-		}
-		free(bk);
-		free(bv);
-		*out = h;
+	if (n >= 0)
 		return n;
-	}
 	n = 0;
-
-	while (bpf_map_get_next_key(fd, pp, &k) == 0) {
+	last = xcalloc(1, ksz);
+	for (;;) {
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
-			h = realloc(h, cap * sizeof(*h));
-			if (!h)
+			k = realloc(k, (size_t)cap * ksz);
+			v = realloc(v, (size_t)cap * vsz);
+			if (!k || !v)
 				log_fatal("dataplane: out of memory");
 		}
-		h[n].key = k;
-		if (bpf_map_lookup_elem(fd, &k, &h[n].v) == 0)
-			n++;
-		prev = k;
-		pp = &prev;
-		if (n > ELB_MAX_SERVICES * 2)
+		if (n > max || bpf_map_get_next_key(fd, prev, k + (size_t)n * ksz) != 0)
 			break;
+		prev = memcpy(last, k + (size_t)n * ksz, ksz);
+		/* an entry deleted meanwhile leaves no slot (the next key overwrites it) */
+		if (bpf_map_lookup_elem(fd, last, v + (size_t)n * vsz) == 0)
+			n++;
 	}
+	free(last);
+	*keys = k;
+	*vals = v;
+	return n;
+}
+
+static int dump_services(int fd, struct have_svc **out)
+{
+	void *bk, *bv;
+	int n = dump_map(fd, sizeof(struct elb_svc_key), sizeof(struct elb_svc),
+			 ELB_MAX_SERVICES * 2, &bk, &bv);
+	struct have_svc *h = xcalloc(n, sizeof(*h));
+
+	for (int i = 0; i < n; i++) {
+		h[i].key = ((struct elb_svc_key *)bk)[i];
+		h[i].v = ((struct elb_svc *)bv)[i];
+	}
+	free(bk);
+	free(bv);
 	*out = h;
 	return n;
 }
 
 static int dump_backends(int fd, struct have_be **out)
 {
-	__u32 k, prev, *pp = NULL;
-	struct have_be *h = NULL;
-	int n = 0, cap = 0;
 	void *bk, *bv;
+	int n = dump_map(fd, sizeof(__u32), sizeof(struct elb_backend), ELB_MAX_BACKENDS, &bk, &bv);
+	struct have_be *h = xcalloc(n, sizeof(*h));
 
-	n = dump_batch(fd, sizeof(k), sizeof(struct elb_backend), ELB_MAX_BACKENDS, &bk, &bv);
-	if (n >= 0) {
-		h = xcalloc(n, sizeof(*h));
-		for (int i = 0; i < n; i++) {
-			h[i].id = ((__u32 *)bk)[i];
-			h[i].v = ((struct elb_backend *)bv)[i];
-		}
-		free(bk);
-		free(bv);
-		*out = h;
-		return n;
+	for (int i = 0; i < n; i++) {
+		h[i].id = ((__u32 *)bk)[i];
+		h[i].v = ((struct elb_backend *)bv)[i];
 	}
-	n = 0;
-
-	while (bpf_map_get_next_key(fd, pp, &k) == 0) {
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			h = realloc(h, cap * sizeof(*h));
-			if (!h)
-				log_fatal("dataplane: out of memory");
-		}
-		h[n].id = k;
-		if (bpf_map_lookup_elem(fd, &k, &h[n].v) == 0)
-			n++;
-		prev = k;
-		pp = &prev;
-		if (n > ELB_MAX_BACKENDS)
-			break;
-	}
+	free(bk);
+	free(bv);
 	*out = h;
 	return n;
 }
