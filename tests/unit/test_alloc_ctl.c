@@ -18,55 +18,18 @@
 #include "lib/log.h"
 #include "metrics/metrics.h"
 #include "store/store.h"
+#include "agent_fixture.h"
 #include "t.h"
 
-static char dir[256];
-
+/* An agent with one pool from the "config file". */
 static struct agent *agent_up(void)
 {
-	struct agent *a = calloc(1, sizeof(*a));
-	char err[256];
+	struct agent *a = fx_agent_new("elbactl");
 
-	snprintf(dir, sizeof(dir), "%s/elbactlXXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir))
-		exit(2);
-	a->loop = ev_loop_new();
-	a->store = store_open(dir, err, sizeof(err));
-	a->file_cfg = cfg_new();
-	/* one pool from the "config file" */
-	{
-		struct cfg_pool *p = cfg_array_push((void **)&a->file_cfg->pools,
-						    &a->file_cfg->n_pools, sizeof(*p));
-		struct json_object *j = json_tokener_parse(
-			"{\"name\":\"filepool\",\"addresses\":[\"10.9.0.0/30\"],\"priority\":99}");
-
-		cfg_pool_from_json(j, p, err, sizeof(err));
-		json_object_put(j);
-	}
-	a->config_path = "/etc/edgelb.yaml";
-	a->node_name = "n1";
-	if (!a->store || agent_rebuild_cfg(a, err, sizeof(err)) < 0) {
-		printf("  setup: %s\n", err);
-		exit(2);
-	}
-	a->alloc = alloc_new(a->store, err, sizeof(err));
+	fx_pool(a->file_cfg,
+		"{\"name\":\"filepool\",\"addresses\":[\"10.9.0.0/30\"],\"priority\":99}");
+	fx_agent_ready(a);
 	return a;
-}
-
-static void agent_down(struct agent *a)
-{
-	char cmd[300];
-
-	alloc_free(a->alloc);
-	store_close(a->store);
-	cfg_free(a->cfg);
-	cfg_free(a->file_cfg);
-	ev_timer_free(a->reconcile_timer);
-	ev_loop_free(a->loop);
-	free(a);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		printf("  could not remove %s\n", dir);
 }
 
 /* Sends one request; returns the response (owned). */
@@ -233,7 +196,7 @@ static void test_apply(void)
 		const struct cfg_pool *p = cfg_find_pool(a->cfg, "production");
 
 		T_EXPECT(p && p->priority == 10 && p->avoid_buggy_ips && p->n_namespaces == 1 &&
-				 p->n_ranges == 2,
+			     p->n_ranges == 2,
 			 "priority, avoidBuggyIPs, namespaces, addresses translated");
 		p = cfg_find_pool(a->cfg, "reserved");
 		T_EXPECT(p && !p->auto_assign, "autoAssign false translated");
@@ -256,8 +219,8 @@ static void test_apply(void)
 		 "dev/api from staging: production only serves prod (got %s)", buf);
 	T_EXPECT(!alloc_get(a->alloc, "dev/internal"), "ClusterIP service skipped");
 	T_EXPECT(has_warning(r, "spec.selector: not supported") &&
-			 has_warning(r, "spec.externalTrafficPolicy: not supported") &&
-			 has_warning(r, "ClusterIP: skipped"),
+		     has_warning(r, "spec.externalTrafficPolicy: not supported") &&
+		     has_warning(r, "ClusterIP: skipped"),
 		 "unsupported fields reported by name");
 	json_object_put(r);
 	T_END();
@@ -281,12 +244,13 @@ static void test_apply(void)
 	static const struct {
 		const char *file, *msg;
 	} bad[] = {
-		{"bad-mixed-range.yaml", "addresses: \"192.168.40.1-fd00::1\": range mixes IPv4 and IPv6"},
-		{"bad-protocol.yaml", "ports: \"sctp/9000\": unknown protocol \"sctp\""},
-		{"bad-duplicate.yaml", "\"default/twice\" already declared"},
-		{"bad-overlap.yaml", "overlaps \"192.168.10.0/24\" of pool production"},
-		{"bad-kind.yaml", "kind: \"BGPPeerSession\""},
-		{"bad-unknown-pool.yaml", "pool: \"nowhere\": no such pool"},
+	    {"bad-mixed-range.yaml",
+	     "addresses: \"192.168.40.1-fd00::1\": range mixes IPv4 and IPv6"},
+	    {"bad-protocol.yaml", "ports: \"sctp/9000\": unknown protocol \"sctp\""},
+	    {"bad-duplicate.yaml", "\"default/twice\" already declared"},
+	    {"bad-overlap.yaml", "overlaps \"192.168.10.0/24\" of pool production"},
+	    {"bad-kind.yaml", "kind: \"BGPPeerSession\""},
+	    {"bad-unknown-pool.yaml", "pool: \"nowhere\": no such pool"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		T_BEGIN("apply %s: refused in one line, nothing changed", bad[i].file);
@@ -301,7 +265,7 @@ static void test_apply(void)
 		json_object_put(r);
 		T_END();
 	}
-	agent_down(a);
+	fx_agent_free(a);
 }
 
 static void test_ctl(void)
@@ -324,27 +288,28 @@ static void test_ctl(void)
 	static const struct {
 		const char *cmd, *args, *msg;
 	} bad[] = {
-		{"pool.set", "{\"name\":\"p2\",\"addresses\":[\"10.0.0.2-10.0.0.9\"]}",
-		 "overlaps \"10.0.0.0/30\" of pool p1"},
-		{"pool.set", "{\"name\":\"p2\",\"addresses\":[\"10.0.0.300/24\"]}",
-		 "addresses: \"10.0.0.300/24\": not a CIDR or range"},
-		{"pool.set", "{\"name\":\"p2\",\"addresses\":[\"10.1.0.9-10.1.0.1\"]}", "reversed range"},
-		{"pool.set", "{\"name\":\"p2\",\"addresses\":[\"10.1.0.1-fd00::1\"]}",
-		 "mixes IPv4 and IPv6"},
-		{"pool.set", "{\"name\":\"p2\",\"addresses\":[\"10.1.0.0/24\"],\"colour\":1}",
-		 "unknown field \"colour\""},
-		{"service.set", "{\"name\":\"d/b\",\"ports\":[\"tcp/80\"],\"pool\":\"nope\"}",
-		 "pool: \"nope\": no such pool (allowed: filepool, p1)"},
-		{"service.set", "{\"name\":\"d/b\",\"ports\":[\"icmp/80\"]}",
-		 "unknown protocol \"icmp\" (allowed: tcp, udp)"},
-		{"service.set", "{\"name\":\"d/b\",\"ports\":[\"tcp/80\"],\"ips\":[\"192.0.2.9\"]}",
-		 "ips: \"192.0.2.9\": not in any pool"},
-		{"service.set", "{\"name\":\"d/b\",\"ports\":[\"tcp/80\"],\"ips\":[\"10.0.0.0\"]}",
-		 "10.0.0.0 is in use by d/a"},
-		{"pool.remove", "{\"name\":\"p1\"}", "1 service still assigned from it (d/a)"},
-		{"pool.remove", "{\"name\":\"filepool\"}", "defined in the config file"},
-		{"pool.remove", "{\"name\":\"ghost\"}", "no such pool"},
-		{"service.remove", "{\"name\":\"d/ghost\"}", "no such service"},
+	    {"pool.set", "{\"name\":\"p2\",\"addresses\":[\"10.0.0.2-10.0.0.9\"]}",
+	     "overlaps \"10.0.0.0/30\" of pool p1"},
+	    {"pool.set", "{\"name\":\"p2\",\"addresses\":[\"10.0.0.300/24\"]}",
+	     "addresses: \"10.0.0.300/24\": not a CIDR or range"},
+	    {"pool.set", "{\"name\":\"p2\",\"addresses\":[\"10.1.0.9-10.1.0.1\"]}",
+	     "reversed range"},
+	    {"pool.set", "{\"name\":\"p2\",\"addresses\":[\"10.1.0.1-fd00::1\"]}",
+	     "mixes IPv4 and IPv6"},
+	    {"pool.set", "{\"name\":\"p2\",\"addresses\":[\"10.1.0.0/24\"],\"colour\":1}",
+	     "unknown field \"colour\""},
+	    {"service.set", "{\"name\":\"d/b\",\"ports\":[\"tcp/80\"],\"pool\":\"nope\"}",
+	     "pool: \"nope\": no such pool (allowed: filepool, p1)"},
+	    {"service.set", "{\"name\":\"d/b\",\"ports\":[\"icmp/80\"]}",
+	     "unknown protocol \"icmp\" (allowed: tcp, udp)"},
+	    {"service.set", "{\"name\":\"d/b\",\"ports\":[\"tcp/80\"],\"ips\":[\"192.0.2.9\"]}",
+	     "ips: \"192.0.2.9\": not in any pool"},
+	    {"service.set", "{\"name\":\"d/b\",\"ports\":[\"tcp/80\"],\"ips\":[\"10.0.0.0\"]}",
+	     "10.0.0.0 is in use by d/a"},
+	    {"pool.remove", "{\"name\":\"p1\"}", "1 service still assigned from it (d/a)"},
+	    {"pool.remove", "{\"name\":\"filepool\"}", "defined in the config file"},
+	    {"pool.remove", "{\"name\":\"ghost\"}", "no such pool"},
+	    {"service.remove", "{\"name\":\"d/ghost\"}", "no such service"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		T_BEGIN("%s %s: refused in one line, nothing changed", bad[i].cmd, bad[i].args);
@@ -372,30 +337,31 @@ static void test_ctl(void)
 	T_END();
 
 	T_BEGIN("service.list gives name, ips, ports, pool, status, reason");
-	r = call(a, "service.set", "{\"name\":\"d/c\",\"ports\":[\"tcp/1\"],\"pool\":\"filepool\","
-				   "\"ips\":[\"10.9.0.3\"]}");
+	r = call(a, "service.set",
+		 "{\"name\":\"d/c\",\"ports\":[\"tcp/1\"],\"pool\":\"filepool\","
+		 "\"ips\":[\"10.9.0.3\"]}");
 	json_object_put(r);
 	r = call(a, "service.list", NULL);
 	{
 		struct json_object *rows, *row, *v;
 
 		T_EXPECT(ok(r) && json_object_object_get_ex(r, "result", &rows) &&
-				 json_object_array_length(rows) == 3,
+			     json_object_array_length(rows) == 3,
 			 "3 rows");
 		row = json_object_array_get_idx(rows, 2);
 		T_EXPECT(json_object_object_get_ex(row, "name", &v) &&
-				 !strcmp(json_object_get_string(v), "d/c"),
+			     !strcmp(json_object_get_string(v), "d/c"),
 			 "row name");
 		T_EXPECT(json_object_object_get_ex(row, "ips", &v) &&
-				 !strcmp(json_object_get_string(json_object_array_get_idx(v, 0)),
-					 "10.9.0.3"),
+			     !strcmp(json_object_get_string(json_object_array_get_idx(v, 0)),
+				     "10.9.0.3"),
 			 "row ips");
 		T_EXPECT(json_object_object_get_ex(row, "status", &v) &&
-				 !strcmp(json_object_get_string(v), "assigned") &&
-				 json_object_object_get_ex(row, "reason", &v) &&
-				 json_object_object_get_ex(row, "ports", &v) &&
-				 json_object_object_get_ex(row, "pool", &v) &&
-				 !strcmp(json_object_get_string(v), "filepool"),
+			     !strcmp(json_object_get_string(v), "assigned") &&
+			     json_object_object_get_ex(row, "reason", &v) &&
+			     json_object_object_get_ex(row, "ports", &v) &&
+			     json_object_object_get_ex(row, "pool", &v) &&
+			     !strcmp(json_object_get_string(v), "filepool"),
 			 "status, reason, ports, pool");
 	}
 	json_object_put(r);
@@ -409,7 +375,7 @@ static void test_ctl(void)
 		const struct alloc_assignment *as = alloc_get(a->alloc, "d/a");
 
 		T_EXPECT(as && as->status == ALLOC_ASSIGNED && as->out_of_pool &&
-				 strstr(as->reason, "outside every pool"),
+			     strstr(as->reason, "outside every pool"),
 			 "d/a flagged, still 10.0.0.0 (%s)", as ? as->reason : "none");
 	}
 	r = call(a, "service.show", "{\"name\":\"d/a\"}");
@@ -424,14 +390,17 @@ static void test_ctl(void)
 		struct mbuf m = {0};
 
 		alloc_metrics(&m, a);
-		T_EXPECT(m.p && strstr(m.p, "edgelb_allocator_addresses_in_use_total{pool=\"filepool\","
-					   "ip_family=\"ipv4\"} 1\n"),
+		T_EXPECT(m.p && strstr(m.p,
+				       "edgelb_allocator_addresses_in_use_total{pool=\"filepool\","
+				       "ip_family=\"ipv4\"} 1\n"),
 			 "filepool: 1 in use (%s)", m.p ? m.p : "");
 		T_EXPECT(m.p && strstr(m.p, "edgelb_allocator_addresses_total{pool=\"filepool\","
-					   "ip_family=\"ipv4\"} 4\n"),
+					    "ip_family=\"ipv4\"} 4\n"),
 			 "filepool: 4 in total");
-		T_EXPECT(m.p && strstr(m.p, "edgelb_allocator_services_allocated{pool=\"filepool\"} 1\n"),
-			 "filepool: 1 service");
+		T_EXPECT(
+		    m.p &&
+			strstr(m.p, "edgelb_allocator_services_allocated{pool=\"filepool\"} 1\n"),
+		    "filepool: 1 service");
 		T_EXPECT(m.p && strstr(m.p, "# TYPE edgelb_allocator_addresses_in_use_total gauge"),
 			 "family typed");
 		free(m.p);
@@ -443,10 +412,10 @@ static void test_ctl(void)
 	T_EXPECT(ok(r), "removed (%s)", error_of(r));
 	json_object_put(r);
 	T_EXPECT(!alloc_get(a->alloc, "d/c") && !store_get(a->store, ALLOC_KIND, "d/c") &&
-			 !store_get(a->store, CFG_KIND_SERVICE, "d/c"),
+		     !store_get(a->store, CFG_KIND_SERVICE, "d/c"),
 		 "assignment and object gone");
 	T_END();
-	agent_down(a);
+	fx_agent_free(a);
 }
 
 int main(void)

@@ -18,9 +18,8 @@
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "store/store.h"
+#include "agent_fixture.h"
 #include "t.h"
-
-static char dir[256];
 
 static void add_switch(struct cfg *c, const char *name, const char *ifn, bool compute)
 {
@@ -36,49 +35,15 @@ static void add_switch(struct cfg *c, const char *name, const char *ifn, bool co
  * vSwitch3 (eth3, compute); a config-file pool "filepool". */
 static struct agent *agent_up(bool two_compute)
 {
-	struct agent *a = calloc(1, sizeof(*a));
-	struct cfg_pool *p;
-	struct json_object *j;
-	char err[256];
+	struct agent *a = fx_agent_new("elbmlb");
 
-	snprintf(dir, sizeof(dir), "%s/elbmlbXXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(dir))
-		exit(2);
-	a->loop = ev_loop_new();
-	a->store = store_open(dir, err, sizeof(err));
-	a->file_cfg = cfg_new();
 	add_switch(a->file_cfg, "vSwitch1", "eth1", true);
 	add_switch(a->file_cfg, "vSwitch2", "lo", false);
 	if (two_compute)
 		add_switch(a->file_cfg, "vSwitch3", "eth3", true);
-	p = cfg_array_push((void **)&a->file_cfg->pools, &a->file_cfg->n_pools, sizeof(*p));
-	j = json_tokener_parse("{\"name\":\"filepool\",\"addresses\":[\"203.0.113.0/30\"]}");
-	cfg_pool_from_json(j, p, err, sizeof(err));
-	json_object_put(j);
-	a->config_path = "/etc/edgelb.yaml";
-	a->node_name = "n1";
-	if (!a->store || agent_rebuild_cfg(a, err, sizeof(err)) < 0) {
-		printf("  setup: %s\n", err);
-		exit(2);
-	}
-	a->alloc = alloc_new(a->store, err, sizeof(err));
+	fx_pool(a->file_cfg, "{\"name\":\"filepool\",\"addresses\":[\"203.0.113.0/30\"]}");
+	fx_agent_ready(a);
 	return a;
-}
-
-static void agent_down(struct agent *a)
-{
-	char cmd[300];
-
-	alloc_free(a->alloc);
-	store_close(a->store);
-	cfg_free(a->cfg);
-	cfg_free(a->file_cfg);
-	ev_timer_free(a->reconcile_timer);
-	ev_loop_free(a->loop);
-	free(a);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		printf("  could not remove %s\n", dir);
 }
 
 static int dump_one(const char *key, struct json_object *val, void *arg)
@@ -314,7 +279,7 @@ static void test_good(void)
 	free(before);
 	free(after);
 	T_END();
-	agent_down(a);
+	fx_agent_free(a);
 }
 
 static const struct {
@@ -456,7 +421,7 @@ static void test_bad(void)
 		free(after);
 		T_END();
 	}
-	agent_down(a);
+	fx_agent_free(a);
 }
 
 static void test_switches(void)
@@ -533,7 +498,7 @@ static void test_switches(void)
 	T_EXPECT(rc == -1 && strstr(msg, "spec.interfaces[1]: \"eth3\": on another switch"),
 		 "refused: %s", msg);
 	T_END();
-	agent_down(a);
+	fx_agent_free(a);
 }
 
 static void test_duration(void)

@@ -1,0 +1,84 @@
+/* A small agent for the unit tests of control commands and apply -f: an event loop, the real
+ * store in a fresh temp dir, a file config the test fills (fx_pool), then the effective config
+ * and the allocator (fx_agent_ready). Header-only: each unit test is one translation unit. */
+#ifndef EDGELB_TEST_AGENT_FIXTURE_H
+#define EDGELB_TEST_AGENT_FIXTURE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <json-c/json.h>
+
+#include "alloc/alloc.h"
+#include "config/config.h"
+#include "daemon/agent.h"
+#include "lib/ev.h"
+#include "store/store.h"
+
+static char fx_dir[256];
+
+/* The agent with an empty file config; the store in $TMPDIR/<tag>XXXXXX. Exits 2 on failure. */
+static struct agent *fx_agent_new(const char *tag)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char err[256];
+
+	snprintf(fx_dir, sizeof(fx_dir), "%s/%sXXXXXX", tmp, tag);
+	if (!a || !mkdtemp(fx_dir))
+		exit(2);
+	a->loop = ev_loop_new();
+	a->store = store_open(fx_dir, err, sizeof(err));
+	if (!a->store) {
+		printf("  setup: %s\n", err);
+		exit(2);
+	}
+	a->file_cfg = cfg_new();
+	a->config_path = "/etc/edgelb.yaml";
+	a->node_name = "n1";
+	return a;
+}
+
+/* A pool of the config file, from its JSON form. */
+static void fx_pool(struct cfg *c, const char *json)
+{
+	struct cfg_pool *p = cfg_array_push((void **)&c->pools, &c->n_pools, sizeof(*p));
+	struct json_object *j = json_tokener_parse(json);
+	char err[256];
+
+	if (cfg_pool_from_json(j, p, err, sizeof(err)) < 0) {
+		printf("  setup: %s\n", err);
+		exit(2);
+	}
+	json_object_put(j);
+}
+
+/* The effective config and the allocator, once the file config is filled. */
+static void fx_agent_ready(struct agent *a)
+{
+	char err[256];
+
+	if (agent_rebuild_cfg(a, err, sizeof(err)) < 0) {
+		printf("  setup: %s\n", err);
+		exit(2);
+	}
+	a->alloc = alloc_new(a->store, err, sizeof(err));
+}
+
+static void fx_agent_free(struct agent *a)
+{
+	char cmd[300];
+
+	alloc_free(a->alloc);
+	store_close(a->store);
+	cfg_free(a->cfg);
+	cfg_free(a->file_cfg);
+	ev_timer_free(a->reconcile_timer);
+	ev_loop_free(a->loop);
+	free(a);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx_dir);
+	if (system(cmd) != 0)
+		printf("  could not remove %s\n", fx_dir);
+}
+
+#endif
