@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include "alloc/alloc.h"
+#include "bfd/bfd.h"
 #include "bgp/bgp.h"
 #include "bgp/peer.h"
 #include "config/config.h"
 #include "daemon/agent.h"
+#include "dataplane/dp.h"
 #include "lib/ev.h"
 #include "lib/log.h"
 #include "netlink/nl.h"
@@ -42,6 +44,7 @@ struct sess {
 	bool table_sent; /* initial table and End-of-RIB sent since Established */
 	bool leaving;	 /* de-configured: layer 2 takes over before the session closes */
 	bool warned_nh4, warned_nh6;
+	struct bfd_sess *bfd; /* when the peer has bfd: true */
 };
 
 struct bgp {
@@ -51,6 +54,7 @@ struct bgp {
 	struct sess **s;
 	int n;
 	struct ev_timer *flush;
+	struct bfd *bfd; /* opened with the first BFD-enabled peer */
 };
 
 /* --- adj-RIB-out ------------------------------------------------------------------------- */
@@ -466,6 +470,7 @@ static void on_up(struct bgp_peer *p)
 {
 	struct sess *s = p->glue;
 
+	p->our_caps.gr_flags &= (uint8_t)~BGP_GR_F_RESTART;
 	rib_clear(&s->sent);
 	s->table_sent = false;
 	compute_want(s, s->b->a);
@@ -526,6 +531,55 @@ static uint32_t router_id(struct agent *a, const struct cfg_peer *pc)
 	return h ? h : 1;
 }
 
+/* RFC 5882 4.2: a BFD session that was Up going Down tears the BGP session down at once. The
+ * remote's AdminDown is not a failure (RFC 5882 3.2) and changes nothing here. */
+static void on_bfd(struct bfd_sess *bs, enum bfd_state old, void *arg)
+{
+	struct sess *s = arg;
+
+	if (old == BFD_UP && bs->state == BFD_DOWN && bs->remote_state != BFD_ADMIN_DOWN)
+		bgp_fsm(s->p, BGP_EV_BFD_DOWN);
+}
+
+static struct bfd_params bfd_params(const struct cfg_peer *pc)
+{
+	return (struct bfd_params){
+		.min_tx_us = (pc->bfd_min_tx_ms ? pc->bfd_min_tx_ms : BFD_DEF_MIN_TX_MS) * 1000u,
+		.min_rx_us = (pc->bfd_min_rx_ms ? pc->bfd_min_rx_ms : BFD_DEF_MIN_RX_MS) * 1000u,
+		.mult = pc->bfd_mult ? pc->bfd_mult : BFD_DEF_MULT,
+	};
+}
+
+/* Brings the peer's BFD session to what pc asks for, without restarting BGP. */
+static void sess_bfd_sync(struct sess *s, const struct cfg_peer *pc)
+{
+	struct bfd_params pr = bfd_params(pc);
+	struct cfg_peer *cur = &s->p->cfg;
+
+	cur->bfd = pc->bfd;
+	cur->bfd_min_tx_ms = pc->bfd_min_tx_ms;
+	cur->bfd_min_rx_ms = pc->bfd_min_rx_ms;
+	cur->bfd_mult = pc->bfd_mult;
+	if (!pc->bfd) {
+		bfd_sess_free(s->bfd);
+		s->bfd = NULL;
+		return;
+	}
+	if (s->bfd) {
+		bfd_sess_set_params(s->bfd, &pr);
+		return;
+	}
+	if (!s->b->bfd)
+		s->b->bfd = bfd_new(s->b->loop, BFD_PORT, NULL, NULL);
+	s->bfd = bfd_sess_new(s->b->bfd, &pc->addr, &pc->source_addr, &pr, on_bfd, s);
+}
+
+struct bfd_sess *bgp_peer_bfd(const struct bgp_peer *p)
+{
+	const struct sess *s = p->glue;
+	return s ? s->bfd : NULL;
+}
+
 static void listen_md5(struct bgp *b, const struct cfg_peer *pc, bool on)
 {
 	char key[96];
@@ -539,6 +593,20 @@ static void listen_md5(struct bgp *b, const struct cfg_peer *pc, bool on)
 			 ip_str(&pc->addr, key), strerror(errno));
 }
 
+/* RFC 4724 4.1, the restarting speaker: an agent that adopted the previous run's dataplane
+ * kept forwarding to the services while it was away, so its OPENs carry Forwarding State for
+ * both families (the peer keeps our stale routes until End-of-RIB instead of flushing them),
+ * and the first OPEN within the restart time we advertise carries Restart State (cleared once
+ * Established, in on_up). A first start, or one after --cleanup-on-exit, sets neither. */
+static void gr_restarting(struct bgp *b, struct bgp_peer *p)
+{
+	if (!p->our_caps.gr || !dp_adopted(b->a->dp))
+		return;
+	p->our_caps.gr_fwd = true;
+	if (ev_now_ms() - b->a->started_ms < (uint64_t)p->our_caps.gr_time * 1000)
+		p->our_caps.gr_flags |= BGP_GR_F_RESTART;
+}
+
 static struct sess *sess_new(struct bgp *b, const struct cfg_peer *pc)
 {
 	struct sess *s = calloc(1, sizeof(*s));
@@ -547,9 +615,11 @@ static struct sess *sess_new(struct bgp *b, const struct cfg_peer *pc)
 		log_fatal("bgp: out of memory");
 	s->b = b;
 	s->p = bgp_peer_new(b->loop, pc, router_id(b->a, pc), &sess_ops, s);
+	gr_restarting(b, s->p);
 	listen_md5(b, pc, true);
 	log_info("bgp: peer %s: configured (AS %u, our AS %u, switch \"%s\")", s->p->name,
 		 pc->peer_asn, pc->self_asn, pc->sw);
+	sess_bfd_sync(s, pc);
 	bgp_fsm(s->p, BGP_EV_START);
 	return s;
 }
@@ -561,6 +631,7 @@ static bool sess_free(struct sess *s, uint8_t cease)
 	bool was = s->table_sent;
 
 	s->table_sent = false;
+	bfd_sess_free(s->bfd); /* AdminDown first: the peer's BFD client sees no failure */
 	bgp_err_set(&s->p->err, BGP_ERR_CEASE, cease, NULL, 0);
 	bgp_fsm(s->p, BGP_EV_STOP);
 	listen_md5(s->b, &s->p->cfg, false);
@@ -603,6 +674,7 @@ int bgp_reconcile(struct bgp *b, struct agent *a)
 
 		if (pc && peer_cfg_same(pc, &s->p->cfg)) {
 			s->leaving = false;
+			sess_bfd_sync(s, pc);
 			continue;
 		}
 		if (pc) {
@@ -697,6 +769,7 @@ void bgp_free(struct bgp *b)
 	for (int i = 0; i < b->n; i++)
 		sess_free(b->s[i], BGP_CEASE_SHUTDOWN);
 	free(b->s);
+	bfd_free(b->bfd);
 	for (int i = 0; i < 2; i++)
 		if (b->lfd[i] >= 0) {
 			ev_fd_del(b->loop, b->lfd[i]);

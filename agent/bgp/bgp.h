@@ -12,6 +12,7 @@
 struct agent;
 struct bgp;
 struct bgp_peer;
+struct bfd_sess;
 
 struct bgp *bgp_new(struct agent *a, char *err, size_t errlen);
 void bgp_free(struct bgp *b);
@@ -24,6 +25,8 @@ bool bgp_switch_announced(struct bgp *b, const char *sw);
 typedef void (*bgp_peer_iter_fn)(struct bgp_peer *p, void *arg);
 void bgp_foreach_peer(struct bgp *b, bgp_peer_iter_fn fn, void *arg);
 struct bgp_peer *bgp_find_peer(struct bgp *b, const struct ip *addr, const char *sw);
+/* The peer's BFD session (bfd/bfd.h), NULL when BFD is off. */
+struct bfd_sess *bgp_peer_bfd(const struct bgp_peer *p);
 /* Prefixes currently announced to the peer. */
 size_t bgp_peer_announced(const struct bgp_peer *p);
 /* Prefixes waiting in the coalescing window (to announce or withdraw). */

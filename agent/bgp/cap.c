@@ -76,12 +76,12 @@ static bool enc_gr(struct wbuf *w, const struct bgp_caps *c, int idx)
 	if (c->gr_ipv4) {
 		wbuf_u16(w, BGP_AFI_IPV4);
 		wbuf_u8(w, BGP_SAFI_UNICAST);
-		wbuf_u8(w, 0);
+		wbuf_u8(w, c->gr_fwd ? BGP_GR_AF_FWD : 0);
 	}
 	if (c->gr_ipv6) {
 		wbuf_u16(w, BGP_AFI_IPV6);
 		wbuf_u8(w, BGP_SAFI_UNICAST);
-		wbuf_u8(w, 0);
+		wbuf_u8(w, c->gr_fwd ? BGP_GR_AF_FWD : 0);
 	}
 	return true;
 }
@@ -100,7 +100,8 @@ static int dec_gr(struct rbuf *v, size_t len, struct bgp_caps *c)
 		uint16_t afi = rbuf_u16(v);
 		uint8_t safi = rbuf_u8(v);
 
-		rbuf_u8(v);
+		if (rbuf_u8(v) & BGP_GR_AF_FWD)
+			c->gr_fwd = true;
 		if (safi == BGP_SAFI_UNICAST && afi == BGP_AFI_IPV4)
 			c->gr_ipv4 = true;
 		if (safi == BGP_SAFI_UNICAST && afi == BGP_AFI_IPV6)

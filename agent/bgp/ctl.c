@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bfd/bfd.h"
 #include "bgp/bgp.h"
 #include "bgp/peer.h"
 #include "config/config.h"
@@ -20,6 +21,7 @@ static const char *const set_fields[] = {
 	"peerAddress", "peerAsn",     "selfAsn",       "switch",	      "holdTime",
 	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
 	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
+	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier",
 	NULL,
 };
 static const char *const key_fields[] = {"peerAddress", "switch", NULL};
@@ -158,6 +160,34 @@ static void add_u64(struct json_object *o, const char *k, uint64_t v)
 	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
 }
 
+/* The BFD session of the peer (RFC 5880 6.8.1 variables), flat keys bfd*; "Off" when the
+ * peer has no BFD. Intervals in milliseconds. */
+static void bfd_show(struct json_object *o, const struct cfg_peer *c, struct bfd_sess *b)
+{
+	json_object_object_add(o, "bfd", json_object_new_boolean(c->bfd));
+	if (!b) {
+		json_object_object_add(o, "bfdState", json_object_new_string("Off"));
+		return;
+	}
+	json_object_object_add(o, "bfdState", json_object_new_string(bfd_state_name(b->state)));
+	json_object_object_add(o, "bfdRemoteState",
+			       json_object_new_string(bfd_state_name(b->remote_state)));
+	json_object_object_add(o, "bfdDiagnostic",
+			       json_object_new_string(bfd_diag_name(b->local_diag)));
+	add_u64(o, "bfdMinTx", b->cfg.min_tx_us / 1000);
+	add_u64(o, "bfdMinRx", b->cfg.min_rx_us / 1000);
+	add_u64(o, "bfdMultiplier", b->cfg.mult);
+	add_u64(o, "bfdTxInterval", bfd_sess_tx_interval(b) / 1000);
+	add_u64(o, "bfdDetectTime", bfd_sess_detect_time(b) / 1000);
+	add_u64(o, "bfdLocalDiscriminator", b->local_disc);
+	add_u64(o, "bfdRemoteDiscriminator", b->remote_disc);
+	add_u64(o, "bfdUpCount", b->st.up);
+	add_u64(o, "bfdDownCount", b->st.down);
+	add_u64(o, "bfdPacketsSent", b->st.tx);
+	add_u64(o, "bfdPacketsReceived", b->st.rx);
+	add_u64(o, "bfdPacketsDropped", b->st.rx_drop);
+}
+
 static int peer_show(struct agent *a, struct json_object *args, struct json_object **result,
 		     struct ctl_err *err)
 {
@@ -204,6 +234,7 @@ static int peer_show(struct agent *a, struct json_object *args, struct json_obje
 		add_u64(o, "updatesReceived", p->st.upd_rx);
 		add_u64(o, "established", p->st.established);
 		json_object_object_add(o, "lastError", json_object_new_string(p->last_error));
+		bfd_show(o, c, bgp_peer_bfd(p));
 	}
 	*result = o;
 	return 0;

@@ -38,6 +38,7 @@ static const char *const event_names[BGP_EV_COUNT] = {
 	[BGP_EV_KEEPALIVE] = "received KEEPALIVE",
 	[BGP_EV_UPDATE] = "received UPDATE",
 	[BGP_EV_REFRESH] = "received ROUTE-REFRESH",
+	[BGP_EV_BFD_DOWN] = "BFD session down",
 };
 
 const char *bgp_state_name(enum bgp_state s)
@@ -390,6 +391,22 @@ void bgp_fsm(struct bgp_peer *p, enum bgp_event ev)
 		if (p->coll)
 			send_notification(p, p->coll, &p->err);
 		to_idle(p, "stopped");
+		return;
+	}
+	/* RFC 5882 4.2: BFD saw the path fail; tear the session down now (Cease, RFC 9384
+	 * subcode 10) instead of waiting for the hold timer, then the automatic restart. */
+	if (ev == BGP_EV_BFD_DOWN) {
+		struct bgp_err n = {0};
+
+		if (p->state == BGP_IDLE)
+			return;
+		bgp_err_set(&n, BGP_ERR_CEASE, BGP_CEASE_BFD_DOWN, NULL, 0);
+		if (p->state >= BGP_OPENSENT)
+			send_notification(p, p->conn, &n);
+		if (p->coll)
+			send_notification(p, p->coll, &n);
+		snprintf(p->last_error, sizeof(p->last_error), "BFD session down");
+		to_idle(p, "BFD session down");
 		return;
 	}
 	switch (p->state) {

@@ -1,8 +1,10 @@
 /* Metrics of the BGP speaker, per peer (label peer, plus switch): session up, UPDATEs,
- * announced prefixes, OPENs, NOTIFICATIONs, KEEPALIVEs and ROUTE-REFRESHes sent and received
+ * announced prefixes, OPENs, NOTIFICATIONs, KEEPALIVEs and ROUTE-REFRESHes sent and received,
+ * BFD session up and state changes for peers with BFD
  * (MetalLB's and FRR-k8s's set under the edgelb_ prefix). Reads the sessions; owns nothing. */
 #include <stdio.h>
 
+#include "bfd/bfd.h"
 #include "bgp/bgp.h"
 #include "bgp/peer.h"
 #include "daemon/agent.h"
@@ -11,6 +13,7 @@
 struct bgp_metric {
 	const char *name, *type, *help;
 	uint64_t (*get)(const struct bgp_peer *p);
+	bool bfd; /* only peers with a BFD session */
 };
 
 #define STAT_GETTER(field)                                                                         \
@@ -44,6 +47,16 @@ static uint64_t get_pending(const struct bgp_peer *p)
 	return bgp_peer_pending(p);
 }
 
+static uint64_t get_bfd_up(const struct bgp_peer *p)
+{
+	return bgp_peer_bfd(p)->state == BFD_UP;
+}
+
+static uint64_t get_bfd_changes(const struct bgp_peer *p)
+{
+	return bgp_peer_bfd(p)->st.changes;
+}
+
 static const struct bgp_metric bgp_metric_table[] = {
 	{"edgelb_bgp_session_up", "gauge", "1 when the BGP session is Established", get_up},
 	{"edgelb_bgp_updates_total", "counter", "BGP UPDATE messages sent", get_upd_tx},
@@ -66,6 +79,9 @@ static const struct bgp_metric bgp_metric_table[] = {
 	 get_ka_rx},
 	{"edgelb_bgp_route_refresh_received_total", "counter",
 	 "BGP ROUTE-REFRESH messages received", get_refresh_rx},
+	{"edgelb_bfd_session_up", "gauge", "1 when the peer's BFD session is Up", get_bfd_up, true},
+	{"edgelb_bfd_session_state_changes_total", "counter",
+	 "BFD session state changes (Down, Init, Up, AdminDown)", get_bfd_changes, true},
 };
 
 struct emit {
@@ -78,6 +94,8 @@ static void emit(struct bgp_peer *p, void *arg)
 	struct emit *e = arg;
 	char labels[256] = "";
 
+	if (e->m->bfd && !bgp_peer_bfd(p))
+		return;
 	metrics_label(labels, sizeof(labels), "peer", p->name);
 	metrics_label(labels, sizeof(labels), "switch", p->cfg.sw);
 	metrics_sample(e->o, e->m->name, labels, (double)e->m->get(p));

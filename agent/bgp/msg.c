@@ -71,6 +71,7 @@ static const struct subcode_name subcode_names[] = {
 	{BGP_ERR_CEASE, BGP_CEASE_CONFIG_CHANGE, "other configuration change"},
 	{BGP_ERR_CEASE, BGP_CEASE_COLLISION, "connection collision resolution"},
 	{BGP_ERR_CEASE, BGP_CEASE_RESOURCES, "out of resources"},
+	{BGP_ERR_CEASE, BGP_CEASE_BFD_DOWN, "BFD down"},
 	{BGP_ERR_REFRESH, 1, "invalid message length"},
 };
 
@@ -182,6 +183,8 @@ int bgp_open_decode(struct rbuf *r, struct bgp_open *o, struct bgp_err *e)
 {
 	struct rbuf opts;
 	uint8_t optlen;
+	size_t total;
+	bool ext;
 
 	memset(o, 0, sizeof(*o));
 	o->version = rbuf_u8(r);
@@ -212,13 +215,24 @@ int bgp_open_decode(struct rbuf *r, struct bgp_open *o, struct bgp_err *e)
 		bgp_err_set(e, BGP_ERR_OPEN, BGP_OPEN_BAD_AS, NULL, 0);
 		return -1;
 	}
-	if (optlen != rbuf_left(r)) {
+	/* RFC 9072 2: a Non-Ext OP Len of 255 followed by a Non-Ext OP Type of 255 announces the
+	 * extended form: a 2-octet length, then parameters with 2-octet lengths. (Ours always
+	 * fit the classic form, which RFC 9072 says to keep using then.) */
+	ext = optlen == 255 && rbuf_left(r) >= 3 && r->p[r->off] == 255;
+	if (ext) {
+		rbuf_u8(r);
+		total = rbuf_u16(r);
+	} else {
+		total = optlen;
+	}
+	if (total != rbuf_left(r)) {
 		bgp_err_set(e, BGP_ERR_OPEN, 0, NULL, 0);
 		return -1;
 	}
-	opts = rbuf_sub(r, optlen);
+	opts = rbuf_sub(r, total);
 	while (rbuf_left(&opts)) {
-		uint8_t type = rbuf_u8(&opts), len = rbuf_u8(&opts);
+		uint8_t type = rbuf_u8(&opts);
+		uint16_t len = ext ? rbuf_u16(&opts) : rbuf_u8(&opts);
 		struct rbuf p = rbuf_sub(&opts, len);
 
 		if (opts.err) {

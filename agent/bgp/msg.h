@@ -69,6 +69,7 @@ enum {
 	BGP_CEASE_CONFIG_CHANGE = 6,
 	BGP_CEASE_COLLISION = 7,
 	BGP_CEASE_RESOURCES = 8,
+	BGP_CEASE_BFD_DOWN = 10, /* RFC 9384 */
 };
 
 /* Address families (RFC 4760). */
@@ -107,9 +108,13 @@ struct bgp_caps {
 	bool route_refresh;
 	bool gr;
 	uint16_t gr_time;
-	uint8_t gr_flags;
+	uint8_t gr_flags; /* BGP_GR_F_RESTART */
 	bool gr_ipv4, gr_ipv6;
+	bool gr_fwd; /* Forwarding State (0x80) set for the families listed */
 };
+#define BGP_GR_F_RESTART 0x8  /* RFC 4724 3: Restart State, in the 4-bit restart flags */
+#define BGP_GR_AF_FWD	 0x80 /* RFC 4724 3: Forwarding State, in a family's flags */
+
 /* Writes the capabilities as one optional parameter (type 2) each. */
 void bgp_caps_encode(struct wbuf *w, const struct bgp_caps *c);
 /* Decodes the capabilities inside one optional parameter of type 2. */

@@ -31,6 +31,7 @@ enum bgp_event {
 	BGP_EV_KEEPALIVE,	/* KeepAliveMsg */
 	BGP_EV_UPDATE,		/* UpdateMsg */
 	BGP_EV_REFRESH,		/* ROUTE-REFRESH (peer->rx_refresh_afi) */
+	BGP_EV_BFD_DOWN,	/* the peer's BFD session went from Up to Down (RFC 5882) */
 	BGP_EV_COUNT
 };
 

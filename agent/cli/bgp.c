@@ -28,6 +28,10 @@ static const struct opt_map set_opts[] = {
 	{"router-id", "RouterId", "routerId", OPT_STR},
 	{"passive", "Passive", "passive", OPT_FLAG},
 	{"graceful-restart", "GracefulRestart", "gracefulRestart", OPT_FLAG},
+	{"bfd", "Bfd", "bfd", OPT_FLAG},
+	{"bfd-min-tx", "BfdMinTxInMilliseconds", "bfdMinTx", OPT_STR},
+	{"bfd-min-rx", "BfdMinRxInMilliseconds", "bfdMinRx", OPT_STR},
+	{"bfd-multiplier", "BfdMultiplier", "bfdMultiplier", OPT_STR},
 };
 #define N_SET (sizeof(set_opts) / sizeof(set_opts[0]))
 
@@ -144,6 +148,16 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		{"UpdatesSent", "updatesSent"},
 		{"UpdatesReceived", "updatesReceived"},
 		{"LastError", "lastError"},
+		{"Bfd", "bfdState"},
+		{"BfdRemoteState", "bfdRemoteState"},
+		{"BfdDiagnostic", "bfdDiagnostic"},
+		{"BfdMinTx", "bfdMinTx"},
+		{"BfdMinRx", "bfdMinRx"},
+		{"BfdMultiplier", "bfdMultiplier"},
+		{"BfdTxInterval", "bfdTxInterval"},
+		{"BfdDetectTime", "bfdDetectTime"},
+		{"BfdUpCount", "bfdUpCount"},
+		{"BfdDownCount", "bfdDownCount"},
 		{NULL, NULL},
 	};
 	struct cli_opt o[] = {
@@ -174,13 +188,13 @@ const struct cli_cmd cli_bgp_cmds[] = {
 	 "--peer-address A --peer-asn N --self-asn M --switch S [--hold-time T] "
 	 "[--keepalive-time T] [--connect-time T] [--password K | --password-file F] "
 	 "[--ebgp-multihop N] [--source-address A] [--peer-port P] [--router-id ID] [--passive] "
-	 "[--graceful-restart]",
+	 "[--graceful-restart] [--bfd [--bfd-min-tx MS] [--bfd-min-rx MS] [--bfd-multiplier N]]",
 	 "add or change a BGP peer (the session starts at once)"},
 	{"bgp peer list", "Get-HcsBGPPeers", cmd_list, "[--switch S]",
 	 "list BGP peers with their session state"},
 	{"bgp peer remove", "Remove-HcsBGPPeer", cmd_remove, "--peer-address A --switch S",
 	 "remove a BGP peer (Cease / peer de-configured)"},
 	{"bgp peer show", NULL, cmd_show, "A [--switch S]",
-	 "show a session: capabilities, timers, uptime, prefixes, last error"},
+	 "show a session: capabilities, timers, uptime, prefixes, last error, BFD"},
 	{NULL},
 };

@@ -82,6 +82,10 @@ struct cfg_peer {
 	bool passive;
 	struct ip router_id; /* family 0 = derived */
 	bool graceful_restart;
+	/* BFD (RFC 5880/5881) for this session; 0 = default (300 ms, 300 ms, 3) */
+	bool bfd;
+	uint16_t bfd_min_tx_ms, bfd_min_rx_ms;
+	uint8_t bfd_mult;
 	enum cfg_src src;
 };
 
@@ -200,6 +204,8 @@ struct json_object *cfg_peer_to_json(const struct cfg_peer *p);
  * Each returns 0, or -1 after writing "field: value: allowed ..." into msg. */
 int cfg_check_asn(const char *field, uint64_t v, char *msg, size_t len);
 int cfg_check_hold_time(const char *field, uint64_t v, char *msg, size_t len);
+int cfg_check_bfd_interval(const char *field, uint64_t v, char *msg, size_t len);
+int cfg_check_bfd_mult(const char *field, uint64_t v, char *msg, size_t len);
 int cfg_parse_range(const char *field, const char *s, struct cfg_range *out, char *msg, size_t len);
 int cfg_parse_port(const char *field, const char *s, struct cfg_port *out, char *msg, size_t len);
 int cfg_parse_backend(const char *field, const char *s, struct cfg_backend *out, char *msg,

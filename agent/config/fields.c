@@ -250,3 +250,24 @@ int cfg_check_hold_time(const char *field, uint64_t v, char *msg, size_t len)
 		 (unsigned long long)v);
 	return -1;
 }
+
+/* BFD timers in milliseconds (RFC 5880 4.1 carries microseconds in 32 bits); 10 ms is the
+ * floor of a userspace sender on the agent's event loop. */
+int cfg_check_bfd_interval(const char *field, uint64_t v, char *msg, size_t len)
+{
+	if (v >= 10 && v <= 60000)
+		return 0;
+	snprintf(msg, len, "%s: %llu: not a BFD interval (allowed: 10-60000 milliseconds)", field,
+		 (unsigned long long)v);
+	return -1;
+}
+
+/* RFC 5880 6.8.6: a Detect Mult of zero is invalid; the field is 8 bits. */
+int cfg_check_bfd_mult(const char *field, uint64_t v, char *msg, size_t len)
+{
+	if (v >= 1 && v <= 255)
+		return 0;
+	snprintf(msg, len, "%s: %llu: not a BFD detect multiplier (allowed: 1-255)", field,
+		 (unsigned long long)v);
+	return -1;
+}

@@ -1,6 +1,7 @@
 /* The JSON form of a BGP peer (cfg_peer), camelCase keys:
  *   {peerAddress, peerAsn, selfAsn, switch, holdTime, keepaliveTime, connectTime, password,
- *    passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, routerId, gracefulRestart}
+ *    passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, routerId, gracefulRestart,
+ *    bfd, bfdMinTx, bfdMinRx, bfdMultiplier}
  * The one decoder for control requests, the store and the YAML config (bgpPeers). Refuses
  * unknown keys and bad values with one line naming the field, the value and what is allowed.
  * Cross-object checks (the switch exists and is compute-enabled) are the caller's. */
@@ -18,6 +19,7 @@ static const char *const peer_keys[] = {
 	"peerAddress", "peerAsn",     "selfAsn",       "switch",	      "holdTime",
 	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
 	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
+	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier",
 	NULL,
 };
 
@@ -125,7 +127,8 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			snprintf(msg, len, "%s: unknown field (allowed: peerAddress, peerAsn, selfAsn, "
 				 "switch, holdTime, keepaliveTime, connectTime, password, "
 				 "passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, "
-				 "routerId, gracefulRestart)", key);
+				 "routerId, gracefulRestart, bfd, bfdMinTx, bfdMinRx, "
+				 "bfdMultiplier)", key);
 			return -1;
 		}
 		if (!strcmp(key, "peerAddress")) {
@@ -190,6 +193,22 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 		} else if (!strcmp(key, "gracefulRestart")) {
 			if (get_bool(key, val, &p.graceful_restart, msg, len) < 0)
 				return -1;
+		} else if (!strcmp(key, "bfd")) {
+			if (get_bool(key, val, &p.bfd, msg, len) < 0)
+				return -1;
+		} else if (!strcmp(key, "bfdMinTx") || !strcmp(key, "bfdMinRx")) {
+			if (get_uint(key, val, UINT32_MAX, &v, msg, len) < 0 ||
+			    cfg_check_bfd_interval(key, v, msg, len) < 0)
+				return -1;
+			if (!strcmp(key, "bfdMinTx"))
+				p.bfd_min_tx_ms = (uint16_t)v;
+			else
+				p.bfd_min_rx_ms = (uint16_t)v;
+		} else if (!strcmp(key, "bfdMultiplier")) {
+			if (get_uint(key, val, UINT32_MAX, &v, msg, len) < 0 ||
+			    cfg_check_bfd_mult(key, v, msg, len) < 0)
+				return -1;
+			p.bfd_mult = (uint8_t)v;
 		}
 	}
 	if (!has_addr || !has_pasn || !has_sasn || !has_sw) {
@@ -202,6 +221,11 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 		char a[IP_STRLEN];
 		snprintf(msg, len, "sourceAddress: \"%s\": not the peer's address family (allowed: "
 			 "an address of the same family as peerAddress)", ip_str(&p.source_addr, a));
+		return -1;
+	}
+	if (!p.bfd && (p.bfd_min_tx_ms || p.bfd_min_rx_ms || p.bfd_mult)) {
+		snprintf(msg, len, "%s: set without bfd: true (allowed: BFD timers with bfd: true)",
+			 p.bfd_min_tx_ms ? "bfdMinTx" : p.bfd_min_rx_ms ? "bfdMinRx" : "bfdMultiplier");
 		return -1;
 	}
 	if (p.password[0] && p.password_file[0]) {
@@ -250,5 +274,13 @@ struct json_object *cfg_peer_to_json(const struct cfg_peer *p)
 				       json_object_new_string(ip_str(&p->router_id, a)));
 	if (p->graceful_restart)
 		json_object_object_add(j, "gracefulRestart", json_object_new_boolean(1));
+	if (p->bfd)
+		json_object_object_add(j, "bfd", json_object_new_boolean(1));
+	if (p->bfd_min_tx_ms)
+		json_object_object_add(j, "bfdMinTx", json_object_new_int(p->bfd_min_tx_ms));
+	if (p->bfd_min_rx_ms)
+		json_object_object_add(j, "bfdMinRx", json_object_new_int(p->bfd_min_rx_ms));
+	if (p->bfd_mult)
+		json_object_object_add(j, "bfdMultiplier", json_object_new_int(p->bfd_mult));
 	return j;
 }

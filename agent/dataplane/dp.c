@@ -168,6 +168,7 @@ struct dp *dp_open(struct agent *a, char *err, size_t errlen)
 	}
 	log_info("dataplane: xdp_ingress loaded, maps %s under %s", adopt ? "adopted" : "pinned",
 		 d->pin_dir);
+	d->adopted = adopt;
 	d->heartbeat_max_ns = heartbeat_max_ns(a);
 	if (write_config(d) < 0) {
 		snprintf(err, errlen, "%s: cannot write the heartbeat", ELB_MAP_CONFIG);
@@ -222,6 +223,11 @@ int dp_reconcile(struct dp *d, struct agent *a)
 	if (dp_lb_reconcile(d, a) < 0)
 		rc = -1;
 	return rc;
+}
+
+bool dp_adopted(const struct dp *d)
+{
+	return d && d->adopted;
 }
 
 int dp_map_fd(struct dp *d, const char *name)

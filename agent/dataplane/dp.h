@@ -19,6 +19,9 @@ void dp_close(struct dp *d, bool cleanup);
 int dp_reconcile(struct dp *d, struct agent *a);
 
 
+/* True when this run adopted the pins of a previous one: services kept being forwarded while
+ * the agent was away (BGP graceful restart's Forwarding State, RFC 4724 3). */
+bool dp_adopted(const struct dp *d);
 /* For the other dataplane files and ctl: fds of the loaded maps/programs by name, or -1. */
 int dp_map_fd(struct dp *d, const char *name);
 int dp_prog_fd(struct dp *d, const char *name);

@@ -31,6 +31,7 @@ struct dp {
 	char pin_dir[PATH_MAX];
 	struct ev_timer *beat;
 	uint64_t heartbeat_max_ns;
+	bool adopted; /* the maps (and so the forwarding state) of a previous run are in use */
 	struct dp_if ifs[ELB_MAX_IFACES];
 	int n_ifs;
 };

@@ -3,16 +3,16 @@
 #
 #   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------+
 #   |  edgelbd --bgp-port 1179        |        |  bird (tables t4, t6)     |
-#   |  eN 192.0.2.2/24 fd77::2/64     |--veth--| eR 192.0.2.1/24 fd77::1/64|
+#   |  eN 192.0.2.2/24 2001:db8:77::2/64     |--veth--| eR 192.0.2.1/24 2001:db8:77::1/64|
 #   +---------------------------------+        +---------------------------+
 #
-# Service IPs come from pool p1 (192.0.2.100-110, fd77::100-110) on vSwitch1 (eN); services
+# Service IPs come from pool p1 (192.0.2.100-110, 2001:db8:77::100-110) on vSwitch1 (eN); services
 # are created through the control socket. Assertions read `edgelb -o json` and `birdc`.
 
 load lib/agent
 load lib/bgp
 
-POOL="  - {name: p1, addresses: [192.0.2.100-192.0.2.110, 'fd77::100-fd77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
+POOL="  - {name: p1, addresses: [192.0.2.100-192.0.2.110, '2001:db8:77::100-2001:db8:77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
 
 setup() {
 	command -v bird >/dev/null || skip "bird2 is not installed"
@@ -41,12 +41,12 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	[[ "$r4" == *"BGP.community: (64512,7)"* ]]
 	[[ "$r4" == *"BGP.large_community: (64512, 1, 2)"* ]]
 	[[ "$r4" != *"BGP.local_pref: 150"* ]] # LOCAL_PREF is for iBGP only
-	elb_wait 5 bird_has t6 fd77::100/128 "BGP.next_hop: fd77::2 fe80::"
-	r6=$(bird_route t6 fd77::100/128)
+	elb_wait 5 bird_has t6 2001:db8:77::100/128 "BGP.next_hop: 2001:db8:77::2 fe80::"
+	r6=$(bird_route t6 2001:db8:77::100/128)
 	[[ "$r6" == *"BGP.as_path: 64513"* ]]
 	[[ "$r6" == *"BGP.community: (64512,7)"* ]]
 	ll=$(ip -n "$NODE" -6 addr show dev eN scope link | awk '/inet6/ { sub("/.*", "", $2); print $2 }')
-	[[ "$r6" == *"fd77::2 $ll"* ]]
+	[[ "$r6" == *"2001:db8:77::2 $ll"* ]]
 	run elb -o json bgp peer show "$BGP_ROUTER4"
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .capabilities <<<"$output")" = "ipv4-unicast ipv6-unicast 4-octet-as route-refresh" ]
@@ -71,7 +71,7 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	r4=$(bird_route t4 192.0.2.100/32)
 	[[ "$r4" == *"BGP.as_path: "$'\n'* || "$r4" =~ BGP.as_path:[[:space:]]*$'\n' ]]
 	[[ "$r4" == *"BGP.next_hop: 192.0.2.2"* ]]
-	elb_wait 5 bird_has t6 fd77::100/128 "BGP.local_pref: 150"
+	elb_wait 5 bird_has t6 2001:db8:77::100/128 "BGP.local_pref: 150"
 }
 
 @test "routes are withdrawn when the service goes, and when the peer is removed (Cease 6/3)" {
@@ -86,11 +86,11 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	elb_req service.remove '{"name":"default/api"}'
 	elb_wait 5 bird_lacks t4 192.0.2.101/32
 	bird_has t4 192.0.2.100/32 192.0.2.2
-	bird_has t6 fd77::100/128 fd77::2
+	bird_has t6 2001:db8:77::100/128 2001:db8:77::2
 	run elb bgp peer remove --peer-address "$BGP_ROUTER4" --switch vSwitch1
 	[ "$status" -eq 0 ]
 	elb_wait 5 bird_lacks t4 192.0.2.100/32
-	elb_wait 5 bird_lacks t6 fd77::100/128
+	elb_wait 5 bird_lacks t6 2001:db8:77::100/128
 	elb_wait 5 grep -qi "de-configured" "$BGP_DIR/bird.log"
 	run elb -o json bgp peer list
 	[ "$output" = "[]" ] || [ "$(jq length <<<"$output")" = 0 ]
@@ -227,7 +227,7 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 	elb_wait 5 bird_lacks t4 192.0.2.100/32
 }
 
-@test "IPv6 session (peer fd77::1): both families over it, IPv4 next hop from the same link; graceful restart only when asked" {
+@test "IPv6 session (peer 2001:db8:77::1): both families over it, IPv4 next hop from the same link; graceful restart only when asked" {
 	elb_start "$NODE" "$CONF" --bgp-port 1179
 	BIRD_CONF="$BGP_DIR/bird.conf" BIRD_SOCK="$BGP_DIR/bird.ctl"
 	cat >"$BIRD_CONF" <<-EOF
@@ -251,7 +251,7 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 		--peer-asn 64512 --self-asn 64513 --graceful-restart
 	up6() { [ "$(bird_state edge6)" = Established ] && [ "$(node_peer_state "$BGP_ROUTER6")" = Established ]; }
 	elb_wait 15 up6
-	elb_wait 5 bird_has t6 fd77::100/128 "BGP.next_hop: fd77::2 fe80::"
+	elb_wait 5 bird_has t6 2001:db8:77::100/128 "BGP.next_hop: 2001:db8:77::2 fe80::"
 	elb_wait 5 bird_has t4 192.0.2.100/32 "BGP.next_hop: 192.0.2.2"
 	run elb -o json bgp peer show "$BGP_ROUTER6"
 	[[ "$(jq -r .capabilities <<<"$output")" == *graceful-restart* ]]
@@ -281,4 +281,42 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 		socat -t5 - "UNIX-CONNECT:$EDGELB_SOCKET" | grep -q '192.0.2.120'
 	bird_lacks t4 192.0.2.120/32
 	[ "$(elb -o json bgp peer show "$BGP_ROUTER4" | jq -r .prefixesSent)" = 1 ]
+}
+
+@test "graceful restart: after kill -9 and a restart with the dataplane kept, BIRD holds the route throughout" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64513 "neighbor port 1179; graceful restart on; graceful restart time 60;"
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 64513 --graceful-restart
+	elb_wait 15 established
+	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
+	caps() { birdc_ show protocols all edge4 | sed -n '/Neighbor capabilities/,/Session/p'; }
+	# a first start: graceful restart, but neither Restart State nor Forwarding State
+	caps | grep -q "Graceful restart"
+	! caps | grep -q "Restart recovery" || false
+	! caps | grep -q "AF preserved: ipv4" || false
+	# kill -9: the pins stay; BIRD keeps our routes as stale. Watch the route every 100 ms
+	# (at most 300 looks) from before the kill until after the new End-of-RIB.
+	watch="$BGP_DIR/watch.out"
+	(for ((i = 0; i < 300; i++)); do
+		if bird_route t4 192.0.2.100/32 | grep -q 192.0.2.100; then echo have; else echo MISS; fi
+		[[ -e $BGP_DIR/watch.stop ]] && break
+		sleep 0.1
+	done) >"$watch" 2>&1 &
+	ELB_PIDS+=($!)
+	watcher=$!
+	sleep 0.3
+	elb_stop KILL
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	elb_wait 15 established
+	# the restarted speaker said so, and that it kept forwarding both families
+	caps | grep -q "Restart recovery"
+	caps | grep -q "AF preserved: ipv4 ipv6"
+	grep -q "maps adopted" "$ELB_LOG"
+	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
+	sleep 1
+	touch "$BGP_DIR/watch.stop"
+	wait "$watcher" || true
+	[ "$(grep -c have "$watch")" -ge 10 ]
+	! grep -q MISS "$watch" || false
 }

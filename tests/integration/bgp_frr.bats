@@ -4,7 +4,7 @@
 #
 #   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------+
 #   |  edgelbd --bgp-port 1179        |        |  zebra, bgpd -n           |
-#   |  eN 192.0.2.2/24 fd77::2/64     |--veth--| eR 192.0.2.1/24 fd77::1/64|
+#   |  eN 192.0.2.2/24 2001:db8:77::2/64     |--veth--| eR 192.0.2.1/24 2001:db8:77::1/64|
 #   +---------------------------------+        +---------------------------+
 #
 # Assertions read `edgelb -o json` and `vtysh ... json`.
@@ -12,7 +12,7 @@
 load lib/agent
 load lib/bgp
 
-POOL="  - {name: p1, addresses: [192.0.2.100-192.0.2.110, 'fd77::100-fd77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
+POOL="  - {name: p1, addresses: [192.0.2.100-192.0.2.110, '2001:db8:77::100-2001:db8:77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
 
 setup() {
 	[[ -x /usr/lib/frr/bgpd ]] || skip "frr is not installed"
@@ -41,11 +41,11 @@ path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 	[ "$(path ipv4 192.0.2.100/32 .valid)" = true ]
 	[ "$(path ipv4 192.0.2.100/32 .community.string)" = 64512:7 ]
 	[ "$(path ipv4 192.0.2.100/32 .largeCommunity.string)" = 64512:1:2 ]
-	elb_wait 5 frr_has ipv6 fd77::100/128
-	[ "$(path ipv6 fd77::100/128 '.nexthops[] | select(.scope == "global") | .ip')" = fd77::2 ]
+	elb_wait 5 frr_has ipv6 2001:db8:77::100/128
+	[ "$(path ipv6 2001:db8:77::100/128 '.nexthops[] | select(.scope == "global") | .ip')" = 2001:db8:77::2 ]
 	ll=$(ip -n "$NODE" -6 addr show dev eN scope link | awk '/inet6/ { sub("/.*", "", $2); print $2 }')
-	[ "$(path ipv6 fd77::100/128 '.nexthops[] | select(.scope == "link-local") | .ip')" = "$ll" ]
-	[ "$(path ipv6 fd77::100/128 .valid)" = true ]
+	[ "$(path ipv6 2001:db8:77::100/128 '.nexthops[] | select(.scope == "link-local") | .ip')" = "$ll" ]
+	[ "$(path ipv6 2001:db8:77::100/128 .valid)" = true ]
 }
 
 @test "FRR iBGP: LOCAL_PREF from the pool, empty AS_PATH" {
@@ -58,8 +58,8 @@ path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 	[ "$(path ipv4 192.0.2.100/32 .locPrf)" = 150 ]
 	[ "$(path ipv4 192.0.2.100/32 .aspath.length)" = 0 ]
 	[ "$(path ipv4 192.0.2.100/32 .peer.type)" = internal ]
-	elb_wait 5 frr_has ipv6 fd77::100/128
-	[ "$(path ipv6 fd77::100/128 .locPrf)" = 150 ]
+	elb_wait 5 frr_has ipv6 2001:db8:77::100/128
+	[ "$(path ipv6 2001:db8:77::100/128 .locPrf)" = 150 ]
 }
 
 @test "FRR with a 4-octet self ASN: AS_PATH carries 4200000000" {
@@ -79,10 +79,10 @@ path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 	node_peer_set --peer-asn 64512 --self-asn 64513
 	elb_wait 20 established
 	elb_wait 5 frr_has ipv4 192.0.2.100/32
-	elb_wait 5 frr_has ipv6 fd77::100/128
+	elb_wait 5 frr_has ipv6 2001:db8:77::100/128
 	elb_req service.remove '{"name":"default/web"}'
 	elb_wait 5 frr_lacks ipv4 192.0.2.100/32
-	elb_wait 5 frr_lacks ipv6 fd77::100/128
+	elb_wait 5 frr_lacks ipv6 2001:db8:77::100/128
 	[ "$(frr_state)" = Established ]
 	web_set
 	elb_wait 5 frr_has ipv4 192.0.2.100/32

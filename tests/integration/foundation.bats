@@ -155,7 +155,7 @@ teardown() {
 	elb_start "$NODE" "$CONF"
 	pid=$ELB_PID
 	elb_stop TERM
-	! kill -0 "$pid" 2>/dev/null
+	! kill -0 "$pid" 2>/dev/null || false
 	[ ! -e "$EDGELB_SOCKET" ]
 	grep -q "shutting down" "$ELB_LOG"
 }

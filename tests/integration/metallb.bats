@@ -4,7 +4,7 @@
 #
 #   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------+
 #   |  edgelbd --bgp-port 1179        |        |  bird (tables t4, t6)     |
-#   |  eN 192.0.2.2/24 fd77::2/64     |--veth--| eR 192.0.2.1/24 fd77::1/64|
+#   |  eN 192.0.2.2/24 2001:db8:77::2/64     |--veth--| eR 192.0.2.1/24 2001:db8:77::1/64|
 #   +---------------------------------+        +---------------------------+
 #
 # The node's config has switches only (vSwitch1 on eN is the one compute switch); the peer,

@@ -8,42 +8,16 @@
 
 #include "bgp/msg.h"
 #include "t.h"
+#include "wire.h"
 
 #define M                                                                                          \
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,  \
 		0xff
 
-static int seed_n;
-
-/* Saves a whole message as a fuzz seed (EDGELB_CORPUS=dir). */
+/* Test vectors are fuzz seeds too (EDGELB_CORPUS=dir). */
 static void seed(const uint8_t *p, size_t n)
 {
-	const char *dir = getenv("EDGELB_CORPUS");
-	char path[512];
-	FILE *f;
-
-	if (!dir)
-		return;
-	snprintf(path, sizeof(path), "%s/msg-%03d", dir, seed_n++);
-	f = fopen(path, "w");
-	if (f) {
-		fwrite(p, 1, n, f);
-		fclose(f);
-	}
-}
-
-static bool hexeq(const uint8_t *got, size_t gn, const uint8_t *want, size_t wn)
-{
-	if (gn == wn && !memcmp(got, want, wn))
-		return true;
-	printf("  got  (%zu):", gn);
-	for (size_t i = 0; i < gn; i++)
-		printf(" %02x", got[i]);
-	printf("\n  want (%zu):", wn);
-	for (size_t i = 0; i < wn; i++)
-		printf(" %02x", want[i]);
-	printf("\n");
-	return false;
+	wire_seed("msg", p, n);
 }
 
 /* --- header ------------------------------------------------------------------------------ */
@@ -148,6 +122,19 @@ static const struct open_case open_cases[] = {
 	{"unknown capability is ignored", {4, 0xfc, 0x01, 0, 90, 10, 0, 0, 1, 5, 2, 3, 99, 1, 7},
 	 15, 0, 0, 0, 64513, 90},
 	{"truncated body", {4, 0xfc, 0x01, 0, 90}, 5, -1, BGP_ERR_HEADER, BGP_HDR_BAD_LEN},
+	/* RFC 9072: 255, 255, a 2-octet length, parameters with 2-octet lengths */
+	{"extended optional parameters (RFC 9072)",
+	 {4, 0x5b, 0xa0, 0, 90, 10, 0, 0, 1, 255, 255, 0, 9, 2, 0, 6, 65, 4, 0xfa, 0x56, 0xea,
+	  0x00},
+	 22, 0, 0, 0, 4200000000u, 90},
+	{"extended optional parameters, length overruns",
+	 {4, 0x5b, 0xa0, 0, 90, 10, 0, 0, 1, 255, 255, 0, 10, 2, 0, 6, 65, 4, 0xfa, 0x56, 0xea,
+	  0x00},
+	 22, -1, BGP_ERR_OPEN, 0},
+	{"extended optional parameters, parameter length overruns",
+	 {4, 0x5b, 0xa0, 0, 90, 10, 0, 0, 1, 255, 255, 0, 9, 2, 0, 7, 65, 4, 0xfa, 0x56, 0xea,
+	  0x00},
+	 22, -1, BGP_ERR_OPEN, 0},
 };
 
 static void test_open_decode(void)
@@ -208,6 +195,10 @@ static void test_open_encode(void)
 					   8, 2, 6, 65, 4, 0xfa, 0x56, 0xea, 0x00};
 	static const uint8_t want_gr[] = {M, 0, 43, 1, 4, 0xfc, 0x01, 0, 9, 10, 0, 0, 2, 14,
 					  2, 12, 64, 10, 0x00, 120, 0, 1, 1, 0, 0, 2, 1, 0};
+	/* after a restart with the dataplane kept: R (0x8 in the flags nibble), F per family */
+	static const uint8_t want_gr_restart[] = {M, 0, 43, 1, 4, 0xfc, 0x01, 0, 9, 10, 0, 0, 2,
+						  14, 2, 12, 64, 10, 0x80, 120, 0, 1, 1, 0x80,
+						  0, 2, 1, 0x80};
 
 	T_BEGIN("bgp OPEN encode: capabilities, one per optional parameter");
 	bgp_open_encode(&w, 64513, 90, 0x0a000001, &caps);
@@ -227,6 +218,25 @@ static void test_open_encode(void)
 	caps = (struct bgp_caps){.gr = true, .gr_time = 120, .gr_ipv4 = true, .gr_ipv6 = true};
 	bgp_open_encode(&w, 64513, 9, 0x0a000002, &caps);
 	T_EXPECT(!w.err && hexeq(b, w.len, want_gr, sizeof(want_gr)), "bytes");
+	T_END();
+
+	T_BEGIN("bgp OPEN encode: Restart State and Forwarding State after a restart (RFC 4724 3)");
+	w = wbuf_make(b, sizeof(b));
+	caps = (struct bgp_caps){.gr = true, .gr_time = 120, .gr_flags = BGP_GR_F_RESTART,
+				 .gr_ipv4 = true, .gr_ipv6 = true, .gr_fwd = true};
+	bgp_open_encode(&w, 64513, 9, 0x0a000002, &caps);
+	T_EXPECT(!w.err && hexeq(b, w.len, want_gr_restart, sizeof(want_gr_restart)), "bytes");
+	{
+		struct rbuf r = rbuf_make(b, w.len);
+		struct bgp_hdr h;
+		struct bgp_open o;
+		struct bgp_err e;
+
+		T_EXPECT(bgp_hdr_decode(&r, &h, &e) == 0 && bgp_open_decode(&r, &o, &e) == 0,
+			 "decodes");
+		T_EXPECT(o.caps.gr_flags == BGP_GR_F_RESTART && o.caps.gr_fwd && o.caps.gr_time == 120,
+			 "flags %x fwd %d time %u", o.caps.gr_flags, o.caps.gr_fwd, o.caps.gr_time);
+	}
 	T_END();
 
 	T_BEGIN("bgp OPEN round trip");

@@ -4,12 +4,12 @@
 #
 #   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------+
 #   |  edgelbd  eN 192.0.2.2/24       |--veth--| eR 192.0.2.1/24           |
-#   |           fd77::2/64            |        |    fd77::1/64             |
+#   |           2001:db8:77::2/64            |        |    2001:db8:77::1/64             |
 #   +---------------------------------+        |  bird / zebra+bgpd        |
 #                                              +---------------------------+
 
 BGP_NODE4=192.0.2.2 BGP_ROUTER4=192.0.2.1
-BGP_NODE6=fd77::2 BGP_ROUTER6=fd77::1
+BGP_NODE6=2001:db8:77::2 BGP_ROUTER6=2001:db8:77::1
 
 # bgp_topology: creates NODE and ROUTER namespaces and the veth, waits for IPv6 DAD.
 bgp_topology() {

@@ -1,0 +1,173 @@
+/* BFD (RFC 5880) in asynchronous mode, single hop over UDP (RFC 5881), as a client-facing
+ * failure detector for the BGP speaker (RFC 5882): the control packet format (pkt.c), one
+ * session per peer with its state machine and timers on the agent's event loop (session.c),
+ * and the sockets with the demultiplexing of received packets (sock.c). No authentication,
+ * no demand mode, no echo function. Owns no config: the speaker passes the peer's timers. */
+#ifndef EDGELB_BFD_H
+#define EDGELB_BFD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "lib/ip.h"
+
+struct ev_loop;
+struct ev_timer;
+
+#define BFD_PORT	  3784	/* RFC 5881 4 */
+#define BFD_SRC_PORT_MIN  49152 /* RFC 5881 4: source port range */
+#define BFD_SRC_PORT_MAX  65535
+#define BFD_TTL		  255 /* RFC 5881 5 (GTSM) */
+#define BFD_PKT_LEN	  24  /* RFC 5880 4.1, without authentication */
+#define BFD_VERSION	  1
+#define BFD_SLOW_TX_US	  1000000 /* RFC 5880 6.8.3: at least 1 s while not Up */
+#define BFD_DEF_MIN_TX_MS 300
+#define BFD_DEF_MIN_RX_MS 300
+#define BFD_DEF_MULT	  3
+
+/* RFC 5880 4.1 State field. */
+enum bfd_state { BFD_ADMIN_DOWN = 0, BFD_DOWN = 1, BFD_INIT = 2, BFD_UP = 3 };
+
+/* RFC 5880 4.1 Diagnostic codes. */
+enum bfd_diag {
+	BFD_DIAG_NONE = 0,
+	BFD_DIAG_DETECT_EXPIRED = 1,
+	BFD_DIAG_ECHO_FAILED = 2,
+	BFD_DIAG_NEIGHBOR_DOWN = 3,
+	BFD_DIAG_FWD_RESET = 4,
+	BFD_DIAG_PATH_DOWN = 5,
+	BFD_DIAG_CONCAT_DOWN = 6,
+	BFD_DIAG_ADMIN_DOWN = 7,
+	BFD_DIAG_REV_CONCAT_DOWN = 8,
+};
+
+/* Flag bits of the second octet (RFC 5880 4.1), as decoded. */
+#define BFD_F_POLL   0x20
+#define BFD_F_FINAL  0x10
+#define BFD_F_CPI    0x08 /* Control Plane Independent */
+#define BFD_F_AUTH   0x04
+#define BFD_F_DEMAND 0x02
+#define BFD_F_MULTI  0x01
+
+struct bfd_pkt {
+	uint8_t version, diag;
+	enum bfd_state state;
+	uint8_t flags; /* BFD_F_* */
+	uint8_t detect_mult, length;
+	uint32_t my_disc, your_disc;
+	uint32_t desired_min_tx, required_min_rx, required_min_echo_rx; /* microseconds */
+};
+
+/* Why a received packet was dropped (RFC 5880 6.8.6 in order, then RFC 5881). Append-only:
+ * the names table in pkt.c, the CLI and the metrics use these. */
+enum bfd_drop {
+	BFD_DROP_VERSION,      /* version is not 1 */
+	BFD_DROP_SHORT,	       /* Length below 24 (26 with A), or fewer bytes than 24 */
+	BFD_DROP_LENGTH,       /* Length beyond the received payload */
+	BFD_DROP_MULT_ZERO,    /* Detect Mult is zero */
+	BFD_DROP_MULTIPOINT,   /* M bit set */
+	BFD_DROP_MY_DISC,      /* My Discriminator is zero */
+	BFD_DROP_NO_SESSION,   /* Your Discriminator matches no session */
+	BFD_DROP_YOUR_DISC,    /* Your Discriminator zero while State is Init or Up */
+	BFD_DROP_AUTH,	       /* A bit set: no authentication is configured */
+	BFD_DROP_TTL,	       /* RFC 5881 5: TTL / hop limit is not 255 */
+	BFD_DROP_UNKNOWN_PEER, /* Your Discriminator zero and no session for the source */
+	BFD_DROP_COUNT
+};
+const char *bfd_drop_name(enum bfd_drop d);
+const char *bfd_state_name(enum bfd_state s);
+const char *bfd_diag_name(uint8_t d);
+
+/* pkt.c: decode checks what the packet alone can tell (6.8.6 steps 1-6 and 9, A bit set while
+ * no authentication is in use); 0, or -1 with *why. encode writes BFD_PKT_LEN bytes. */
+int bfd_pkt_decode(const uint8_t *p, size_t len, struct bfd_pkt *out, enum bfd_drop *why);
+void bfd_pkt_encode(struct wbuf *w, const struct bfd_pkt *pkt);
+
+/* Per-session parameters; intervals in microseconds (wire units). */
+struct bfd_params {
+	uint32_t min_tx_us, min_rx_us;
+	uint8_t mult;
+};
+
+struct bfd_sess;
+struct bfd;
+
+/* Called when the session changes state (from old to s->state). */
+typedef void (*bfd_notify_fn)(struct bfd_sess *s, enum bfd_state old, void *arg);
+/* Transmit hook replacing the socket (tests); NULL sends on the session's socket. */
+typedef void (*bfd_xmit_fn)(struct bfd_sess *s, const uint8_t *pkt, size_t len, void *arg);
+
+struct bfd_stats {
+	uint64_t tx, rx, rx_drop, up, down, changes;
+};
+
+struct bfd_sess {
+	struct bfd *b;
+	struct ip peer, local; /* local family 0 = chosen by the kernel */
+	char name[IP_STRLEN];
+	int fd; /* transmit socket (source port below), -1 in tests */
+	uint16_t src_port;
+	/* RFC 5880 6.8.1 state variables */
+	enum bfd_state state, remote_state;
+	uint32_t local_disc, remote_disc;
+	uint8_t local_diag;
+	uint32_t desired_min_tx;  /* advertised: slow (1 s) unless Up */
+	uint32_t required_min_rx; /* advertised */
+	uint32_t remote_min_rx;	  /* bfd.RemoteMinRxInterval */
+	uint32_t remote_min_tx;	  /* the peer's last Desired Min TX */
+	uint8_t remote_mult;
+	bool remote_demand;
+	struct bfd_params cfg; /* what the peer's configuration asks for */
+	/* poll sequence (6.5): while polling, P is set and these stay in force until Final */
+	bool polling, send_final;
+	uint32_t tx_in_force_us; /* the DesiredMinTx that paces our packets */
+	uint32_t rx_in_force_us; /* the RequiredMinRx used for the detection time */
+	struct ev_timer *t_tx, *t_detect;
+	struct bfd_stats st;
+	uint64_t changed_ms; /* last state change (monotonic) */
+	bfd_notify_fn notify;
+	void *arg;
+};
+
+/* session.c: the state machine. One entry point per event; only set_state() writes state. */
+struct bfd_sess *bfd_sess_new(struct bfd *b, const struct ip *peer, const struct ip *local,
+			      const struct bfd_params *pr, bfd_notify_fn fn, void *arg);
+/* Removal (6.8.16): AdminDown at once, repeated for the remote's detection time, then the
+ * session is freed by the loop; the caller must forget s now. NULL is fine. */
+void bfd_sess_free(struct bfd_sess *s);
+/* Frees at once (one AdminDown first unless sent): bfd_free and the end of the removal. */
+void bfd_sess_destroy(struct bfd_sess *s);
+/* Changes the timers; a poll sequence when Up (6.8.3). */
+void bfd_sess_set_params(struct bfd_sess *s, const struct bfd_params *pr);
+/* A received packet that passed bfd_pkt_decode and was matched to s (6.8.6 from step 12). */
+void bfd_sess_rx(struct bfd_sess *s, const struct bfd_pkt *pkt);
+/* The detection time passed without a valid packet (6.8.4). */
+void bfd_sess_detect_expired(struct bfd_sess *s);
+/* Sends one control packet now (the periodic timer calls it too). */
+void bfd_sess_tx(struct bfd_sess *s);
+/* The negotiated intervals (6.8.2, 6.8.4), microseconds; 0 = no periodic transmission. */
+uint32_t bfd_sess_tx_interval(const struct bfd_sess *s);
+uint64_t bfd_sess_detect_time(const struct bfd_sess *s);
+/* 6.8.7: the interval less 0-25% jitter (10-25% with a multiplier of 1); rnd is uniform. */
+uint32_t bfd_jitter(uint32_t interval_us, uint8_t mult, uint32_t rnd);
+/* The packet this session sends now (flags P/F per the poll state). */
+void bfd_sess_build(const struct bfd_sess *s, struct bfd_pkt *pkt, bool final);
+
+/* sock.c: the sessions of the agent and the receiving sockets. port 0 opens no socket (tests
+ * feed bfd_input and capture transmissions with xmit). */
+struct bfd *bfd_new(struct ev_loop *l, uint16_t port, bfd_xmit_fn xmit, void *xmit_arg);
+void bfd_free(struct bfd *b);
+/* A received datagram: validation, GTSM (ttl), demultiplexing (6.8.6 steps 7-8). */
+void bfd_input(struct bfd *b, const uint8_t *p, size_t len, const struct ip *src, int ttl);
+uint64_t bfd_drops(const struct bfd *b, enum bfd_drop d);
+struct ev_loop *bfd_loop(const struct bfd *b);
+/* Internal to the module: session registry and transmit. */
+uint32_t bfd_new_disc(struct bfd *b);
+uint32_t bfd_rand(struct bfd *b);
+int bfd_sess_register(struct bfd *b, struct bfd_sess *s);
+void bfd_sess_unregister(struct bfd *b, struct bfd_sess *s);
+void bfd_xmit(struct bfd_sess *s, const uint8_t *pkt, size_t len);
+
+#endif

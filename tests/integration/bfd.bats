@@ -1,0 +1,339 @@
+#!/usr/bin/env bats
+# BFD (RFC 5880/5881) for BGP sessions against BIRD 2: edgelbd's BFD session with BIRD's
+# `protocol bfd`, and RFC 5882 client behaviour (BFD Down tears the BGP session down at once).
+#
+#   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------------+
+#   |  edgelbd --bgp-port 1179        |        |  bird: protocol bfd (eR)        |
+#   |  BFD UDP 3784, TTL 255          |--veth--|  bgp edge4 192.0.2.2  bfd on    |
+#   |  eN 192.0.2.2/24 2001:db8:77::2/64     |        |  bgp edge6 2001:db8:77::2    (no BFD)  |
+#   +---------------------------------+        |  (or zebra + bgpd + bfdd, FRR)  |
+#                                              |  eR 192.0.2.1/24 2001:db8:77::1/64     |
+#                                              +---------------------------------+
+#
+# The IPv4 peer runs BFD 300 ms x 3 with a 90 s hold time; the IPv6 peer has no BFD. Freezing
+# BIRD (SIGSTOP) must take the IPv4 session down within the detection time, long before the
+# hold timer, and leave the IPv6 session alone. Assertions read `edgelb -o json`, the agent's
+# log and `birdc show bfd sessions`.
+
+load lib/agent
+load lib/bgp
+
+setup() {
+	bgp_topology
+	CONF=$(bgp_node_conf)
+}
+
+teardown() {
+	[[ -n ${BIRD_PID:-} ]] && kill -CONT "$BIRD_PID" 2>/dev/null || true
+	[[ -n ${FRR_BFDD_PID:-} ]] && kill -CONT "$FRR_BFDD_PID" 2>/dev/null || true
+	elb_teardown
+}
+
+# bird_bfd_start [BFD4 [BFD6]]: BIRD with BFD on eR (300 ms x 3); edge4 with `bfd on` and
+# edge6 without unless told otherwise (on/off).
+bird_bfd_start() {
+	local bfd4=${1:-on} bfd6=${2:-off}
+	command -v bird >/dev/null || skip "bird2 is not installed"
+	BIRD_CONF="$BGP_DIR/bird.conf" BIRD_SOCK="$BGP_DIR/bird.ctl"
+	cat >"$BIRD_CONF" <<-EOF
+	router id $BGP_ROUTER4;
+	log "$BGP_DIR/bird.log" all;
+	protocol device { scan time 1; }
+	ipv4 table t4;
+	ipv6 table t6;
+	protocol bfd {
+		interface "eR" { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; };
+		neighbor $BGP_NODE4;
+		neighbor $BGP_NODE6;
+	}
+	protocol bgp edge4 {
+		local $BGP_ROUTER4 as 64512;
+		neighbor $BGP_NODE4 as 64513;
+		neighbor port 1179;
+		hold time 90;
+		connect retry time 1;
+		error wait time 1, 2;
+		bfd $bfd4;
+		ipv4 { table t4; import all; export none; };
+	}
+	protocol bgp edge6 {
+		local $BGP_ROUTER6 as 64512;
+		neighbor $BGP_NODE6 as 64513;
+		neighbor port 1179;
+		hold time 90;
+		connect retry time 1;
+		error wait time 1, 2;
+		bfd $bfd6;
+		ipv6 { table t6; import all; export none; };
+	}
+	EOF
+	bird_run
+}
+
+# bird_bfd_state IP: the BFD session state BIRD reports for IP ("" when none).
+bird_bfd_state() {
+	birdc_ show bfd sessions | awk -v ip="$1" '$1 == ip { print $3 }'
+}
+
+peer_json() { elb -o json bgp peer show "$1"; }
+peer_field() { peer_json "$1" | jq -r ".$2"; }
+node_bfd_state() { peer_field "$BGP_ROUTER4" bfdState; }
+
+bfd_peers_set() {
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd --bfd-min-tx 300 \
+		--bfd-min-rx 300 --bfd-multiplier 3
+	elb bgp peer set --peer-address "$BGP_ROUTER6" --switch vSwitch1 --connect-time 1 \
+		--peer-asn 64512 --self-asn 64513 --hold-time 90
+}
+
+both_up() {
+	[ "$(bird_bfd_state "$BGP_NODE4")" = Up ] && [ "$(node_bfd_state)" = Up ] &&
+		[ "$(bird_state edge4)" = Established ] && [ "$(node_peer_state)" = Established ] &&
+		[ "$(node_peer_state "$BGP_ROUTER6")" = Established ]
+}
+
+# log_ms PATTERN: epoch milliseconds of the last agent log line matching PATTERN.
+log_ms() {
+	local ts
+	ts=$(grep -F "$1" "$ELB_LOG" | tail -1 | awk '{ print $1 }')
+	[[ -n $ts ]] || return 1
+	echo $(($(date -u -d "$ts" +%s%3N)))
+}
+
+@test "BFD comes Up with BIRD; show and metrics report it; a peer without BFD shows Off" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179 --metrics 127.0.0.1:17473
+	bird_bfd_start
+	bfd_peers_set
+	elb_wait 20 both_up
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -r .bfd <<<"$out")" = true ]
+	[ "$(jq -r .bfdRemoteState <<<"$out")" = Up ]
+	[ "$(jq -r .bfdMinTx <<<"$out")" = 300 ]
+	[ "$(jq -r .bfdMinRx <<<"$out")" = 300 ]
+	[ "$(jq -r .bfdMultiplier <<<"$out")" = 3 ]
+	[ "$(jq -r .bfdDetectTime <<<"$out")" = 900 ]
+	[ "$(jq -r .bfdUpCount <<<"$out")" = 1 ]
+	[ "$(jq -r .bfdDownCount <<<"$out")" = 0 ]
+	[ "$(jq -r .bfdRemoteDiscriminator <<<"$out")" != 0 ]
+	[ "$(jq -r .bfdPacketsDropped <<<"$out")" = 0 ]
+	# after the poll sequence that follows Up, packets are paced at 300 ms
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdTxInterval)\" = 300 ]"
+	[ "$(peer_field "$BGP_ROUTER6" bfdState)" = Off ]
+	[ "$(peer_field "$BGP_ROUTER6" bfd)" = false ]
+	run elb bgp peer show "$BGP_ROUTER4"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Bfd "*": Up"* ]]
+	m=$(ip netns exec "$NODE" curl -s http://127.0.0.1:17473/metrics)
+	grep -q '^edgelb_bfd_session_up{peer="192.0.2.1",switch="vSwitch1"} 1' <<<"$m"
+	grep -q '^edgelb_bfd_session_state_changes_total{peer="192.0.2.1",switch="vSwitch1"} [2-9]' <<<"$m"
+	! grep -q '^edgelb_bfd_session_up{peer="2001:db8:77::1"' <<<"$m" || false
+	# BIRD's packets carry TTL 255 and were all accepted (GTSM, RFC 5881 5)
+	grep -q 'bfd: peer 192.0.2.1: Down -> ' "$ELB_LOG"
+	! grep -q 'bfd: packet from 192.0.2.1 dropped' "$ELB_LOG" || false
+}
+
+@test "GTSM and 6.8.6: a Down with TTL 64 and a version-0 packet are dropped, counted, ignored" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_bfd_start
+	bfd_peers_set
+	elb_wait 20 both_up
+	d0=$(peer_field "$BGP_ROUTER4" bfdPacketsDropped)
+	# State Down, My Discriminator 0x51, Your Discriminator 0, 1 s / 1 s: valid but for the TTL
+	down='\x20\x40\x03\x18\x00\x00\x00\x51\x00\x00\x00\x00\x00\x0f\x42\x40\x00\x0f\x42\x40\x00\x00\x00\x00'
+	# shellcheck disable=SC2059
+	printf "$down" | ip netns exec "$ROUTER" socat -u - "UDP4-SENDTO:$BGP_NODE4:3784,ttl=64"
+	# shellcheck disable=SC2059
+	printf "\\x00${down:4}" | ip netns exec "$ROUTER" socat -u - "UDP4-SENDTO:$BGP_NODE4:3784,ttl=255"
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdPacketsDropped)\" = $((d0 + 2)) ]"
+	grep -q 'bfd: packet from 192.0.2.1 dropped: ttl' "$ELB_LOG"
+	grep -q 'bfd: packet from 192.0.2.1 dropped: version' "$ELB_LOG"
+	[ "$(node_bfd_state)" = Up ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdDownCount)" = 0 ]
+	[ "$(node_peer_state)" = Established ]
+}
+
+@test "BIRD frozen: BFD Down within 3 x 300 ms tears BGP down long before the 90 s hold time" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_bfd_start
+	bfd_peers_set
+	elb_wait 20 both_up
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdTxInterval)\" = 300 ]"
+	t0=$(date +%s%3N)
+	kill -STOP "$BIRD_PID"
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdState)\" != Up ]"
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .state)\" != Established ]"
+	t_bfd=$(log_ms "bfd: peer 192.0.2.1: Up -> Down (control detection time expired)")
+	t_bgp=$(log_ms "bgp: peer 192.0.2.1: Established -> Idle (BFD session down)")
+	echo "BFD down after $((t_bfd - t0)) ms, BGP down after $((t_bgp - t0)) ms" >&3
+	# the last packet came at most one interval (300 ms) before the freeze: 600-900 ms
+	((t_bfd - t0 >= 400 && t_bfd - t0 <= 1200))
+	((t_bgp - t_bfd >= 0 && t_bgp - t_bfd <= 100))
+	grep -q 'sent NOTIFICATION 6/10 (cease / BFD down)' "$ELB_LOG"
+	! grep -q 'hold timer expired' "$ELB_LOG" || false
+	[ "$(peer_field "$BGP_ROUTER4" bfdDiagnostic)" = "control detection time expired" ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdDownCount)" = 1 ]
+	# the peer without BFD keeps its session: only its 90 s hold timer would notice
+	[ "$(node_peer_state "$BGP_ROUTER6")" = Established ]
+	sleep 2
+	[ "$(node_peer_state "$BGP_ROUTER6")" = Established ]
+	[ "$(node_peer_state)" != Established ]
+	kill -CONT "$BIRD_PID"
+	elb_wait 30 both_up
+	[ "$(peer_field "$BGP_ROUTER4" bfdUpCount)" = 2 ]
+}
+
+@test "BFD over IPv6 (peer 2001:db8:77::1): BIRD frozen takes it down, the IPv4 peer without BFD stays" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_bfd_start off on
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90
+	elb bgp peer set --peer-address "$BGP_ROUTER6" --switch vSwitch1 --connect-time 1 \
+		--peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd
+	v6_up() {
+		[ "$(bird_bfd_state "$BGP_NODE6")" = Up ] && [ "$(peer_field "$BGP_ROUTER6" bfdState)" = Up ] &&
+			[ "$(node_peer_state "$BGP_ROUTER6")" = Established ] && [ "$(node_peer_state)" = Established ]
+	}
+	elb_wait 20 v6_up
+	[ "$(peer_field "$BGP_ROUTER6" bfdDetectTime)" = 900 ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdState)" = Off ]
+	t0=$(date +%s%3N)
+	kill -STOP "$BIRD_PID"
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER6 | jq -r .state)\" != Established ]"
+	t_bfd=$(log_ms "bfd: peer 2001:db8:77::1: Up -> Down (control detection time expired)")
+	echo "BFD (IPv6) down after $((t_bfd - t0)) ms" >&3
+	((t_bfd - t0 >= 400 && t_bfd - t0 <= 1200))
+	grep -q 'bgp: peer 2001:db8:77::1: Established -> Idle (BFD session down)' "$ELB_LOG"
+	[ "$(node_peer_state)" = Established ]
+	kill -CONT "$BIRD_PID"
+	elb_wait 30 v6_up
+}
+
+@test "BFD settings persist across an agent restart and the session comes back Up" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_bfd_start
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd --bfd-min-tx 200 \
+		--bfd-multiplier 4
+	elb_wait 20 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdState)\" = Up ]"
+	elb_stop
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	out=$(elb -o json bgp peer list)
+	[ "$(jq length <<<"$out")" = 1 ]
+	elb_wait 20 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdState)\" = Up ]"
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -r .bfdMinTx <<<"$out")" = 200 ]
+	[ "$(jq -r .bfdMinRx <<<"$out")" = 300 ]
+	[ "$(jq -r .bfdMultiplier <<<"$out")" = 4 ]
+	elb_wait 20 bash -c "[ \"\$(birdc -s $BIRD_SOCK show bfd sessions | awk '\$1 == \"$BGP_NODE4\" { print \$3 }')\" = Up ]"
+}
+
+@test "removing the peer sends AdminDown: BIRD goes Down at once, not after its detection time" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_bfd_start
+	bfd_peers_set
+	elb_wait 20 both_up
+	elb bgp peer remove --peer-address "$BGP_ROUTER4" --switch vSwitch1
+	elb_wait 10 bash -c "[ \"\$(birdc -s $BIRD_SOCK show bfd sessions | awk '\$1 == \"$BGP_NODE4\" { print \$3 }')\" = Down ]"
+	t_rm=$(log_ms "bfd: peer 192.0.2.1: Up -> AdminDown (removed)")
+	since=$(birdc_ show bfd sessions | awk -v ip="$BGP_NODE4" '$1 == ip { print $4 }')
+	t_bird=$(date -d "$(date +%F) $since" +%s%3N)
+	echo "BIRD's session went Down $((t_bird - t_rm)) ms after our AdminDown" >&3
+	# AdminDown (RFC 5880 6.8.16) is acted on at once; a silent stop would take BIRD's
+	# detection time (900 ms, at least 600 ms after the last packet)
+	((t_bird - t_rm >= -50 && t_bird - t_rm <= 300))
+	# the other session and BFD-less peers carry on
+	[ "$(node_peer_state "$BGP_ROUTER6")" = Established ]
+}
+
+@test "BFD timers change at run time without restarting BGP (poll sequence)" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_bfd_start
+	bfd_peers_set
+	elb_wait 20 both_up
+	est=$(peer_field "$BGP_ROUTER4" established)
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd --bfd-min-tx 500 \
+		--bfd-min-rx 400 --bfd-multiplier 4
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdTxInterval)\" = 500 ]"
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -r .bfdMinTx <<<"$out")" = 500 ]
+	[ "$(jq -r .bfdMultiplier <<<"$out")" = 4 ]
+	# BIRD sends at 300 ms, we ask for no faster than 400: the detection time is 3 x 400
+	[ "$(jq -r .bfdDetectTime <<<"$out")" = 1200 ]
+	[ "$(jq -r .bfdState <<<"$out")" = Up ]
+	[ "$(jq -r .established <<<"$out")" = "$est" ]
+	[ "$(jq -r .state <<<"$out")" = Established ]
+	grep -q 'bfd: peer 192.0.2.1: timers 500/400 ms x 4 (poll sequence)' "$ELB_LOG"
+	# turning BFD off keeps the BGP session too
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdState)\" = Off ]"
+	[ "$(peer_field "$BGP_ROUTER4" established)" = "$est" ]
+}
+
+@test "bgp peer set refuses bad BFD values with one line naming the field" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	run elb bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 --peer-asn 64512 \
+		--self-asn 64513 --bfd --bfd-min-tx 5
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bfdMinTx: 5"*"10-60000"* ]]
+	run elb bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 --peer-asn 64512 \
+		--self-asn 64513 --bfd --bfd-multiplier 0
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bfdMultiplier: 0"*"1-255"* ]]
+	run elb bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 --peer-asn 64512 \
+		--self-asn 64513 --bfd-min-rx 100
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bfdMinRx"*"bfd: true"* ]]
+	[ "$(elb -o json bgp peer list | jq length)" = 0 ]
+}
+
+# frr_bfd_start: FRR with `neighbor ... bfd` and bfdd (300 ms x 3) next to zebra and bgpd.
+frr_bfd_start() {
+	[[ -x /usr/lib/frr/bfdd ]] || skip "frr's bfdd is not installed"
+	frr_start 64512 64513 "neighbor $BGP_NODE4 port 1179
+	 neighbor $BGP_NODE4 bfd
+	 neighbor $BGP_NODE4 bfd profile fast"
+	cat >"$FRR_DIR/bfdd.conf" <<-EOF
+	bfd
+	 profile fast
+	  receive-interval 300
+	  transmit-interval 300
+	  detect-multiplier 3
+	 !
+	 peer $BGP_NODE4 local-address $BGP_ROUTER4
+	  profile fast
+	 !
+	!
+	EOF
+	chown frr:frr "$FRR_DIR/bfdd.conf"
+	ip netns exec "$ROUTER" /usr/lib/frr/bfdd -d -A 127.0.0.1 -P 0 --vty_socket "$FRR_DIR" \
+		-z "$FRR_DIR/zserv.api" --bfdctl "$FRR_DIR/bfdd.sock" -f "$FRR_DIR/bfdd.conf" \
+		-i "$FRR_DIR/bfdd.pid"
+	elb_wait 10 test -s "$FRR_DIR/bfdd.pid"
+	FRR_BFDD_PID=$(cat "$FRR_DIR/bfdd.pid")
+	ELB_PIDS+=("$FRR_BFDD_PID")
+}
+
+frr_bfd_status() {
+	vtysh_ "show bfd peers json" 2>/dev/null | jq -r ".[] | select(.peer == \"$BGP_NODE4\") | .status"
+}
+
+@test "FRR bfdd: BFD comes Up; bfdd frozen takes BGP down at once; both return after SIGCONT" {
+	[[ -x /usr/lib/frr/bgpd ]] || skip "frr is not installed"
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	frr_bfd_start
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd
+	frr_up() {
+		[ "$(frr_bfd_status)" = up ] && [ "$(node_bfd_state)" = Up ] &&
+			[ "$(frr_state)" = Established ] && [ "$(node_peer_state)" = Established ]
+	}
+	elb_wait 30 frr_up
+	[ "$(peer_field "$BGP_ROUTER4" bfdDetectTime)" = 900 ]
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdTxInterval)\" = 300 ]"
+	t0=$(date +%s%3N)
+	kill -STOP "$FRR_BFDD_PID"
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .state)\" != Established ]"
+	t_bfd=$(log_ms "bfd: peer 192.0.2.1: Up -> Down (control detection time expired)")
+	echo "BFD down after $((t_bfd - t0)) ms" >&3
+	((t_bfd - t0 >= 400 && t_bfd - t0 <= 1200))
+	grep -q 'bgp: peer 192.0.2.1: Established -> Idle (BFD session down)' "$ELB_LOG"
+	kill -CONT "$FRR_BFDD_PID"
+	elb_wait 30 frr_up
+}

@@ -1,0 +1,692 @@
+/* BFD (RFC 5880/5881): the control packet against hand-built byte vectors, every check of
+ * 6.8.6 and the GTSM rule (RFC 5881 5) with its drop reason, the demultiplexing, the state
+ * machine per event, timer negotiation with poll/final, jitter and AdminDown. Sessions run on
+ * a real event loop without sockets (bfd_new port 0); transmissions are captured.
+ * When EDGELB_CORPUS is set, every packet vector is also written there as a fuzz seed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "bfd/bfd.h"
+#include "config/config.h"
+#include "lib/ev.h"
+#include "lib/log.h"
+#include "t.h"
+#include "wire.h"
+
+/* Test vectors are fuzz seeds too (EDGELB_CORPUS=dir). */
+static void seed(const uint8_t *p, size_t n)
+{
+	wire_seed("pkt", p, n);
+}
+
+/* --- capture of transmitted packets -------------------------------------------------------- */
+
+struct cap {
+	int n;
+	struct bfd_pkt last;
+	uint8_t raw[64];
+	size_t raw_len;
+};
+
+static void capture(struct bfd_sess *s, const uint8_t *p, size_t len, void *arg)
+{
+	struct cap *c = arg;
+	enum bfd_drop why;
+
+	(void)s;
+	c->n++;
+	memcpy(c->raw, p, len < sizeof(c->raw) ? len : sizeof(c->raw));
+	c->raw_len = len;
+	if (bfd_pkt_decode(p, len, &c->last, &why) < 0)
+		printf("  transmitted packet does not decode: %s\n", bfd_drop_name(why));
+}
+
+struct trans {
+	int n;
+	enum bfd_state from[16], to[16];
+};
+
+static void notify(struct bfd_sess *s, enum bfd_state old, void *arg)
+{
+	struct trans *t = arg;
+
+	if (t->n < 16) {
+		t->from[t->n] = old;
+		t->to[t->n] = s->state;
+	}
+	t->n++;
+}
+
+/* A packet from the peer (discriminator 0x51 as My Discriminator). */
+static struct bfd_pkt from_peer(const struct bfd_sess *s, enum bfd_state st, uint8_t flags,
+				uint32_t tx_us, uint32_t rx_us, uint8_t mult)
+{
+	return (struct bfd_pkt){.version = 1,
+				.state = st,
+				.flags = flags,
+				.detect_mult = mult,
+				.length = BFD_PKT_LEN,
+				.my_disc = 0x51,
+				.your_disc =
+				    st == BFD_DOWN || st == BFD_ADMIN_DOWN ? 0 : s->local_disc,
+				.desired_min_tx = tx_us,
+				.required_min_rx = rx_us};
+}
+
+static const struct bfd_params defp = {300000, 300000, 3};
+static struct ip peer_ip, other_ip;
+
+/* --- wire format --------------------------------------------------------------------------- */
+
+static void test_encode_decode(void)
+{
+	/* Vers 1 Diag 3, State Up with P, mult 3, len 24, discriminators, 300 ms / 250 ms / 0 */
+	static const uint8_t want[] = {
+	    0x23, 0xe0, 0x03, 0x18, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+	    0x00, 0x04, 0x93, 0xe0, 0x00, 0x03, 0xd0, 0x90, 0x00, 0x00, 0x00, 0x00,
+	};
+	struct bfd_pkt k = {.diag = 3,
+			    .state = BFD_UP,
+			    .flags = BFD_F_POLL,
+			    .detect_mult = 3,
+			    .my_disc = 0x12345678,
+			    .your_disc = 0x9abcdef0,
+			    .desired_min_tx = 300000,
+			    .required_min_rx = 250000};
+	uint8_t buf[64];
+	struct wbuf w = wbuf_make(buf, sizeof(buf));
+	struct bfd_pkt d;
+	enum bfd_drop why;
+
+	T_BEGIN("pkt: encode Up/P to the RFC 5880 4.1 layout, decode back");
+	bfd_pkt_encode(&w, &k);
+	T_EXPECT(!w.err && hexeq(buf, w.len, want, sizeof(want)), "encoded bytes");
+	T_EXPECT(bfd_pkt_decode(want, sizeof(want), &d, &why) == 0, "decodes");
+	T_EXPECT(d.version == 1 && d.diag == 3 && d.state == BFD_UP && d.flags == BFD_F_POLL,
+		 "first two octets: version %u diag %u state %d flags %#x", d.version, d.diag,
+		 d.state, d.flags);
+	T_EXPECT(d.detect_mult == 3 && d.length == 24, "mult %u length %u", d.detect_mult,
+		 d.length);
+	T_EXPECT(d.my_disc == 0x12345678 && d.your_disc == 0x9abcdef0, "discriminators");
+	T_EXPECT(d.desired_min_tx == 300000 && d.required_min_rx == 250000 &&
+		     d.required_min_echo_rx == 0,
+		 "intervals %u %u %u", d.desired_min_tx, d.required_min_rx, d.required_min_echo_rx);
+	T_END();
+	seed(want, sizeof(want));
+
+	/* Final, Down, every state name; a too-small writer sets the sticky error */
+	T_BEGIN("pkt: a writer with 23 bytes of room reports an error");
+	w = wbuf_make(buf, 23);
+	bfd_pkt_encode(&w, &k);
+	T_EXPECT(w.err, "overflow detected");
+	T_END();
+	T_CASE(!strcmp(bfd_state_name(BFD_ADMIN_DOWN), "AdminDown") &&
+		   !strcmp(bfd_state_name(BFD_INIT), "Init"),
+	       "names: states");
+	T_CASE(!strcmp(bfd_diag_name(BFD_DIAG_DETECT_EXPIRED), "control detection time expired") &&
+		   !strcmp(bfd_diag_name(31), "reserved"),
+	       "names: diagnostics");
+}
+
+/* One row: the bytes of a received packet and what 6.8.6 does with it. */
+struct vrow {
+	const char *name;
+	uint8_t b[32];
+	size_t len;
+	int drop; /* -1 = accepted */
+};
+
+#define HDR(b0, b1, mult, len) b0, b1, mult, len
+#define DISC_MY		       0x00, 0x00, 0x00, 0x51
+#define DISC_0		       0x00, 0x00, 0x00, 0x00
+#define TIMERS		       0x00, 0x04, 0x93, 0xe0, 0x00, 0x04, 0x93, 0xe0, 0x00, 0x00, 0x00, 0x00
+
+static const struct vrow vrows[] = {
+    {"valid Down, Your Discriminator 0", {HDR(0x20, 0x40, 3, 24), DISC_MY, DISC_0, TIMERS}, 24, -1},
+    {"valid AdminDown, Your Discriminator 0",
+     {HDR(0x27, 0x00, 3, 24), DISC_MY, DISC_0, TIMERS},
+     24,
+     -1},
+    {"valid Up with Final", {HDR(0x20, 0xd0, 3, 24), DISC_MY, 0, 0, 0, 9, TIMERS}, 24, -1},
+    {"trailing bytes beyond Length are ignored",
+     {HDR(0x20, 0x40, 3, 24), DISC_MY, DISC_0, TIMERS, 1, 2, 3, 4},
+     28,
+     -1},
+    {"version 0", {HDR(0x00, 0x40, 3, 24), DISC_MY, DISC_0, TIMERS}, 24, BFD_DROP_VERSION},
+    {"version 2", {HDR(0x40, 0x40, 3, 24), DISC_MY, DISC_0, TIMERS}, 24, BFD_DROP_VERSION},
+    {"version 7", {HDR(0xe0, 0x40, 3, 24), DISC_MY, DISC_0, TIMERS}, 24, BFD_DROP_VERSION},
+    {"empty datagram", {0}, 0, BFD_DROP_SHORT},
+    {"23-byte datagram", {HDR(0x20, 0x40, 3, 23), DISC_MY, DISC_0, TIMERS}, 23, BFD_DROP_SHORT},
+    {"Length 23", {HDR(0x20, 0x40, 3, 23), DISC_MY, DISC_0, TIMERS}, 24, BFD_DROP_SHORT},
+    {"Length 0", {HDR(0x20, 0x40, 3, 0), DISC_MY, DISC_0, TIMERS}, 24, BFD_DROP_SHORT},
+    {"A bit with Length 24 (26 needed)",
+     {HDR(0x20, 0x44, 3, 24), DISC_MY, DISC_0, TIMERS},
+     24,
+     BFD_DROP_SHORT},
+    {"Length 25 beyond a 24-byte payload",
+     {HDR(0x20, 0x40, 3, 25), DISC_MY, DISC_0, TIMERS},
+     24,
+     BFD_DROP_LENGTH},
+    {"Length 255 beyond a 28-byte payload",
+     {HDR(0x20, 0x40, 3, 255), DISC_MY, DISC_0, TIMERS, 0, 0, 0, 0},
+     28,
+     BFD_DROP_LENGTH},
+    {"Detect Mult 0", {HDR(0x20, 0x40, 0, 24), DISC_MY, DISC_0, TIMERS}, 24, BFD_DROP_MULT_ZERO},
+    {"Multipoint bit", {HDR(0x20, 0x41, 3, 24), DISC_MY, DISC_0, TIMERS}, 24, BFD_DROP_MULTIPOINT},
+    {"My Discriminator 0", {HDR(0x20, 0x40, 3, 24), DISC_0, DISC_0, TIMERS}, 24, BFD_DROP_MY_DISC},
+    {"Your Discriminator 0 in Init",
+     {HDR(0x20, 0x80, 3, 24), DISC_MY, DISC_0, TIMERS},
+     24,
+     BFD_DROP_YOUR_DISC},
+    {"Your Discriminator 0 in Up",
+     {HDR(0x20, 0xc0, 3, 24), DISC_MY, DISC_0, TIMERS},
+     24,
+     BFD_DROP_YOUR_DISC},
+    {"A bit, no authentication configured",
+     {HDR(0x20, 0x44, 3, 26), DISC_MY, DISC_0, TIMERS, 1, 2},
+     26,
+     BFD_DROP_AUTH},
+};
+
+static void test_validation(void)
+{
+	for (size_t i = 0; i < sizeof(vrows) / sizeof(vrows[0]); i++) {
+		const struct vrow *r = &vrows[i];
+		struct bfd_pkt k;
+		enum bfd_drop why = BFD_DROP_COUNT;
+		int rc = bfd_pkt_decode(r->b, r->len, &k, &why);
+
+		T_BEGIN("6.8.6: %s", r->name);
+		if (r->drop < 0)
+			T_EXPECT(rc == 0, "accepted (got drop %s)", bfd_drop_name(why));
+		else
+			T_EXPECT(rc < 0 && (int)why == r->drop, "dropped as %s (got rc %d, %s)",
+				 bfd_drop_name((enum bfd_drop)r->drop), rc, bfd_drop_name(why));
+		T_END();
+		seed(r->b, r->len);
+	}
+}
+
+/* --- demultiplexing, GTSM, counters ---------------------------------------------------------- */
+
+static void test_input(struct ev_loop *l)
+{
+	struct cap c = {0};
+	struct bfd *b = bfd_new(l, 0, capture, &c);
+	struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &defp, NULL, NULL);
+	uint8_t pkt[BFD_PKT_LEN];
+	struct wbuf w;
+	struct bfd_pkt k;
+
+	T_BEGIN("input: TTL 254 is dropped (RFC 5881 5, GTSM) and counted for the peer");
+	k = from_peer(s, BFD_DOWN, 0, 1000000, 300000, 3);
+	w = wbuf_make(pkt, sizeof(pkt));
+	bfd_pkt_encode(&w, &k);
+	bfd_input(b, pkt, sizeof(pkt), &peer_ip, 254);
+	T_EXPECT(bfd_drops(b, BFD_DROP_TTL) == 1 && s->st.rx_drop == 1 && s->st.rx == 0,
+		 "ttl drops %llu, session drops %llu",
+		 (unsigned long long)bfd_drops(b, BFD_DROP_TTL), (unsigned long long)s->st.rx_drop);
+	T_EXPECT(s->state == BFD_DOWN, "state unchanged");
+	T_END();
+
+	T_BEGIN("input: Your Discriminator 0 from an unknown address");
+	bfd_input(b, pkt, sizeof(pkt), &other_ip, 255);
+	T_EXPECT(bfd_drops(b, BFD_DROP_UNKNOWN_PEER) == 1 && s->st.rx == 0, "unknown-peer drop");
+	T_END();
+
+	T_BEGIN("input: Down selected by source address moves the session to Init");
+	bfd_input(b, pkt, sizeof(pkt), &peer_ip, 255);
+	T_EXPECT(s->st.rx == 1 && s->state == BFD_INIT && s->remote_disc == 0x51,
+		 "rx %llu state %s remote disc %#x", (unsigned long long)s->st.rx,
+		 bfd_state_name(s->state), s->remote_disc);
+	T_END();
+
+	T_BEGIN("input: Your Discriminator that matches no session");
+	k = from_peer(s, BFD_UP, 0, 1000000, 300000, 3);
+	k.your_disc = s->local_disc + 1;
+	w = wbuf_make(pkt, sizeof(pkt));
+	bfd_pkt_encode(&w, &k);
+	bfd_input(b, pkt, sizeof(pkt), &peer_ip, 255);
+	T_EXPECT(bfd_drops(b, BFD_DROP_NO_SESSION) == 1 && s->state == BFD_INIT, "no-session drop");
+	T_EXPECT(s->st.rx_drop == 2, "counted for the session of the source address");
+	T_END();
+
+	T_BEGIN("input: Your Discriminator selects the session (even from another address)");
+	k.your_disc = s->local_disc;
+	w = wbuf_make(pkt, sizeof(pkt));
+	bfd_pkt_encode(&w, &k);
+	bfd_input(b, pkt, sizeof(pkt), &other_ip, 255);
+	T_EXPECT(s->state == BFD_UP, "Init + Up -> Up (got %s)", bfd_state_name(s->state));
+	T_END();
+
+	T_BEGIN("input: a malformed packet from the peer is dropped and counted, state kept");
+	pkt[2] = 0; /* Detect Mult 0 */
+	bfd_input(b, pkt, sizeof(pkt), &peer_ip, 255);
+	T_EXPECT(bfd_drops(b, BFD_DROP_MULT_ZERO) == 1 && s->st.rx_drop == 3 && s->state == BFD_UP,
+		 "mult-zero drop, session drops %llu", (unsigned long long)s->st.rx_drop);
+	T_END();
+
+	T_BEGIN("free: AdminDown with diag 7 is sent (6.8.16)");
+	c.n = 0;
+	bfd_free(b); /* frees the session too */
+	T_EXPECT(c.n == 1 && c.last.state == BFD_ADMIN_DOWN && c.last.diag == BFD_DIAG_ADMIN_DOWN,
+		 "%d packets, state %s diag %u", c.n, bfd_state_name(c.last.state), c.last.diag);
+	T_END();
+}
+
+/* --- state machine -------------------------------------------------------------------------- */
+
+struct srow {
+	enum bfd_state local, rx;
+	enum bfd_state want;
+	uint8_t diag;
+};
+
+/* RFC 5880 6.8.6, the state machine part, every (local, received) pair. */
+static const struct srow srows[] = {
+    {BFD_DOWN, BFD_ADMIN_DOWN, BFD_DOWN, BFD_DIAG_NONE},
+    {BFD_DOWN, BFD_DOWN, BFD_INIT, BFD_DIAG_NONE},
+    {BFD_DOWN, BFD_INIT, BFD_UP, BFD_DIAG_NONE},
+    {BFD_DOWN, BFD_UP, BFD_DOWN, BFD_DIAG_NONE},
+    {BFD_INIT, BFD_ADMIN_DOWN, BFD_DOWN, BFD_DIAG_NEIGHBOR_DOWN},
+    {BFD_INIT, BFD_DOWN, BFD_INIT, BFD_DIAG_NONE},
+    {BFD_INIT, BFD_INIT, BFD_UP, BFD_DIAG_NONE},
+    {BFD_INIT, BFD_UP, BFD_UP, BFD_DIAG_NONE},
+    {BFD_UP, BFD_ADMIN_DOWN, BFD_DOWN, BFD_DIAG_NEIGHBOR_DOWN},
+    {BFD_UP, BFD_DOWN, BFD_DOWN, BFD_DIAG_NEIGHBOR_DOWN},
+    {BFD_UP, BFD_INIT, BFD_UP, BFD_DIAG_NONE},
+    {BFD_UP, BFD_UP, BFD_UP, BFD_DIAG_NONE},
+};
+
+static void rx(struct bfd_sess *s, enum bfd_state st, uint8_t flags)
+{
+	struct bfd_pkt k = from_peer(s, st, flags, 300000, 300000, 3);
+	bfd_sess_rx(s, &k);
+}
+
+/* Brings a fresh session to the wanted state through the handshake. */
+static void drive(struct bfd_sess *s, enum bfd_state to)
+{
+	if (to == BFD_INIT || to == BFD_UP)
+		rx(s, BFD_DOWN, 0);
+	if (to == BFD_UP)
+		rx(s, BFD_UP, 0);
+}
+
+static void test_fsm(struct ev_loop *l)
+{
+	struct cap c = {0};
+	struct bfd *b = bfd_new(l, 0, capture, &c);
+
+	for (size_t i = 0; i < sizeof(srows) / sizeof(srows[0]); i++) {
+		const struct srow *r = &srows[i];
+		struct trans t = {0};
+		struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &defp, notify, &t);
+		int before;
+
+		drive(s, r->local);
+		before = t.n;
+		T_BEGIN("fsm: %s + received %s -> %s", bfd_state_name(r->local),
+			bfd_state_name(r->rx), bfd_state_name(r->want));
+		T_EXPECT(s->state == r->local, "set up in %s (got %s)", bfd_state_name(r->local),
+			 bfd_state_name(s->state));
+		rx(s, r->rx, 0);
+		T_EXPECT(s->state == r->want, "state %s", bfd_state_name(s->state));
+		if (r->want != r->local) {
+			T_EXPECT(t.n == before + 1 && t.from[before] == r->local &&
+				     t.to[before] == r->want,
+				 "one notification of the change (%d)", t.n - before);
+			T_EXPECT(s->local_diag == r->diag, "diag %u (want %u)", s->local_diag,
+				 r->diag);
+		} else {
+			T_EXPECT(t.n == before, "no notification");
+		}
+		T_END();
+		s->notify = NULL;
+		bfd_sess_free(s);
+	}
+
+	T_BEGIN("fsm: three-way handshake Down -> Init -> Up, one up, no down");
+	{
+		struct trans t = {0};
+		struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &defp, notify, &t);
+
+		T_EXPECT(s->state == BFD_DOWN && s->local_disc != 0 && s->remote_min_rx == 1,
+			 "initial Down, nonzero discriminator, RemoteMinRx 1 (6.8.1)");
+		rx(s, BFD_DOWN, 0);
+		rx(s, BFD_UP, 0);
+		T_EXPECT(t.n == 2 && t.to[0] == BFD_INIT && t.to[1] == BFD_UP, "Init then Up");
+		T_EXPECT(s->st.up == 1 && s->st.down == 0 && s->st.changes == 2, "counters");
+		T_END();
+
+		T_BEGIN("fsm: detection time expired in Up -> Down, diag 1, RemoteDiscr 0 (6.8.1)");
+		bfd_sess_detect_expired(s);
+		T_EXPECT(s->state == BFD_DOWN && s->local_diag == BFD_DIAG_DETECT_EXPIRED,
+			 "Down with diag %u", s->local_diag);
+		T_EXPECT(s->remote_disc == 0, "RemoteDiscr reset");
+		T_EXPECT(s->st.down == 1 && t.n == 3 && t.from[2] == BFD_UP,
+			 "down counted, notified");
+		c.n = 0;
+		bfd_sess_tx(s);
+		T_EXPECT(c.n == 1 && c.last.your_disc == 0 && c.last.state == BFD_DOWN &&
+			     c.last.diag == BFD_DIAG_DETECT_EXPIRED,
+			 "next packet: Down, diag 1, Your Discriminator 0");
+		T_END();
+
+		T_BEGIN("fsm: detection time expired in Down stays Down");
+		bfd_sess_detect_expired(s);
+		T_EXPECT(s->state == BFD_DOWN && t.n == 3, "no change");
+		T_END();
+		s->notify = NULL;
+		bfd_sess_free(s);
+	}
+
+	T_BEGIN("fsm: Init -> detection time expired -> Down");
+	{
+		struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &defp, NULL, NULL);
+		drive(s, BFD_INIT);
+		bfd_sess_detect_expired(s);
+		T_EXPECT(s->state == BFD_DOWN && s->local_diag == BFD_DIAG_DETECT_EXPIRED, "Down");
+		bfd_sess_free(s);
+	}
+	T_END();
+	bfd_free(b);
+}
+
+/* --- timers: negotiation, poll/final, jitter ----------------------------------------------- */
+
+static void test_timers(struct ev_loop *l)
+{
+	struct cap c = {0};
+	struct bfd *b = bfd_new(l, 0, capture, &c);
+	struct bfd_params p = {50000, 100000, 3};
+	struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &p, NULL, NULL);
+	struct bfd_pkt k;
+
+	T_BEGIN("timers: while Down, Desired Min TX is 1 s (6.8.3), Required Min RX as set");
+	bfd_sess_tx(s);
+	T_EXPECT(c.last.desired_min_tx == 1000000 && c.last.required_min_rx == 100000 &&
+		     c.last.detect_mult == 3 && !(c.last.flags & (BFD_F_POLL | BFD_F_FINAL)),
+		 "advertised %u/%u flags %#x", c.last.desired_min_tx, c.last.required_min_rx,
+		 c.last.flags);
+	T_EXPECT(bfd_sess_tx_interval(s) == 1000000, "tx interval %u before any packet",
+		 bfd_sess_tx_interval(s));
+	T_EXPECT(bfd_sess_detect_time(s) == 0, "no detection time before a packet");
+	T_END();
+
+	T_BEGIN("timers: tx interval is max(our DesiredMinTx, the remote's RequiredMinRx)");
+	k = from_peer(s, BFD_DOWN, 0, 1000000, 2000000, 5);
+	bfd_sess_rx(s, &k);
+	T_EXPECT(bfd_sess_tx_interval(s) == 2000000, "tx %u", bfd_sess_tx_interval(s));
+	/* 6.8.4: remote mult x max(our RequiredMinRx, the remote's DesiredMinTx) */
+	T_EXPECT(bfd_sess_detect_time(s) == 5000000, "detect %llu",
+		 (unsigned long long)bfd_sess_detect_time(s));
+	T_EXPECT(s->state == BFD_INIT, "Init");
+	T_END();
+
+	T_BEGIN("timers: Up starts a poll sequence for the fast rate; P set, new TX in force");
+	k = from_peer(s, BFD_UP, 0, 1000000, 20000, 3);
+	bfd_sess_rx(s, &k);
+	T_EXPECT(s->state == BFD_UP && s->polling, "Up and polling");
+	c.n = 0;
+	bfd_sess_tx(s);
+	T_EXPECT(c.last.flags == BFD_F_POLL && c.last.desired_min_tx == 50000,
+		 "flags %#x desired %u", c.last.flags, c.last.desired_min_tx);
+	/* a decrease may apply at once (6.8.3) */
+	T_EXPECT(bfd_sess_tx_interval(s) == 50000, "tx %u", bfd_sess_tx_interval(s));
+	T_EXPECT(bfd_sess_detect_time(s) == 3000000, "detect from the remote's 1 s: %llu",
+		 (unsigned long long)bfd_sess_detect_time(s));
+	T_END();
+
+	T_BEGIN("timers: a Poll from the peer is answered at once with F only, never P and F");
+	c.n = 0;
+	k = from_peer(s, BFD_UP, BFD_F_POLL, 30000, 20000, 3);
+	bfd_sess_rx(s, &k);
+	T_EXPECT(c.n == 1 && c.last.flags == BFD_F_FINAL, "%d packets, flags %#x", c.n,
+		 c.last.flags);
+	T_EXPECT(bfd_sess_detect_time(s) == 300000, "detect 3 x max(100 ms, 30 ms): %llu",
+		 (unsigned long long)bfd_sess_detect_time(s));
+	T_EXPECT(s->polling, "our own poll still runs");
+	T_END();
+
+	T_BEGIN("timers: the Final ends our poll; P clears");
+	k = from_peer(s, BFD_UP, BFD_F_FINAL, 30000, 20000, 3);
+	bfd_sess_rx(s, &k);
+	c.n = 0;
+	bfd_sess_tx(s);
+	T_EXPECT(!s->polling && c.last.flags == 0, "polling %d flags %#x", s->polling,
+		 c.last.flags);
+	T_END();
+
+	T_BEGIN("timers: raising DesiredMinTx while Up waits for the Final (6.8.3)");
+	p.min_tx_us = 400000;
+	bfd_sess_set_params(s, &p);
+	T_EXPECT(s->polling && bfd_sess_tx_interval(s) == 50000, "old interval %u in force",
+		 bfd_sess_tx_interval(s));
+	bfd_sess_tx(s);
+	T_EXPECT(c.last.flags == BFD_F_POLL && c.last.desired_min_tx == 400000,
+		 "advertised %u with P", c.last.desired_min_tx);
+	k = from_peer(s, BFD_UP, BFD_F_FINAL, 30000, 20000, 3);
+	bfd_sess_rx(s, &k);
+	T_EXPECT(!s->polling && bfd_sess_tx_interval(s) == 400000, "new interval %u",
+		 bfd_sess_tx_interval(s));
+	T_END();
+
+	T_BEGIN("timers: lowering RequiredMinRx while Up keeps the old detection time until Final");
+	p.min_rx_us = 10000;
+	bfd_sess_set_params(s, &p);
+	T_EXPECT(bfd_sess_detect_time(s) == 300000, "still 3 x 100 ms: %llu",
+		 (unsigned long long)bfd_sess_detect_time(s));
+	k = from_peer(s, BFD_UP, BFD_F_FINAL, 30000, 20000, 3);
+	bfd_sess_rx(s, &k);
+	T_EXPECT(bfd_sess_detect_time(s) == 90000, "3 x max(10 ms, 30 ms): %llu",
+		 (unsigned long long)bfd_sess_detect_time(s));
+	T_END();
+
+	T_BEGIN("timers: a Final without a poll of ours changes nothing");
+	k = from_peer(s, BFD_UP, BFD_F_FINAL, 30000, 20000, 3);
+	bfd_sess_rx(s, &k);
+	T_EXPECT(!s->polling && s->state == BFD_UP, "still Up, not polling");
+	T_END();
+
+	T_BEGIN("timers: the remote's Required Min RX 0 stops periodic transmission (6.8.7)");
+	k = from_peer(s, BFD_UP, 0, 30000, 0, 3);
+	bfd_sess_rx(s, &k);
+	T_EXPECT(bfd_sess_tx_interval(s) == 0, "tx %u", bfd_sess_tx_interval(s));
+	T_END();
+
+	T_BEGIN("timers: going Down returns to the 1 s rate without a poll");
+	k = from_peer(s, BFD_DOWN, 0, 30000, 20000, 3);
+	bfd_sess_rx(s, &k);
+	bfd_sess_tx(s);
+	T_EXPECT(s->state == BFD_DOWN && !s->polling && c.last.desired_min_tx == 1000000 &&
+		     bfd_sess_tx_interval(s) == 1000000,
+		 "state %s advertised %u", bfd_state_name(s->state), c.last.desired_min_tx);
+	T_END();
+
+	T_BEGIN("timers: periodic transmission runs on the event loop");
+	{
+		struct bfd_params fast = {10000, 500000, 3};
+		struct bfd_sess *f = bfd_sess_new(b, &other_ip, NULL, &fast, NULL, NULL);
+		uint64_t end = ev_now_ms() + 1500;
+
+		k = from_peer(f, BFD_DOWN, 0, 10000, 10000, 3);
+		bfd_sess_rx(f, &k);
+		k = from_peer(f, BFD_UP, 0, 10000, 10000, 3);
+		bfd_sess_rx(f, &k);
+		c.n = 0;
+		while (ev_now_ms() < end && c.n < 20)
+			ev_loop_once(l, 50);
+		T_EXPECT(c.n >= 20, "%d packets at 10 ms in up to 1.5 s", c.n);
+		/* nothing received since: the detection time (3 x 500 ms) takes it Down */
+		T_EXPECT(f->state == BFD_UP, "still Up before the detection time");
+		end = ev_now_ms() + 3000;
+		while (ev_now_ms() < end && f->state == BFD_UP)
+			ev_loop_once(l, 50);
+		T_EXPECT(f->state == BFD_DOWN && f->local_diag == BFD_DIAG_DETECT_EXPIRED,
+			 "detection timer fired: %s", bfd_state_name(f->state));
+		bfd_sess_free(f);
+	}
+	T_END();
+	T_BEGIN(
+	    "free: AdminDown repeats for the remote's detection time, then the session is gone");
+	{
+		struct bfd_params one = {10000, 10000, 1};
+		struct bfd_sess *f = bfd_sess_new(b, &other_ip, NULL, &one, NULL, NULL);
+		uint32_t disc = f->local_disc;
+		uint64_t end, t0, drops0 = bfd_drops(b, BFD_DROP_NO_SESSION);
+		uint8_t raw[BFD_PKT_LEN];
+		struct wbuf w = wbuf_make(raw, sizeof(raw));
+		int admin = 0, other = 0;
+
+		k = from_peer(f, BFD_DOWN, 0, 10000, 10000, 3);
+		bfd_sess_rx(f, &k);
+		k = from_peer(f, BFD_UP, 0, 10000, 10000, 3);
+		bfd_sess_rx(f, &k);
+		T_EXPECT(f->state == BFD_UP, "Up first");
+		bfd_sess_free(f); /* f belongs to the loop from here on */
+		k.your_disc = disc;
+		bfd_pkt_encode(&w, &k);
+		t0 = ev_now_ms();
+		end = t0 + 3000;
+		c.n = 0;
+		while (ev_now_ms() < end && bfd_drops(b, BFD_DROP_NO_SESSION) == drops0) {
+			int before = c.n;
+
+			ev_loop_once(l, 20);
+			if (c.n != before) {
+				if (c.last.state == BFD_ADMIN_DOWN &&
+				    c.last.diag == BFD_DIAG_ADMIN_DOWN && c.last.my_disc == disc)
+					admin++;
+				else if (c.last.my_disc == disc)
+					other++;
+			}
+			/* the lingering session discards the peer's packets (6.8.6, AdminDown) */
+			bfd_input(b, raw, sizeof(raw), &other_ip, 255);
+		}
+		T_EXPECT(bfd_drops(b, BFD_DROP_NO_SESSION) == drops0 + 1,
+			 "discriminator unknown after %llu ms",
+			 (unsigned long long)(ev_now_ms() - t0));
+		T_EXPECT(ev_now_ms() - t0 >= 900, "not before the remote's detection time (1 s)");
+		T_EXPECT(admin >= 1 && other == 0, "%d periodic AdminDown packets, %d others",
+			 admin, other);
+	}
+	T_END();
+	bfd_sess_free(s);
+	bfd_free(b);
+
+	T_BEGIN("jitter: 75-100%% of the interval, 75-90%% with a multiplier of 1 (6.8.7)");
+	{
+		uint32_t lo = UINT32_MAX, hi = 0, lo1 = UINT32_MAX, hi1 = 0;
+
+		for (uint32_t r = 0; r < 1000; r++) {
+			uint32_t j = bfd_jitter(1000000, 3, r * 2654435761u);
+			uint32_t j1 = bfd_jitter(1000000, 1, r * 2654435761u);
+
+			lo = j < lo ? j : lo;
+			hi = j > hi ? j : hi;
+			lo1 = j1 < lo1 ? j1 : lo1;
+			hi1 = j1 > hi1 ? j1 : hi1;
+		}
+		T_EXPECT(lo == 750000 && hi == 1000000, "mult 3: %u..%u", lo, hi);
+		T_EXPECT(lo1 == 750000 && hi1 == 900000, "mult 1: %u..%u", lo1, hi1);
+	}
+	T_END();
+}
+
+/* --- configuration: the bgpPeers fields ---------------------------------------------------- */
+
+#define PEER_YAML(extra)                                                                           \
+	"node: {name: node-a}\nswitches:\n  - {name: sw1, interfaces: [eth1], compute: true}\n"    \
+	"bgpPeers:\n  - {peerAddress: 192.0.2.1, peerAsn: 64512, selfAsn: 64513, switch: "         \
+	"sw1" extra "}\n"
+
+struct crow {
+	const char *name, *yaml;
+	const char *err; /* substring of the one error, NULL = valid */
+	bool bfd;
+	uint16_t tx, rx;
+	uint8_t mult;
+};
+
+static const struct crow crows[] = {
+    {"no BFD by default", PEER_YAML(""), NULL, false, 0, 0, 0},
+    {"bfd: true with the defaults", PEER_YAML(", bfd: true"), NULL, true, 0, 0, 0},
+    {"bfd with the three timers",
+     PEER_YAML(", bfd: true, bfdMinTx: 100, bfdMinRx: 200, bfdMultiplier: 5"), NULL, true, 100, 200,
+     5},
+    {"bounds 10 ms and 60000 ms, multiplier 255",
+     PEER_YAML(", bfd: true, bfdMinTx: 10, bfdMinRx: 60000, bfdMultiplier: 255"), NULL, true, 10,
+     60000, 255},
+    {"bfdMinTx 9", PEER_YAML(", bfd: true, bfdMinTx: 9"),
+     "bfdMinTx: 9: not a BFD interval (allowed: 10-60000 milliseconds)"},
+    {"bfdMinRx 60001", PEER_YAML(", bfd: true, bfdMinRx: 60001"),
+     "bfdMinRx: 60001: not a BFD interval (allowed: 10-60000 milliseconds)"},
+    {"bfdMultiplier 0", PEER_YAML(", bfd: true, bfdMultiplier: 0"),
+     "bfdMultiplier: 0: not a BFD detect multiplier (allowed: 1-255)"},
+    {"bfdMultiplier 256", PEER_YAML(", bfd: true, bfdMultiplier: 256"),
+     "bfdMultiplier: 256: not a BFD detect multiplier (allowed: 1-255)"},
+    {"bfd: maybe", PEER_YAML(", bfd: maybe"),
+     "bfd: \"maybe\": wrong type (allowed: true or false)"},
+    {"timers without bfd: true", PEER_YAML(", bfdMultiplier: 4"),
+     "bfdMultiplier: set without bfd: true"},
+};
+
+static void test_config(void)
+{
+	for (size_t i = 0; i < sizeof(crows) / sizeof(crows[0]); i++) {
+		const struct crow *r = &crows[i];
+		struct cfg_errs errs = {0};
+		struct cfg *c = cfg_load_buf("t.yaml", r->yaml, strlen(r->yaml), &errs);
+
+		T_BEGIN("config: %s", r->name);
+		if (!r->err) {
+			T_EXPECT(c && c->n_peers == 1, "parsed (%s)", errs.n ? errs.msgs[0] : "");
+			if (c && c->n_peers == 1) {
+				const struct cfg_peer *p = &c->peers[0];
+				struct json_object *j = cfg_peer_to_json(p);
+				struct cfg_peer back;
+				char msg[256];
+
+				T_EXPECT(p->bfd == r->bfd && p->bfd_min_tx_ms == r->tx &&
+					     p->bfd_min_rx_ms == r->rx && p->bfd_mult == r->mult,
+					 "fields %d %u %u %u", p->bfd, p->bfd_min_tx_ms,
+					 p->bfd_min_rx_ms, p->bfd_mult);
+				T_EXPECT(cfg_peer_from_json(j, &back, msg, sizeof(msg)) == 0 &&
+					     back.bfd == p->bfd &&
+					     back.bfd_min_tx_ms == p->bfd_min_tx_ms &&
+					     back.bfd_min_rx_ms == p->bfd_min_rx_ms &&
+					     back.bfd_mult == p->bfd_mult,
+					 "JSON round trip (the store's form)");
+				json_object_put(j);
+			}
+		} else {
+			T_EXPECT(!c && errs.n == 1 && strstr(errs.msgs[0], r->err),
+				 "one error with \"%s\" (got %d: %s)", r->err, errs.n,
+				 errs.n ? errs.msgs[0] : "");
+		}
+		T_END();
+		cfg_free(c);
+		cfg_errs_free(&errs);
+	}
+}
+
+int main(void)
+{
+	struct ev_loop *l = ev_loop_new();
+
+	log_set_level(LOG_WARN);
+	ip_parse("192.0.2.1", &peer_ip);
+	ip_parse("198.51.100.9", &other_ip);
+	test_encode_decode();
+	test_validation();
+	test_input(l);
+	test_fsm(l);
+	test_timers(l);
+	test_config();
+	ev_loop_free(l);
+	return t_exit();
+}
