@@ -41,7 +41,8 @@ struct sess {
 	struct bgp *b;
 	struct bgp_peer *p;
 	struct rib want, sent;
-	bool table_sent; /* initial table and End-of-RIB sent since Established */
+	bool table_queued; /* initial table and End-of-RIB queued since Established */
+	bool table_sent;   /* ... and written to the socket: the peer has them (layer 2 may stop) */
 	bool leaving;	 /* de-configured: layer 2 takes over before the session closes */
 	bool warned_nh4, warned_nh6;
 	struct bfd_sess *bfd; /* when the peer has bfd: true */
@@ -56,6 +57,8 @@ struct bgp {
 	struct ev_timer *flush;
 	struct bfd *bfd; /* opened with the first BFD-enabled peer */
 };
+
+static void table_done(struct sess *s);
 
 /* --- adj-RIB-out ------------------------------------------------------------------------- */
 
@@ -433,7 +436,7 @@ static void sess_flush(struct sess *s)
 	if (w || n)
 		log_info("bgp: peer %s: sent %zu withdrawals, %zu announcements", s->p->name, w, n);
 	rib_copy(&s->sent, &s->want);
-	if (!s->table_sent) {
+	if (!s->table_queued) {
 		for (int afi = BGP_AFI_IPV4; afi <= BGP_AFI_IPV6; afi++) {
 			struct wbuf wb = wbuf_make(buf, sizeof(buf));
 
@@ -443,11 +446,22 @@ static void sess_flush(struct sess *s)
 			bgp_peer_send(s->p, buf, wb.len);
 			s->p->st.upd_tx++;
 		}
-		s->table_sent = true;
-		log_info("bgp: peer %s: initial table sent (%zu prefixes), End-of-RIB", s->p->name,
-			 s->sent.n);
-		agent_changed(s->b->a);
+		s->table_queued = true;
+		table_done(s);
 	}
+}
+
+/* The initial table counts as announced once the socket took all of it, End-of-RIB included:
+ * only then may layer 2 stop answering, and the reconcile pass that follows (long with 100,000
+ * services) no longer holds the rest of the table back in our send buffer. */
+static void table_done(struct sess *s)
+{
+	if (!s->table_queued || s->table_sent || !bgp_peer_tx_idle(s->p))
+		return;
+	s->table_sent = true;
+	log_info("bgp: peer %s: initial table sent (%zu prefixes), End-of-RIB", s->p->name,
+		 s->sent.n);
+	agent_changed(s->b->a);
 }
 
 static void flush_cb(struct ev_timer *t, void *arg)
@@ -472,7 +486,7 @@ static void on_up(struct bgp_peer *p)
 
 	p->our_caps.gr_flags &= (uint8_t)~BGP_GR_F_RESTART;
 	rib_clear(&s->sent);
-	s->table_sent = false;
+	s->table_queued = s->table_sent = false;
 	compute_want(s, s->b->a);
 	/* the initial table goes out at once: nothing to coalesce with */
 	ev_timer_arm(s->b->flush, 0);
@@ -483,10 +497,16 @@ static void on_down(struct bgp_peer *p)
 	struct sess *s = p->glue;
 
 	rib_clear(&s->sent);
+	s->table_queued = false;
 	if (s->table_sent) {
 		s->table_sent = false;
 		agent_changed(s->b->a);
 	}
+}
+
+static void on_drained(struct bgp_peer *p)
+{
+	table_done(p->glue);
 }
 
 /* RFC 2918 4: answer a ROUTE-REFRESH by sending the family's routes again. */
@@ -504,7 +524,7 @@ static void on_refresh(struct bgp_peer *p, int afi)
 	schedule_flush(s->b);
 }
 
-static const struct bgp_peer_ops sess_ops = {on_up, on_down, on_refresh};
+static const struct bgp_peer_ops sess_ops = {on_up, on_down, on_refresh, on_drained};
 
 /* --- sessions ------------------------------------------------------------------------------ */
 
@@ -630,7 +650,7 @@ static bool sess_free(struct sess *s, uint8_t cease)
 {
 	bool was = s->table_sent;
 
-	s->table_sent = false;
+	s->table_queued = s->table_sent = false;
 	bfd_sess_free(s->bfd); /* AdminDown first: the peer's BFD client sees no failure */
 	bgp_err_set(&s->p->err, BGP_ERR_CEASE, cease, NULL, 0);
 	bgp_fsm(s->p, BGP_EV_STOP);

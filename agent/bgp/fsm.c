@@ -121,8 +121,12 @@ static int conn_flush(struct bgp_conn *c)
 		c->tx_off += (size_t)n;
 	}
 	if (c->tx_off == c->tx_len) {
+		bool had = c->tx_len != 0;
+
 		c->tx_off = c->tx_len = 0;
 		conn_events(c, false);
+		if (had && c->p->conn == c && c->p->ops && c->p->ops->drained)
+			c->p->ops->drained(c->p);
 	} else {
 		conn_events(c, true);
 	}
@@ -154,6 +158,11 @@ static void conn_queue(struct bgp_conn *c, const uint8_t *msg, size_t len)
 	c->tx_len += len;
 	if (!c->connecting && c->fd >= 0 && !c->want_out && conn_flush(c) < 0)
 		log_debug("bgp: peer %s: send: %s", c->p->name, strerror(errno));
+}
+
+bool bgp_peer_tx_idle(const struct bgp_peer *p)
+{
+	return p->conn && p->conn->tx_off == p->conn->tx_len;
 }
 
 void bgp_peer_send(struct bgp_peer *p, const uint8_t *msg, size_t len)

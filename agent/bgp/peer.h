@@ -58,6 +58,7 @@ struct bgp_peer_ops {
 	void (*up)(struct bgp_peer *p);	/* entered Established */
 	void (*down)(struct bgp_peer *p);	/* left Established */
 	void (*refresh)(struct bgp_peer *p, int afi);
+	void (*drained)(struct bgp_peer *p); /* the session's send buffer emptied (or NULL) */
 };
 
 struct bgp_peer {
@@ -96,6 +97,8 @@ void bgp_peer_free(struct bgp_peer *p);
 void bgp_fsm(struct bgp_peer *p, enum bgp_event ev);
 /* An accepted incoming connection for this peer (the fd is owned by the peer afterwards). */
 void bgp_peer_accept(struct bgp_peer *p, int fd);
+/* True when everything queued on the session's connection has been written to the socket. */
+bool bgp_peer_tx_idle(const struct bgp_peer *p);
 /* Queues one encoded message; flushed when the socket is writable. */
 void bgp_peer_send(struct bgp_peer *p, const uint8_t *msg, size_t len);
 /* The key in effect: password, or the first line of password_file ("" when none). */

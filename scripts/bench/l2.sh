@@ -15,7 +15,7 @@
 #   +---------------------------------+        +--------------------------------------+
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. scripts/bench/cpu.sh
+. scripts/bench/lib/cpu.sh
 B=$(realpath "${B:-build}")
 TOOL="$B/tests/bench/bench_xdp_live"
 SECS=${L2_BENCH_SECONDS:-2}

@@ -8,7 +8,7 @@
 # Goals (issue 6): XDP >= 4x nftables, >= 6x iptables; conntrack hit <= 100 ns.
 # The generator (BPF_PROG_TEST_RUN + BPF_F_TEST_XDP_LIVE_FRAMES, one UDP 5-tuple) runs on CPU 0;
 # the node's receive path (nA's NAPI, threaded and pinned) and what it triggers run on CPU 1
-# (scripts/bench/cpu.sh), so each approach gets one CPU and is offered more than it forwards.
+# (scripts/bench/lib/cpu.sh), so each approach gets one CPU and is offered more than it forwards.
 # The sink drops in XDP on the backend's veth; delivered packets are read from its xdp_drops
 # counter.
 #
@@ -18,7 +18,7 @@
 #   +---------------+        +-----------------------------------+        +-----------------+
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. scripts/bench/cpu.sh
+. scripts/bench/lib/cpu.sh
 B=$(realpath "${B:-build}")
 TOOL="$B/tests/bench/bench_lb"
 COUNT=${LB_BENCH_PACKETS:-5000000}

@@ -40,7 +40,7 @@ static struct cfg_peer base_cfg(void)
 {
 	struct cfg_peer c = {0};
 
-	ip_parse("10.0.0.1", &c.addr);
+	ip_parse("192.0.2.1", &c.addr);
 	c.peer_asn = 64512;
 	c.self_asn = 64513;
 	c.has_hold_time = true;

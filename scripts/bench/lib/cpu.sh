@@ -1,8 +1,9 @@
-# Sourced by the benches: one CPU for the traffic generator, one for the
-# node under test. cpu_split NS DEV CPU (once per device): makes DEV's veth NAPI (in NS)
-# threaded so its receive work can be pinned to CPU, and sets GEN_CPU and NODE_CPU to the
-# taskset prefixes for CPU 0 and CPU 1 (all empty on a one-CPU machine, where everything shares
-# it). GRO keeps a veth's NAPI instance alive with or without an XDP program.
+# Sourced by scripts/bench/l2.sh and lb.sh (a library: make bench runs scripts/bench/*.sh only).
+# One CPU for the traffic generator, one for the node under test. cpu_split NS DEV CPU (once
+# per device): makes DEV's veth NAPI (in NS) threaded so its receive work can be pinned to CPU,
+# and sets GEN_CPU and NODE_CPU to the taskset prefixes for CPU 0 and CPU 1 (all empty on a
+# one-CPU machine, where everything shares it). GRO keeps a veth's NAPI instance alive with or
+# without an XDP program.
 GEN_CPU=() NODE_CPU=() NAPI_PINS=()
 cpu_split() {
 	ip netns exec "$1" ethtool -K "$2" gro on >/dev/null
