@@ -1,11 +1,13 @@
 /* A small agent for the unit tests of control commands and apply -f: an event loop, the real
  * store in a fresh temp dir, a file config the test fills (fx_pool), then the effective config
- * and the allocator (fx_agent_ready). Header-only: each unit test is one translation unit. */
+ * and the allocator (fx_agent_ready); a fingerprint of the store (fx_store_dump). Header-only:
+ * each unit test is one translation unit. */
 #ifndef EDGELB_TEST_AGENT_FIXTURE_H
 #define EDGELB_TEST_AGENT_FIXTURE_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -63,6 +65,32 @@ static void fx_agent_ready(struct agent *a)
 		exit(2);
 	}
 	a->alloc = alloc_new(a->store, err, sizeof(err));
+}
+
+static int fx_dump_one(const char *key, struct json_object *val, void *arg)
+{
+	json_object_object_add(arg, key, json_object_get(val));
+	return 0;
+}
+
+/* A fingerprint of every kind in the store (pools, peers, services, assignments), to prove
+ * that a refused request wrote nothing or a re-apply changed nothing. Caller frees. */
+static char *fx_store_dump(struct agent *a)
+{
+	static const char *const kinds[] = {CFG_KIND_POOL, CFG_KIND_PEER, CFG_KIND_SERVICE,
+					    ALLOC_KIND};
+	struct json_object *all = json_object_new_object();
+	char *s;
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		struct json_object *o = json_object_new_object();
+
+		store_foreach(a->store, kinds[k], fx_dump_one, o);
+		json_object_object_add(all, kinds[k], o);
+	}
+	s = strdup(json_object_to_json_string(all));
+	json_object_put(all);
+	return s;
 }
 
 static void fx_agent_free(struct agent *a)

@@ -71,30 +71,6 @@ static const char *assigned(struct agent *a, const char *svc, char *buf, size_t 
 	return buf;
 }
 
-static int dump_one(const char *key, struct json_object *val, void *arg)
-{
-	json_object_object_add(arg, key, json_object_get(val));
-	return 0;
-}
-
-/* A fingerprint of the whole store, to prove a refused request wrote nothing. */
-static char *store_dump(struct agent *a)
-{
-	static const char *const kinds[] = {CFG_KIND_POOL, CFG_KIND_SERVICE, ALLOC_KIND};
-	struct json_object *all = json_object_new_object();
-	char *s;
-
-	for (size_t k = 0; k < 3; k++) {
-		struct json_object *o = json_object_new_object();
-
-		store_foreach(a->store, kinds[k], dump_one, o);
-		json_object_object_add(all, kinds[k], o);
-	}
-	s = strdup(json_object_to_json_string(all));
-	json_object_put(all);
-	return s;
-}
-
 static char *slurp(const char *name)
 {
 	char path[256];
@@ -175,11 +151,11 @@ static void test_apply(void)
 	char buf[128], *before, *after;
 
 	T_BEGIN("apply --dry-run of MetalLB pools reports and changes nothing");
-	before = store_dump(a);
+	before = fx_store_dump(a);
 	r = apply(a, "metallb-pools.yaml", true);
 	T_EXPECT(ok(r) && count_action(r, "created") == 3, "3 pools would be created (%s)",
 		 json_object_to_json_string(r));
-	after = store_dump(a);
+	after = fx_store_dump(a);
 	T_EXPECT(!strcmp(before, after), "store unchanged by a dry run");
 	T_EXPECT(a->cfg->n_pools == 1, "desired state unchanged (%d pools)", a->cfg->n_pools);
 	free(before);
@@ -254,11 +230,11 @@ static void test_apply(void)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		T_BEGIN("apply %s: refused in one line, nothing changed", bad[i].file);
-		before = store_dump(a);
+		before = fx_store_dump(a);
 		r = apply(a, bad[i].file, false);
 		T_EXPECT(!ok(r) && strstr(error_of(r), bad[i].msg) && !strchr(error_of(r), '\n'),
 			 "error contains \"%s\" (got \"%s\")", bad[i].msg, error_of(r));
-		after = store_dump(a);
+		after = fx_store_dump(a);
 		T_EXPECT(!strcmp(before, after), "store unchanged");
 		free(before);
 		free(after);
@@ -313,11 +289,11 @@ static void test_ctl(void)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		T_BEGIN("%s %s: refused in one line, nothing changed", bad[i].cmd, bad[i].args);
-		before = store_dump(a);
+		before = fx_store_dump(a);
 		r = call(a, bad[i].cmd, bad[i].args);
 		T_EXPECT(!ok(r) && strstr(error_of(r), bad[i].msg) && !strchr(error_of(r), '\n'),
 			 "error contains \"%s\" (got \"%s\")", bad[i].msg, error_of(r));
-		after = store_dump(a);
+		after = fx_store_dump(a);
 		T_EXPECT(!strcmp(before, after), "store unchanged");
 		free(before);
 		free(after);

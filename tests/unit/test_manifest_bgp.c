@@ -46,30 +46,6 @@ static struct agent *agent_up(bool two_compute)
 	return a;
 }
 
-static int dump_one(const char *key, struct json_object *val, void *arg)
-{
-	json_object_object_add(arg, key, json_object_get(val));
-	return 0;
-}
-
-/* A fingerprint of the store, to prove a refused apply wrote nothing. */
-static char *store_dump(struct agent *a)
-{
-	static const char *const kinds[] = {CFG_KIND_POOL, CFG_KIND_PEER, CFG_KIND_SERVICE};
-	struct json_object *all = json_object_new_object();
-	char *s;
-
-	for (size_t k = 0; k < 3; k++) {
-		struct json_object *o = json_object_new_object();
-
-		store_foreach(a->store, kinds[k], dump_one, o);
-		json_object_object_add(all, kinds[k], o);
-	}
-	s = strdup(json_object_to_json_string(all));
-	json_object_put(all);
-	return s;
-}
-
 static int count_action(struct json_object *res, const char *action)
 {
 	struct json_object *ch;
@@ -166,9 +142,9 @@ static void test_good(void)
 	int rc;
 
 	T_BEGIN("apply --dry-run of BGPPeer/BGPAdvertisement/Community/pool changes nothing");
-	before = store_dump(a);
+	before = fx_store_dump(a);
 	rc = run(a, good, true, &res, msg, sizeof(msg));
-	after = store_dump(a);
+	after = fx_store_dump(a);
 	T_EXPECT(rc == 0, "dry run accepted: %s", msg);
 	T_EXPECT(count_action(res, "created") == 2, "a pool and a peer would be created (%d)",
 		 count_action(res, "created"));
@@ -233,9 +209,9 @@ static void test_good(void)
 	T_END();
 
 	T_BEGIN("re-apply of the same file: everything unchanged");
-	before = store_dump(a);
+	before = fx_store_dump(a);
 	rc = run(a, good, false, &res, msg, sizeof(msg));
-	after = store_dump(a);
+	after = fx_store_dump(a);
 	T_EXPECT(rc == 0, "accepted: %s", msg);
 	T_EXPECT(count_action(res, "unchanged") == 2 && count_action(res, "created") == 0 &&
 		     count_action(res, "configured") == 0,
@@ -263,12 +239,12 @@ static void test_good(void)
 	T_END();
 
 	T_BEGIN("L2Advertisement without interfaces: accepted, a warning, nothing changed");
-	before = store_dump(a);
+	before = fx_store_dump(a);
 	rc = run(a,
 		 "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2}\n"
 		 "spec: {ipAddressPools: [p1], nodeSelectors: [{matchLabels: {a: b}}]}\n",
 		 false, &res, msg, sizeof(msg));
-	after = store_dump(a);
+	after = fx_store_dump(a);
 	T_EXPECT(rc == 0, "accepted: %s", msg);
 	T_EXPECT(has_warning(res, "L2Advertisement l2 (f.yaml doc 1): no change"),
 		 "no-change warning");
@@ -405,9 +381,9 @@ static void test_bad(void)
 		int rc;
 
 		T_BEGIN("refused in one line, nothing changed: %s", bad[i].name);
-		before = store_dump(a);
+		before = fx_store_dump(a);
 		rc = run(a, bad[i].yaml, false, &res, msg, sizeof(msg));
-		after = store_dump(a);
+		after = fx_store_dump(a);
 		T_EXPECT(rc == -1, "refused");
 		T_EXPECT(strstr(msg, bad[i].want1) != NULL, "message names the field and value: %s",
 			 msg);
