@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include <edgelb/maps.h>
+#include <edgelb/stats.h>
 
 #include "daemon/agent.h"
 #include "dataplane/dp_priv.h"
@@ -223,6 +224,29 @@ int dp_reconcile(struct dp *d, struct agent *a)
 	if (dp_lb_reconcile(d, a) < 0)
 		rc = -1;
 	return rc;
+}
+
+int dp_reason_totals(struct dp *d, uint64_t *packets, uint64_t *bytes)
+{
+	int fd = dp_map_fd(d, ELB_MAP_STATS), ncpu = libbpf_num_possible_cpus();
+
+	if (fd < 0 || ncpu <= 0)
+		return -1;
+	struct elb_counter per[ncpu];
+
+	for (__u32 r = 0; r < ELB_R_MAX; r++) {
+		packets[r] = 0;
+		if (bytes)
+			bytes[r] = 0;
+		if (bpf_map_lookup_elem(fd, &r, per))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			packets[r] += per[c].packets;
+			if (bytes)
+				bytes[r] += per[c].bytes;
+		}
+	}
+	return 0;
 }
 
 bool dp_adopted(const struct dp *d)

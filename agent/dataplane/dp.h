@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct agent;
 struct dp;
@@ -19,6 +20,9 @@ void dp_close(struct dp *d, bool cleanup);
 int dp_reconcile(struct dp *d, struct agent *a);
 
 
+/* stats_v1 summed over CPUs: packets (and bytes, unless NULL) per reason, ELB_R_MAX of each
+ * (include <edgelb/stats.h>). 0, or -1 when the dataplane is not loaded. */
+int dp_reason_totals(struct dp *d, uint64_t *packets, uint64_t *bytes);
 /* True when this run adopted the pins of a previous one: services kept being forwarded while
  * the agent was away (BGP graceful restart's Forwarding State, RFC 4724 3). */
 bool dp_adopted(const struct dp *d);

@@ -79,24 +79,6 @@ static size_t build(uint8_t *out, size_t cap, const uint8_t dmac[6], const struc
 	return w.len;
 }
 
-static int reasons_read(int fd, uint64_t *out)
-{
-	int ncpu = libbpf_num_possible_cpus();
-
-	if (ncpu <= 0)
-		return -1;
-	struct elb_counter per[ncpu];
-
-	for (__u32 r = 0; r < ELB_R_MAX; r++) {
-		out[r] = 0;
-		if (bpf_map_lookup_elem(fd, &r, per))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			out[r] += per[c].packets;
-	}
-	return 0;
-}
-
 static const char *act_name(uint32_t act)
 {
 	static const char *const names[] = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
@@ -180,10 +162,10 @@ int dp_ctl_explain(struct agent *a, struct json_object *args, struct json_object
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = (__u32)n,
 		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	reasons_read(stats, before);
+	dp_reason_totals(a->dp, before, NULL);
 	if (bpf_prog_test_run_opts(prog, &opts))
 		return ctl_fail(e, "explain: BPF_PROG_TEST_RUN: %s", strerror(errno));
-	reasons_read(stats, after);
+	dp_reason_totals(a->dp, after, NULL);
 
 	o = json_object_new_object();
 	json_object_object_add(o, "action", json_object_new_string(act_name(opts.retval)));

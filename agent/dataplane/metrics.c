@@ -24,21 +24,12 @@ static const int drop_reasons[] = {ELB_R_LB_NO_BACKEND, ELB_R_LB_FRAGMENT, ELB_R
 				   ELB_R_LB_FIB_FAIL,	ELB_R_LB_UNKNOWN_PROTO, ELB_R_LB_NO_PORT,
 				   ELB_R_LB_ICMP_UNKNOWN};
 
-static void reasons(struct mbuf *o, int fd)
+static void reasons(struct mbuf *o, struct dp *d)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t pk[ELB_R_MAX] = {0};
+	uint64_t pk[ELB_R_MAX];
 
-	if (ncpu <= 0)
+	if (dp_reason_totals(d, pk, NULL) < 0)
 		return;
-	struct elb_counter per[ncpu];
-
-	for (__u32 r = 0; r < ELB_R_MAX; r++) {
-		if (!elb_reason_names[r] || bpf_map_lookup_elem(fd, &r, per))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			pk[r] += per[c].packets;
-	}
 	metrics_family(o, "edgelb_dataplane_packets_total", "counter",
 		       "Packets judged by the dataplane, by reason");
 	for (int r = 0; r < ELB_R_MAX; r++) {
@@ -171,12 +162,10 @@ static void backends(struct mbuf *o, int be_fd, int stats_fd)
 
 void dp_metrics(struct mbuf *o, struct agent *a)
 {
-	int st = dp_map_fd(a->dp, ELB_MAP_STATS);
 	int svc = dp_map_fd(a->dp, ELB_MAP_SERVICES), svc_st = dp_map_fd(a->dp, ELB_MAP_SVC_STATS);
 	int be = dp_map_fd(a->dp, ELB_MAP_BACKENDS), be_st = dp_map_fd(a->dp, ELB_MAP_BE_STATS);
 
-	if (st >= 0)
-		reasons(o, st);
+	reasons(o, a->dp);
 	if (svc >= 0 && svc_st >= 0)
 		services(o, svc, svc_st);
 	if (be >= 0 && be_st >= 0)

@@ -14,8 +14,6 @@
 #include <linux/if_packet.h>
 #include <bpf/bpf.h>
 
-#include <bpf/libbpf.h>
-
 #include <edgelb/l2.h>
 #include <edgelb/maps.h>
 #include <edgelb/stats.h>
@@ -489,30 +487,15 @@ int l2_reconcile(struct l2 *l, struct agent *a)
 	return c.rc;
 }
 
-/* Sum over CPUs of stats_v1[reason] packets; 0 when the map is not there. */
-static uint64_t reason_packets(struct l2 *l, int reason)
-{
-	int fd = dp_map_fd(l->a->dp, ELB_MAP_STATS), ncpu = libbpf_num_possible_cpus();
-	uint32_t k = (uint32_t)reason;
-	uint64_t n = 0;
-
-	if (fd < 0 || ncpu <= 0)
-		return 0;
-	struct elb_counter per[ncpu];
-
-	if (bpf_map_lookup_elem(fd, &k, per))
-		return 0;
-	for (int i = 0; i < ncpu; i++)
-		n += per[i].packets;
-	return n;
-}
-
-/* Two counter reads a second; the entries are walked only when a conflict was counted. */
+/* The reason counters once a second; the entries are walked only when a conflict was counted. */
 static void on_conflict_timer(struct ev_timer *t, void *arg)
 {
 	struct l2 *l = arg;
-	uint64_t now = reason_packets(l, ELB_R_ARP_CONFLICT) + reason_packets(l, ELB_R_NDP_CONFLICT);
+	uint64_t pk[ELB_R_MAX], now = 0;
 	int fd = vips_fd(l);
+
+	if (dp_reason_totals(l->a->dp, pk, NULL) == 0)
+		now = pk[ELB_R_ARP_CONFLICT] + pk[ELB_R_NDP_CONFLICT];
 
 	if (now != l->conflicts && fd >= 0) {
 		for (int i = 0; i < l->n; i++) {

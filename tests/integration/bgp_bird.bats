@@ -28,6 +28,18 @@ teardown() {
 established() { [ "$(bird_state edge4)" = Established ] && [ "$(node_peer_state)" = Established ]; }
 not_established() { [ "$(node_peer_state)" != Established ]; }
 
+# bird_session BIRD_AS NODE_AS "EXTRA BIRD LINES" [PEER SET FLAGS...]: edgelbd and BIRD peered
+# (port 1179), the dual-stack service set, the session Established on both sides.
+bird_session() {
+	local las=$1 pas=$2 extra=$3
+	shift 3
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start "$las" "$pas" "neighbor port 1179; $extra"
+	web_set
+	node_peer_set --peer-asn "$las" --self-asn "$pas" "$@"
+	elb_wait 15 established
+}
+
 @test "eBGP: IPv4 /32 and IPv6 /128 reach BIRD with our next hops, AS_PATH and communities" {
 	elb_start "$NODE" "$CONF" --bgp-port 1179 --metrics 127.0.0.1:17472
 	bird_start 64512 64513 "neighbor port 1179;"
@@ -62,11 +74,7 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 }
 
 @test "iBGP: empty AS_PATH and the pool's LOCAL_PREF" {
-	elb_start "$NODE" "$CONF" --bgp-port 1179
-	bird_start 64512 64512 "neighbor port 1179; direct;"
-	web_set
-	node_peer_set --peer-asn 64512 --self-asn 64512
-	elb_wait 15 established
+	bird_session 64512 64512 "direct;"
 	elb_wait 5 bird_has t4 192.0.2.100/32 "BGP.local_pref: 150"
 	r4=$(bird_route t4 192.0.2.100/32)
 	[[ "$r4" == *"BGP.as_path: "$'\n'* || "$r4" =~ BGP.as_path:[[:space:]]*$'\n' ]]
@@ -122,11 +130,7 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 }
 
 @test "the session comes back after BIRD restarts, with the routes" {
-	elb_start "$NODE" "$CONF" --bgp-port 1179
-	bird_start 64512 64513 "neighbor port 1179;"
-	web_set
-	node_peer_set --peer-asn 64512 --self-asn 64513
-	elb_wait 15 established
+	bird_session 64512 64513 ""
 	kill -TERM "$BIRD_PID"
 	elb_wait 10 not_established
 	wait "$BIRD_PID" 2>/dev/null || true
@@ -136,11 +140,7 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 }
 
 @test "ROUTE-REFRESH from BIRD is answered with the table again" {
-	elb_start "$NODE" "$CONF" --bgp-port 1179
-	bird_start 64512 64513 "neighbor port 1179;"
-	web_set
-	node_peer_set --peer-asn 64512 --self-asn 64513
-	elb_wait 15 established
+	bird_session 64512 64513 ""
 	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
 	birdc_ reload in edge4
 	elb_wait 5 grep -q "route refresh for AFI 1" "$ELB_LOG"
@@ -284,11 +284,7 @@ not_established() { [ "$(node_peer_state)" != Established ]; }
 }
 
 @test "graceful restart: after kill -9 and a restart with the dataplane kept, BIRD holds the route throughout" {
-	elb_start "$NODE" "$CONF" --bgp-port 1179
-	bird_start 64512 64513 "neighbor port 1179; graceful restart on; graceful restart time 60;"
-	web_set
-	node_peer_set --peer-asn 64512 --self-asn 64513 --graceful-restart
-	elb_wait 15 established
+	bird_session 64512 64513 "graceful restart on; graceful restart time 60;" --graceful-restart
 	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
 	caps() { birdc_ show protocols all edge4 | sed -n '/Neighbor capabilities/,/Session/p'; }
 	# a first start: graceful restart, but neither Restart State nor Forwarding State

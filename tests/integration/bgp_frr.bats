@@ -28,12 +28,18 @@ established() { [ "$(frr_state)" = Established ] && [ "$(node_peer_state)" = Est
 not_established() { [ "$(node_peer_state)" != Established ]; }
 path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 
-@test "FRR eBGP: IPv4 and IPv6 routes with our next hops (global + link-local) and communities" {
+# frr_session FRR_AS NODE_AS: edgelbd and FRR peered (port 1179), the dual-stack service set,
+# the session Established on both sides.
+frr_session() {
 	elb_start "$NODE" "$CONF" --bgp-port 1179
-	frr_start 64512 64513 "neighbor $BGP_NODE4 port 1179"
+	frr_start "$1" "$2" "neighbor $BGP_NODE4 port 1179"
 	web_set
-	node_peer_set --peer-asn 64512 --self-asn 64513
+	node_peer_set --peer-asn "$1" --self-asn "$2"
 	elb_wait 20 established
+}
+
+@test "FRR eBGP: IPv4 and IPv6 routes with our next hops (global + link-local) and communities" {
+	frr_session 64512 64513
 	elb_wait 5 frr_has ipv4 192.0.2.100/32
 	[ "$(path ipv4 192.0.2.100/32 .aspath.string)" = 64513 ]
 	[ "$(path ipv4 192.0.2.100/32 .origin)" = IGP ]
@@ -49,11 +55,7 @@ path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 }
 
 @test "FRR iBGP: LOCAL_PREF from the pool, empty AS_PATH" {
-	elb_start "$NODE" "$CONF" --bgp-port 1179
-	frr_start 64512 64512 "neighbor $BGP_NODE4 port 1179"
-	web_set
-	node_peer_set --peer-asn 64512 --self-asn 64512
-	elb_wait 20 established
+	frr_session 64512 64512
 	elb_wait 5 frr_has ipv4 192.0.2.100/32
 	[ "$(path ipv4 192.0.2.100/32 .locPrf)" = 150 ]
 	[ "$(path ipv4 192.0.2.100/32 .aspath.length)" = 0 ]
@@ -63,21 +65,13 @@ path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 }
 
 @test "FRR with a 4-octet self ASN: AS_PATH carries 4200000000" {
-	elb_start "$NODE" "$CONF" --bgp-port 1179
-	frr_start 64512 4200000000 "neighbor $BGP_NODE4 port 1179"
-	web_set
-	node_peer_set --peer-asn 64512 --self-asn 4200000000
-	elb_wait 20 established
+	frr_session 64512 4200000000
 	elb_wait 5 frr_has ipv4 192.0.2.100/32
 	[ "$(path ipv4 192.0.2.100/32 .aspath.string)" = 4200000000 ]
 }
 
 @test "FRR: withdrawn on service removal and on peer removal" {
-	elb_start "$NODE" "$CONF" --bgp-port 1179
-	frr_start 64512 64513 "neighbor $BGP_NODE4 port 1179"
-	web_set
-	node_peer_set --peer-asn 64512 --self-asn 64513
-	elb_wait 20 established
+	frr_session 64512 64513
 	elb_wait 5 frr_has ipv4 192.0.2.100/32
 	elb_wait 5 frr_has ipv6 2001:db8:77::100/128
 	elb_req service.remove '{"name":"default/web"}'
@@ -92,11 +86,7 @@ path() { frr_route "$1" "$2" | jq -r ".paths[0]$3"; }
 }
 
 @test "FRR: the session comes back after bgpd restarts" {
-	elb_start "$NODE" "$CONF" --bgp-port 1179
-	frr_start 64512 64513 "neighbor $BGP_NODE4 port 1179"
-	web_set
-	node_peer_set --peer-asn 64512 --self-asn 64513
-	elb_wait 20 established
+	frr_session 64512 64513
 	kill -TERM "$FRR_BGPD_PID"
 	elb_wait 10 not_established
 	elb_wait 10 bash -c "! kill -0 $FRR_BGPD_PID 2>/dev/null"
