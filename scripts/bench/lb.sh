@@ -170,27 +170,54 @@ NFT
 NFT=$(run "nftables dnat")
 ip netns exec "$N" nft delete table ip elbbench
 
-# 3. kube-proxy-style iptables (100 other services ahead of ours in KUBE-SERVICES)
+# 3. kube-proxy-style iptables: the chains kube-proxy's iptables mode (v1.27 and later) keeps
+# for a LoadBalancer service with externalTrafficPolicy Cluster and one endpoint, behind 100
+# other services in KUBE-SERVICES: nat PREROUTING -> KUBE-SERVICES -> KUBE-EXT (mark for
+# masquerade) -> KUBE-SVC -> KUBE-SEP (DNAT); nat POSTROUTING -> KUBE-POSTROUTING (masquerade
+# marked traffic); filter FORWARD -> KUBE-PROXY-FIREWALL, KUBE-FORWARD, KUBE-SERVICES,
+# KUBE-EXTERNAL-SERVICES. The nat chains see the first packet of a flow; the filter chains
+# every packet.
 {
 	echo "*nat"
-	echo ":KUBE-SERVICES - [0:0]"
-	echo ":KUBE-SVC-BENCH - [0:0]"
-	echo ":KUBE-SEP-BENCH1 - [0:0]"
-	echo ":KUBE-MARK-MASQ - [0:0]"
+	for c in KUBE-SERVICES KUBE-POSTROUTING KUBE-MARK-MASQ KUBE-NODEPORTS KUBE-EXT-BENCH \
+		KUBE-SVC-BENCH KUBE-SEP-BENCH1; do
+		echo ":$c - [0:0]"
+	done
 	echo "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"
+	echo "-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING"
+	echo "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN"
+	echo "-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0"
+	echo "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully"
 	for i in $(seq 1 100); do
 		echo "-A KUBE-SERVICES -d 203.0.113.$i/32 -p tcp -m comment --comment \"ns/svc$i cluster IP\" -m tcp --dport 80 -j KUBE-SVC-BENCH"
 	done
-	echo "-A KUBE-SERVICES -d 192.0.2.100/32 -p udp -m comment --comment \"bench/udp loadbalancer IP\" -m udp --dport 80 -j KUBE-SVC-BENCH"
+	echo "-A KUBE-SERVICES -d 192.0.2.100/32 -p udp -m comment --comment \"bench/udp loadbalancer IP\" -m udp --dport 80 -j KUBE-EXT-BENCH"
+	echo "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS"
 	echo "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000"
+	echo "-A KUBE-EXT-BENCH -m comment --comment \"masquerade traffic for bench/udp external destinations\" -j KUBE-MARK-MASQ"
+	echo "-A KUBE-EXT-BENCH -j KUBE-SVC-BENCH"
 	echo "-A KUBE-SVC-BENCH -m comment --comment \"bench/udp -> 198.51.100.2:8080\" -m statistic --mode random --probability 1.0 -j KUBE-SEP-BENCH1"
 	echo "-A KUBE-SEP-BENCH1 -s 198.51.100.2/32 -m comment --comment bench/udp -j KUBE-MARK-MASQ"
 	echo "-A KUBE-SEP-BENCH1 -p udp -m comment --comment bench/udp -m udp -j DNAT --to-destination 198.51.100.2:8080"
 	echo "COMMIT"
+	echo "*filter"
+	for c in KUBE-PROXY-FIREWALL KUBE-FORWARD KUBE-SERVICES KUBE-EXTERNAL-SERVICES; do
+		echo ":$c - [0:0]"
+	done
+	echo "-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL"
+	echo "-A FORWARD -m comment --comment \"kubernetes forwarding rules\" -j KUBE-FORWARD"
+	echo "-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"
+	echo "-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"kubernetes externally-visible service portals\" -j KUBE-EXTERNAL-SERVICES"
+	echo "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP"
+	echo "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark 0x4000/0x4000 -j ACCEPT"
+	echo "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+	echo "COMMIT"
 } | ip netns exec "$N" iptables-restore
 IPT=$(run "iptables (kube-proxy style)")
-ip netns exec "$N" iptables -t nat -F
-ip netns exec "$N" iptables -t nat -X
+for t in nat filter; do
+	ip netns exec "$N" iptables -t $t -F
+	ip netns exec "$N" iptables -t $t -X
+done
 
 CT=$(B="$B" "$TOOL" cthit 2000000)
 read -ra FLOOR <<<"$FLOOR"
