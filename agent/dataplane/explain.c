@@ -211,6 +211,10 @@ int dp_ctl_explain(struct agent *a, struct json_object *args, struct json_object
 		snprintf(why, sizeof(why), "service %s has no backend taking new flows (all "
 			 "terminating, not ready, drained or none): dropped",
 			 svc_name ? svc_name : "?");
+	else if (after[ELB_R_LB_REPLY_CLASH] > before[ELB_R_LB_REPLY_CLASH])
+		snprintf(why, sizeof(why), "a live flow from %s reaches the same backend address "
+			 "and port through another VIP:port, so their replies would be alike: "
+			 "dropped until that flow ends", src_s);
 	else if (be_s[0])
 		snprintf(why, sizeof(why), "%s: %s; DNAT to %s; %s",
 			 svc_name ? svc_name : "service",

@@ -22,7 +22,7 @@
 /* Reasons whose packets xdp_ingress drops. */
 static const int drop_reasons[] = {ELB_R_LB_NO_BACKEND, ELB_R_LB_FRAGMENT, ELB_R_LB_BAD_L4,
 				   ELB_R_LB_FIB_FAIL,	ELB_R_LB_UNKNOWN_PROTO, ELB_R_LB_NO_PORT,
-				   ELB_R_LB_ICMP_UNKNOWN};
+				   ELB_R_LB_ICMP_UNKNOWN, ELB_R_LB_REPLY_CLASH};
 
 static void reasons(struct mbuf *o, struct dp *d)
 {

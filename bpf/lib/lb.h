@@ -423,6 +423,20 @@ static __always_inline struct elb_backend *lb_maglev_pick(const struct elb_svc *
 	return bpf_map_lookup_elem(&backends_v1, be_id);
 }
 
+/* The reply entry's key of a flow: backend:port → client:port. */
+static __always_inline void lb_reply_key(struct elb_ct_key *rk, const struct elb_ct_key *fk,
+					 const struct elb_ip *be, __be16 be_port)
+{
+	__builtin_memset(rk, 0, sizeof(*rk));
+	rk->src = *be;
+	rk->sport = be_port;
+	rk->dst = fk->src;
+	rk->dport = fk->sport;
+	rk->proto = fk->proto;
+	rk->family = fk->family;
+	rk->dir = ELB_CT_REPLY;
+}
+
 /* Writes the reply entry of a flow: backend → client maps back to VIP:port. */
 static __noinline void lb_ct_put_reply(const struct elb_ct_key *fk, const struct elb_ct *fct,
 					    __be16 vport)
@@ -430,15 +444,8 @@ static __noinline void lb_ct_put_reply(const struct elb_ct_key *fk, const struct
 	struct elb_ct_key rk;
 	struct elb_ct rv;
 
-	__builtin_memset(&rk, 0, sizeof(rk));
+	lb_reply_key(&rk, fk, &fct->nat, fct->nat_port);
 	__builtin_memset(&rv, 0, sizeof(rv));
-	rk.src = fct->nat;
-	rk.sport = fct->nat_port;
-	rk.dst = fk->src;
-	rk.dport = fk->sport;
-	rk.proto = fk->proto;
-	rk.family = fk->family;
-	rk.dir = ELB_CT_REPLY;
 	rv.seen_ns = fct->seen_ns;
 	rv.nat = fk->dst;
 	rv.nat_port = vport;
@@ -446,6 +453,21 @@ static __noinline void lb_ct_put_reply(const struct elb_ct_key *fk, const struct
 	rv.backend_id = fct->backend_id;
 	rv.svc_id = fct->svc_id;
 	bpf_map_update_elem(&ct_v1, &rk, &rv, BPF_ANY);
+}
+
+/* A new flow whose reply tuple (backend:port → client:port) is already a live flow's reply
+ * to another VIP:port: the same client address and port reaching two VIP:ports that share a
+ * backend address and port. The backend's replies could not tell the two apart, so the new
+ * flow is refused (the live one keeps its replies); it can start once the other ends. */
+static __noinline int lb_reply_clash(const struct elb_ct_key *fk, const struct elb_ip *be,
+				     __be16 be_port, __u64 now)
+{
+	struct elb_ct_key rk;
+	struct elb_ct *r;
+
+	lb_reply_key(&rk, fk, be, be_port);
+	r = bpf_map_lookup_elem(&ct_v1, &rk);
+	return r && lb_ct_live(r, now) && (!lb_ip_eq(&r->nat, &fk->dst) || r->nat_port != fk->dport);
 }
 
 /* ---- forwarding ---- */
@@ -727,6 +749,8 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 			return lb_drop(ELB_R_LB_NO_BACKEND, len);
 		addr = be->addr;
 		port = be->port;
+		if (lb_reply_clash(&k, &addr, port, now))
+			return lb_drop(ELB_R_LB_REPLY_CLASH, len);
 		__builtin_memset(&nct, 0, sizeof(nct));
 		nct.seen_ns = now;
 		nct.nat = be->addr;

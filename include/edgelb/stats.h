@@ -36,7 +36,8 @@
 	X(26, LB_NO_PORT, "lb_no_port")		/* VIP, port/proto not served: drop */ \
 	X(27, LB_ICMP_UNKNOWN, "lb_icmp_unknown") /* ICMP to a VIP: no echo, no known flow */ \
 	X(28, ARP_CONFLICT, "arp_conflict")	/* another MAC claims a VIP (ARP) */ \
-	X(29, NDP_CONFLICT, "ndp_conflict")	/* another MAC claims a VIP (NA) */
+	X(29, NDP_CONFLICT, "ndp_conflict")	/* another MAC claims a VIP (NA) */ \
+	X(30, LB_REPLY_CLASH, "lb_reply_clash") /* new flow's reply tuple is a live flow's */
 
 enum elb_reason {
 #define ELB_REASON_ENUM(n, id, name) ELB_R_##id = n,

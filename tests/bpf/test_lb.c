@@ -168,7 +168,8 @@ static void services_init(void)
 	snprintf(svc_one.name, sizeof(svc_one.name), "default/one");
 	svc_one.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
 	svc_one.ports[1] = (struct cfg_port){53, IPPROTO_UDP};
-	svc_one.n_ports = 2;
+	svc_one.ports[2] = (struct cfg_port){8443, IPPROTO_TCP}; /* to the same backend port */
+	svc_one.n_ports = 3;
 	svc_one.backends = be_one;
 	svc_one.n_backends = 2;
 	svc_one.allow_icmp_echo = true;
@@ -682,6 +683,105 @@ static void test_revnat(void)
 	}
 }
 
+/* Reply-tuple clash: one client address and port reaching two VIP:ports that go to one
+ * backend address and port (here the service's ports 80 and 8443, both to backend :8080). The
+ * backend's replies would be alike, so the second flow is refused while the first lives, the
+ * first keeps its replies, and the second starts once the first's entries expire. */
+static void test_reply_clash(void)
+{
+	uint8_t in[256], out[2048];
+	uint32_t on = 0, ret = 99;
+	struct l4_spec s;
+	struct elb_ct fct, rct;
+	struct h_run r;
+	uint64_t before;
+	size_t n;
+
+	s = client_pkt("203.0.113.11", IPPROTO_TCP, 41000, 80, L4_TCP_SYN);
+	n = l4_build(&s, in, sizeof(in));
+	T_BEGIN("lb: reply clash: the first flow to VIP:80 is forwarded");
+	T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "action %s",
+		 h_xdp_action(r.retval));
+	T_EXPECT(ct_get("192.0.2.11", 8080, "198.51.100.7", 41000, IPPROTO_TCP, ELB_CT_REPLY,
+			&rct) == 0 && rct.nat_port == htons(80),
+		 "reply entry maps back to port 80");
+	T_END();
+
+	s = client_pkt("203.0.113.11", IPPROTO_TCP, 41000, 8443, L4_TCP_SYN);
+	n = l4_build(&s, in, sizeof(in));
+	expect_drop_pass("reply clash: same client port to VIP:8443 (same backend :8080)", in, n,
+			 XDP_DROP, ELB_R_LB_REPLY_CLASH);
+	T_BEGIN("lb: reply clash: the refused flow left the first flow's entries alone");
+	T_EXPECT(ct_get("198.51.100.7", 41000, "203.0.113.11", 8443, IPPROTO_TCP, ELB_CT_FORWARD,
+			&fct) != 0,
+		 "no forward entry for the refused flow");
+	T_EXPECT(ct_get("192.0.2.11", 8080, "198.51.100.7", 41000, IPPROTO_TCP, ELB_CT_REPLY,
+			&rct) == 0 && rct.nat_port == htons(80),
+		 "reply entry still maps back to port 80");
+	{
+		struct l4_spec rs = {0}, e;
+		uint8_t want[256];
+		size_t wn;
+
+		memcpy(rs.dmac, MAC_CLIENT, 6);
+		memcpy(rs.smac, MAC_IN, 6);
+		rs.src = IP("192.0.2.11");
+		rs.dst = IP("198.51.100.7");
+		rs.proto = IPPROTO_TCP;
+		rs.sport = 8080;
+		rs.dport = 41000;
+		rs.tcp_flags = L4_TCP_SYN | L4_TCP_ACK;
+		e = rs;
+		e.src = IP("203.0.113.11");
+		e.sport = 80;
+		n = l4_build(&rs, in, sizeof(in));
+		wn = l4_build(&e, want, sizeof(want));
+		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "tc test run");
+		T_EXPECT(h_bytes_eq("reply", out, on, want, wn), "the reply leaves as VIP:80");
+	}
+	T_END();
+
+	/* the first flow ends: its entries age out (seen long ago) */
+	T_BEGIN("lb: reply clash: once the first flow expired, VIP:8443 is forwarded");
+	T_EXPECT(ct_get("198.51.100.7", 41000, "203.0.113.11", 80, IPPROTO_TCP, ELB_CT_FORWARD,
+			&fct) == 0,
+		 "forward entry of the first flow");
+	{
+		struct elb_ct_key fk = {0}, rk = {0};
+		struct ip c = IP("198.51.100.7"), v = IP("203.0.113.11"), b = IP("192.0.2.11");
+
+		ip_to_elb(&c, &fk.src);
+		ip_to_elb(&v, &fk.dst);
+		fk.sport = htons(41000);
+		fk.dport = htons(80);
+		fk.proto = IPPROTO_TCP;
+		fk.family = ELB_AF_INET;
+		fk.dir = ELB_CT_FORWARD;
+		ip_to_elb(&b, &rk.src);
+		rk.dst = fk.src;
+		rk.sport = htons(8080);
+		rk.dport = fk.sport;
+		rk.proto = IPPROTO_TCP;
+		rk.family = ELB_AF_INET;
+		rk.dir = ELB_CT_REPLY;
+		fct.seen_ns = 1;
+		rct.seen_ns = 1;
+		T_EXPECT(bpf_map_update_elem(ct_fd, &fk, &fct, BPF_EXIST) == 0 &&
+				 bpf_map_update_elem(ct_fd, &rk, &rct, BPF_EXIST) == 0,
+			 "entries aged");
+	}
+	before = reason(ELB_R_LB_REPLY_CLASH);
+	s = client_pkt("203.0.113.11", IPPROTO_TCP, 41000, 8443, L4_TCP_SYN);
+	n = l4_build(&s, in, sizeof(in));
+	T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "action %s",
+		 h_xdp_action(r.retval));
+	T_EXPECT(reason(ELB_R_LB_REPLY_CLASH) == before, "no clash counted");
+	T_EXPECT(ct_get("192.0.2.11", 8080, "198.51.100.7", 41000, IPPROTO_TCP, ELB_CT_REPLY,
+			&rct) == 0 && rct.nat_port == htons(8443),
+		 "reply entry now maps back to port 8443");
+	T_END();
+}
+
 /* ICMP errors both ways. Client side: a router on the client's path says our reply (VIP:port →
  * client) was too big; it must reach the backend as about backend:port → client. Backend side:
  * an error about a forwarded packet (client → backend:port) must reach the client as about
@@ -987,6 +1087,7 @@ int main(void)
 	test_echo();
 	test_revnat();
 	test_icmp_errors();
+	test_reply_clash();
 	test_ids_and_counters();
 	test_maglev_change();
 	bpf_object__close(tobj);

@@ -80,7 +80,7 @@ write_conf() {
 	bgpPeers: []
 	services:
 	  - name: default/web
-	    ports: ["tcp/80", "udp/80"]
+	    ports: ["tcp/80", "udp/80", "udp/81"]
 	    ipFamily: dual
 	    pool: p1
 	    allowIcmpEcho: true
@@ -237,6 +237,57 @@ vip_served() {
 	run elb explain --src 192.0.2.2:1 --dst "$VIP4:80" --proto sctp
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"proto"* ]]
+}
+
+# udp_ask PORT DPORT: one datagram from 192.0.2.2:PORT (SO_REUSEADDR, so two such sockets can
+# share the port) to VIP4:DPORT; prints the answer's source and text, or "timeout" (2 s).
+udp_ask() {
+	timeout 10 ip netns exec "$CLIENT" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.0.2.2", int(sys.argv[1])))
+s.connect((sys.argv[2], int(sys.argv[3])))
+s.settimeout(2)
+s.send(b"who\n")
+try:
+    d, a = s.recvfrom(100)
+    print("%s:%d %s" % (a[0], a[1], d.decode().strip()))
+except socket.timeout:
+    print("timeout")
+' "$1" "$VIP4" "$2"
+}
+
+explain_be() {
+	elb -o json explain --src "192.0.2.2:$1" --dst "$VIP4:$2" --proto udp | jq -r .backend
+}
+
+@test "reply clash: one client port to two VIP ports of one backend; the second is refused" {
+	local p a b found=0
+	elb_wait 10 vip_served "$VIP4"
+	# a client port whose flows to :80 and :81 reach the same backend (both go to its :8080)
+	for ((p = 41000; p < 41100; p++)); do
+		a=$(explain_be $p 80)
+		b=$(explain_be $p 81)
+		if [[ -n $a && $a == "$b" ]]; then found=1; break; fi
+	done
+	[ "$found" -eq 1 ]
+	run udp_ask $p 80
+	[[ "$output" =~ ^192\.0\.2\.100:80\ p[123]$ ]]
+	first=${output##* }
+	run udp_ask $p 81
+	[ "$output" = timeout ]
+	run elb -o json stats
+	[ "$(jq '.[] | select(.reason=="lb_reply_clash") | .packets' <<<"$output")" -ge 1 ]
+	# the first flow keeps its replies
+	run udp_ask $p 80
+	[ "$output" = "192.0.2.100:80 $first" ]
+	run elb -o json explain --src "192.0.2.2:$p" --dst "$VIP4:81" --proto udp
+	[ "$(jq -r .action <<<"$output")" = XDP_DROP ]
+	[[ "$(jq -r .why <<<"$output")" == *"same backend"* ]]
+	# another client port reaches :81
+	run udp_ask $((p + 1000)) 81
+	[[ "$output" =~ ^192\.0\.2\.100:81\ p[123]$ ]]
 }
 
 # es_manifest FILE COND1 COND2 COND3: a Service "default/es" on the IPv4 VIP and its
