@@ -209,21 +209,30 @@ bird_session() {
 @test "layer-2 <-> BGP: ARP answers stop once BIRD has the route, resume when the peer goes" {
 	command -v arping >/dev/null || skip "arping is not installed"
 	ip -n "$ROUTER" link set dev eR xdp obj "$B/bpf/xdp_pass.bpf.o" sec xdp
-	elb_start "$NODE" "$CONF" --bgp-port 1179
+	elb_start "$NODE" "$CONF" --bgp-port 1179 --metrics 127.0.0.1:17473
 	bird_start 64512 64513 "neighbor port 1179;"
 	web_set
 	arp() { ip netns exec "$ROUTER" arping -c 1 -w 1 -I eR 192.0.2.100 >/dev/null 2>&1; }
 	mode() { elb -o json switch list | jq -r '.[] | select(.name == "vSwitch1") | .mode'; }
+	# MetalLB's speaker_announced: the protocol this node announces the VIP by
+	announced_by() {
+		ip netns exec "$NODE" curl -s --max-time 3 http://127.0.0.1:17473/metrics |
+			grep -E '^edgelb_speaker_announced\{ip="192\.0\.2\.100",' |
+			grep -oE 'protocol="[a-z0-9]+",service="default/web"\} 1$'
+	}
 	elb_wait 10 arp
 	[ "$(mode)" = layer2 ]
+	[ "$(announced_by)" = 'protocol="layer2",service="default/web"} 1' ]
 	node_peer_set --peer-asn 64512 --self-asn 64513
 	elb_wait 15 established
 	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
 	elb_wait 5 bash -c "! ip netns exec $ROUTER arping -c 1 -w 1 -I eR 192.0.2.100"
 	[ "$(mode)" = bgp ]
+	[ "$(announced_by)" = 'protocol="bgp",service="default/web"} 1' ]
 	elb bgp peer remove --peer-address "$BGP_ROUTER4" --switch vSwitch1
 	elb_wait 10 arp
 	[ "$(mode)" = layer2 ]
+	[ "$(announced_by)" = 'protocol="layer2",service="default/web"} 1' ]
 	elb_wait 5 bird_lacks t4 192.0.2.100/32
 }
 
