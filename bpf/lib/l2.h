@@ -122,10 +122,10 @@ static __always_inline int l2_arp(struct xdp_md *ctx, __u64 len)
 		return l2_pass(ELB_R_ARP_BAD, len);
 	__builtin_memcpy(&spa, arp->spa, 4);
 	__builtin_memcpy(&tpa, arp->tpa, 4);
-	/* RFC 5227 2.4: a gratuitous ARP or a reply whose sender address is a VIP we announce,
-	 * from another MAC, is an address conflict: counted on the VIP, left to the kernel. */
-	if ((spa == tpa || arp->op == bpf_htons(L2_ARPOP_REPLY)) && l2_conflict(ctx, ELB_AF_INET,
-	    (__be32[4]){spa}, arp->sha))
+	/* RFC 5227 2.4: any ARP packet (request, reply, gratuitous) whose sender address is a VIP
+	 * we announce, from another MAC, is an address conflict: counted on the VIP, left to the
+	 * kernel. */
+	if (spa && l2_conflict(ctx, ELB_AF_INET, (__be32[4]){spa}, arp->sha))
 		return l2_pass(ELB_R_ARP_CONFLICT, len);
 	/* Gratuitous ARP (either form) announces the sender's own address: not a question. */
 	if (spa == tpa)

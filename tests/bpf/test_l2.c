@@ -273,6 +273,17 @@ static void m_reply_from_vip(struct pkt_arp *a)
 	pkt_ip4(VIP4, a->spa);
 	pkt_ip4(PEER4, a->tpa);
 }
+static void m_request_from_vip(struct pkt_arp *a)
+{
+	pkt_ip4(VIP4, a->spa);
+	pkt_ip4(PEER4, a->tpa);
+}
+static void m_request_from_vip_mine(struct pkt_arp *a)
+{
+	m_request_from_vip(a);
+	memcpy(a->src, MY_MAC, 6);
+	memcpy(a->sha, MY_MAC, 6);
+}
 static void m_probe(struct pkt_arp *a)
 {
 	memset(a->spa, 0, 4);
@@ -332,6 +343,10 @@ static void test_arp_pass(void)
 	     ELB_R_ARP_CONFLICT},
 	    {"ARP reply from a VIP's address, another MAC", m_reply_from_vip, IFX,
 	     ELB_R_ARP_CONFLICT},
+	    {"ARP request from a VIP's address, another MAC", m_request_from_vip, IFX,
+	     ELB_R_ARP_CONFLICT},
+	    {"ARP request from a VIP's address, our own MAC", m_request_from_vip_mine, IFX,
+	     ELB_R_ARP_NOT_VIP},
 	    {"gratuitous ARP for a VIP from our own MAC", m_garp_mine, IFX, ELB_R_ARP_GRATUITOUS},
 	    {"gratuitous ARP for a non-VIP", m_garp_not_vip, IFX, ELB_R_ARP_GRATUITOUS},
 	    {"gratuitous ARP for a VIP of another ifindex", m_garp_req, 0, ELB_R_ARP_GRATUITOUS},
