@@ -1,8 +1,9 @@
-/* BFD (RFC 5880) in asynchronous mode, single hop over UDP (RFC 5881), as a client-facing
- * failure detector for the BGP speaker (RFC 5882): the control packet format (pkt.c), one
- * session per peer with its state machine and timers on the agent's event loop (session.c),
- * and the sockets with the demultiplexing of received packets (sock.c). No authentication,
- * no demand mode, no echo function. Owns no config: the speaker passes the peer's timers. */
+/* BFD (RFC 5880) in asynchronous mode over UDP, single hop (RFC 5881) or multihop (RFC 5883),
+ * as a client-facing failure detector for the BGP speaker (RFC 5882): the control packet
+ * format (pkt.c), one session per peer with its state machine and timers on the agent's event
+ * loop (session.c), and the sockets with the demultiplexing of received packets (sock.c). No
+ * authentication, no demand mode, no echo function. Owns no config: the speaker passes the
+ * peer's timers and hop count. */
 #ifndef EDGELB_BFD_H
 #define EDGELB_BFD_H
 
@@ -17,6 +18,7 @@ struct ev_loop;
 struct ev_timer;
 
 #define BFD_PORT	  3784	/* RFC 5881 4 */
+#define BFD_MH_PORT	  4784	/* RFC 5883 5: multihop sessions */
 #define BFD_SRC_PORT_MIN  49152 /* RFC 5881 4: source port range */
 #define BFD_SRC_PORT_MAX  65535
 #define BFD_TTL		  255 /* RFC 5881 5 (GTSM) */
@@ -72,7 +74,7 @@ enum bfd_drop {
 	BFD_DROP_NO_SESSION,   /* Your Discriminator matches no session */
 	BFD_DROP_YOUR_DISC,    /* Your Discriminator zero while State is Init or Up */
 	BFD_DROP_AUTH,	       /* A bit set: no authentication is configured */
-	BFD_DROP_TTL,	       /* RFC 5881 5: TTL / hop limit is not 255 */
+	BFD_DROP_TTL,	       /* RFC 5881 5: TTL / hop limit is not 255 (single hop) */
 	BFD_DROP_UNKNOWN_PEER, /* Your Discriminator zero and no session for the source */
 	BFD_DROP_COUNT
 };
@@ -89,6 +91,9 @@ void bfd_pkt_encode(struct wbuf *w, const struct bfd_pkt *pkt);
 struct bfd_params {
 	uint32_t min_tx_us, min_rx_us;
 	uint8_t mult;
+	/* single hop (RFC 5881, port 3784, only TTL 255 accepted), or multihop (RFC 5883,
+	 * port 4784, any TTL) */
+	bool multihop;
 };
 
 struct bfd_sess;
@@ -155,12 +160,15 @@ uint32_t bfd_jitter(uint32_t interval_us, uint8_t mult, uint32_t rnd);
 /* The packet this session sends now (flags P/F per the poll state). */
 void bfd_sess_build(const struct bfd_sess *s, struct bfd_pkt *pkt, bool final);
 
-/* sock.c: the sessions of the agent and the receiving sockets. port 0 opens no socket (tests
- * feed bfd_input and capture transmissions with xmit). */
+/* sock.c: the sessions of the agent and the receiving sockets (port, and BFD_MH_PORT for
+ * multihop). port 0 opens no socket (tests feed bfd_input and capture transmissions with
+ * xmit). */
 struct bfd *bfd_new(struct ev_loop *l, uint16_t port, bfd_xmit_fn xmit, void *xmit_arg);
 void bfd_free(struct bfd *b);
-/* A received datagram: validation, GTSM (ttl), demultiplexing (6.8.6 steps 7-8). */
+/* A received datagram: validation, GTSM (ttl), demultiplexing (6.8.6 steps 7-8); _mh for
+ * the multihop port, whose packets only multihop sessions take. */
 void bfd_input(struct bfd *b, const uint8_t *p, size_t len, const struct ip *src, int ttl);
+void bfd_input_mh(struct bfd *b, const uint8_t *p, size_t len, const struct ip *src, int ttl);
 uint64_t bfd_drops(const struct bfd *b, enum bfd_drop d);
 struct ev_loop *bfd_loop(const struct bfd *b);
 /* Internal to the module: session registry and transmit. */

@@ -231,7 +231,9 @@ void bfd_sess_set_params(struct bfd_sess *s, const struct bfd_params *pr)
 	if (s->cfg.min_tx_us == pr->min_tx_us && s->cfg.min_rx_us == pr->min_rx_us &&
 	    s->cfg.mult == pr->mult)
 		return;
-	s->cfg = *pr;
+	s->cfg.min_tx_us = pr->min_tx_us;
+	s->cfg.min_rx_us = pr->min_rx_us;
+	s->cfg.mult = pr->mult; /* single hop or multihop for life */
 	log_info("bfd: peer %s: timers %u/%u ms x %u%s", s->name, pr->min_tx_us / 1000,
 		 pr->min_rx_us / 1000, pr->mult, s->state == BFD_UP ? " (poll sequence)" : "");
 	apply_timers(s);

@@ -1,8 +1,10 @@
-/* The agent's BFD sessions and their sockets (RFC 5881): one receiving socket per family on
- * UDP 3784 reporting the TTL / hop limit (GTSM: only 255 is accepted, section 5), one sending
- * socket per session with TTL 255 and its own source port in 49152-65535 (section 4), the
- * demultiplexing of received packets (RFC 5880 6.8.6 steps 7-8) and the drop counters.
- * The state machine is session.c's. */
+/* The agent's BFD sessions and their sockets (RFC 5881, RFC 5883): receiving sockets per
+ * family on UDP 3784 (single hop; GTSM: only TTL 255 is accepted, RFC 5881 5) and 4784
+ * (multihop; any TTL: RFC 5883 5 leaves the check optional and peers differ, BIRD sends
+ * multihop packets with the system's default TTL), reporting the TTL / hop limit; one sending socket per session with TTL 255 and its own source port in 49152-65535
+ * (RFC 5881 4); the demultiplexing of received packets (RFC 5880 6.8.6 steps 7-8: a session
+ * takes packets from its own port only) and the drop counters. The state machine is
+ * session.c's. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -19,7 +21,8 @@
 
 struct bfd {
 	struct ev_loop *loop;
-	int rx[2]; /* IPv4, IPv6; -1 when not open */
+	int rx[2];    /* single hop: IPv4, IPv6; -1 when not open */
+	int rx_mh[2]; /* multihop: IPv4, IPv6 */
 	bfd_xmit_fn xmit;
 	void *xmit_arg;
 	struct bfd_sess **s;
@@ -60,11 +63,12 @@ static struct bfd_sess *by_disc(struct bfd *b, uint32_t disc)
 }
 
 /* A session being removed (AdminDown) is only reachable by its discriminator: a new one for
- * the same peer takes the packets that carry none. */
-static struct bfd_sess *by_peer(struct bfd *b, const struct ip *src)
+ * the same peer takes the packets that carry none. mh: arrived on the multihop port. */
+static struct bfd_sess *by_peer(struct bfd *b, const struct ip *src, bool mh)
 {
 	for (int i = 0; i < b->n; i++)
-		if (ip_eq(&b->s[i]->peer, src) && b->s[i]->state != BFD_ADMIN_DOWN)
+		if (ip_eq(&b->s[i]->peer, src) && b->s[i]->state != BFD_ADMIN_DOWN &&
+		    b->s[i]->cfg.multihop == mh)
 			return b->s[i];
 	return NULL;
 }
@@ -79,9 +83,9 @@ uint32_t bfd_new_disc(struct bfd *b)
 	}
 }
 
-static void count_drop(struct bfd *b, const struct ip *src, enum bfd_drop d)
+static void count_drop(struct bfd *b, const struct ip *src, bool mh, enum bfd_drop d)
 {
-	struct bfd_sess *s = by_peer(b, src);
+	struct bfd_sess *s = by_peer(b, src, mh);
 	char a[IP_STRLEN];
 
 	b->drops[d]++;
@@ -90,42 +94,51 @@ static void count_drop(struct bfd *b, const struct ip *src, enum bfd_drop d)
 	log_debug("bfd: packet from %s dropped: %s", ip_str(src, a), bfd_drop_name(d));
 }
 
-void bfd_input(struct bfd *b, const uint8_t *p, size_t len, const struct ip *src, int ttl)
+static void input(struct bfd *b, const uint8_t *p, size_t len, const struct ip *src, int ttl,
+		  bool mh)
 {
 	struct bfd_pkt k;
 	struct bfd_sess *s;
 	enum bfd_drop why;
 
-	if (ttl != BFD_TTL) {
-		count_drop(b, src, BFD_DROP_TTL); /* RFC 5881 5 */
+	if (!mh && ttl != BFD_TTL) {
+		count_drop(b, src, mh, BFD_DROP_TTL); /* RFC 5881 5 */
 		return;
 	}
 	if (bfd_pkt_decode(p, len, &k, &why) < 0) {
-		count_drop(b, src, why);
+		count_drop(b, src, mh, why);
 		return;
 	}
-	/* 6.8.6: Your Discriminator selects the session; zero: the source address does */
+	/* 6.8.6: Your Discriminator selects the session; zero: the source address does (and,
+	 * RFC 5883 3, the port: a multihop session is known by its configuration) */
 	if (k.your_disc) {
 		s = by_disc(b, k.your_disc);
-		if (!s) {
-			count_drop(b, src, BFD_DROP_NO_SESSION);
+		if (!s || s->cfg.multihop != mh) {
+			count_drop(b, src, mh, BFD_DROP_NO_SESSION);
 			return;
 		}
 	} else {
-		s = by_peer(b, src);
+		s = by_peer(b, src, mh);
 		if (!s) {
-			count_drop(b, src, BFD_DROP_UNKNOWN_PEER);
+			count_drop(b, src, mh, BFD_DROP_UNKNOWN_PEER);
 			return;
 		}
 	}
 	bfd_sess_rx(s, &k);
 }
 
-static void rx_cb(int fd, uint32_t events, void *arg)
+void bfd_input(struct bfd *b, const uint8_t *p, size_t len, const struct ip *src, int ttl)
 {
-	struct bfd *b = arg;
+	input(b, p, len, src, ttl, false);
+}
 
-	(void)events;
+void bfd_input_mh(struct bfd *b, const uint8_t *p, size_t len, const struct ip *src, int ttl)
+{
+	input(b, p, len, src, ttl, true);
+}
+
+static void rx_read(struct bfd *b, int fd, bool mh)
+{
 	for (int i = 0; i < RX_BATCH; i++) {
 		uint8_t buf[512];
 		union {
@@ -153,8 +166,20 @@ static void rx_cb(int fd, uint32_t events, void *arg)
 		}
 		if (ip_from_sockaddr((struct sockaddr *)&ss, &src, NULL) < 0)
 			continue;
-		bfd_input(b, buf, (size_t)n, &src, ttl);
+		input(b, buf, (size_t)n, &src, ttl, mh);
 	}
+}
+
+static void rx_cb(int fd, uint32_t events, void *arg)
+{
+	(void)events;
+	rx_read(arg, fd, false);
+}
+
+static void rx_mh_cb(int fd, uint32_t events, void *arg)
+{
+	(void)events;
+	rx_read(arg, fd, true);
 }
 
 static int open_rx(int family, uint16_t port)
@@ -193,18 +218,21 @@ struct bfd *bfd_new(struct ev_loop *l, uint16_t port, bfd_xmit_fn xmit, void *xm
 	b->loop = l;
 	b->xmit = xmit;
 	b->xmit_arg = xmit_arg;
-	b->rx[0] = b->rx[1] = -1;
+	b->rx[0] = b->rx[1] = b->rx_mh[0] = b->rx_mh[1] = -1;
 	if (getrandom(&b->rnd, sizeof(b->rnd), 0) != sizeof(b->rnd) || !b->rnd)
 		b->rnd = (uint32_t)ev_now_ns() | 1;
 	b->next_port = (uint16_t)(BFD_SRC_PORT_MIN + bfd_rand(b) % 1024);
-	for (int i = 0; port && i < 2; i++) {
-		b->rx[i] = open_rx(i ? AF_INET6 : AF_INET, port);
-		if (b->rx[i] < 0) {
-			log_warn("bfd: cannot listen on %s UDP port %u: %s", i ? "IPv6" : "IPv4",
-				 port, strerror(errno));
+	for (int i = 0; port && i < 4; i++) {
+		int fam = i & 1 ? AF_INET6 : AF_INET, *fd = i < 2 ? &b->rx[i & 1] : &b->rx_mh[i & 1];
+		uint16_t pt = i < 2 ? port : BFD_MH_PORT;
+
+		*fd = open_rx(fam, pt);
+		if (*fd < 0) {
+			log_warn("bfd: cannot listen on %s UDP port %u: %s",
+				 fam == AF_INET6 ? "IPv6" : "IPv4", pt, strerror(errno));
 			continue;
 		}
-		ev_fd_add(l, b->rx[i], EPOLLIN, rx_cb, b);
+		ev_fd_add(l, *fd, EPOLLIN, i < 2 ? rx_cb : rx_mh_cb, b);
 	}
 	return b;
 }
@@ -216,15 +244,19 @@ void bfd_free(struct bfd *b)
 	while (b->n)
 		bfd_sess_destroy(b->s[0]);
 	free(b->s);
-	for (int i = 0; i < 2; i++)
-		if (b->rx[i] >= 0) {
-			ev_fd_del(b->loop, b->rx[i]);
-			close(b->rx[i]);
+	for (int i = 0; i < 4; i++) {
+		int fd = i < 2 ? b->rx[i] : b->rx_mh[i - 2];
+
+		if (fd >= 0) {
+			ev_fd_del(b->loop, fd);
+			close(fd);
 		}
+	}
 	free(b);
 }
 
-/* RFC 5881 4: a source port in 49152-65535 unique among the sessions, TTL 255 (section 5). */
+/* RFC 5881 4: a source port in 49152-65535 unique among the sessions, TTL 255 (section 5;
+ * RFC 5883 keeps both for multihop). */
 static int open_tx(struct bfd *b, struct bfd_sess *s)
 {
 	int fam = s->peer.family, ttl = BFD_TTL;
@@ -295,7 +327,7 @@ void bfd_xmit(struct bfd_sess *s, const uint8_t *pkt, size_t len)
 		s->b->xmit(s, pkt, len, s->b->xmit_arg);
 		return;
 	}
-	if (s->fd < 0 || ip_to_sockaddr(&s->peer, BFD_PORT, &ss) < 0)
+	if (s->fd < 0 || ip_to_sockaddr(&s->peer, s->cfg.multihop ? BFD_MH_PORT : BFD_PORT, &ss) < 0)
 		return;
 	if (sendto(s->fd, pkt, len, 0, (struct sockaddr *)&ss,
 		   s->peer.family == AF_INET6 ? sizeof(struct sockaddr_in6)

@@ -567,6 +567,8 @@ static struct bfd_params bfd_params(const struct cfg_peer *pc)
 		.min_tx_us = (pc->bfd_min_tx_ms ? pc->bfd_min_tx_ms : BFD_DEF_MIN_TX_MS) * 1000u,
 		.min_rx_us = (pc->bfd_min_rx_ms ? pc->bfd_min_rx_ms : BFD_DEF_MIN_RX_MS) * 1000u,
 		.mult = pc->bfd_mult ? pc->bfd_mult : BFD_DEF_MULT,
+		/* a peer reached through routers (ebgpMultiHop above 1) gets multihop BFD */
+		.multihop = pc->ebgp_multihop > 1,
 	};
 }
 

@@ -56,7 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if ((unsigned)why >= BFD_DROP_COUNT) {
 		abort();
 	}
-	bfd_input(b, data, size, &peer, size && (data[0] & 1) ? 254 : 255);
+	/* the low bits of the first byte pick the TTL and the port (single hop or multihop) */
+	if (size && (data[0] & 2))
+		bfd_input_mh(b, data, size, &peer, size && (data[0] & 1) ? 64 : 255);
+	else
+		bfd_input(b, data, size, &peer, size && (data[0] & 1) ? 254 : 255);
 	(void)bfd_sess_tx_interval(s);
 	(void)bfd_sess_detect_time(s);
 	if (s->state == BFD_UP && size > 1 && data[size - 1] == 0xff)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# BFD (RFC 5880/5881) for BGP sessions against BIRD 2: edgelbd's BFD session with BIRD's
-# `protocol bfd`, and RFC 5882 client behaviour (BFD Down tears the BGP session down at once).
+# BFD (RFC 5880/5881, multihop RFC 5883) for BGP sessions against BIRD 2: edgelbd's BFD
+# session with BIRD's `protocol bfd`, and RFC 5882 client behaviour (BFD Down tears the BGP
+# session down at once).
 #
 #   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------------+
 #   |  edgelbd --bgp-port 1179        |        |  bird: protocol bfd (eR)        |
@@ -336,4 +337,70 @@ frr_bfd_status() {
 	grep -q 'bgp: peer 192.0.2.1: Established -> Idle (BFD session down)' "$ELB_LOG"
 	kill -CONT "$FRR_BFDD_PID"
 	elb_wait 30 frr_up
+}
+
+# BIRD in a third namespace, two hops from the node (through ROUTER, which forwards):
+#   node eN 192.0.2.2 -- eR 192.0.2.1 ROUTER eF 203.0.113.1 -- eB 203.0.113.2 FAR (bird)
+# BGP multihop 2 with `bfd on`: BIRD runs the BFD session as multihop (RFC 5883, port 4784).
+far_bird_start() {
+	command -v bird >/dev/null || skip "bird2 is not installed"
+	FAR=$(elb_ns f)
+	elb_veth "$ROUTER" eF "$FAR" eB
+	ip -n "$ROUTER" addr add 203.0.113.1/24 dev eF
+	ip -n "$FAR" addr add 203.0.113.2/24 dev eB
+	ip -n "$FAR" route add 192.0.2.0/24 via 203.0.113.1
+	ip -n "$NODE" route add 203.0.113.0/24 via 192.0.2.1
+	ip netns exec "$ROUTER" sysctl -qw net.ipv4.ip_forward=1
+	BIRD_CONF="$BGP_DIR/bird-far.conf" BIRD_SOCK="$BGP_DIR/bird-far.ctl"
+	cat >"$BIRD_CONF" <<-EOF2
+	router id 203.0.113.2;
+	log "$BGP_DIR/bird.log" all;
+	protocol device { scan time 1; }
+	ipv4 table t4;
+	protocol bfd {
+		multihop { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; };
+	}
+	protocol bgp far {
+		local 203.0.113.2 as 64512;
+		neighbor $BGP_NODE4 as 64513;
+		neighbor port 1179;
+		multihop 2;
+		hold time 90;
+		connect retry time 1;
+		error wait time 1, 2;
+		bfd on;
+		ipv4 { table t4; import all; export none; };
+	}
+	EOF2
+	ip netns exec "$FAR" bird -f -c "$BIRD_CONF" -s "$BIRD_SOCK" -P "$BGP_DIR/bird-far.pid" \
+		>>"$BGP_DIR/bird.out" 2>&1 &
+	BIRD_PID=$!
+	ELB_PIDS+=("$BIRD_PID")
+	elb_wait 10 birdc -s "$BIRD_SOCK" show status
+}
+
+@test "multihop BFD (RFC 5883) with BIRD two hops away: Up over port 4784; BIRD frozen takes BGP down" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	far_bird_start
+	elb bgp peer set --peer-address 203.0.113.2 --switch vSwitch1 --connect-time 1 \
+		--peer-asn 64512 --self-asn 64513 --hold-time 90 --ebgp-multihop 2 --bfd \
+		--bfd-min-tx 300 --bfd-min-rx 300 --bfd-multiplier 3
+	far_up() {
+		[ "$(bird_bfd_state "$BGP_NODE4")" = Up ] && [ "$(peer_field 203.0.113.2 bfdState)" = Up ] &&
+			[ "$(bird_state far)" = Established ] && [ "$(node_peer_state 203.0.113.2)" = Established ]
+	}
+	elb_wait 30 far_up
+	# BIRD sends multihop packets with the default TTL (64, less one router): a single-hop
+	# session would have dropped every one of them
+	[ "$(peer_field 203.0.113.2 bfdPacketsDropped)" = 0 ]
+	ip netns exec "$NODE" ss -Huln 'sport = :4784' | grep -q 4784
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show 203.0.113.2 | jq -r .bfdTxInterval)\" = 300 ]"
+	kill -STOP "$BIRD_PID"
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show 203.0.113.2 | jq -r .bfdState)\" != Up ]"
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show 203.0.113.2 | jq -r .state)\" != Established ]"
+	grep -q 'bfd: peer 203.0.113.2: Up -> Down (control detection time expired)' "$ELB_LOG"
+	grep -q 'sent NOTIFICATION 6/10 (cease / BFD down)' "$ELB_LOG"
+	! grep -q 'hold timer expired' "$ELB_LOG" || false
+	kill -CONT "$BIRD_PID"
+	elb_wait 30 far_up
 }

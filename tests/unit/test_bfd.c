@@ -277,6 +277,63 @@ static void test_input(struct ev_loop *l)
 	T_END();
 }
 
+/* RFC 5883: a multihop session takes packets from the multihop port only, with any TTL; the
+ * single-hop port's packets (and discriminators) are not its own. */
+static void test_input_multihop(struct ev_loop *l)
+{
+	struct cap c = {0};
+	struct bfd *b = bfd_new(l, 0, capture, &c);
+	struct bfd_params mp = defp;
+	struct bfd_sess *s;
+	uint8_t pkt[BFD_PKT_LEN];
+	struct wbuf w;
+	struct bfd_pkt k;
+
+	mp.multihop = true;
+	s = bfd_sess_new(b, &peer_ip, NULL, &mp, NULL, NULL);
+	k = from_peer(s, BFD_DOWN, 0, 1000000, 300000, 3);
+	w = wbuf_make(pkt, sizeof(pkt));
+	bfd_pkt_encode(&w, &k);
+
+	T_BEGIN("multihop: a packet on the single-hop port does not reach the multihop session");
+	bfd_input(b, pkt, sizeof(pkt), &peer_ip, 255);
+	T_EXPECT(bfd_drops(b, BFD_DROP_UNKNOWN_PEER) == 1 && s->st.rx == 0 &&
+			 s->state == BFD_DOWN,
+		 "unknown-peer drops %llu, rx %llu",
+		 (unsigned long long)bfd_drops(b, BFD_DROP_UNKNOWN_PEER),
+		 (unsigned long long)s->st.rx);
+	T_END();
+
+	T_BEGIN("multihop: TTL 64 on the multihop port moves it to Init (RFC 5883: no GTSM)");
+	bfd_input_mh(b, pkt, sizeof(pkt), &peer_ip, 64);
+	T_EXPECT(s->st.rx == 1 && s->state == BFD_INIT && bfd_drops(b, BFD_DROP_TTL) == 0,
+		 "rx %llu state %s", (unsigned long long)s->st.rx, bfd_state_name(s->state));
+	T_END();
+
+	T_BEGIN("multihop: its discriminator on the single-hop port matches no session");
+	k = from_peer(s, BFD_UP, 0, 1000000, 300000, 3);
+	k.your_disc = s->local_disc;
+	w = wbuf_make(pkt, sizeof(pkt));
+	bfd_pkt_encode(&w, &k);
+	bfd_input(b, pkt, sizeof(pkt), &peer_ip, 255);
+	T_EXPECT(bfd_drops(b, BFD_DROP_NO_SESSION) == 1 && s->state == BFD_INIT,
+		 "no-session drops %llu state %s",
+		 (unsigned long long)bfd_drops(b, BFD_DROP_NO_SESSION), bfd_state_name(s->state));
+	bfd_input_mh(b, pkt, sizeof(pkt), &peer_ip, 255);
+	T_EXPECT(s->state == BFD_UP, "and on the multihop port: Up (got %s)",
+		 bfd_state_name(s->state));
+	T_END();
+
+	T_BEGIN("multihop: timer changes keep the session multihop");
+	mp.min_tx_us = 500000;
+	mp.multihop = false;
+	bfd_sess_set_params(s, &mp);
+	T_EXPECT(s->cfg.multihop && s->cfg.min_tx_us == 500000, "multihop %d min tx %u",
+		 s->cfg.multihop, s->cfg.min_tx_us);
+	T_END();
+	bfd_free(b);
+}
+
 /* --- state machine -------------------------------------------------------------------------- */
 
 struct srow {
@@ -684,6 +741,7 @@ int main(void)
 	test_encode_decode();
 	test_validation();
 	test_input(l);
+	test_input_multihop(l);
 	test_fsm(l);
 	test_timers(l);
 	test_config();
