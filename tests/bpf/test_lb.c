@@ -243,6 +243,23 @@ static struct l4_spec forwarded(struct l4_spec s, const char *be, uint16_t port,
 	return s;
 }
 
+/* A reply from a backend toward a client, as it leaves the compute port (tc_revnat's input). */
+static struct l4_spec backend_reply(const char *be, const char *client, uint8_t proto,
+				     uint16_t sport, uint16_t dport, uint8_t flags)
+{
+	struct l4_spec s = {0};
+
+	memcpy(s.dmac, MAC_CLIENT, 6);
+	memcpy(s.smac, MAC_IN, 6);
+	s.src = IP(be);
+	s.dst = IP(client);
+	s.proto = proto;
+	s.sport = sport;
+	s.dport = dport;
+	s.tcp_flags = flags;
+	return s;
+}
+
 static int run_xdp(const uint8_t *pkt, size_t len, struct h_run *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -334,8 +351,8 @@ static void test_forward_rows(void)
 	}
 }
 
-static int ct_get(const char *src, uint16_t sport, const char *dst, uint16_t dport,
-		  uint8_t proto, int dir, struct elb_ct *out)
+static struct elb_ct_key ct_key(const char *src, uint16_t sport, const char *dst,
+				uint16_t dport, uint8_t proto, int dir)
 {
 	struct elb_ct_key k = {0};
 	struct ip s = IP(src), d = IP(dst);
@@ -347,6 +364,14 @@ static int ct_get(const char *src, uint16_t sport, const char *dst, uint16_t dpo
 	k.proto = proto;
 	k.family = s.family == AF_INET ? ELB_AF_INET : ELB_AF_INET6;
 	k.dir = dir;
+	return k;
+}
+
+static int ct_get(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+		  uint8_t proto, int dir, struct elb_ct *out)
+{
+	struct elb_ct_key k = ct_key(src, sport, dst, dport, proto, dir);
+
 	return bpf_map_lookup_elem(ct_fd, &k, out);
 }
 
@@ -630,21 +655,15 @@ static void test_revnat(void)
 	};
 
 	for (int i = 0; i < 4; i++) {
-		struct l4_spec s = {0}, e;
+		struct l4_spec s, e;
 		static const uint8_t data[16] = "reply";
 		uint8_t in[256], want[256], out[2048];
 		uint32_t on = 0, ret = 99;
 		size_t n, wn;
 		uint64_t before = reason(ELB_R_LB_REVNAT);
 
-		memcpy(s.dmac, MAC_CLIENT, 6);
-		memcpy(s.smac, MAC_IN, 6);
-		s.src = IP(rows[i].be);
-		s.dst = IP(rows[i].client);
-		s.proto = rows[i].proto;
-		s.sport = 8080;
-		s.dport = rows[i].cport;
-		s.tcp_flags = L4_TCP_SYN | L4_TCP_ACK;
+		s = backend_reply(rows[i].be, rows[i].client, rows[i].proto, 8080, rows[i].cport,
+				  L4_TCP_SYN | L4_TCP_ACK);
 		s.payload = data;
 		s.plen = sizeof(data);
 		e = s;
@@ -662,19 +681,13 @@ static void test_revnat(void)
 		T_END();
 	}
 	{
-		struct l4_spec s = {0};
+		/* port 49999: no such flow */
+		struct l4_spec s = backend_reply("192.0.2.11", "198.51.100.7", IPPROTO_TCP, 8080,
+						 49999, L4_TCP_ACK);
 		uint8_t in[256], out[2048];
 		uint32_t on = 0, ret = 99;
 		size_t n;
 
-		memcpy(s.dmac, MAC_CLIENT, 6);
-		memcpy(s.smac, MAC_IN, 6);
-		s.src = IP("192.0.2.11");
-		s.dst = IP("198.51.100.7");
-		s.proto = IPPROTO_TCP;
-		s.sport = 8080;
-		s.dport = 49999; /* no such flow */
-		s.tcp_flags = L4_TCP_ACK;
 		n = l4_build(&s, in, sizeof(in));
 		T_BEGIN("revnat: traffic of no tracked flow leaves untouched");
 		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
@@ -719,19 +732,12 @@ static void test_reply_clash(void)
 			&rct) == 0 && rct.nat_port == htons(80),
 		 "reply entry still maps back to port 80");
 	{
-		struct l4_spec rs = {0}, e;
+		struct l4_spec rs = backend_reply("192.0.2.11", "198.51.100.7", IPPROTO_TCP, 8080,
+						  41000, L4_TCP_SYN | L4_TCP_ACK),
+			       e = rs;
 		uint8_t want[256];
 		size_t wn;
 
-		memcpy(rs.dmac, MAC_CLIENT, 6);
-		memcpy(rs.smac, MAC_IN, 6);
-		rs.src = IP("192.0.2.11");
-		rs.dst = IP("198.51.100.7");
-		rs.proto = IPPROTO_TCP;
-		rs.sport = 8080;
-		rs.dport = 41000;
-		rs.tcp_flags = L4_TCP_SYN | L4_TCP_ACK;
-		e = rs;
 		e.src = IP("203.0.113.11");
 		e.sport = 80;
 		n = l4_build(&rs, in, sizeof(in));
@@ -747,23 +753,11 @@ static void test_reply_clash(void)
 			&fct) == 0,
 		 "forward entry of the first flow");
 	{
-		struct elb_ct_key fk = {0}, rk = {0};
-		struct ip c = IP("198.51.100.7"), v = IP("203.0.113.11"), b = IP("192.0.2.11");
+		struct elb_ct_key fk = ct_key("198.51.100.7", 41000, "203.0.113.11", 80,
+					      IPPROTO_TCP, ELB_CT_FORWARD),
+				  rk = ct_key("192.0.2.11", 8080, "198.51.100.7", 41000, IPPROTO_TCP,
+					      ELB_CT_REPLY);
 
-		ip_to_elb(&c, &fk.src);
-		ip_to_elb(&v, &fk.dst);
-		fk.sport = htons(41000);
-		fk.dport = htons(80);
-		fk.proto = IPPROTO_TCP;
-		fk.family = ELB_AF_INET;
-		fk.dir = ELB_CT_FORWARD;
-		ip_to_elb(&b, &rk.src);
-		rk.dst = fk.src;
-		rk.sport = htons(8080);
-		rk.dport = fk.sport;
-		rk.proto = IPPROTO_TCP;
-		rk.family = ELB_AF_INET;
-		rk.dir = ELB_CT_REPLY;
 		fct.seen_ns = 1;
 		rct.seen_ns = 1;
 		T_EXPECT(bpf_map_update_elem(ct_fd, &fk, &fct, BPF_EXIST) == 0 &&
