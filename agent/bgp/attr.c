@@ -57,17 +57,19 @@ static int chk_origin(struct rbuf *v, size_t len, struct dec_ctx *c)
 	return rbuf_u8(v) > 2 ? -1 : 0; /* IGP, EGP, INCOMPLETE */
 }
 
-/* RFC 4271 4.3, RFC 7606 7.2: segments of type 1-4, non-zero count, exact fit. */
+/* RFC 4271 4.3, RFC 7606 7.2: AS_SET (1) or AS_SEQUENCE (2) segments, non-zero count, exact
+ * fit. AS_CONFED_SEQUENCE/SET (3, 4) are malformed from any peer: we are in no confederation
+ * (RFC 5065 5; RFC 6793 6 for AS4_PATH). AS number 0 anywhere is malformed (RFC 7607 2). */
 static int as_path_ok(struct rbuf *v, size_t len, int asn_size)
 {
 	while (rbuf_left(v)) {
 		uint8_t type = rbuf_u8(v), count = rbuf_u8(v);
 
-		if (v->err || type < 1 || type > 4 || count == 0)
+		if (v->err || (type != 1 && type != 2) || count == 0)
 			return -1;
-		rbuf_skip(v, (size_t)count * (size_t)asn_size);
-		if (v->err)
-			return -1;
+		for (int i = 0; i < count; i++)
+			if ((asn_size == 4 ? rbuf_u32(v) : rbuf_u16(v)) == 0 || v->err)
+				return -1;
 	}
 	return 0;
 }
