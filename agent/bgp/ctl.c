@@ -232,6 +232,8 @@ static int peer_show(struct agent *a, struct json_object *args, struct json_obje
 		add_u64(o, "prefixesReceived", p->st.prefixes_rx);
 		add_u64(o, "updatesSent", p->st.upd_tx);
 		add_u64(o, "updatesReceived", p->st.upd_rx);
+		add_u64(o, "updatesTreatedAsWithdraw", p->st.treat_as_withdraw);
+		add_u64(o, "attributesDiscarded", p->st.attr_discarded);
 		add_u64(o, "established", p->st.established);
 		json_object_object_add(o, "lastError", json_object_new_string(p->last_error));
 		bfd_show(o, c, bgp_peer_bfd(p));

@@ -571,10 +571,11 @@ static void handle_update(struct bgp_peer *p, struct rbuf *body)
 	/* routes from peers are counted and dropped: the node announces, it does not route */
 	p->st.prefixes_rx += u.nlri + u.mp_reach;
 	p->st.withdraw_rx += u.withdrawn + u.mp_unreach;
-	if (u.treat_as_withdraw) {
+	p->st.attr_discarded += u.discarded;
+	if (u.treat_as_withdraw)
 		p->st.treat_as_withdraw++;
+	if (u.treat_as_withdraw || u.discarded)
 		log_info("bgp: peer %s: UPDATE: %s", p->name, u.why);
-	}
 	bgp_fsm(p, BGP_EV_UPDATE);
 }
 

@@ -1,5 +1,6 @@
 /* Metrics of the BGP speaker, per peer (label peer, plus switch): session up, UPDATEs,
  * announced prefixes, OPENs, NOTIFICATIONs, KEEPALIVEs and ROUTE-REFRESHes sent and received,
+ * malformed UPDATEs (RFC 7606 treat-as-withdraw, attributes discarded),
  * BFD session up and state changes for peers with BFD
  * (MetalLB's and FRR-k8s's set under the edgelb_ prefix). Reads the sessions; owns nothing. */
 #include <stdio.h>
@@ -31,6 +32,8 @@ STAT_GETTER(ka_tx)
 STAT_GETTER(ka_rx)
 STAT_GETTER(refresh_rx)
 STAT_GETTER(prefixes_rx)
+STAT_GETTER(treat_as_withdraw)
+STAT_GETTER(attr_discarded)
 
 static uint64_t get_up(const struct bgp_peer *p)
 {
@@ -68,6 +71,11 @@ static const struct bgp_metric bgp_metric_table[] = {
 	 get_pending},
 	{"edgelb_bgp_received_prefixes_total", "counter",
 	 "Prefixes received from the peer (counted and dropped)", get_prefixes_rx},
+	{"edgelb_bgp_updates_treated_as_withdraw_total", "counter",
+	 "Received UPDATEs with a malformed attribute handled as a withdrawal (RFC 7606)",
+	 get_treat_as_withdraw},
+	{"edgelb_bgp_attributes_discarded_total", "counter",
+	 "Malformed attributes of received UPDATEs discarded (RFC 7606)", get_attr_discarded},
 	{"edgelb_bgp_opens_sent_total", "counter", "BGP OPEN messages sent", get_opens_tx},
 	{"edgelb_bgp_opens_received_total", "counter", "BGP OPEN messages received", get_opens_rx},
 	{"edgelb_bgp_notifications_sent_total", "counter", "BGP NOTIFICATION messages sent",

@@ -50,6 +50,7 @@ struct bgp_conn {
 struct bgp_peer_stats {
 	uint64_t opens_tx, opens_rx, notif_tx, notif_rx, ka_tx, ka_rx, upd_tx, upd_rx;
 	uint64_t refresh_tx, refresh_rx, prefixes_rx, withdraw_rx, treat_as_withdraw;
+	uint64_t attr_discarded; /* RFC 7606 attribute-discard */
 	uint64_t prefixes_tx, established;
 };
 

@@ -255,7 +255,7 @@ v6_64s() {
 # RFC 7606 cases that keep the session: "PREFIX|ATTRIBUTES|what edgelbd logs", one UPDATE each.
 # ExaBGP's `attribute [ CODE FLAGS 0xVALUE ]` goes on the wire as given (flags, code, length,
 # value) and replaces the attribute of that code ExaBGP would send itself. An empty log column:
-# the attribute is discarded or ignored, the route kept, nothing logged.
+# the attribute is well formed or unknown and passed over, nothing logged or counted.
 MALFORMED=(
 	"203.0.113.1/32|attribute [ 0x01 0x40 0x05 ]|malformed ORIGIN: treat-as-withdraw"              # 7.1 value 5
 	"203.0.113.2/32|attribute [ 0x01 0x40 0x0000 ]|malformed ORIGIN: treat-as-withdraw"            # 7.1 length 2
@@ -268,10 +268,10 @@ MALFORMED=(
 	"203.0.113.9/32|attribute [ 0x10 0xc0 0x0002fc0000 ]|malformed EXTENDED_COMMUNITIES: treat-as-withdraw" # 7.14
 	"203.0.113.10/32|attribute [ 0x20 0xc0 0x0000fc0000000001 ]|malformed LARGE_COMMUNITY: treat-as-withdraw" # RFC 8092 6
 	"203.0.113.11/32|next-hop 224.0.0.1|malformed NEXT_HOP: treat-as-withdraw"                    # 7.3 martian
-	"203.0.113.12/32|attribute [ 0x06 0x40 0x00 ]|"                 # 7.6 ATOMIC_AGGREGATE length 1: discarded
-	"203.0.113.13/32|attribute [ 0x07 0xc0 0x0000fc0001 ]|"         # 7.7 AGGREGATOR length 5: discarded
-	"203.0.113.14/32|attribute [ 0x11 0xc0 0x0501000000fc ]|"       # RFC 6793 6: AS4_PATH discarded
-	"203.0.113.15/32|attribute [ 0x12 0xc0 0x0000fc00 ]|"           # RFC 6793 6: AS4_AGGREGATOR discarded
+	"203.0.113.12/32|attribute [ 0x06 0x40 0x00 ]|malformed ATOMIC_AGGREGATE: attribute discarded" # 7.6 length 1
+	"203.0.113.13/32|attribute [ 0x07 0xc0 0x0000fc0001 ]|malformed AGGREGATOR: attribute discarded" # 7.7 length 5
+	"203.0.113.14/32|attribute [ 0x11 0xc0 0x0501000000fc ]|malformed AS4_PATH: attribute discarded" # RFC 6793 6
+	"203.0.113.15/32|attribute [ 0x12 0xc0 0x0000fc00 ]|malformed AS4_AGGREGATOR: attribute discarded" # RFC 6793 6
 	"203.0.113.16/32|attribute [ 0x99 0xc0 0x01020304 ]|"           # unknown optional transitive: passed over
 	"203.0.113.17/32|attribute [ 0x08 0xd0 0xfc000001 ]|"           # well formed, extended length: accepted
 	"2001:db8:1::/64|attribute [ 0x01 0x40 0x07 ]|malformed ORIGIN: treat-as-withdraw" # the same over MP_REACH_NLRI
@@ -287,6 +287,8 @@ MALFORMED=(
 		[[ $pfx == *:* ]] && nh=$BGP_ROUTER6
 		[[ $attrs == next-hop* ]] && nh=
 		before=$(peer updatesReceived)
+		taw=$(peer updatesTreatedAsWithdraw)
+		disc=$(peer attributesDiscarded)
 		logged=$(grep -c "UPDATE:" "$ELB_LOG" || true)
 		exa "announce route $pfx ${nh:+next-hop $nh }$attrs"
 		one_more() { [ "$(peer updatesReceived)" = $((before + 1)) ]; }
@@ -298,10 +300,18 @@ MALFORMED=(
 		else
 			[ -z "$new" ] || { echo "$c: logged '$new'" >&2; return 1; }
 		fi
+		# and counted as what it is: one treat-as-withdraw or one discarded attribute, or none
+		t=0 d=0
+		[[ $want == *treat-as-withdraw ]] && t=1
+		[[ $want == *"attribute discarded" ]] && d=1
+		[ "$(peer updatesTreatedAsWithdraw)" = $((taw + t)) ]
+		[ "$(peer attributesDiscarded)" = $((disc + d)) ]
 		[ "$(node_peer_state)" = Established ]
 	done
 	# every one of them arrived on the first session: no reset, no NOTIFICATION either way
 	[ "$(peer prefixesReceived)" = ${#MALFORMED[@]} ]
+	[ "$(metric edgelb_bgp_updates_treated_as_withdraw_total)" = "$(peer updatesTreatedAsWithdraw)" ]
+	[ "$(metric edgelb_bgp_attributes_discarded_total)" = 4 ]
 	[ "$(peer established)" = 1 ]
 	[ "$(metric edgelb_bgp_notifications_sent_total)" = 0 ]
 	[ "$(metric edgelb_bgp_notifications_received_total)" = 0 ]
@@ -405,6 +415,8 @@ AS_PATH_RULES=(
 	for c in "${AS_PATH_RULES[@]}"; do
 		IFS='|' read -r pfx attrs <<<"$c"
 		before=$(peer updatesReceived)
+		taw=$(peer updatesTreatedAsWithdraw)
+		disc=$(peer attributesDiscarded)
 		logged=$(grep -c "UPDATE:" "$ELB_LOG" || true)
 		exa "announce route $pfx next-hop $BGP_ROUTER4 $attrs"
 		one_more() { [ "$(peer updatesReceived)" = $((before + 1)) ]; }
