@@ -147,6 +147,8 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		{"PrefixesReceived", "prefixesReceived"},
 		{"UpdatesSent", "updatesSent"},
 		{"UpdatesReceived", "updatesReceived"},
+		{"UpdatesTreatedAsWithdraw", "updatesTreatedAsWithdraw"},
+		{"AttributesDiscarded", "attributesDiscarded"},
 		{"LastError", "lastError"},
 		{"Bfd", "bfdState"},
 		{"BfdRemoteState", "bfdRemoteState"},

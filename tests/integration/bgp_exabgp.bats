@@ -312,6 +312,8 @@ MALFORMED=(
 	[ "$(peer prefixesReceived)" = ${#MALFORMED[@]} ]
 	[ "$(metric edgelb_bgp_updates_treated_as_withdraw_total)" = "$(peer updatesTreatedAsWithdraw)" ]
 	[ "$(metric edgelb_bgp_attributes_discarded_total)" = 4 ]
+	run elb bgp peer show "$BGP_ROUTER4"
+	[[ "$output" == *"AttributesDiscarded"*": 4"* ]]
 	[ "$(peer established)" = 1 ]
 	[ "$(metric edgelb_bgp_notifications_sent_total)" = 0 ]
 	[ "$(metric edgelb_bgp_notifications_received_total)" = 0 ]
