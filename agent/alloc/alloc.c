@@ -5,41 +5,54 @@
  * Owns no pool or service definitions: those come from struct cfg on each reconcile. */
 #include <search.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
-#include <json-c/linkhash.h>
 
 #include "alloc/alloc.h"
+#include "alloc/names.h"
 #include "alloc/runs.h"
 #include "lib/log.h"
 #include "store/store.h"
 
+/* 100,000 services each have one: strings shared by many (namespace, shared key, pools,
+ * reasons) are atoms, the name is inline. */
 struct asg {
-	struct alloc_assignment pub;
-	char name[2 * CFG_NAME_MAX + 1];
-	char ns[CFG_NAME_MAX];
-	char key[CFG_NAME_MAX]; /* shared key, "" = never shares */
+	struct alloc_assignment pub; /* pool and reason are atoms */
+	const char *ns;		     /* atom */
+	const char *key;	     /* atom: shared key, "" = never shares */
+	const char *want_pool;	     /* atom */
 	struct cfg_port *ports;
-	int n_ports;
-	unsigned gen; /* reconcile pass that last saw the service */
-	bool loaded;  /* from the store, ports and key not seen yet */
-	bool changed; /* ports or key changed in this pass */
 	/* the request as of the last pass: when it and the pools are unchanged, an assigned
 	 * service needs no re-check (keeps a pass cheap with 100k services) */
 	struct ip req[2];
+	bool loaded;  /* from the store, ports and key not seen yet */
+	bool changed; /* ports or key changed in this pass */
+	bool same_req;
 	int n_req;
 	enum cfg_family fam;
-	char want_pool[CFG_NAME_MAX];
-	bool same_req;
+	int n_ports;
+	unsigned gen; /* reconcile pass that last saw the service */
+	char name[];  /* at most 2 * CFG_NAME_MAX bytes */
 };
 
+/* A string held by reference count; "" is never an atom. */
+struct atom {
+	unsigned ref;
+	char s[];
+};
+
+/* The services holding one address: nearly always one, kept inline (an address costs a
+ * 48-byte allocation); a shared address's list is on the heap, its room the next power of
+ * two of n. */
 struct holders {
+	struct asg **v; /* &one while n <= 1 */
+	struct asg *one;
+	int n;
 	struct ip ip;
-	struct asg **v;
-	int n, cap;
 };
 
 struct group {
@@ -50,11 +63,12 @@ struct group {
 
 struct alloc {
 	struct store *st;
-	void *by_name;		/* struct asg, ordered (alloc_foreach) */
-	struct lh_table *names; /* name -> struct asg, for O(1) lookups in a pass */
-	void *by_ip;		/* struct holders */
-	void *groups;		/* struct group */
-	struct runs used[2];	/* [0] IPv4, [1] IPv6 */
+	void *by_name;	     /* struct asg, ordered (alloc_foreach) */
+	struct names names;  /* name -> struct asg, for O(1) lookups in a pass */
+	void *atoms;	     /* the s of each struct atom */
+	void *by_ip;	     /* struct holders */
+	void *groups;	     /* struct group */
+	struct runs used[2]; /* [0] IPv4, [1] IPv6 */
 	unsigned gen;
 	int n_pending;
 	struct cfg_pool *pools; /* the pools of the last pass */
@@ -112,26 +126,101 @@ static struct runs *used_of(struct alloc *al, int family)
 	return &al->used[family == AF_INET ? 0 : 1];
 }
 
+static int atom_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* s as an atom (a reference the caller holds), or "" for "". */
+static const char *atom_get(struct alloc *al, const char *s)
+{
+	struct atom *a;
+	void **n;
+
+	if (!*s)
+		return "";
+	n = tfind(s, &al->atoms, atom_cmp);
+	if (n) {
+		a = (struct atom *)((char *)*n - offsetof(struct atom, s));
+		a->ref++;
+		return a->s;
+	}
+	a = malloc(sizeof(*a) + strlen(s) + 1);
+	if (!a)
+		log_fatal("alloc: out of memory");
+	a->ref = 1;
+	strcpy(a->s, s);
+	if (!tsearch(a->s, &al->atoms, atom_cmp))
+		log_fatal("alloc: out of memory");
+	return a->s;
+}
+
+static void atom_put(struct alloc *al, const char *s)
+{
+	struct atom *a = (struct atom *)(s - offsetof(struct atom, s));
+
+	if (!*s || --a->ref)
+		return;
+	tdelete(s, &al->atoms, atom_cmp);
+	free(a);
+}
+
+/* *slot (an atom) becomes s, at most the first max - 1 bytes of it (as the fixed buffers
+ * this replaces held). */
+static void atom_set(struct alloc *al, const char **slot, const char *s, size_t max)
+{
+	char buf[256];
+	const char *n;
+
+	if (strlen(s) >= max && max <= sizeof(buf)) {
+		snprintf(buf, max, "%s", s);
+		s = buf;
+	}
+	if (!strcmp(*slot, s))
+		return;
+	n = atom_get(al, s);
+	atom_put(al, *slot);
+	*slot = n;
+}
+
+static const char *asg_name(const void *a)
+{
+	return ((const struct asg *)a)->name;
+}
+
 static struct asg *asg_find(struct alloc *al, const char *name)
 {
-	void *v;
-
-	return lh_table_lookup_ex(al->names, name, &v) ? v : NULL;
+	return names_get(&al->names, name);
 }
 
 static struct asg *asg_add(struct alloc *al, const char *name)
 {
-	struct asg *a = xcalloc(1, sizeof(*a));
+	size_t len = strnlen(name, 2 * CFG_NAME_MAX);
+	struct asg *a = xcalloc(1, sizeof(*a) + len + 1);
 	const char *slash;
+	char ns[CFG_NAME_MAX];
 
-	snprintf(a->name, sizeof(a->name), "%s", name);
+	memcpy(a->name, name, len);
 	slash = strchr(a->name, '/');
-	snprintf(a->ns, sizeof(a->ns), "%.*s", slash ? (int)(slash - a->name) : 0, a->name);
+	snprintf(ns, sizeof(ns), "%.*s", slash ? (int)(slash - a->name) : 0, a->name);
+	a->ns = a->key = a->want_pool = a->pub.pool = a->pub.reason = "";
+	atom_set(al, &a->ns, ns, sizeof(ns));
 	a->pub.service = a->name;
 	a->pub.status = ALLOC_PENDING;
-	if (!tsearch(a, &al->by_name, name_cmp) || lh_table_insert(al->names, a->name, a) < 0)
+	if (!tsearch(a, &al->by_name, name_cmp))
 		log_fatal("alloc: out of memory");
+	names_add(&al->names, a);
 	return a;
+}
+
+static void set_pool(struct alloc *al, struct asg *a, const char *pool)
+{
+	atom_set(al, &a->pub.pool, pool, CFG_NAME_MAX);
+}
+
+static void set_reason(struct alloc *al, struct asg *a, const char *reason)
+{
+	atom_set(al, &a->pub.reason, reason, 160);
 }
 
 static struct holders *holders_find(struct alloc *al, const struct ip *ip)
@@ -153,7 +242,26 @@ static void ip_hold(struct alloc *al, struct asg *a, const struct ip *ip)
 			log_fatal("alloc: out of memory");
 		runs_add(used_of(al, ip->family), ip_u128(ip));
 	}
-	vec_push(&h->v, &h->n, &h->cap, a);
+	if (h->n == 0) {
+		h->v = &h->one;
+	} else if (h->n == 1 || !(h->n & (h->n - 1))) { /* full: 1 inline, or a power of two */
+		struct asg **v = h->n == 1 ? NULL : h->v;
+
+		v = realloc(v, 2 * (size_t)h->n * sizeof(*v));
+		if (!v)
+			log_fatal("alloc: out of memory");
+		if (h->n == 1)
+			v[0] = h->one;
+		h->v = v;
+	}
+	h->v[h->n++] = a;
+}
+
+static void holders_free(struct holders *h)
+{
+	if (h->v != &h->one)
+		free(h->v);
+	free(h);
 }
 
 static void ip_unhold(struct alloc *al, struct asg *a, const struct ip *ip)
@@ -163,12 +271,16 @@ static void ip_unhold(struct alloc *al, struct asg *a, const struct ip *ip)
 	if (!h)
 		log_fatal("alloc: releasing an address nobody holds");
 	vec_remove(h->v, &h->n, a);
+	if (h->n == 1 && h->v != &h->one) {
+		h->one = h->v[0];
+		free(h->v);
+		h->v = &h->one;
+	}
 	if (h->n)
 		return;
 	runs_del(used_of(al, ip->family), ip_u128(ip));
 	tdelete(h, &al->by_ip, holders_cmp);
-	free(h->v);
-	free(h);
+	holders_free(h);
 }
 
 static struct group *group_find(struct alloc *al, const char *ns, const char *key, bool create)
@@ -250,8 +362,8 @@ static void release(struct alloc *al, struct asg *a, bool unpersist)
 	a->pub.n_ips = 0;
 	a->pub.status = ALLOC_PENDING;
 	a->pub.out_of_pool = false;
-	a->pub.pool[0] = '\0';
-	a->pub.reason[0] = '\0';
+	set_pool(al, a, "");
+	set_reason(al, a, "");
 }
 
 static void set_spec(struct asg *a, const struct cfg_service *s)
@@ -327,8 +439,8 @@ int alloc_ip_check(struct alloc *al, const struct cfg_service *svc, const struct
 	const char *slash = strchr(svc->name, '/');
 
 	snprintf(ns, sizeof(ns), "%.*s", slash ? (int)(slash - svc->name) : 0, svc->name);
-	return ip_free_for(al, svc->name, ns, svc->shared_key, svc->ports, svc->n_ports, ip, msg,
-			   len);
+	return ip_free_for(al, svc->name, ns, cfg_service_key(svc), svc->ports, svc->n_ports, ip,
+			   msg, len);
 }
 
 const char *alloc_ip_owner(struct alloc *al, const struct ip *ip)
@@ -369,7 +481,8 @@ static int load_one(const char *key, struct json_object *val, void *arg)
 	}
 	a->pub.n_ips = n;
 	if (json_object_object_get_ex(val, "pool", &pool))
-		snprintf(a->pub.pool, sizeof(a->pub.pool), "%s", json_object_get_string(pool));
+		set_pool(c->al, a,
+			 json_object_get_string(pool) ? json_object_get_string(pool) : "");
 	a->pub.status = ALLOC_ASSIGNED;
 	a->loaded = true;
 	/* ports and key are not known until the first reconcile: nobody can share meanwhile */
@@ -390,9 +503,7 @@ struct alloc *alloc_new(struct store *st, char *err, size_t errlen)
 	struct load_ctx c = {al, err, errlen};
 
 	al->st = st;
-	al->names = lh_kchar_table_new(1024, NULL);
-	if (!al->names)
-		log_fatal("alloc: out of memory");
+	names_init(&al->names, asg_name);
 	if (st && store_foreach(st, ALLOC_KIND, load_one, &c) != 0) {
 		alloc_free(al);
 		return NULL;
@@ -400,6 +511,7 @@ struct alloc *alloc_new(struct store *st, char *err, size_t errlen)
 	return al;
 }
 
+/* Frees a; alloc_free drops all atoms at once, asg_drop one assignment's. */
 static void free_asg(void *p)
 {
 	struct asg *a = p;
@@ -408,12 +520,24 @@ static void free_asg(void *p)
 	free(a);
 }
 
+static void asg_drop(struct alloc *al, struct asg *a)
+{
+	atom_put(al, a->ns);
+	atom_put(al, a->key);
+	atom_put(al, a->want_pool);
+	atom_put(al, a->pub.pool);
+	atom_put(al, a->pub.reason);
+	free_asg(a);
+}
+
+static void free_atom(void *s)
+{
+	free((char *)s - offsetof(struct atom, s));
+}
+
 static void free_holders(void *p)
 {
-	struct holders *h = p;
-
-	free(h->v);
-	free(h);
+	holders_free(p);
 }
 
 static void free_group(void *p)
@@ -428,8 +552,9 @@ void alloc_free(struct alloc *al)
 {
 	if (!al)
 		return;
-	lh_table_free(al->names);
+	names_free(&al->names);
 	tdestroy(al->by_name, free_asg);
+	tdestroy(al->atoms, free_atom);
 	tdestroy(al->by_ip, free_holders);
 	tdestroy(al->groups, free_group);
 	runs_clear(&al->used[0]);
@@ -476,8 +601,8 @@ static bool lowest_in_pool(struct pass *p, const struct cfg_pool *pool, int fam,
 			found = true;
 		}
 	}
-	if (svc->shared_key[0]) {
-		struct group *g = group_find(p->al, a->ns, svc->shared_key, false);
+	if (cfg_service_key(svc)[0]) {
+		struct group *g = group_find(p->al, a->ns, cfg_service_key(svc), false);
 
 		for (int i = 0; g && i < g->n; i++) {
 			const struct asg *m = g->v[i];
@@ -493,8 +618,9 @@ static bool lowest_in_pool(struct pass *p, const struct cfg_pool *pool, int fam,
 				x = ip_u128(ip);
 				if (found && x >= best)
 					continue;
-				if (ip_free_for(p->al, a->name, a->ns, svc->shared_key, svc->ports,
-						svc->n_ports, ip, msg, sizeof(msg)) == 0) {
+				if (ip_free_for(p->al, a->name, a->ns, cfg_service_key(svc),
+						svc->ports, svc->n_ports, ip, msg,
+						sizeof(msg)) == 0) {
 					best = x;
 					found = true;
 				}
@@ -506,14 +632,17 @@ static bool lowest_in_pool(struct pass *p, const struct cfg_pool *pool, int fam,
 	return found;
 }
 
-static int pending(struct asg *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int pending(struct asg *a, const char *fmt, ...)
+static int pending(struct alloc *al, struct asg *a, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int pending(struct alloc *al, struct asg *a, const char *fmt, ...)
 {
+	char reason[160];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(a->pub.reason, sizeof(a->pub.reason), fmt, ap);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	set_reason(al, a, reason);
 	a->pub.status = ALLOC_PENDING;
 	a->pub.n_ips = 0;
 	return -1;
@@ -537,12 +666,12 @@ static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 		fams[n_fams++] = AF_INET;
 	if (svc->family != CFG_FAM_IPV4)
 		fams[n_fams++] = AF_INET6;
-	if (svc->pool[0]) {
-		fixed = pool_named(p, svc->pool);
+	if (cfg_service_pool(svc)[0]) {
+		fixed = pool_named(p, cfg_service_pool(svc));
 		if (!fixed)
-			return pending(a, "pool %s does not exist", svc->pool);
+			return pending(p->al, a, "pool %s does not exist", cfg_service_pool(svc));
 		if (!alloc_pool_ns_ok(fixed, a->ns))
-			return pending(a, "pool %s does not serve namespace %s", fixed->name,
+			return pending(p->al, a, "pool %s does not serve namespace %s", fixed->name,
 				       a->ns);
 	}
 	/* requested addresses first: they must lie in a pool and be free or shareable */
@@ -557,20 +686,21 @@ static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 			pl = fixed ? (alloc_pool_has(fixed, ip) ? fixed : NULL)
 				   : alloc_pool_of(p->cfg, ip);
 			if (!pl)
-				return fixed ? pending(a, "requested %s is not in pool %s", buf,
-						       fixed->name)
-					     : pending(a, "requested %s is not in any pool", buf);
+				return fixed ? pending(p->al, a, "requested %s is not in pool %s",
+						       buf, fixed->name)
+					     : pending(p->al, a, "requested %s is not in any pool",
+						       buf);
 			if (!alloc_pool_ns_ok(pl, a->ns))
-				return pending(a, "pool %s does not serve namespace %s", pl->name,
-					       a->ns);
+				return pending(p->al, a, "pool %s does not serve namespace %s",
+					       pl->name, a->ns);
 			if (pl->avoid_buggy_ips && alloc_ip_buggy(ip))
-				return pending(a,
+				return pending(p->al, a,
 					       "requested %s ends in .0 or .255, which pool %s "
 					       "avoids (avoidBuggyIPs)",
 					       buf, pl->name);
-			if (ip_free_for(p->al, a->name, a->ns, svc->shared_key, svc->ports,
+			if (ip_free_for(p->al, a->name, a->ns, cfg_service_key(svc), svc->ports,
 					svc->n_ports, ip, msg, sizeof(msg)) < 0)
-				return pending(a, "requested %s", msg);
+				return pending(p->al, a, "requested %s", msg);
 			got[f] = *ip;
 			have[f] = true;
 			pool_of_ip[f] = pl;
@@ -625,16 +755,16 @@ static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 
 			if (n_c == 0)
 				return pending(
-				    a,
+				    p->al, a,
 				    "no pool with autoAssign serves namespace %s with %s "
 				    "addresses",
 				    a->ns, fam);
 			if (n_c == 1)
-				return pending(a, "no free %s address in pool %s", fam,
+				return pending(p->al, a, "no free %s address in pool %s", fam,
 					       cands[0]->name);
-			return pending(a, "no free %s address in the %d eligible pools (%s, %s%s)",
-				       fam, n_c, cands[0]->name, cands[1]->name,
-				       n_c > 2 ? ", ..." : "");
+			return pending(
+			    p->al, a, "no free %s address in the %d eligible pools (%s, %s%s)", fam,
+			    n_c, cands[0]->name, cands[1]->name, n_c > 2 ? ", ..." : "");
 		}
 	}
 	a->pub.n_ips = n_fams;
@@ -643,10 +773,9 @@ static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 		ip_hold(p->al, a, &got[f]);
 		log_info("alloc: %s: assigned %s", a->name, ip_str(&got[f], buf));
 	}
-	snprintf(a->pub.pool, sizeof(a->pub.pool), "%s",
-		 (pool_of_ip[0] ? pool_of_ip[0] : pool_of_ip[1])->name);
+	set_pool(p->al, a, (pool_of_ip[0] ? pool_of_ip[0] : pool_of_ip[1])->name);
 	a->pub.status = ALLOC_ASSIGNED;
-	a->pub.reason[0] = '\0';
+	set_reason(p->al, a, "");
 	a->pub.out_of_pool = false;
 	group_join(p->al, a);
 	persist(p->al, a);
@@ -690,7 +819,8 @@ static void refit_family(struct pass *p, const struct cfg_service *svc, struct a
 			if (svc->req_ips[i].family == fams[miss])
 				return; /* a requested address: must_move handles it */
 		pl = alloc_pool_of(p->cfg, &a->pub.ips[0]);
-		if (!pl || (svc->pool[0] && strcmp(pl->name, svc->pool) != 0) ||
+		if (!pl ||
+		    (cfg_service_pool(svc)[0] && strcmp(pl->name, cfg_service_pool(svc)) != 0) ||
 		    !alloc_pool_has_family(pl, fams[miss]) ||
 		    !lowest_in_pool(p, pl, fams[miss], svc, a, &add))
 			return;
@@ -727,11 +857,11 @@ static const char *must_move(struct pass *p, const struct cfg_service *svc, stru
 		if (!in)
 			return "requested addresses changed";
 	}
-	if (svc->pool[0]) {
+	if (cfg_service_pool(svc)[0]) {
 		for (int i = 0; i < a->pub.n_ips; i++) {
 			const struct cfg_pool *pl = alloc_pool_of(p->cfg, &a->pub.ips[i]);
 
-			if (pl && strcmp(pl->name, svc->pool) != 0)
+			if (pl && strcmp(pl->name, cfg_service_pool(svc)) != 0)
 				return "pool changed";
 		}
 	}
@@ -755,27 +885,27 @@ static const char *must_move(struct pass *p, const struct cfg_service *svc, stru
 
 static void flag_pool(struct pass *p, struct asg *a)
 {
-	char buf[IP_STRLEN];
+	char buf[IP_STRLEN], reason[160] = "";
 	bool was = a->pub.out_of_pool;
 
 	a->pub.out_of_pool = false;
-	a->pub.reason[0] = '\0';
 	for (int i = 0; i < a->pub.n_ips; i++) {
 		const struct cfg_pool *pl = alloc_pool_of(p->cfg, &a->pub.ips[i]);
 
 		if (pl) {
 			if (i == 0 || a->pub.out_of_pool)
-				snprintf(a->pub.pool, sizeof(a->pub.pool), "%s", pl->name);
+				set_pool(p->al, a, pl->name);
 			continue;
 		}
 		if (!a->pub.out_of_pool && !was)
 			log_warn("alloc: %s: %s is outside every pool now; kept, not moved",
 				 a->name, ip_str(&a->pub.ips[i], buf));
 		a->pub.out_of_pool = true;
-		snprintf(a->pub.reason, sizeof(a->pub.reason),
+		snprintf(reason, sizeof(reason),
 			 "%s is outside every pool (pool %s changed or removed): kept, not moved",
 			 ip_str(&a->pub.ips[i], buf), a->pub.pool[0] ? a->pub.pool : "?");
 	}
+	set_reason(p->al, a, reason);
 }
 
 struct collect {
@@ -821,22 +951,22 @@ int alloc_reconcile(struct alloc *al, const struct cfg *cfg)
 			continue; /* duplicate name in cfg: the first one wins */
 		a->gen = al->gen;
 		byidx[i] = a;
-		key_changed = strcmp(a->key, s->shared_key) != 0;
+		key_changed = strcmp(a->key, cfg_service_key(s)) != 0;
 		if (key_changed) {
 			if (a->pub.status == ALLOC_ASSIGNED)
 				group_leave(al, a);
-			snprintf(a->key, sizeof(a->key), "%s", s->shared_key);
+			atom_set(al, &a->key, cfg_service_key(s), CFG_NAME_MAX);
 			if (a->pub.status == ALLOC_ASSIGNED)
 				group_join(al, a);
 		}
 		was_loaded = a->loaded;
 		a->same_req = !was_loaded && a->n_req == s->n_req_ips && a->fam == s->family &&
-			      !strcmp(a->want_pool, s->pool) &&
+			      !strcmp(a->want_pool, cfg_service_pool(s)) &&
 			      !memcmp(a->req, s->req_ips, sizeof(a->req));
 		memcpy(a->req, s->req_ips, sizeof(a->req));
 		a->n_req = s->n_req_ips;
 		a->fam = s->family;
-		snprintf(a->want_pool, sizeof(a->want_pool), "%s", s->pool);
+		atom_set(al, &a->want_pool, cfg_service_pool(s), CFG_NAME_MAX);
 		set_spec(a, s);
 		if (key_changed && !was_loaded)
 			a->changed = true;
@@ -845,9 +975,9 @@ int alloc_reconcile(struct alloc *al, const struct cfg *cfg)
 	twalk_r(al->by_name, collect_stale, &stale);
 	for (int i = 0; i < stale.n; i++) {
 		release(al, stale.v[i], true);
-		lh_table_delete(al->names, stale.v[i]->name);
+		names_del(&al->names, stale.v[i]->name);
 		tdelete(stale.v[i], &al->by_name, name_cmp);
-		free_asg(stale.v[i]);
+		asg_drop(al, stale.v[i]);
 	}
 	free(stale.v);
 	/* 3. kept unless the service's own request changed; pool edits only flag */

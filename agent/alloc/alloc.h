@@ -35,12 +35,12 @@ enum alloc_status { ALLOC_PENDING, ALLOC_ASSIGNED };
 
 struct alloc_assignment {
 	const char *service; /* namespace/name */
+	const char *pool;    /* "" when none */
+	const char *reason;  /* why pending, or why flagged; "" when neither */
 	struct ip ips[2];
-	int n_ips;
-	char pool[CFG_NAME_MAX];
-	enum alloc_status status;
-	char reason[160]; /* why pending, or why flagged */
 	bool out_of_pool; /* assigned IP no longer inside any pool: flagged, not moved */
+	enum alloc_status status;
+	int n_ips;
 };
 
 struct alloc *alloc_new(struct store *st, char *err, size_t errlen);

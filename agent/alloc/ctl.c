@@ -133,7 +133,7 @@ static int cmd_pool_remove(struct agent *a, struct json_object *args, struct jso
 	if (!p)
 		return ctl_fail(e, "name: \"%s\": no such pool (allowed: a pool from pool list)",
 				name);
-	if (!store_get(a->store, CFG_KIND_POOL, name))
+	if (!store_has(a->store, CFG_KIND_POOL, name))
 		return ctl_fail(e,
 				"name: \"%s\": defined in the config file %s (allowed: pools "
 				"created at run time; edit the file and reload to remove it)",
@@ -181,17 +181,18 @@ static struct json_object *service_row(struct agent *a, const struct cfg_service
 	json_object_object_add(o, "ips", ips_json(as));
 	json_object_object_get_ex(spec, "ports", &v);
 	json_object_object_add(o, "ports", json_object_get(v));
-	json_object_object_add(o, "pool", json_object_new_string(assigned ? as->pool : s->pool));
+	json_object_object_add(o, "pool",
+			       json_object_new_string(assigned ? as->pool : cfg_service_pool(s)));
 	json_object_object_add(o, "status",
 			       json_object_new_string(assigned ? "assigned" : "pending"));
 	json_object_object_add(o, "reason",
 			       json_object_new_string(as ? as->reason : "not reconciled yet"));
 	json_object_object_add(o, "outOfPool", json_object_new_boolean(as && as->out_of_pool));
 	json_object_object_add(o, "ipFamily", json_object_new_string(cfg_family_str(s->family)));
-	json_object_object_add(o, "sharedKey", json_object_new_string(s->shared_key));
+	json_object_object_add(o, "sharedKey", json_object_new_string(cfg_service_key(s)));
 	json_object_object_get_ex(spec, "ips", &v);
 	json_object_object_add(o, "requestedIps", json_object_get(v));
-	json_object_object_add(o, "requestedPool", json_object_new_string(s->pool));
+	json_object_object_add(o, "requestedPool", json_object_new_string(cfg_service_pool(s)));
 	json_object_object_add(o, "source", json_object_new_string(src_str(s->src)));
 	json_object_put(spec);
 	return o;
@@ -251,15 +252,16 @@ int alloc_check_service(struct agent *a, const struct cfg_service *s, char *msg,
 	const struct cfg_pool *named = NULL;
 	char buf[IP_STRLEN];
 
-	if (s->pool[0]) {
-		named = cfg_find_pool(a->cfg, s->pool);
+	if (cfg_service_pool(s)[0]) {
+		named = cfg_find_pool(a->cfg, cfg_service_pool(s));
 		if (!named) {
 			char list[256] = "";
 
 			for (int i = 0; i < a->cfg->n_pools && strlen(list) < 200; i++)
 				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 					 i ? ", " : "", a->cfg->pools[i].name);
-			snprintf(msg, len, "pool: \"%s\": no such pool (allowed: %s)", s->pool,
+			snprintf(msg, len, "pool: \"%s\": no such pool (allowed: %s)",
+				 cfg_service_pool(s),
 				 list[0] ? list : "none defined yet; pool set first");
 			return -1;
 		}
@@ -333,7 +335,7 @@ static int cmd_service_remove(struct agent *a, struct json_object *args, struct 
 	if (find_service(a, args, &s, e) < 0)
 		return -1;
 	snprintf(name, sizeof(name), "%s", s->name);
-	if (!store_get(a->store, CFG_KIND_SERVICE, name))
+	if (!store_has(a->store, CFG_KIND_SERVICE, name))
 		return ctl_fail(e,
 				"name: \"%s\": defined in the config file %s (allowed: services "
 				"created at run time; edit the file and reload to remove it)",

@@ -160,14 +160,8 @@ struct json_object *manifest_obj(struct manifest *m, const char *kind, const cha
 
 	if (o)
 		return o->val;
-	if (store_get(m->a->store, kind, key)) {
-		cur = json_object_get(store_get(m->a->store, kind, key));
-		/* a private deep copy: the row edits it */
-		struct json_object *copy = NULL;
-
-		json_object_deep_copy(cur, &copy, NULL);
-		json_object_put(cur);
-		cur = copy;
+	if (store_has(m->a->store, kind, key)) {
+		cur = store_read(m->a->store, kind, key); /* a private copy: the row edits it */
 	} else if (!strcmp(kind, CFG_KIND_POOL) && cfg_find_pool(m->a->cfg, key)) {
 		cur = cfg_pool_to_json(cfg_find_pool(m->a->cfg, key));
 	} else if (!strcmp(kind, CFG_KIND_SERVICE) && cfg_find_service(m->a->cfg, key)) {
@@ -603,14 +597,15 @@ static int validate(struct manifest *m, char *msg, size_t len)
 			snprintf(msg, len, "%s: %s", o->what, err);
 			goto out;
 		}
-		pool_ok = !s.pool[0] || cfg_find_pool(m->a->cfg, s.pool);
+		pool_ok =
+		    !cfg_service_pool(&s)[0] || cfg_find_pool(m->a->cfg, cfg_service_pool(&s));
 		for (int k = 0; k < n_pools; k++)
-			pool_ok |= !strcmp(pools[k].name, s.pool);
+			pool_ok |= !strcmp(pools[k].name, cfg_service_pool(&s));
 		if (!pool_ok) {
 			snprintf(msg, len,
 				 "%s: pool: \"%s\": no such pool (allowed: a pool defined "
 				 "before or in this apply)",
-				 o->what, s.pool);
+				 o->what, cfg_service_pool(&s));
 			cfg_service_clear(&s);
 			goto out;
 		}
@@ -639,10 +634,14 @@ out:
 
 static const char *action_of(struct manifest *m, const struct manifest_obj *o)
 {
-	struct json_object *cur = store_get(m->a->store, o->kind, o->key);
+	struct json_object *cur = store_read(m->a->store, o->kind, o->key);
 
-	if (cur)
-		return json_object_equal(cur, o->val) ? "unchanged" : "configured";
+	if (cur) {
+		bool same = json_object_equal(cur, o->val);
+
+		json_object_put(cur);
+		return same ? "unchanged" : "configured";
+	}
 	if ((!strcmp(o->kind, CFG_KIND_POOL) && cfg_find_pool(m->a->cfg, o->key)) ||
 	    (!strcmp(o->kind, CFG_KIND_SERVICE) && cfg_find_service(m->a->cfg, o->key)))
 		return "configured (overrides the config file)";

@@ -1,6 +1,7 @@
 /* The desired-state object model: allocation, copy, lookup, cross-object validation and
  * printing of struct cfg. Parsing of the YAML file is in yaml.c, JSON forms of single objects
  * in *_json.c; this file never touches files or sockets. */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,8 +130,12 @@ void cfg_free(struct cfg *c)
 	if (!c)
 		return;
 	cfg_index_reset(c);
-	for (int i = 0; i < c->n_services; i++)
+	for (int i = 0; i < c->n_services; i++) {
+		free(c->services[i].pool);
+		free(c->services[i].shared_key);
+		free(c->services[i].ports);
 		free(c->services[i].backends);
+	}
 	free(c->switches);
 	free(c->pools);
 	free(c->peers);
@@ -138,9 +143,11 @@ void cfg_free(struct cfg *c)
 	free(c);
 }
 
-/* Arrays of struct cfg grow by doubling: the capacity is the next power of two of the count
- * (cfg_array_push reallocates when the count reaches one), so appending 100,000 services costs
- * O(n), not O(n^2). Every array of a cfg is made by these two functions. */
+/* Arrays of struct cfg grow by doubling (cfg_array_push reallocates to the next power of two
+ * when the allocation is full), so appending 100,000 services costs O(n), not O(n^2); copies
+ * and loaded configs are cut to their exact size (cfg_dup, cfg_shrink), which costs nothing
+ * extra when they grow again. The allocation's real size is malloc_usable_size: an array may
+ * come from any of these functions. */
 static size_t capacity(int n)
 {
 	size_t c = 1;
@@ -152,11 +159,30 @@ static size_t capacity(int n)
 
 static void *dup_array(const void *src, int n, size_t elem)
 {
-	void *p = xcalloc(capacity(n), elem);
+	void *p = xcalloc((size_t)n, elem);
 
 	if (n)
 		memcpy(p, src, (size_t)n * elem);
 	return p;
+}
+
+static char *dup_str(const char *s)
+{
+	char *p = s ? strdup(s) : NULL;
+
+	if (s && !p)
+		log_fatal("config: out of memory");
+	return p;
+}
+
+/* Deep copies of a service's heap parts, exact size. */
+static void dup_service_heap(struct cfg_service *s)
+{
+	s->pool = dup_str(s->pool);
+	s->shared_key = dup_str(s->shared_key);
+	s->ports = s->n_ports ? dup_array(s->ports, s->n_ports, sizeof(*s->ports)) : NULL;
+	s->backends =
+	    s->n_backends ? dup_array(s->backends, s->n_backends, sizeof(*s->backends)) : NULL;
 }
 
 struct cfg *cfg_dup(const struct cfg *c)
@@ -170,17 +196,35 @@ struct cfg *cfg_dup(const struct cfg *c)
 	d->peers = dup_array(c->peers, c->n_peers, sizeof(*c->peers));
 	d->services = dup_array(c->services, c->n_services, sizeof(*c->services));
 	for (int i = 0; i < d->n_services; i++)
-		d->services[i].backends = dup_array(c->services[i].backends,
-						    c->services[i].n_backends,
-						    sizeof(struct cfg_backend));
+		dup_service_heap(&d->services[i]);
 	return d;
+}
+
+static void shrink_array(void **arr, int n, size_t elem)
+{
+	void *p;
+
+	if (!*arr || !n)
+		return;
+	p = realloc(*arr, (size_t)n * elem);
+	if (p)
+		*arr = p;
+}
+
+void cfg_shrink(struct cfg *c)
+{
+	shrink_array((void **)&c->switches, c->n_switches, sizeof(*c->switches));
+	shrink_array((void **)&c->pools, c->n_pools, sizeof(*c->pools));
+	shrink_array((void **)&c->peers, c->n_peers, sizeof(*c->peers));
+	shrink_array((void **)&c->services, c->n_services, sizeof(*c->services));
+	cfg_index_reset(c);
 }
 
 void *cfg_array_push(void **arr, int *n, size_t elem)
 {
 	char *p = *arr;
 
-	if (!p || (*n > 0 && capacity(*n) == (size_t)*n)) {
+	if (!p || malloc_usable_size(p) < elem * (size_t)(*n + 1)) {
 		p = realloc(p, elem * capacity(*n + 1));
 		if (!p)
 			log_fatal("config: out of memory");
@@ -332,8 +376,11 @@ int cfg_validate(const struct cfg *c, struct cfg_errs *errs)
 	for (int i = 0; i < c->n_services; i++) {
 		const struct cfg_service *s = &c->services[i];
 
-		if (s->pool[0] && !cfg_find_pool(c, s->pool))
-			cfg_errs_add(errs, "services: %s: pool: \"%s\": no such pool (allowed: a pool in pools)", s->name, s->pool);
+		if (cfg_service_pool(s)[0] && !cfg_find_pool(c, cfg_service_pool(s)))
+			cfg_errs_add(
+			    errs,
+			    "services: %s: pool: \"%s\": no such pool (allowed: a pool in pools)",
+			    s->name, cfg_service_pool(s));
 	}
 	return errs->n > before ? -1 : 0;
 }

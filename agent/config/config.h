@@ -105,20 +105,34 @@ struct cfg_backend {
 	enum cfg_backend_state state;
 };
 
+/* 100,000 of these are common: the fields are ordered to leave no padding, the short optional
+ * strings are on the heap. */
 struct cfg_service {
 	char name[2 * CFG_NAME_MAX + 1]; /* namespace/name */
-	struct cfg_port ports[CFG_MAX_PORTS];
-	int n_ports;
-	struct ip req_ips[2]; /* requested addresses (loadBalancerIP / --ip) */
-	int n_req_ips;
-	char pool[CFG_NAME_MAX];
-	char shared_key[CFG_NAME_MAX];
-	enum cfg_family family;
-	struct cfg_backend *backends;
-	int n_backends;
+	struct ip req_ips[2];		 /* requested addresses (loadBalancerIP / --ip) */
 	bool allow_icmp_echo;
+	int n_req_ips;
+	int n_ports;
+	int n_backends;
+	enum cfg_family family;
 	enum cfg_src src;
+	struct cfg_port *ports; /* n_ports (at most CFG_MAX_PORTS), heap like backends */
+	struct cfg_backend *backends;
+	/* heap, at most CFG_NAME_MAX - 1 characters; NULL is "": read them through
+	 * cfg_service_pool and cfg_service_key */
+	char *pool;
+	char *shared_key;
 };
+
+static inline const char *cfg_service_pool(const struct cfg_service *s)
+{
+	return s->pool ? s->pool : "";
+}
+
+static inline const char *cfg_service_key(const struct cfg_service *s)
+{
+	return s->shared_key ? s->shared_key : "";
+}
 
 struct cfg_node {
 	char name[CFG_NAME_MAX];
@@ -138,6 +152,10 @@ struct cfg {
 	int n_peers;
 	struct cfg_service *services;
 	int n_services;
+	/* Set on the agent's file config once its services moved into the effective config
+	 * (agent.c: one copy of 100,000 services, not two): services[] then holds only the file's
+	 * versions of services that runtime objects override. */
+	bool services_lent;
 	/* name → services[] index, built on the first lookup and rebuilt when the array moved or
 	 * changed length; code that removes and adds services on one cfg calls cfg_index_reset. */
 	struct cfg_index *svc_index;
@@ -154,6 +172,8 @@ void cfg_errs_free(struct cfg_errs *e);
 struct cfg *cfg_new(void);
 void cfg_free(struct cfg *c);
 struct cfg *cfg_dup(const struct cfg *c);
+/* Cuts every array to its exact size (after a load; pushing again still works). */
+void cfg_shrink(struct cfg *c);
 
 /* Parse a YAML file (path used in messages). Returns NULL and fills errs on any error. */
 struct cfg *cfg_load_file(const char *path, struct cfg_errs *errs);
@@ -192,7 +212,7 @@ int cfg_pool_from_json(struct json_object *j, struct cfg_pool *out, char *msg, s
 struct json_object *cfg_pool_to_json(const struct cfg_pool *p);
 int cfg_service_from_json(struct json_object *j, struct cfg_service *out, char *msg, size_t len);
 struct json_object *cfg_service_to_json(const struct cfg_service *s);
-void cfg_service_clear(struct cfg_service *s); /* frees backends */
+void cfg_service_clear(struct cfg_service *s); /* frees its heap parts */
 int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, size_t len);
 struct json_object *cfg_peer_to_json(const struct cfg_peer *p);
 /* Store kinds of runtime objects. */

@@ -48,8 +48,20 @@ const char *cfg_family_str(enum cfg_family f)
 
 void cfg_service_clear(struct cfg_service *s)
 {
+	free(s->pool);
+	free(s->shared_key);
+	free(s->ports);
 	free(s->backends);
 	memset(s, 0, sizeof(*s));
+}
+
+/* *dst becomes a heap copy of s, or NULL for "". */
+static void set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = NULL;
+	if (*s && !(*dst = strdup(s)))
+		abort();
 }
 
 static int add_port(const char *field, const char *str, void *ctx, char *msg, size_t len)
@@ -72,6 +84,10 @@ static int add_port(const char *field, const char *str, void *ctx, char *msg, si
 			 CFG_MAX_PORTS);
 		return -1;
 	}
+	/* exact size: a service usually has one or two ports, 100,000 services are common */
+	s->ports = realloc(s->ports, (size_t)(s->n_ports + 1) * sizeof(*s->ports));
+	if (!s->ports)
+		abort();
 	s->ports[s->n_ports++] = p;
 	return 0;
 }
@@ -276,19 +292,24 @@ static int from_json(struct json_object *j, struct cfg_service *s, char *msg, si
 			if (cfg_json_list("ips", val, 2, add_ip, s, msg, len) < 0)
 				return -1;
 		} else if (!strcmp(key, "pool")) {
-			if (cfg_json_str("pool", val, s->pool, sizeof(s->pool), msg, len) < 0)
+			char pool[CFG_NAME_MAX];
+
+			if (cfg_json_str("pool", val, pool, sizeof(pool), msg, len) < 0)
 				return -1;
-			if (s->pool[0] && !cfg_name_ok(s->pool, CFG_NAME_MAX)) {
+			if (pool[0] && !cfg_name_ok(pool, CFG_NAME_MAX)) {
 				snprintf(msg, len,
 					 "pool: \"%s\": not a pool name (allowed: lowercase "
 					 "letters, digits, '-', '.', '_')",
-					 s->pool);
+					 pool);
 				return -1;
 			}
+			set_str(&s->pool, pool);
 		} else if (!strcmp(key, "sharedKey")) {
-			if (cfg_json_str("sharedKey", val, s->shared_key, sizeof(s->shared_key),
-					 msg, len) < 0)
+			char k[CFG_NAME_MAX];
+
+			if (cfg_json_str("sharedKey", val, k, sizeof(k), msg, len) < 0)
 				return -1;
+			set_str(&s->shared_key, k);
 		} else if (!strcmp(key, "ipFamily")) {
 			const char *str = json_object_get_string(val);
 
@@ -361,6 +382,12 @@ int cfg_service_from_json(struct json_object *j, struct cfg_service *out, char *
 		free(s);
 		return cfg_msg_oneline(msg);
 	}
+	if (s->n_backends) { /* from room for CFG_MAX_BACKENDS to the exact size */
+		struct cfg_backend *b = realloc(s->backends, (size_t)s->n_backends * sizeof(*b));
+
+		if (b)
+			s->backends = b;
+	}
 	*out = *s;
 	free(s);
 	return 0;
@@ -381,8 +408,8 @@ struct json_object *cfg_service_to_json(const struct cfg_service *s)
 	for (int i = 0; i < s->n_req_ips; i++)
 		json_object_array_add(arr, json_object_new_string(ip_str(&s->req_ips[i], buf)));
 	json_object_object_add(o, "ips", arr);
-	json_object_object_add(o, "pool", json_object_new_string(s->pool));
-	json_object_object_add(o, "sharedKey", json_object_new_string(s->shared_key));
+	json_object_object_add(o, "pool", json_object_new_string(cfg_service_pool(s)));
+	json_object_object_add(o, "sharedKey", json_object_new_string(cfg_service_key(s)));
 	json_object_object_add(o, "ipFamily", json_object_new_string(cfg_family_str(s->family)));
 	arr = json_object_new_array();
 	for (int i = 0; i < s->n_backends; i++) {

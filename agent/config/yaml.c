@@ -1,6 +1,7 @@
-/* The YAML config file: libyaml events are turned into a json-c tree (each node remembers its
- * line), then the top-level sections are decoded — switches and node here, pools, bgpPeers
- * and services through the same cfg_*_from_json decoders the control socket and the store use.
+/* The YAML config file: libyaml events are turned into json-c trees (each node remembers its
+ * line) and the top-level sections decoded — switches and node here, pools, bgpPeers and
+ * services through the same cfg_*_from_json decoders the control socket and the store use. A
+ * list section is converted and decoded one item at a time (never the whole file as JSON).
  * Every error of a file is collected, each as "file:line: section[i]: field: value: allowed". */
 #include <errno.h>
 #include <stdint.h>
@@ -328,93 +329,265 @@ static void parse_switch(struct ctx *c, struct json_object *v, int idx, struct c
 			     where);
 }
 
-/* A list section decoded item by item with one of the shared JSON decoders. */
-static void parse_list(struct ctx *c, struct json_object *v, const char *section, struct cfg *cfg)
+/* One item of a list section, decoded with one of the shared JSON decoders. */
+static void parse_item(struct ctx *c, struct json_object *x, const char *section, size_t i,
+		       struct cfg *cfg)
 {
-	char msg[512];
+	char msg[512] = "";
+	int rc;
 
-	if (!json_object_is_type(v, json_type_array)) {
-		cfg_errs_add(c->errs, "%s:%d: %s: %s given (allowed: a list)", c->name, line_of(v), section, type_name(v));
+	if (!strcmp(section, "switches")) {
+		parse_switch(c, x, (int)i, cfg);
 		return;
-	}
-	for (size_t i = 0; i < json_object_array_length(v); i++) {
-		struct json_object *x = json_object_array_get_idx(v, i);
-		int rc;
-
-		msg[0] = '\0';
-		if (!strcmp(section, "switches")) {
-			parse_switch(c, x, (int)i, cfg);
-			continue;
-		} else if (!strcmp(section, "pools")) {
-			struct cfg_pool *p = cfg_array_push((void **)&cfg->pools, &cfg->n_pools, sizeof(*p));
-			rc = cfg_pool_from_json(x, p, msg, sizeof(msg));
-			p->src = CFG_SRC_FILE;
-			if (rc < 0)
-				cfg->n_pools--;
-		} else if (!strcmp(section, "bgpPeers")) {
-			struct cfg_peer *p = cfg_array_push((void **)&cfg->peers, &cfg->n_peers, sizeof(*p));
-			rc = cfg_peer_from_json(x, p, msg, sizeof(msg));
-			p->src = CFG_SRC_FILE;
-			if (rc < 0)
-				cfg->n_peers--;
-		} else {
-			struct cfg_service *s = cfg_array_push((void **)&cfg->services, &cfg->n_services, sizeof(*s));
-			rc = cfg_service_from_json(x, s, msg, sizeof(msg));
-			s->src = CFG_SRC_FILE;
-			if (rc < 0) {
-				cfg_service_clear(s);
-				cfg->n_services--;
-			}
-		}
+	} else if (!strcmp(section, "pools")) {
+		struct cfg_pool *p =
+		    cfg_array_push((void **)&cfg->pools, &cfg->n_pools, sizeof(*p));
+		rc = cfg_pool_from_json(x, p, msg, sizeof(msg));
+		p->src = CFG_SRC_FILE;
 		if (rc < 0)
-			cfg_errs_add(c->errs, "%s:%d: %s[%zu]: %s", c->name, line_of(x), section, i, msg);
+			cfg->n_pools--;
+	} else if (!strcmp(section, "bgpPeers")) {
+		struct cfg_peer *p =
+		    cfg_array_push((void **)&cfg->peers, &cfg->n_peers, sizeof(*p));
+		rc = cfg_peer_from_json(x, p, msg, sizeof(msg));
+		p->src = CFG_SRC_FILE;
+		if (rc < 0)
+			cfg->n_peers--;
+	} else {
+		struct cfg_service *s =
+		    cfg_array_push((void **)&cfg->services, &cfg->n_services, sizeof(*s));
+		rc = cfg_service_from_json(x, s, msg, sizeof(msg));
+		s->src = CFG_SRC_FILE;
+		if (rc < 0) {
+			cfg_service_clear(s);
+			cfg->n_services--;
+		}
+	}
+	if (rc < 0)
+		cfg_errs_add(c->errs, "%s:%d: %s[%zu]: %s", c->name, line_of(x), section, i, msg);
+}
+
+static bool is_list_section(const char *k)
+{
+	return !strcmp(k, "switches") || !strcmp(k, "pools") || !strcmp(k, "bgpPeers") ||
+	       !strcmp(k, "services");
+}
+
+/* A top-level value given whole (anything but a list section written as a list). */
+static void parse_section(struct ctx *c, const char *k, struct json_object *v, int map_line,
+			  struct cfg *cfg)
+{
+	if (!strcmp(k, "node")) {
+		parse_node_section(c, v, cfg);
+	} else if (is_list_section(k)) {
+		if (!json_object_is_type(v, json_type_array)) {
+			cfg_errs_add(c->errs, "%s:%d: %s: %s given (allowed: a list)", c->name,
+				     line_of(v), k, type_name(v));
+			return;
+		}
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			parse_item(c, json_object_array_get_idx(v, i), k, i, cfg);
+	} else {
+		int l = line_of(v);
+
+		/* the key's line, as key_line: its value's when the value sits on it */
+		if (!l || json_object_is_type(v, json_type_object) ||
+		    json_object_is_type(v, json_type_array))
+			l = map_line;
+		cfg_errs_add(
+		    c->errs,
+		    "%s:%d: %s: unknown key (allowed: node, switches, pools, bgpPeers, services)",
+		    c->name, l, k);
 	}
 }
 
+/* The errors of one top-level key, kept apart so that a key given twice (a refused file)
+ * reports its last value's errors at its first place, as decoding a JSON object did. */
+struct section {
+	char *key;
+	struct cfg_errs errs;
+};
+
+struct sections {
+	struct section *v;
+	int n;
+};
+
+static struct cfg_errs *section_errs(struct sections *ss, const char *k, bool *twice)
+{
+	for (int i = 0; i < ss->n; i++) {
+		if (!strcmp(ss->v[i].key, k)) {
+			cfg_errs_free(&ss->v[i].errs);
+			*twice = true;
+			return &ss->v[i].errs;
+		}
+	}
+	ss->v = realloc(ss->v, sizeof(*ss->v) * (size_t)(ss->n + 1));
+	if (!ss->v || !(ss->v[ss->n].key = strdup(k)))
+		log_fatal("config: out of memory");
+	ss->v[ss->n].errs = (struct cfg_errs){0};
+	*twice = false;
+	return &ss->v[ss->n++].errs;
+}
+
+static void sections_free(struct sections *ss)
+{
+	for (int i = 0; i < ss->n; i++) {
+		free(ss->v[i].key);
+		cfg_errs_free(&ss->v[i].errs);
+	}
+	free(ss->v);
+}
+
+/* The value of top-level key k (ev: its first event). A list section written as a list is
+ * converted and decoded one item at a time. 0, or -1 on a YAML error that ends the parse. */
+static int parse_value(struct yparse *y, yaml_event_t *ev, struct ctx *c, const char *k,
+		       int map_line, struct cfg *cfg)
+{
+	struct json_object *v;
+
+	if (!is_list_section(k) || ev->type != YAML_SEQUENCE_START_EVENT) {
+		if (parse_node(y, ev, &v, 1) < 0)
+			return -1;
+		parse_section(c, k, v, map_line, cfg);
+		json_object_put(v);
+		return 0;
+	}
+	yaml_event_delete(ev);
+	for (size_t i = 0;; i++) {
+		if (next(y, ev) < 0)
+			return -1;
+		if (ev->type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(ev);
+			return 0;
+		}
+		if (parse_node(y, ev, &v, 2) < 0)
+			return -1;
+		parse_item(c, v, k, i, cfg);
+		json_object_put(v);
+	}
+}
+
+/* Decodes the root node of the document (ev: its first event) as it is parsed, so a file of
+ * 100,000 services never exists as one JSON tree. Errors of the YAML itself go to y->errs,
+ * those of the content to ss. -1 on a YAML error that ends the parse (as in yaml_to_json). */
+static int parse_root(struct yparse *y, yaml_event_t *ev, struct ctx *c, struct sections *ss,
+		      struct cfg *cfg)
+{
+	int map_line = (int)ev->start_mark.line + 1;
+	bool twice;
+
+	if (ev->type != YAML_MAPPING_START_EVENT) {
+		struct json_object *root;
+
+		if (parse_node(y, ev, &root, 0) < 0)
+			return -1;
+		if (root) { /* an empty document is an empty mapping */
+			c->errs = section_errs(ss, "", &twice);
+			cfg_errs_add(c->errs, "%s:%d: top level: %s given (allowed: a mapping)",
+				     c->name, line_of(root), type_name(root));
+		}
+		json_object_put(root);
+		return 0;
+	}
+	yaml_event_delete(ev);
+	for (;;) {
+		size_t line;
+		char *k;
+		int rc;
+
+		if (next(y, ev) < 0)
+			return -1;
+		if (ev->type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(ev);
+			return 0;
+		}
+		line = ev->start_mark.line;
+		if (ev->type != YAML_SCALAR_EVENT) {
+			cfg_errs_add(y->errs, "%s:%zu: a mapping key must be a plain string",
+				     y->name, line + 1);
+			yaml_event_delete(ev);
+			return -1;
+		}
+		k = strdup((const char *)ev->data.scalar.value);
+		yaml_event_delete(ev);
+		if (!k || next(y, ev) < 0) {
+			free(k);
+			return -1;
+		}
+		c->errs = section_errs(ss, k, &twice);
+		rc = parse_value(y, ev, c, k, map_line, cfg);
+		if (!rc && twice) /* after the value's own errors, as parse_children reports it */
+			cfg_errs_add(y->errs, "%s:%zu: %s: key given twice", y->name, line + 1, k);
+		free(k);
+		if (rc < 0)
+			return -1;
+	}
+}
+
+/* As yaml_to_json followed by decoding its one document, in one pass (parse_root). Errors
+ * come in the same order: the YAML's own, then the content's by top-level key. */
 struct cfg *cfg_load_buf(const char *name, const char *buf, size_t len, struct cfg_errs *errs)
 {
-	struct ctx c = {.name = name, .errs = errs};
-	struct json_object *docs, *root;
-	struct cfg *cfg;
-	int before = errs->n;
+	struct yparse y = {.name = name, .errs = errs};
+	struct ctx c = {.name = name};
+	struct sections ss = {0};
+	struct cfg *cfg = cfg_new();
+	size_t docs = 0;
+	yaml_event_t ev;
+	int before = errs->n, rc = 0;
 
-	docs = yaml_to_json(name, buf, len, errs);
-	if (!docs)
+	yaml_parser_initialize(&y.p);
+	yaml_parser_set_input_string(&y.p, (const unsigned char *)buf, len);
+	for (;;) {
+		if (next(&y, &ev) < 0) {
+			rc = -1;
+			break;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type == YAML_DOCUMENT_START_EVENT) {
+			struct json_object *extra;
+
+			yaml_event_delete(&ev);
+			if (next(&y, &ev) < 0) {
+				rc = -1;
+				break;
+			}
+			/* a second document only needs counting (and its YAML errors) */
+			rc = docs++ ? parse_node(&y, &ev, &extra, 0)
+				    : parse_root(&y, &ev, &c, &ss, cfg);
+			if (docs > 1 && rc == 0)
+				json_object_put(extra);
+			if (rc < 0)
+				break;
+			continue;
+		}
+		yaml_event_delete(&ev); /* stream start, document end */
+	}
+	yaml_parser_delete(&y.p);
+	if (rc == 0 && docs > 1)
+		cfg_errs_add(errs, "%s: %zu YAML documents (allowed: exactly one)", name, docs);
+	if (rc == 0 && docs == 1)
+		for (int i = 0; i < ss.n; i++)
+			for (int k = 0; k < ss.v[i].errs.n; k++)
+				cfg_errs_add(errs, "%s", ss.v[i].errs.msgs[k]);
+	sections_free(&ss);
+	if (rc == 0 && docs == 0) /* an empty file is an empty config */
+		return cfg;
+	if (rc < 0) {
+		cfg_free(cfg);
 		return NULL;
-	if (json_object_array_length(docs) == 0) { /* an empty file is an empty config */
-		json_object_put(docs);
-		return cfg_new();
 	}
-	if (json_object_array_length(docs) != 1) {
-		cfg_errs_add(errs, "%s: %zu YAML documents (allowed: exactly one)", name, json_object_array_length(docs));
-		json_object_put(docs);
-		return NULL;
-	}
-	root = json_object_array_get_idx(docs, 0);
-	if (!json_object_is_type(root, json_type_object)) {
-		cfg_errs_add(errs, "%s:%d: top level: %s given (allowed: a mapping)", name, line_of(root), type_name(root));
-		json_object_put(docs);
-		return NULL;
-	}
-	cfg = cfg_new();
-	json_object_object_foreach(root, k, v)
-	{
-		if (!strcmp(k, "node"))
-			parse_node_section(&c, v, cfg);
-		else if (!strcmp(k, "switches") || !strcmp(k, "pools") || !strcmp(k, "bgpPeers") ||
-			 !strcmp(k, "services"))
-			parse_list(&c, v, k, cfg);
-		else
-			cfg_errs_add(errs, "%s:%d: %s: unknown key (allowed: node, switches, pools, bgpPeers, services)", name,
-				     key_line(root, v), k);
-	}
-	json_object_put(docs);
 	if (errs->n == before)
 		cfg_validate(cfg, errs);
 	if (errs->n > before) {
 		cfg_free(cfg);
 		return NULL;
 	}
+	cfg_shrink(cfg);
 	return cfg;
 }
 

@@ -2,7 +2,9 @@
  * from the store, validated as a whole; a change is built on a copy, validated, persisted, and
  * only then swapped in. Reconcile runs the modules in a fixed order (allocation first, BGP last)
  * so that layer-2 answers resume before BGP withdraws. */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -22,6 +24,7 @@ struct merge {
 	struct cfg_errs *errs;
 	const char *kind;
 	enum cfg_src src; /* what merged objects are marked as */
+	struct cfg *file; /* the file config, which keeps file services a runtime one replaces */
 };
 
 static void peer_key(const struct cfg_peer *p, char *buf, size_t len)
@@ -29,6 +32,18 @@ static void peer_key(const struct cfg_peer *p, char *buf, size_t len)
 	char a[IP_STRLEN];
 
 	snprintf(buf, len, "%s/%s", p->sw, ip_str(&p->addr, a));
+}
+
+/* A file service that a runtime object replaces in the effective config moves to the file
+ * config (whose services otherwise live in a->cfg, see build): file_version finds it there. */
+static void keep_file_service(struct cfg *f, struct cfg_service *s)
+{
+	if (cfg_find_service(f, s->name)) {
+		cfg_service_clear(s); /* kept already */
+		return;
+	}
+	*(struct cfg_service *)cfg_array_push((void **)&f->services, &f->n_services, sizeof(*s)) =
+	    *s;
 }
 
 /* Adds or replaces one runtime object in m->cfg (a runtime object overrides a file one). */
@@ -64,7 +79,9 @@ static int merge_one(const char *key, struct json_object *val, void *arg)
 		}
 		s.src = m->src;
 		old = cfg_find_service(c, s.name);
-		if (old)
+		if (old && old->src == CFG_SRC_FILE)
+			keep_file_service(m->file, old);
+		else if (old)
 			cfg_service_clear(old);
 		else
 			old = cfg_array_push((void **)&c->services, &c->n_services, sizeof(s));
@@ -100,12 +117,50 @@ static void remove_one(struct cfg *c, const char *kind, const char *key)
 	}
 }
 
+/* Gives the file config its services back after a failed build: the replaced file services
+ * return to their places, runtime services go. */
+static void unlend(struct cfg *f, struct cfg *c, int n_file)
+{
+	for (int i = 0; i < f->n_services; i++) {
+		struct cfg_service *s = cfg_find_service(c, f->services[i].name);
+
+		cfg_service_clear(s);
+		*s = f->services[i];
+	}
+	for (int i = n_file; i < c->n_services; i++)
+		cfg_service_clear(&c->services[i]);
+	free(f->services);
+	cfg_index_reset(f);
+	cfg_index_reset(c);
+	f->services = c->services;
+	f->n_services = n_file;
+	f->services_lent = false;
+	c->services = NULL;
+	c->n_services = 0;
+}
+
+/* The effective config: the file config plus the store's runtime objects. The file's services
+ * move into it instead of being copied (100,000 services once, not twice); the file config
+ * keeps only those a runtime object replaces (keep_file_service). So a file config is built
+ * from once: a reload loads the file again. */
 static struct cfg *build(struct agent *a, struct cfg_errs *errs)
 {
 	static const char *const kinds[] = {CFG_KIND_POOL, CFG_KIND_PEER, CFG_KIND_SERVICE};
-	struct cfg *c = cfg_dup(a->file_cfg);
-	struct merge m = {.cfg = c, .errs = errs, .src = CFG_SRC_RUNTIME};
+	struct cfg *f = a->file_cfg, *c;
+	struct cfg_service *svcs = f->services;
+	int n_file = f->n_services;
+	struct merge m = {.errs = errs, .src = CFG_SRC_RUNTIME, .file = f};
 
+	if (f->services_lent)
+		log_fatal("agent: the file config was built from already (load the file again)");
+	f->services = NULL;
+	f->n_services = 0;
+	cfg_index_reset(f);
+	c = m.cfg = cfg_dup(f);
+	free(c->services);
+	c->services = svcs;
+	c->n_services = n_file;
+	f->services_lent = true;
 	if (a->node_name)
 		snprintf(c->node.name, sizeof(c->node.name), "%s", a->node_name);
 	for (size_t i = 0; i < 3; i++) {
@@ -115,6 +170,7 @@ static struct cfg *build(struct agent *a, struct cfg_errs *errs)
 	if (errs->n == 0)
 		cfg_validate(c, errs);
 	if (errs->n) {
+		unlend(f, c, n_file);
 		cfg_free(c);
 		return NULL;
 	}
@@ -143,9 +199,22 @@ int agent_rebuild_cfg(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
-/* The file's own version of an object, as JSON, or NULL when the file does not define it. */
-static struct json_object *file_version(const struct cfg *f, const char *kind, const char *key)
+/* The file's own version of a service: kept in the file config when a runtime service
+ * replaced it, else the effective config's when it came from the file (see build). */
+static const struct cfg_service *file_service(const struct agent *a, const char *key)
 {
+	const struct cfg_service *s = cfg_find_service(a->file_cfg, key);
+
+	if (s || !a->file_cfg->services_lent || !a->cfg)
+		return s;
+	s = cfg_find_service(a->cfg, key);
+	return s && s->src == CFG_SRC_FILE ? s : NULL;
+}
+
+/* The file's own version of an object, as JSON, or NULL when the file does not define it. */
+static struct json_object *file_version(const struct agent *a, const char *kind, const char *key)
+{
+	const struct cfg *f = a->file_cfg;
 	char k[CFG_NAME_MAX + IP_STRLEN + 2];
 
 	if (!strcmp(kind, CFG_KIND_POOL)) {
@@ -160,16 +229,53 @@ static struct json_object *file_version(const struct cfg *f, const char *kind, c
 		}
 		return NULL;
 	}
-	const struct cfg_service *s = cfg_find_service(f, key);
+	const struct cfg_service *s = file_service(a, key);
 	return s ? cfg_service_to_json(s) : NULL;
+}
+
+/* A copy of the running config for a change; one that changes no service shares the services
+ * (100,000 of them are not copied to add a BGP peer): *shared is set, and the array passes to
+ * the copy only when it is swapped in (unshare). */
+static struct cfg *copy_for(const struct agent *a, const struct agent_change *ch, int n,
+			    bool *shared)
+{
+	struct cfg *o = a->cfg, *c;
+	struct cfg_service *svcs = o->services;
+	int n_svcs = o->n_services;
+
+	*shared = true;
+	for (int i = 0; i < n; i++)
+		if (strcmp(ch[i].kind, CFG_KIND_POOL) && strcmp(ch[i].kind, CFG_KIND_PEER))
+			*shared = false; /* merge_one and remove_one take it as a service */
+	if (!*shared)
+		return cfg_dup(o);
+	o->services = NULL;
+	o->n_services = 0;
+	c = cfg_dup(o);
+	o->services = svcs;
+	o->n_services = n_svcs;
+	free(c->services);
+	c->services = svcs;
+	c->n_services = n_svcs;
+	return c;
+}
+
+/* Frees c, or (unshare) the old config a copy with shared services replaces. */
+static void free_shared(struct cfg *c)
+{
+	cfg_index_reset(c);
+	c->services = NULL;
+	c->n_services = 0;
+	cfg_free(c);
 }
 
 int agent_commit_many(struct agent *a, const struct agent_change *ch, int n, char *err,
 		      size_t errlen)
 {
 	struct cfg_errs errs = {0};
-	struct cfg *c = cfg_dup(a->cfg);
-	struct merge m = {.cfg = c, .errs = &errs, .src = CFG_SRC_RUNTIME};
+	bool shared;
+	struct cfg *c = copy_for(a, ch, n, &shared);
+	struct merge m = {.cfg = c, .errs = &errs, .src = CFG_SRC_RUNTIME, .file = a->file_cfg};
 	int rc = 0;
 
 	/* the change applied to a copy of the running state: O(changes), not O(objects) */
@@ -182,7 +288,7 @@ int agent_commit_many(struct agent *a, const struct agent_change *ch, int n, cha
 			continue;
 		}
 		remove_one(c, ch[i].kind, ch[i].key);
-		fv = file_version(a->file_cfg, ch[i].kind, ch[i].key);
+		fv = file_version(a, ch[i].kind, ch[i].key);
 		if (fv) { /* removing a runtime override brings the file's object back */
 			m.src = CFG_SRC_FILE;
 			merge_one(ch[i].key, fv, &m);
@@ -195,7 +301,7 @@ int agent_commit_many(struct agent *a, const struct agent_change *ch, int n, cha
 	if (errs.n) {
 		first_err(&errs, err, errlen);
 		cfg_errs_free(&errs);
-		cfg_free(c);
+		shared ? free_shared(c) : cfg_free(c);
 		return -1;
 	}
 	store_batch_begin(a->store);
@@ -204,10 +310,10 @@ int agent_commit_many(struct agent *a, const struct agent_change *ch, int n, cha
 			       : store_del(a->store, ch[i].kind, ch[i].key);
 	if (store_batch_end(a->store) < 0 || rc < 0) {
 		snprintf(err, errlen, "state store: cannot persist the change (see the agent log); nothing changed");
-		cfg_free(c);
+		shared ? free_shared(c) : cfg_free(c);
 		return -1;
 	}
-	cfg_free(a->cfg);
+	shared ? free_shared(a->cfg) : cfg_free(a->cfg);
 	a->cfg = c;
 	agent_changed(a);
 	return 0;

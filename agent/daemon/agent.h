@@ -50,7 +50,9 @@ struct agent {
 void agent_changed(struct agent *a);
 /* Run the reconcile pass now: allocation, then dataplane, layer 2 and BGP. */
 void agent_reconcile(struct agent *a);
-/* Rebuild a->cfg from a->file_cfg plus the runtime objects in the store. 0 ok, -1 (logged). */
+/* Rebuild a->cfg from a->file_cfg plus the runtime objects in the store. 0 ok, -1 (logged).
+ * The file's services move into a->cfg (not copied): call it once per loaded file config
+ * (startup, each reload); a failed build gives them back. */
 int agent_rebuild_cfg(struct agent *a, char *err, size_t errlen);
 
 /* The one way to change a runtime object (pool, peer, service) from the control socket:

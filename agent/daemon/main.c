@@ -222,7 +222,9 @@ int main(int argc, char **argv)
 	}
 	if (!a.node_name) {
 		if (a.file_cfg->node.name[0]) {
-			a.node_name = a.file_cfg->node.name;
+			/* a copy: a reload frees the file config the name came from */
+			snprintf(host, sizeof(host), "%s", a.file_cfg->node.name);
+			a.node_name = host;
 		} else {
 			gethostname(host, sizeof(host));
 			host[sizeof(host) - 1] = '\0';

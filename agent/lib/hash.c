@@ -1,6 +1,7 @@
 /* Open-addressing hash map over fixed-size byte keys to int values: linear probing, FNV-1a,
- * capacity a power of two kept above twice the entry count. Used by the reconcile passes
- * (dataplane, l2) to diff desired state against the kernel maps in O(n). */
+ * slots a power of two kept above twice the entry count, each slot a 4-byte entry number into
+ * dense key and value arrays. Used by the reconcile passes (dataplane, l2) to diff desired
+ * state against the kernel maps in O(n). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,13 +32,27 @@ static void *zalloc(size_t n, size_t sz)
 	return p;
 }
 
-static void alloc_slots(struct hmap *m, size_t cap)
+static void *xrealloc(void *p, size_t n, size_t sz)
 {
-	m->cap = cap;
-	m->n = 0;
-	m->keys = zalloc(cap, m->key_size);
-	m->vals = zalloc(cap, sizeof(*m->vals));
-	m->used = zalloc(cap, 1);
+	p = realloc(p, (n ? n : 1) * sz);
+	if (!p)
+		log_fatal("hash: out of memory");
+	return p;
+}
+
+static const unsigned char *key_of(const struct hmap *m, uint32_t e)
+{
+	return m->keys + (size_t)e * m->key_size;
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static size_t slot_of(const struct hmap *m, const void *key)
+{
+	size_t i = (size_t)hash_bytes(key, m->key_size, 0) & (m->cap - 1);
+
+	while (m->slot[i] && memcmp(key_of(m, m->slot[i] - 1), key, m->key_size))
+		i = (i + 1) & (m->cap - 1);
+	return i;
 }
 
 void hmap_init(struct hmap *m, size_t key_size, size_t hint)
@@ -46,37 +61,28 @@ void hmap_init(struct hmap *m, size_t key_size, size_t hint)
 
 	while (cap < 2 * hint + 2)
 		cap *= 2;
-	m->key_size = key_size;
-	alloc_slots(m, cap);
+	*m = (struct hmap){.key_size = key_size, .cap = cap, .room = hint ? hint : 8};
+	m->slot = zalloc(cap, sizeof(*m->slot));
+	m->keys = zalloc(m->room, key_size);
+	m->vals = zalloc(m->room, sizeof(*m->vals));
 }
 
 void hmap_free(struct hmap *m)
 {
+	free(m->slot);
 	free(m->keys);
 	free(m->vals);
-	free(m->used);
 	memset(m, 0, sizeof(*m));
 }
 
-/* The slot holding key, or the empty slot where it would go. */
-static size_t slot_of(const struct hmap *m, const void *key)
-{
-	size_t i = (size_t)hash_bytes(key, m->key_size, 0) & (m->cap - 1);
-
-	while (m->used[i] && memcmp(m->keys + i * m->key_size, key, m->key_size))
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
+/* Twice the slots; the entries stay where they are. */
 static void grow(struct hmap *m)
 {
-	struct hmap old = *m;
-
-	alloc_slots(m, old.cap * 2);
-	for (size_t i = 0; i < old.cap; i++)
-		if (old.used[i])
-			hmap_put(m, old.keys + i * old.key_size, old.vals[i]);
-	hmap_free(&old);
+	free(m->slot);
+	m->cap *= 2;
+	m->slot = zalloc(m->cap, sizeof(*m->slot));
+	for (uint32_t e = 0; e < m->n; e++)
+		m->slot[slot_of(m, key_of(m, e))] = e + 1;
 }
 
 static int put(struct hmap *m, const void *key, int val, bool replace)
@@ -86,15 +92,19 @@ static int put(struct hmap *m, const void *key, int val, bool replace)
 	if (2 * (m->n + 1) > m->cap)
 		grow(m);
 	i = slot_of(m, key);
-	if (m->used[i]) {
+	if (m->slot[i]) {
 		if (replace)
-			m->vals[i] = val;
-		return m->vals[i];
+			m->vals[m->slot[i] - 1] = val;
+		return m->vals[m->slot[i] - 1];
 	}
-	m->used[i] = 1;
-	memcpy(m->keys + i * m->key_size, key, m->key_size);
-	m->vals[i] = val;
-	m->n++;
+	if (m->n == m->room) {
+		m->room *= 2;
+		m->keys = xrealloc(m->keys, m->room, m->key_size);
+		m->vals = xrealloc(m->vals, m->room, sizeof(*m->vals));
+	}
+	memcpy(m->keys + m->n * m->key_size, key, m->key_size);
+	m->vals[m->n] = val;
+	m->slot[i] = (uint32_t)++m->n;
 	return val;
 }
 
@@ -115,9 +125,9 @@ bool hmap_get(const struct hmap *m, const void *key, int *val)
 	if (!m->cap)
 		return false;
 	i = slot_of(m, key);
-	if (!m->used[i])
+	if (!m->slot[i])
 		return false;
 	if (val)
-		*val = m->vals[i];
+		*val = m->vals[m->slot[i] - 1];
 	return true;
 }

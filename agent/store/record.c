@@ -44,8 +44,7 @@ void sbuf_free(struct sbuf *b)
 static void put_line(struct sbuf *b, struct json_object *payload)
 {
 	size_t n;
-	const char *js = json_object_to_json_string_length(
-	    payload, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	const char *js = json_object_to_json_string_length(payload, REC_JSON_FLAGS, &n);
 	uLong crc = crc32(0L, (const Bytef *)js, (uInt)n);
 
 	sbuf_need(b, n + 10);
@@ -66,20 +65,67 @@ void rec_put_hdr(struct sbuf *b, const char *file, uint64_t gen)
 	json_object_put(o);
 }
 
-void rec_put_op(struct sbuf *b, enum rec_op op, const char *kind, const char *key,
-		struct json_object *val, int more)
+/* A JSON string exactly as json-c writes it (quotes and escapes). */
+static void put_json_str(struct sbuf *b, const char *str)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = json_object_new_string(str);
+	size_t n;
+	const char *js = json_object_to_json_string_length(o, REC_JSON_FLAGS, &n);
 
-	json_object_object_add(o, "op", json_object_new_string(op == REC_PUT ? "put" : "del"));
-	json_object_object_add(o, "kind", json_object_new_string(kind));
-	json_object_object_add(o, "key", json_object_new_string(key));
-	if (op == REC_PUT)
-		json_object_object_add(o, "val", json_object_get(val));
-	if (more)
-		json_object_object_add(o, "more", json_object_new_boolean(1));
-	put_line(b, o);
+	sbuf_need(b, n);
+	memcpy(b->p + b->len, js, n);
+	b->len += n;
 	json_object_put(o);
+}
+
+static void put_raw(struct sbuf *b, const char *p, size_t n)
+{
+	sbuf_need(b, n);
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void put_cstr(struct sbuf *b, const char *p)
+{
+	put_raw(b, p, strlen(p));
+}
+
+void rec_put_op(struct sbuf *b, enum rec_op op, const char *kind, const char *key, const char *val,
+		size_t vlen, int more)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t start = b->len;
+	uLong crc;
+
+	put_cstr(b, "00000000 "); /* the checksum, filled in below */
+	put_cstr(b, op == REC_PUT ? "{\"op\":\"put\",\"kind\":" : "{\"op\":\"del\",\"kind\":");
+	put_json_str(b, kind);
+	put_cstr(b, ",\"key\":");
+	put_json_str(b, key);
+	if (op == REC_PUT) {
+		put_cstr(b, ",\"val\":");
+		put_raw(b, val, vlen);
+	}
+	if (more)
+		put_cstr(b, ",\"more\":true");
+	put_cstr(b, "}\n");
+	crc = crc32(0L, (const Bytef *)b->p + start + 9, (uInt)(b->len - start - 10));
+	for (int i = 0; i < 8; i++)
+		b->p[start + (size_t)i] = hex[(crc >> (28 - 4 * i)) & 0xf];
+}
+
+struct json_object *rec_val_parse(const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(JSON_PARSE_DEPTH);
+	struct json_object *v;
+
+	if (!tok)
+		log_fatal("store: out of memory (json tokener)");
+	v = json_tokener_parse_ex(tok, text, (int)len + 1); /* the NUL ends a bare number */
+	if (!v || json_tokener_get_error(tok) != json_tokener_success)
+		log_fatal("store: a stored value does not parse back: %.64s", text);
+	json_tokener_free(tok);
+	return v;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)

@@ -36,10 +36,18 @@ struct sbuf {
 
 void sbuf_free(struct sbuf *b);
 
-/* Appends one complete line. */
+/* How a value is written: json-c's plain form (no spaces, every control character escaped,
+ * so never a raw newline). The store keeps each value in memory as this text. */
+#define REC_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* Appends one complete line. rec_put_op takes the value as its text (REC_JSON_FLAGS form,
+ * vlen bytes; ignored for REC_DEL). */
 void rec_put_hdr(struct sbuf *b, const char *file, uint64_t gen);
-void rec_put_op(struct sbuf *b, enum rec_op op, const char *kind, const char *key,
-		struct json_object *val, int more);
+void rec_put_op(struct sbuf *b, enum rec_op op, const char *kind, const char *key, const char *val,
+		size_t vlen, int more);
+/* Parses a value's text (NUL-terminated, len bytes) as written by the store: a new reference.
+ * A text that does not parse is an impossible state (fatal). */
+struct json_object *rec_val_parse(const char *text, size_t len);
 
 /* Parses line[0..len) (without its '\n'). On error returns -1 with a message (no file/line
  * prefix) in err. On success the caller owns r->root (rec_free). */

@@ -1,5 +1,6 @@
 /* The file back end of the state store: objects in memory (one tsearch tree per kind, keyed by
- * strcmp order) and, in --state-dir, two files of record lines (agent/store/record.c):
+ * strcmp order; each value kept as its JSON text) and, in --state-dir, two files of record lines
+ * (agent/store/record.c):
  *   snapshot  header {"op":"snapshot","gen":G} then one put per live object (written whole)
  *   journal   header {"op":"journal","gen":G} then put/del records appended since snapshot G
  *   lock      flock(LOCK_EX) held while open: one agent per state dir
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <search.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,10 +41,19 @@
 #include "store/store.h"
 
 #define COMPACT_MIN_RECORDS 1000
+#define WRITE_CHUNK	    (1 << 20) /* bytes of records buffered before a write(2) */
 
+/* One object: its key and its value as JSON text (rec_put_op's form), in one allocation that
+ * never changes: a put replaces the whole obj. Reference counted, so store_foreach and an
+ * open batch can hold objects that a write replaces meanwhile. The text is far smaller than a
+ * json-c tree (100,000 assignments: ~10 MB instead of ~100 MB); a parsed tree is made only
+ * for store_get (kept while the obj lives) or for the length of a callback. */
 struct obj {
-	char *key;
-	struct json_object *val;
+	const char *key;	    /* data, or a lookup probe's key */
+	struct json_object *parsed; /* store_get's borrowed tree, made on first use */
+	unsigned ref;
+	unsigned klen;
+	char data[]; /* key '\0' value text '\0' */
 };
 
 struct kind {
@@ -52,10 +63,11 @@ struct kind {
 	struct kind *next;
 };
 
-/* One write of an open batch: what it set (NULL: deleted) and what it replaced (for rollback). */
+/* One write of an open batch: what it set (NULL: deleted) and what it replaced (for rollback);
+ * references. A del always replaces an object (store_del of an absent one writes nothing). */
 struct pending {
-	char *kind, *key;
-	struct json_object *val, *old;
+	struct kind *kind;
+	struct obj *val, *old;
 };
 
 struct store {
@@ -93,6 +105,65 @@ static char *xstrdup(const char *s)
 
 /* --- memory ------------------------------------------------------------ */
 
+static struct obj *obj_new(const char *key, const char *val, size_t vlen)
+{
+	size_t klen = strlen(key);
+	struct obj *o = malloc(sizeof(*o) + klen + vlen + 2);
+
+	if (!o)
+		log_fatal("store: out of memory");
+	memcpy(o->data, key, klen + 1);
+	memcpy(o->data + klen + 1, val, vlen);
+	o->data[klen + 1 + vlen] = '\0';
+	o->key = o->data;
+	o->parsed = NULL;
+	o->ref = 1;
+	o->klen = (unsigned)klen;
+	return o;
+}
+
+/* An obj holding json's text. */
+static struct obj *obj_of_json(const char *key, struct json_object *val)
+{
+	size_t n;
+	const char *text = json_object_to_json_string_length(val, REC_JSON_FLAGS, &n);
+
+	if (!text)
+		log_fatal("store: out of memory (writing a value)");
+	return obj_new(key, text, n);
+}
+
+static const char *obj_val(const struct obj *o)
+{
+	return o->data + o->klen + 1;
+}
+
+static size_t obj_vlen(const struct obj *o)
+{
+	return strlen(obj_val(o));
+}
+
+/* The value as a new tree (never store_get's: the caller may edit it). */
+static struct json_object *obj_json(const struct obj *o)
+{
+	return rec_val_parse(obj_val(o), obj_vlen(o));
+}
+
+static struct obj *obj_ref(struct obj *o)
+{
+	if (o)
+		o->ref++;
+	return o;
+}
+
+static void obj_unref(struct obj *o)
+{
+	if (!o || --o->ref)
+		return;
+	json_object_put(o->parsed);
+	free(o);
+}
+
 static int obj_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct obj *)a)->key, ((const struct obj *)b)->key);
@@ -114,38 +185,37 @@ static struct kind *kind_get(struct store *s, const char *name, int create)
 	return k;
 }
 
-/* Sets (kind, key) to val (a reference the store takes; NULL deletes). Returns the replaced
- * value's reference (the caller puts it) or NULL. */
-static struct json_object *mem_set(struct store *s, const char *kname, const char *key,
-				   struct json_object *val)
+static struct obj *obj_find(struct kind *k, const char *key)
 {
-	struct kind *k = kind_get(s, kname, val != NULL);
-	struct obj probe = {.key = (char *)key}, *o;
-	struct json_object *old;
+	struct obj probe = {.key = key};
 	void **slot;
 
-	if (!k)
+	if (!k || !key)
 		return NULL;
 	slot = tfind(&probe, &k->root, obj_cmp);
+	return slot ? *slot : NULL;
+}
+
+/* Sets key of kind k to o (a reference the store takes; NULL deletes). Returns the replaced
+ * object's reference (the caller drops it) or NULL. */
+static struct obj *mem_set(struct store *s, struct kind *k, const char *key, struct obj *o)
+{
+	struct obj probe = {.key = key}, *old;
+	void **slot = tfind(&probe, &k->root, obj_cmp);
+
 	if (slot) {
-		o = *slot;
-		old = o->val;
-		if (val) {
-			o->val = val;
+		old = *slot;
+		if (o) {
+			*slot = o; /* same key: the tree's order holds */
 			return old;
 		}
-		tdelete(&probe, &k->root, obj_cmp);
-		free(o->key);
-		free(o);
+		tdelete(old, &k->root, obj_cmp);
 		k->count--;
 		s->live--;
 		return old;
 	}
-	if (!val)
+	if (!o)
 		return NULL;
-	o = xcalloc(1, sizeof(*o));
-	o->key = xstrdup(key);
-	o->val = val;
 	if (!tsearch(o, &k->root, obj_cmp))
 		log_fatal("store: out of memory");
 	k->count++;
@@ -153,13 +223,17 @@ static struct json_object *mem_set(struct store *s, const char *kname, const cha
 	return NULL;
 }
 
+/* mem_set by kind name; a delete never creates the kind. */
+static struct obj *mem_set_name(struct store *s, const char *kind, const char *key, struct obj *o)
+{
+	struct kind *k = kind_get(s, kind, o != NULL);
+
+	return k ? mem_set(s, k, key, o) : NULL;
+}
+
 static void obj_free(void *p)
 {
-	struct obj *o = p;
-
-	json_object_put(o->val);
-	free(o->key);
-	free(o);
+	obj_unref(p);
 }
 
 static void mem_free(struct store *s)
@@ -178,14 +252,25 @@ static void mem_free(struct store *s)
 
 struct json_object *store_get(struct store *s, const char *kind, const char *key)
 {
-	struct kind *k = kind_get(s, kind, 0);
-	struct obj probe = {.key = (char *)key};
-	void **slot;
+	struct obj *o = obj_find(kind_get(s, kind, 0), key);
 
-	if (!k || !key)
+	if (!o)
 		return NULL;
-	slot = tfind(&probe, &k->root, obj_cmp);
-	return slot ? ((struct obj *)*slot)->val : NULL;
+	if (!o->parsed)
+		o->parsed = obj_json(o);
+	return o->parsed;
+}
+
+struct json_object *store_read(struct store *s, const char *kind, const char *key)
+{
+	struct obj *o = obj_find(kind_get(s, kind, 0), key);
+
+	return o ? obj_json(o) : NULL;
+}
+
+bool store_has(struct store *s, const char *kind, const char *key)
+{
+	return obj_find(kind_get(s, kind, 0), key) != NULL;
 }
 
 size_t store_count(struct store *s, const char *kind)
@@ -199,20 +284,17 @@ size_t store_count(struct store *s, const char *kind)
 }
 
 struct walk {
-	struct obj *items; /* copies: fn may put/del while we iterate */
+	struct obj **items; /* references: fn may put/del while we iterate */
 	size_t n;
 };
 
 static void walk_collect(const void *nodep, VISIT which, void *arg)
 {
 	struct walk *w = arg;
-	const struct obj *o = *(struct obj *const *)nodep;
 
 	if (which != postorder && which != leaf)
 		return;
-	w->items[w->n].key = xstrdup(o->key);
-	w->items[w->n].val = json_object_get(o->val);
-	w->n++;
+	w->items[w->n++] = obj_ref(*(struct obj *const *)nodep);
 }
 
 int store_foreach(struct store *s, const char *kind, store_iter_fn fn, void *arg)
@@ -226,10 +308,13 @@ int store_foreach(struct store *s, const char *kind, store_iter_fn fn, void *arg
 	w.items = xcalloc(k->count, sizeof(*w.items));
 	twalk_r(k->root, walk_collect, &w);
 	for (size_t i = 0; i < w.n; i++) {
-		if (!rc)
-			rc = fn(w.items[i].key, w.items[i].val, arg);
-		json_object_put(w.items[i].val);
-		free(w.items[i].key);
+		if (!rc) {
+			struct json_object *v = obj_json(w.items[i]);
+
+			rc = fn(w.items[i]->key, v, arg);
+			json_object_put(v);
+		}
+		obj_unref(w.items[i]);
 	}
 	free(w.items);
 	return rc;
@@ -378,7 +463,7 @@ static void snap_collect(const void *nodep, VISIT which, void *arg)
 
 	if (which != postorder && which != leaf)
 		return;
-	rec_put_op(&w->b, REC_PUT, w->kind, o->key, o->val, 0);
+	rec_put_op(&w->b, REC_PUT, w->kind, o->key, obj_val(o), obj_vlen(o), 0);
 	snap_flush(w, 1 << 20);
 }
 
@@ -453,23 +538,62 @@ static void maybe_compact(struct store *s)
 		s->compact_at = s->jrecords + limit; /* retry later; the journal is still valid */
 }
 
-/* Appends n committed records; on failure the journal is cut back to where it was. */
-static int journal_append(struct store *s, const struct sbuf *b, size_t n)
-{
-	int e;
+/* A journal append of one or more records, written in chunks of WRITE_CHUNK bytes (a batch of
+ * 100,000 records is not held whole in memory; the "more" flags keep it all-or-nothing) and
+ * fdatasync'd once at jw_end. */
+struct jwrite {
+	struct store *s;
+	struct sbuf b;
+	size_t n;    /* records */
+	off_t bytes; /* written so far */
+	int err;     /* errno of the first failure */
+};
 
+static int jw_start(struct store *s, struct jwrite *w)
+{
+	*w = (struct jwrite){.s = s};
 	if (s->broken) {
 		log_err("store %s: refusing a write after an earlier storage failure", s->dir);
 		errno = EIO;
 		return -1;
 	}
-	if (!write_all(s->jfd, b->p, b->len) && !fdatasync(s->jfd)) {
-		s->jsize += (off_t)b->len;
-		s->jrecords += n;
+	return 0;
+}
+
+static void jw_flush(struct jwrite *w)
+{
+	if (!w->err && write_all(w->s->jfd, w->b.p, w->b.len))
+		w->err = errno;
+	w->bytes += (off_t)w->b.len;
+	w->b.len = 0;
+}
+
+static void jw_op(struct jwrite *w, enum rec_op op, const char *kind, const struct obj *o, int more)
+{
+	if (op == REC_PUT)
+		rec_put_op(&w->b, op, kind, o->key, obj_val(o), obj_vlen(o), more);
+	else
+		rec_put_op(&w->b, op, kind, o->key, NULL, 0, more);
+	w->n++;
+	if (w->b.len >= WRITE_CHUNK)
+		jw_flush(w);
+}
+
+/* Makes the records durable; on failure the journal is cut back to where it was. */
+static int jw_end(struct jwrite *w)
+{
+	struct store *s = w->s;
+	int e;
+
+	jw_flush(w);
+	sbuf_free(&w->b);
+	if (!w->err && !fdatasync(s->jfd)) {
+		s->jsize += w->bytes;
+		s->jrecords += w->n;
 		return 0;
 	}
-	e = errno;
-	log_err("store %s/journal: append of %zu records: %s", s->dir, n, strerror(e));
+	e = w->err ? w->err : errno;
+	log_err("store %s/journal: append of %zu records: %s", s->dir, w->n, strerror(e));
 	/* After a failed fdatasync the page cache state is unknown: stop writing. */
 	if (ftruncate(s->jfd, s->jsize) || fdatasync(s->jfd)) {
 		s->broken = 1;
@@ -498,8 +622,7 @@ static int check_args(struct store *s, const char *kind, const char *key, struct
 	return 0;
 }
 
-static void pend_push(struct store *s, const char *kind, const char *key, struct json_object *val,
-		      struct json_object *old)
+static void pend_push(struct store *s, struct kind *k, struct obj *val, struct obj *old)
 {
 	struct pending *p;
 
@@ -510,54 +633,51 @@ static void pend_push(struct store *s, const char *kind, const char *key, struct
 			log_fatal("store: out of memory");
 	}
 	p = &s->pend[s->npend++];
-	p->kind = xstrdup(kind);
-	p->key = xstrdup(key);
+	p->kind = k;
 	p->val = val;
 	p->old = old;
 }
 
-/* val: a reference the store takes, NULL deletes. */
-static int set(struct store *s, const char *kind, const char *key, struct json_object *val)
+/* o: a reference the store takes (the new object), or NULL to delete key (which exists). */
+static int set(struct store *s, const char *kind, const char *key, struct obj *o)
 {
-	struct sbuf b = {0};
-	int rc;
+	struct kind *k = kind_get(s, kind, 1);
+	struct jwrite w;
 
 	if (s->batch_depth) {
-		struct json_object *old = mem_set(s, kind, key, json_object_get(val));
+		struct obj *old = mem_set(s, k, key, obj_ref(o));
 
-		pend_push(s, kind, key, val, old);
+		pend_push(s, k, o, old);
 		return 0;
 	}
-	rec_put_op(&b, val ? REC_PUT : REC_DEL, kind, key, val, 0);
-	rc = journal_append(s, &b, 1);
-	sbuf_free(&b);
-	if (rc) {
-		json_object_put(val);
+	if (jw_start(s, &w)) {
+		obj_unref(o);
 		return -1;
 	}
-	json_object_put(mem_set(s, kind, key, val));
+	jw_op(&w, o ? REC_PUT : REC_DEL, kind, o ? o : obj_find(k, key), 0);
+	if (jw_end(&w)) {
+		obj_unref(o);
+		return -1;
+	}
+	obj_unref(mem_set(s, k, key, o));
 	maybe_compact(s);
 	return 0;
 }
 
 int store_put(struct store *s, const char *kind, const char *key, struct json_object *val)
 {
-	struct json_object *copy = NULL;
-
 	if (check_args(s, kind, key, val, 1))
 		return -1;
-	/* A private copy: a caller changing its object later must not change the store behind
+	/* The value's text: a caller changing its object later cannot change the store behind
 	 * the journal's back. */
-	if (json_object_deep_copy(val, &copy, NULL))
-		log_fatal("store: out of memory (copying a value)");
-	return set(s, kind, key, copy);
+	return set(s, kind, key, obj_of_json(key, val));
 }
 
 int store_del(struct store *s, const char *kind, const char *key)
 {
 	if (check_args(s, kind, key, NULL, 0))
 		return -1;
-	if (!store_get(s, kind, key))
+	if (!store_has(s, kind, key))
 		return 0;
 	return set(s, kind, key, NULL);
 }
@@ -567,36 +687,54 @@ void store_batch_begin(struct store *s)
 	s->batch_depth++;
 }
 
+/* Undoes the pending writes in memory, newest first (they stay pending). */
+static void pend_undo(struct store *s)
+{
+	for (size_t i = s->npend; i-- > 0;) {
+		const struct pending *p = &s->pend[i];
+
+		if (p->val || p->old) /* else a del of nothing (a journal may hold one) */
+			obj_unref(mem_set(s, p->kind, p->val ? p->val->key : p->old->key,
+					  obj_ref(p->old)));
+	}
+}
+
 static void pend_clear(struct store *s)
 {
 	for (size_t i = 0; i < s->npend; i++) {
-		json_object_put(s->pend[i].val);
-		json_object_put(s->pend[i].old);
-		free(s->pend[i].kind);
-		free(s->pend[i].key);
+		obj_unref(s->pend[i].val);
+		obj_unref(s->pend[i].old);
 	}
 	s->npend = 0;
+	if (s->cappend > 1024) { /* a large batch does not keep its array */
+		free(s->pend);
+		s->pend = NULL;
+		s->cappend = 0;
+	}
 }
 
 int store_batch_end(struct store *s)
 {
-	struct sbuf b = {0};
+	struct jwrite w;
 	int rc;
 
 	if (s->batch_depth <= 0)
 		log_fatal("store: store_batch_end without store_batch_begin");
 	if (--s->batch_depth > 0 || s->npend == 0)
 		return 0;
-	for (size_t i = 0; i < s->npend; i++)
-		rec_put_op(&b, s->pend[i].val ? REC_PUT : REC_DEL, s->pend[i].kind, s->pend[i].key,
-			   s->pend[i].val, i + 1 < s->npend);
-	rc = journal_append(s, &b, s->npend);
-	sbuf_free(&b);
+	rc = jw_start(s, &w);
+	if (!rc) {
+		for (size_t i = 0; i < s->npend; i++) {
+			const struct pending *p = &s->pend[i];
+
+			jw_op(&w, p->val ? REC_PUT : REC_DEL, p->kind->name,
+			      p->val ? p->val : p->old, i + 1 < s->npend);
+		}
+		rc = jw_end(&w);
+	}
 	if (rc) {
-		/* Nothing of the batch is on disk: undo it in memory, newest first. */
-		for (size_t i = s->npend; i-- > 0;)
-			json_object_put(mem_set(s, s->pend[i].kind, s->pend[i].key,
-						json_object_get(s->pend[i].old)));
+		/* Nothing of the batch is on disk: undo it in memory. */
+		pend_undo(s);
 		log_err("store %s: batch of %zu writes rolled back", s->dir, s->npend);
 	}
 	pend_clear(s);
@@ -676,7 +814,7 @@ static int load_snapshot(struct store *s, int *present, char *err, size_t errlen
 		goto out;
 	while ((n = next_line(&l, &line, &len)) > 0) {
 		struct rec r;
-		struct json_object *old;
+		struct obj *old;
 
 		if (rec_parse(line, len, &r, why, sizeof(why))) {
 			snprintf(err, errlen, "%s/snapshot:%u: %s", s->dir, l.lineno, why);
@@ -690,10 +828,10 @@ static int load_snapshot(struct store *s, int *present, char *err, size_t errlen
 			rec_free(&r);
 			goto out;
 		}
-		old = mem_set(s, r.kind, r.key, json_object_get(r.val));
+		old = mem_set_name(s, r.kind, r.key, obj_of_json(r.key, r.val));
 		rec_free(&r);
 		if (old) {
-			json_object_put(old);
+			obj_unref(old);
 			snprintf(err, errlen, "%s/snapshot:%u: duplicate object", s->dir, l.lineno);
 			goto out;
 		}
@@ -720,18 +858,10 @@ struct journal_load {
 	size_t records;
 };
 
-static void recs_free(struct rec *r, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		rec_free(&r[i]);
-}
-
 static int load_journal(struct store *s, int snap_present, struct journal_load *jl, char *err,
 			size_t errlen)
 {
 	struct lines l = {0};
-	struct rec *batch = NULL;
-	size_t nbatch = 0, capbatch = 0;
 	unsigned batch_line = 0;
 	char *buf, why[200];
 	const char *line;
@@ -771,43 +901,46 @@ static int load_journal(struct store *s, int snap_present, struct journal_load *
 		goto out;
 	}
 	jl->end = l.off;
+	/* A batch is applied record by record, its undo kept in s->pend (object references, not
+	 * parsed records: a batch of 100,000 costs ~2 MB): a batch the journal ends inside is
+	 * undone. */
 	while ((n = next_line(&l, &line, &len)) > 0) {
-		if (nbatch == capbatch) {
-			capbatch = capbatch ? 2 * capbatch : 16;
-			batch = realloc(batch, capbatch * sizeof(*batch));
-			if (!batch)
-				log_fatal("store: out of memory");
-		}
-		if (rec_parse(line, len, &batch[nbatch], why, sizeof(why))) {
+		struct rec r;
+		struct kind *k;
+		struct obj *o;
+
+		if (rec_parse(line, len, &r, why, sizeof(why))) {
 			snprintf(err, errlen, "%s/journal:%u: %s", s->dir, l.lineno, why);
 			goto out;
 		}
-		if (batch[nbatch].op == REC_HDR) {
+		if (r.op == REC_HDR) {
 			snprintf(err, errlen, "%s/journal:%u: a header record after line 1", s->dir,
 				 l.lineno);
-			nbatch++;
+			rec_free(&r);
 			goto out;
 		}
-		if (!nbatch)
+		if (!s->npend)
 			batch_line = l.lineno;
-		if (batch[nbatch++].more)
+		o = r.op == REC_PUT ? obj_of_json(r.key, r.val) : NULL;
+		k = kind_get(s, r.kind, o != NULL);
+		pend_push(s, k, o, k ? mem_set(s, k, r.key, obj_ref(o)) : NULL);
+		if (r.more) {
+			rec_free(&r);
 			continue;
-		for (size_t i = 0; i < nbatch; i++)
-			json_object_put(
-			    mem_set(s, batch[i].kind, batch[i].key, json_object_get(batch[i].val)));
-		jl->records += nbatch;
-		recs_free(batch, nbatch);
-		nbatch = 0;
+		}
+		rec_free(&r);
+		jl->records += s->npend;
+		pend_clear(s);
 		jl->end = l.off;
 	}
-	if (n < 0 || nbatch) {
+	if (n < 0 || s->npend) {
 		jl->torn = 1;
-		jl->torn_line = nbatch ? batch_line : l.lineno + 1;
+		jl->torn_line = s->npend ? batch_line : l.lineno + 1;
+		pend_undo(s);
 	}
 	rc = 0;
 out:
-	recs_free(batch, nbatch);
-	free(batch);
+	pend_clear(s);
 	free(buf);
 	return rc;
 }

@@ -39,6 +39,7 @@ static void add_service(struct cfg *c, int i)
 	struct cfg_service *s = cfg_array_push((void **)&c->services, &c->n_services, sizeof(*s));
 
 	snprintf(s->name, sizeof(s->name), "bench/s%07d", i);
+	s->ports = calloc(2, sizeof(*s->ports)); /* cfg_free frees it */
 	s->ports[0] = (struct cfg_port){80, 6};
 	s->ports[1] = (struct cfg_port){443, 6};
 	s->n_ports = 2;

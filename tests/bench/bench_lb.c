@@ -219,6 +219,7 @@ static int cthit(char **argv)
 	};
 	static struct cfg_backend be[1];
 	static struct cfg_service svc;
+	static struct cfg_port svc_port[1];
 	__u32 repeat = (__u32)atol(argv[0]), ret = 0;
 	struct lb_vip vip = {.svc = &svc, .n_ips = 1};
 	struct bpf_object *x;
@@ -253,6 +254,7 @@ static int cthit(char **argv)
 	be[0].port = 8080;
 	be[0].weight = 1;
 	snprintf(svc.name, sizeof(svc.name), "bench/svc");
+	svc.ports = svc_port;
 	svc.ports[0] = (struct cfg_port){80, 17};
 	svc.n_ports = 1;
 	svc.backends = be;

@@ -152,6 +152,7 @@ static uint64_t reason(int r)
 /* ---- services under test ---- */
 
 static struct cfg_backend be_one[2], be_web[8], be_noneigh[1];
+static struct cfg_port ports_one[3], ports_web[1], ports_empty[1], ports_noneigh[1];
 static struct cfg_service svc_one, svc_web, svc_empty, svc_noneigh;
 static struct lb_vip vips[4];
 
@@ -166,6 +167,7 @@ static void services_init(void)
 	be_one[0] = BE("192.0.2.11", 8080, 1, CFG_BE_READY);
 	be_one[1] = BE("2001:db8:b::11", 8080, 1, CFG_BE_READY);
 	snprintf(svc_one.name, sizeof(svc_one.name), "default/one");
+	svc_one.ports = ports_one;
 	svc_one.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
 	svc_one.ports[1] = (struct cfg_port){53, IPPROTO_UDP};
 	svc_one.ports[2] = (struct cfg_port){8443, IPPROTO_TCP}; /* to the same backend port */
@@ -180,6 +182,7 @@ static void services_init(void)
 	be_web[1] = BE("192.0.2.13", 8080, 1, CFG_BE_READY);
 	be_web[2] = BE("192.0.2.14", 8080, 1, CFG_BE_READY);
 	snprintf(svc_web.name, sizeof(svc_web.name), "default/web");
+	svc_web.ports = ports_web;
 	svc_web.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
 	svc_web.n_ports = 1;
 	svc_web.backends = be_web;
@@ -187,12 +190,14 @@ static void services_init(void)
 	vips[1] = (struct lb_vip){.svc = &svc_web, .ips = {IP("203.0.113.10")}, .n_ips = 1};
 
 	snprintf(svc_empty.name, sizeof(svc_empty.name), "default/empty");
+	svc_empty.ports = ports_empty;
 	svc_empty.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
 	svc_empty.n_ports = 1;
 	vips[2] = (struct lb_vip){.svc = &svc_empty, .ips = {IP("203.0.113.20")}, .n_ips = 1};
 
 	be_noneigh[0] = BE("192.0.2.99", 80, 1, CFG_BE_READY);
 	snprintf(svc_noneigh.name, sizeof(svc_noneigh.name), "default/noneigh");
+	svc_noneigh.ports = ports_noneigh;
 	svc_noneigh.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
 	svc_noneigh.n_ports = 1;
 	svc_noneigh.backends = be_noneigh;

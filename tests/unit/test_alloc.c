@@ -509,6 +509,7 @@ static void test_scale(void)
 				cfg_array_push((void **)&c->services, &c->n_services, sizeof(*s));
 
 			snprintf(s->name, sizeof(s->name), "d/s%06d", i);
+			s->ports = calloc(1, sizeof(*s->ports)); /* cfg_free frees it */
 			s->ports[0] = (struct cfg_port){80, 6};
 			s->n_ports = 1;
 			s->family = k ? CFG_FAM_IPV6 : CFG_FAM_IPV4;
