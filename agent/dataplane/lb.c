@@ -151,6 +151,13 @@ static int build_wants(const struct lb_vip *vips, int n, struct want_svc **out, 
 	struct want_svc *w = NULL, *v = NULL;
 	int nw = 0, nv = 0, cw = 0, cv = 0, total_be = 0;
 
+	/* sized once: at most one VIP entry per address, one tuple per address and port */
+	for (int i = 0; i < n; i++) {
+		cv += vips[i].n_ips;
+		cw += vips[i].n_ips * vips[i].svc->n_ports;
+	}
+	v = xcalloc(cv ? cv : 1, sizeof(*v));
+	w = xcalloc(cw ? cw : 1, sizeof(*w));
 	for (int i = 0; i < n; i++) {
 		const struct cfg_service *s = vips[i].svc;
 
@@ -162,31 +169,15 @@ static int build_wants(const struct lb_vip *vips, int n, struct want_svc **out, 
 			ip_to_elb(ip, &vkey.vip);
 			vkey.family = elb_family(ip->family);
 			j = hmap_put_new(vk, &vkey, nv);
-			if (j == nv) {
-				if (nv == cv) {
-					cv = cv ? 2 * cv : 16;
-					v = realloc(v, cv * sizeof(*v));
-					if (!v)
-						log_fatal("dataplane: out of memory");
-				}
-				memset(&v[nv], 0, sizeof(v[nv]));
-				v[nv].key = vkey;
-				nv++;
-			}
+			if (j == nv)
+				v[nv++].key = vkey;
 			if (s->allow_icmp_echo)
 				v[j].v.flags |= ELB_SVC_F_ICMP_ECHO;
 			for (int p = 0; p < s->n_ports; p++) {
 				struct want_svc *x;
 				int k;
 
-				if (nw == cw) {
-					cw = cw ? 2 * cw : 16;
-					w = realloc(w, cw * sizeof(*w));
-					if (!w)
-						log_fatal("dataplane: out of memory");
-				}
 				x = &w[nw++];
-				memset(x, 0, sizeof(*x));
 				x->key = vkey;
 				x->key.port = htons(s->ports[p].port);
 				x->key.proto = s->ports[p].proto;
@@ -201,7 +192,7 @@ static int build_wants(const struct lb_vip *vips, int n, struct want_svc **out, 
 				}
 				if (s->allow_icmp_echo)
 					x->v.flags |= ELB_SVC_F_ICMP_ECHO;
-				x->bes = xcalloc(s->n_backends, sizeof(*x->bes));
+				x->bes = s->n_backends ? xcalloc(s->n_backends, sizeof(*x->bes)) : NULL;
 				for (int b = 0; b < s->n_backends; b++) {
 					const struct cfg_backend *cb = &s->backends[b];
 					struct elb_backend *e;
@@ -528,6 +519,11 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 	mg_cache_check(f->maglev);
 	nhs = dump_services(f->services, &hs);
 	nhb = dump_backends(f->backends, &hb);
+	/* sized for what the maps hold (no growth while 100,000 entries go in) */
+	hmap_free(&hk);
+	hmap_init(&hk, sizeof(struct elb_svc_key), (size_t)nhs);
+	hmap_free(&bk);
+	hmap_init(&bk, sizeof(struct be_match), (size_t)nhb);
 	for (int i = 0; i < nhs; i++) {
 		if (hs[i].v.id && hs[i].v.id < ELB_MAX_SERVICES)
 			svc_used[hs[i].v.id] = 1;

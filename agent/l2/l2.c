@@ -37,7 +37,6 @@
 
 struct l2_ent {
 	char ifname[CFG_IFNAME_MAX];
-	char ipstr[IP_STRLEN];
 	int ifindex;
 	uint8_t mac[6];
 	struct ip ip;
@@ -143,8 +142,8 @@ static void send_frame(struct l2 *l, struct l2_ent *e, const uint8_t *f, size_t 
 	if (sendto(l->sock, f, len, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		/* a link still coming up (ENETDOWN) is normal: the burst retries */
 		log_msg(errno == ENETDOWN ? LOG_DEBUG : LOG_WARN,
-			"l2: %s: gratuitous announcement for %s failed: %s", e->ifname, e->ipstr,
-			strerror(errno));
+			"l2: %s: gratuitous announcement for %s failed: %s", e->ifname,
+			ip_str(&e->ip, (char[IP_STRLEN]){0}), strerror(errno));
 	else
 		e->garp_sent++;
 }
@@ -159,7 +158,8 @@ static void announce(struct l2 *l, struct l2_ent *e)
 	} else {
 		send_frame(l, e, f, l2_frame_unsol_na(f, sizeof(f), e->mac, &e->ip));
 	}
-	log_debug("l2: %s: announced %s (%llu sent)", e->ifname, e->ipstr, e->garp_sent);
+	log_debug("l2: %s: announced %s (%llu sent)", e->ifname,
+		  ip_str(&e->ip, (char[IP_STRLEN]){0}), e->garp_sent);
 }
 
 static void on_timer(struct ev_timer *t, void *arg);
@@ -343,7 +343,7 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 		e->ifindex = ifi->ifindex;
 		memcpy(e->mac, ifi->mac, 6);
 		e->ip = *ip;
-		ip_str(ip, e->ipstr);
+		ip_str(ip, s);
 		e->seen = true;
 		e->burst_left = L2_BURST;
 		e->next_ms = ev_now_ms();
@@ -351,8 +351,8 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 			log_warn(
 			    "l2: %s: service IP %s (%s) is outside the subnets of %s; announcing "
 			    "it anyway",
-			    sw->name, e->ipstr, svc, ifname);
-		log_info("l2: %s: announcing %s (%s) on %s", sw->name, e->ipstr, svc, ifname);
+			    sw->name, s, svc, ifname);
+		log_info("l2: %s: announcing %s (%s) on %s", sw->name, s, svc, ifname);
 	}
 	/* keep counters of an entry adopted from a previous run */
 	k = ent_key(e);
@@ -365,7 +365,7 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 	} else {
 		if (!c->n_fail++)
 			snprintf(c->fail_msg, sizeof(c->fail_msg), "%s: %s update for %s failed: %s",
-				 ifname, ELB_MAP_L2_VIPS, e->ipstr, strerror(errno));
+				 ifname, ELB_MAP_L2_VIPS, ip_str(&e->ip, s), strerror(errno));
 		c->rc = -1;
 	}
 }
@@ -466,7 +466,8 @@ int l2_reconcile(struct l2 *l, struct agent *a)
 
 			/* stop at once: the next ARP/NS for it passes to the kernel */
 			bpf_map_delete_elem(c.fd, &k);
-			log_info("l2: %s: stopped announcing %s", e->ifname, e->ipstr);
+			log_info("l2: %s: stopped announcing %s", e->ifname,
+				 ip_str(&e->ip, (char[IP_STRLEN]){0}));
 			continue;
 		}
 		l->e[w++] = *e;
@@ -507,7 +508,8 @@ static void on_conflict_timer(struct ev_timer *t, void *arg)
 				continue;
 			log_warn("l2: %s: address conflict on %s: another host claimed it (%u frame(s) "
 				 "from a MAC not ours; tcpdump -e arp or icmp6 on %s shows it)",
-				 e->ipstr, e->ifname, v.conflicts - e->conflicts_seen, e->ifname);
+				 ip_str(&e->ip, (char[IP_STRLEN]){0}), e->ifname,
+				 v.conflicts - e->conflicts_seen, e->ifname);
 			e->conflicts_seen = v.conflicts;
 		}
 	}
@@ -533,8 +535,9 @@ void l2_foreach_stats(struct l2 *l, l2_stats_fn fn, void *arg)
 		struct l2_ent *e = &l->e[i];
 		struct elb_l2_key k = ent_key(e);
 		struct elb_l2_vip v = {0};
+		char ip[IP_STRLEN];
 		struct l2_vip_stats s = {
-		    .ip = e->ipstr, .ifname = e->ifname, .gratuitous = e->garp_sent};
+		    .ip = ip_str(&e->ip, ip), .ifname = e->ifname, .gratuitous = e->garp_sent};
 
 		if (fd >= 0 && bpf_map_lookup_elem(fd, &k, &v) == 0) {
 			s.requests = v.requests;
