@@ -11,6 +11,7 @@
 #include <edgelb/l2.h>
 
 #include "lib/common.h"
+#include "lib/vip_filter.h"
 
 /* l2_vips_v1: (ifindex, family, VIP) → flags + request/reply counters; the announcer writes,
  * XDP reads and bumps the counters atomically. */
@@ -124,8 +125,12 @@ static __always_inline int l2_arp(struct xdp_md *ctx, __u64 len)
 	__builtin_memcpy(&tpa, arp->tpa, 4);
 	/* RFC 5227 2.4: any ARP packet (request, reply, gratuitous) whose sender address is a VIP
 	 * we announce, from another MAC, is an address conflict: counted on the VIP, left to the
-	 * kernel. */
-	if (spa && l2_conflict(ctx, ELB_AF_INET, (__be32[4]){spa}, arp->sha))
+	 * kernel. A request is looked at only when the VIP bitmap has its sender: one from an
+	 * ordinary host costs one array lookup. */
+	if (spa &&
+	    (spa == tpa || arp->op == bpf_htons(L2_ARPOP_REPLY) ||
+	     vip_filter_maybe(&(struct elb_ip){.addr = {spa}}, ELB_AF_INET)) &&
+	    l2_conflict(ctx, ELB_AF_INET, (__be32[4]){spa}, arp->sha))
 		return l2_pass(ELB_R_ARP_CONFLICT, len);
 	/* Gratuitous ARP (either form) announces the sender's own address: not a question. */
 	if (spa == tpa)

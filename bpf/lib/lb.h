@@ -22,6 +22,7 @@
 #include <edgelb/lb.h>
 
 #include "lib/common.h"
+#include "lib/vip_filter.h"
 
 /* linux/icmp.h pulls in libc headers: the RFC 792 types we need */
 #define ICMP_ECHOREPLY	     0
@@ -69,14 +70,6 @@ struct {
 	__type(key, struct elb_ct_key);
 	__type(value, struct elb_ct);
 } ct_v1 SEC(".maps");
-
-/* vip_filter_v1: bitmap of VIPs (hash → bit); agent writes, XDP reads first. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, ELB_VIP_FILTER_WORDS);
-	__type(key, __u32);
-	__type(value, __u64);
-} vip_filter_v1 SEC(".maps");
 
 /* svc_stats_v1 / be_stats_v1: id → per-CPU packets, bytes, flows; XDP writes, agent sums. */
 struct {
@@ -1043,14 +1036,9 @@ static __always_inline int lb_handle(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	/* one array lookup (the VIP bitmap) decides for nearly all non-VIP traffic */
-	{
-		__u32 h = elb_vip_filter_hash(&p.dst, p.family), w = h >> 6;
-		__u64 *bits = bpf_map_lookup_elem(&vip_filter_v1, &w);
-
-		if (!bits || !(*bits & (1ULL << (h & 63)))) {
-			count(ELB_R_LB_NOT_SERVICE, len);
-			return XDP_PASS;
-		}
+	if (!vip_filter_maybe(&p.dst, p.family)) {
+		count(ELB_R_LB_NOT_SERVICE, len);
+		return XDP_PASS;
 	}
 	/* TCP/UDP: conntrack first (lb_service); the VIP entry only on a miss */
 	if (!p.frag && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP))

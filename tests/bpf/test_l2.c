@@ -9,6 +9,7 @@
 
 #define ELB_STATS_NAMES
 #include <edgelb/l2.h>
+#include <edgelb/lb.h>
 #include <edgelb/maps.h>
 #include <edgelb/stats.h>
 
@@ -26,7 +27,7 @@ static const uint8_t PEER_MAC[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 #define PEER4	   "192.0.2.1"
 #define PEER6	   "fe80::1"
 
-static int prog, m_stats, m_vips, m_ifaces, m_config, ncpu;
+static int prog, m_stats, m_vips, m_ifaces, m_config, m_filter, ncpu;
 static uint32_t not_ours; /* an existing ifindex other than lo, 0 when there is none */
 
 static uint32_t find_not_ours(void)
@@ -79,12 +80,19 @@ static struct elb_l2_vip vip_get(int ifindex, const char *vip)
 	return v;
 }
 
+/* An announced VIP: its l2_vips_v1 entry, and its bit in vip_filter_v1 as the agent sets it
+ * for every assigned service IP. */
 static void vip_put(int ifindex, const char *vip)
 {
 	struct elb_l2_key k = vip_key(ifindex, vip);
 	struct elb_l2_vip v = {.flags = ELB_L2_F_ACTIVE};
+	__u32 h = elb_vip_filter_hash(&k.vip, k.family), w = h >> 6;
+	__u64 bits = 0;
 
 	bpf_map_update_elem(m_vips, &k, &v, BPF_ANY);
+	bpf_map_lookup_elem(m_filter, &w, &bits);
+	bits |= 1ULL << (h & 63);
+	bpf_map_update_elem(m_filter, &w, &bits, BPF_ANY);
 }
 
 static void heartbeat(int64_t age_ms)
@@ -601,6 +609,7 @@ int main(void)
 	m_vips = h_map_fd(obj, ELB_MAP_L2_VIPS);
 	m_ifaces = h_map_fd(obj, ELB_MAP_IFACES);
 	m_config = h_map_fd(obj, ELB_MAP_CONFIG);
+	m_filter = h_map_fd(obj, ELB_MAP_VIP_FILTER);
 	ncpu = libbpf_num_possible_cpus();
 	not_ours = find_not_ours();
 
