@@ -165,19 +165,19 @@ static int parse_node(struct yparse *y, yaml_event_t *ev, struct json_object **o
 	return rc;
 }
 
-/* Parses every document of a YAML stream into an array of JSON values. NULL on error. */
-struct json_object *yaml_to_json(const char *name, const char *buf, size_t len,
-				 struct cfg_errs *errs)
+/* Runs fn on each document of a YAML stream: ev is the document's first node event (fn
+ * consumes it), line where the document starts. 0, or -1 on a YAML error (reported) or when fn
+ * fails. */
+typedef int (*doc_fn)(struct yparse *y, yaml_event_t *ev, size_t line, void *arg);
+static int each_doc(struct yparse *y, const char *buf, size_t len, doc_fn fn, void *arg)
 {
-	struct yparse y = {.name = name, .errs = errs};
-	struct json_object *docs = json_object_new_array();
 	yaml_event_t ev;
 	int rc = 0;
 
-	yaml_parser_initialize(&y.p);
-	yaml_parser_set_input_string(&y.p, (const unsigned char *)buf, len);
+	yaml_parser_initialize(&y->p);
+	yaml_parser_set_input_string(&y->p, (const unsigned char *)buf, len);
 	for (;;) {
-		if (next(&y, &ev) < 0) {
+		if (next(y, &ev) < 0) {
 			rc = -1;
 			break;
 		}
@@ -186,24 +186,43 @@ struct json_object *yaml_to_json(const char *name, const char *buf, size_t len,
 			break;
 		}
 		if (ev.type == YAML_DOCUMENT_START_EVENT) {
-			struct json_object *root;
 			size_t line = ev.start_mark.line;
+
 			yaml_event_delete(&ev);
-			if (next(&y, &ev) < 0 || parse_node(&y, &ev, &root, 0) < 0) {
+			if (next(y, &ev) < 0 || fn(y, &ev, line, arg) < 0) {
 				rc = -1;
 				break;
 			}
-			if (!root) {
-				root = json_object_new_object();
-				set_line(root, line);
-			}
-			json_object_array_add(docs, root);
 			continue;
 		}
 		yaml_event_delete(&ev); /* stream start, document end */
 	}
-	yaml_parser_delete(&y.p);
-	if (rc < 0) {
+	yaml_parser_delete(&y->p);
+	return rc;
+}
+
+static int json_doc(struct yparse *y, yaml_event_t *ev, size_t line, void *arg)
+{
+	struct json_object *root;
+
+	if (parse_node(y, ev, &root, 0) < 0)
+		return -1;
+	if (!root) {
+		root = json_object_new_object();
+		set_line(root, line);
+	}
+	json_object_array_add(arg, root);
+	return 0;
+}
+
+/* Parses every document of a YAML stream into an array of JSON values. NULL on error. */
+struct json_object *yaml_to_json(const char *name, const char *buf, size_t len,
+				 struct cfg_errs *errs)
+{
+	struct yparse y = {.name = name, .errs = errs};
+	struct json_object *docs = json_object_new_array();
+
+	if (each_doc(&y, buf, len, json_doc, docs) < 0) {
 		json_object_put(docs);
 		return NULL;
 	}
@@ -527,68 +546,55 @@ static int parse_root(struct yparse *y, yaml_event_t *ev, struct ctx *c, struct 
 
 /* As yaml_to_json followed by decoding its one document, in one pass (parse_root). Errors
  * come in the same order: the YAML's own, then the content's by top-level key. */
+struct load {
+	struct ctx c;
+	struct sections ss;
+	struct cfg *cfg;
+	size_t docs;
+};
+
+static int load_doc(struct yparse *y, yaml_event_t *ev, size_t line, void *arg)
+{
+	struct load *l = arg;
+	struct json_object *extra;
+
+	(void)line;
+	if (l->docs++ == 0)
+		return parse_root(y, ev, &l->c, &l->ss, l->cfg);
+	/* a second document only needs counting (and its YAML errors) */
+	if (parse_node(y, ev, &extra, 0) < 0)
+		return -1;
+	json_object_put(extra);
+	return 0;
+}
+
 struct cfg *cfg_load_buf(const char *name, const char *buf, size_t len, struct cfg_errs *errs)
 {
 	struct yparse y = {.name = name, .errs = errs};
-	struct ctx c = {.name = name};
-	struct sections ss = {0};
-	struct cfg *cfg = cfg_new();
-	size_t docs = 0;
-	yaml_event_t ev;
-	int before = errs->n, rc = 0;
+	struct load l = {.c = {.name = name}, .cfg = cfg_new()};
+	int before = errs->n, rc = each_doc(&y, buf, len, load_doc, &l);
 
-	yaml_parser_initialize(&y.p);
-	yaml_parser_set_input_string(&y.p, (const unsigned char *)buf, len);
-	for (;;) {
-		if (next(&y, &ev) < 0) {
-			rc = -1;
-			break;
-		}
-		if (ev.type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(&ev);
-			break;
-		}
-		if (ev.type == YAML_DOCUMENT_START_EVENT) {
-			struct json_object *extra;
-
-			yaml_event_delete(&ev);
-			if (next(&y, &ev) < 0) {
-				rc = -1;
-				break;
-			}
-			/* a second document only needs counting (and its YAML errors) */
-			rc = docs++ ? parse_node(&y, &ev, &extra, 0)
-				    : parse_root(&y, &ev, &c, &ss, cfg);
-			if (docs > 1 && rc == 0)
-				json_object_put(extra);
-			if (rc < 0)
-				break;
-			continue;
-		}
-		yaml_event_delete(&ev); /* stream start, document end */
-	}
-	yaml_parser_delete(&y.p);
-	if (rc == 0 && docs > 1)
-		cfg_errs_add(errs, "%s: %zu YAML documents (allowed: exactly one)", name, docs);
-	if (rc == 0 && docs == 1)
-		for (int i = 0; i < ss.n; i++)
-			for (int k = 0; k < ss.v[i].errs.n; k++)
-				cfg_errs_add(errs, "%s", ss.v[i].errs.msgs[k]);
-	sections_free(&ss);
-	if (rc == 0 && docs == 0) /* an empty file is an empty config */
-		return cfg;
+	if (rc == 0 && l.docs > 1)
+		cfg_errs_add(errs, "%s: %zu YAML documents (allowed: exactly one)", name, l.docs);
+	if (rc == 0 && l.docs == 1)
+		for (int i = 0; i < l.ss.n; i++)
+			for (int k = 0; k < l.ss.v[i].errs.n; k++)
+				cfg_errs_add(errs, "%s", l.ss.v[i].errs.msgs[k]);
+	sections_free(&l.ss);
+	if (rc == 0 && l.docs == 0) /* an empty file is an empty config */
+		return l.cfg;
 	if (rc < 0) {
-		cfg_free(cfg);
+		cfg_free(l.cfg);
 		return NULL;
 	}
 	if (errs->n == before)
-		cfg_validate(cfg, errs);
+		cfg_validate(l.cfg, errs);
 	if (errs->n > before) {
-		cfg_free(cfg);
+		cfg_free(l.cfg);
 		return NULL;
 	}
-	cfg_shrink(cfg);
-	return cfg;
+	cfg_shrink(l.cfg);
+	return l.cfg;
 }
 
 struct cfg *cfg_load_file(const char *path, struct cfg_errs *errs)

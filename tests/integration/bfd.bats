@@ -376,11 +376,7 @@ far_bird_start() {
 		ipv4 { table t4; import all; export none; };
 	}
 	EOF2
-	ip netns exec "$FAR" bird -f -c "$BIRD_CONF" -s "$BIRD_SOCK" -P "$BGP_DIR/bird-far.pid" \
-		>>"$BGP_DIR/bird.out" 2>&1 &
-	BIRD_PID=$!
-	ELB_PIDS+=("$BIRD_PID")
-	elb_wait 10 birdc -s "$BIRD_SOCK" show status
+	bird_run "$FAR"
 }
 
 @test "multihop BFD (RFC 5883) with BIRD two hops away: Up over port 4784; BIRD frozen takes BGP down" {

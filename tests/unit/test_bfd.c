@@ -591,7 +591,9 @@ static void test_timers(struct ev_loop *l)
 	T_BEGIN(
 	    "free: AdminDown repeats for the remote's detection time, then the session is gone");
 	{
-		struct bfd_params one = {10000, 10000, 1};
+		/* multiplier 3: the remote's detection time of us is 3 x the 1 s AdminDown rate,
+		 * so periodic AdminDowns (every 0.75-1 s) fall well inside it even on a busy CPU */
+		struct bfd_params one = {10000, 10000, 3};
 		struct bfd_sess *f = bfd_sess_new(b, &other_ip, NULL, &one, NULL, NULL);
 		uint32_t disc = f->local_disc;
 		uint64_t end, t0, drops0 = bfd_drops(b, BFD_DROP_NO_SESSION);
@@ -608,7 +610,7 @@ static void test_timers(struct ev_loop *l)
 		k.your_disc = disc;
 		bfd_pkt_encode(&w, &k);
 		t0 = ev_now_ms();
-		end = t0 + 3000;
+		end = t0 + 5000;
 		c.n = 0;
 		while (ev_now_ms() < end && bfd_drops(b, BFD_DROP_NO_SESSION) == drops0) {
 			int before = c.n;
@@ -627,8 +629,8 @@ static void test_timers(struct ev_loop *l)
 		T_EXPECT(bfd_drops(b, BFD_DROP_NO_SESSION) == drops0 + 1,
 			 "discriminator unknown after %llu ms",
 			 (unsigned long long)(ev_now_ms() - t0));
-		T_EXPECT(ev_now_ms() - t0 >= 900, "not before the remote's detection time (1 s)");
-		T_EXPECT(admin >= 1 && other == 0, "%d periodic AdminDown packets, %d others",
+		T_EXPECT(ev_now_ms() - t0 >= 2900, "not before the remote's detection time (3 s)");
+		T_EXPECT(admin >= 2 && other == 0, "%d periodic AdminDown packets, %d others",
 			 admin, other);
 	}
 	T_END();

@@ -73,9 +73,10 @@ bird_start() {
 	bird_run
 }
 
+# bird_run [NS]: starts BIRD with BIRD_CONF on BIRD_SOCK in NS (ROUTER by default); sets BIRD_PID.
 bird_run() {
 	rm -f "$BIRD_SOCK"
-	ip netns exec "$ROUTER" bird -f -c "$BIRD_CONF" -s "$BIRD_SOCK" -P "$BGP_DIR/bird.pid" \
+	ip netns exec "${1:-$ROUTER}" bird -f -c "$BIRD_CONF" -s "$BIRD_SOCK" -P "$BGP_DIR/bird.pid" \
 		>>"$BGP_DIR/bird.out" 2>&1 &
 	BIRD_PID=$!
 	ELB_PIDS+=("$BIRD_PID")
