@@ -5,8 +5,9 @@
  * the pristine template (tmpl, BENCH_LEN bytes, set by the tool) over the frame:
  *   bench_tx       template, then XDP_TX: the live-frames traffic generator; with flows > 1
  *                  the UDP source port cycles through flows values (1024 up), checksum kept;
- *   bench_restore  template, then tail call to slot 0 of bench_progs (xdp_ingress, or
- *                  bench_empty for the baseline): the conntrack-hit cost with repeat;
+ *   bench_restore  template (source port cycling like bench_tx), then tail call to slot 0
+ *                  of bench_progs (xdp_ingress, or bench_empty for the baseline): the
+ *                  conntrack-hit cost with repeat, over one flow or many;
  *   bench_fwd      on the node's ingress: new MACs and redirect to fwd_ifindex, no lookup at
  *                  all: the floor of the pipeline (generator, veths, sink). */
 #include <linux/if_ether.h>
@@ -72,6 +73,7 @@ int bench_restore(struct xdp_md *ctx)
 {
 	if (restore(ctx))
 		return XDP_ABORTED;
+	next_flow(ctx);
 	bpf_tail_call(ctx, &bench_progs, 0);
 	return XDP_ABORTED;
 }

@@ -4,7 +4,7 @@
  * local or routed) leave through the compute port, so one attach point per compute interface
  * sees them all after the kernel routed them; and the skb checksum helpers keep TCP/UDP sums
  * right when the backend's stack left them partial (veth tx offload), which XDP cannot see.
- * Replies (backend:port → client) found in ct_v1 as reply entries get their source rewritten
+ * Replies (backend:port → client) found in ct_reply_v1 get their source rewritten
  * to VIP:port; ICMP errors about forwarded packets (quoted client → backend:port, e.g. Packet
  * Too Big from a router behind the node, or the kernel's own Frag Needed) get the quoted
  * destination, and the outer source when it is the backend, rewritten to the VIP.
@@ -51,7 +51,7 @@ static __always_inline int rn_tcpudp(struct __sk_buff *skb, struct lb_pkt *p)
 	k.proto = p->proto;
 	k.family = p->family;
 	k.dir = ELB_CT_REPLY;
-	ct = bpf_map_lookup_elem(&ct_v1, &k);
+	ct = bpf_map_lookup_elem(&ct_reply_v1, &k);
 	if (!ct)
 		return TC_ACT_OK;
 	{
@@ -122,7 +122,7 @@ static __always_inline int rn_icmp(struct __sk_buff *skb, struct lb_pkt *p)
 	k.proto = q.proto;
 	k.family = q.family;
 	k.dir = ELB_CT_REPLY;
-	ct = bpf_map_lookup_elem(&ct_v1, &k);
+	ct = bpf_map_lookup_elem(&ct_reply_v1, &k);
 	if (!ct)
 		return TC_ACT_OK;
 	{

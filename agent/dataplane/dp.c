@@ -123,6 +123,25 @@ static int pin_maps(struct dp *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* Maps of earlier layouts that no program uses any more: their pins are removed at load so
+ * they do not hold kernel memory forever (ct_v1: one conntrack map for both directions, split
+ * into ct_fwd_v1 and ct_reply_v1; its flows are not carried over). */
+static const char *const retired_maps[] = {"ct_v1"};
+
+static void unpin_retired(struct dp *d)
+{
+	char path[PATH_MAX + 64];
+
+	for (size_t i = 0; i < sizeof(retired_maps) / sizeof(retired_maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d->pin_dir, retired_maps[i]);
+		if (unlink(path) == 0)
+			log_info("dataplane: removed %s, a map of an earlier layout", path);
+		else if (errno != ENOENT)
+			log_warn("dataplane: cannot remove %s (a map of an earlier layout): %s", path,
+				 strerror(errno));
+	}
+}
+
 /* libbpf speaks through the agent's log: its warnings (verifier output, netlink notes such as
  * an existing clsact qdisc) at debug, so a benign kernel note is not printed as an error. */
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -170,6 +189,7 @@ struct dp *dp_open(struct agent *a, char *err, size_t errlen)
 	log_info("dataplane: xdp_ingress loaded, maps %s under %s", adopt ? "adopted" : "pinned",
 		 d->pin_dir);
 	d->adopted = adopt;
+	unpin_retired(d);
 	d->heartbeat_max_ns = heartbeat_max_ns(a);
 	if (write_config(d) < 0) {
 		snprintf(err, errlen, "%s: cannot write the heartbeat", ELB_MAP_CONFIG);

@@ -108,7 +108,7 @@ int dp_ctl_explain(struct agent *a, struct json_object *args, struct json_object
 	struct elb_svc svc;
 	const char *svc_name = NULL;
 	struct json_object *o, *reasons;
-	int prog, stats, ctfd, svcfd, had_ct, have_svc, ifindex = 1;
+	int prog, stats, ctfd, rctfd, svcfd, had_ct, have_svc, ifindex = 1;
 	uint8_t proto;
 	size_t n;
 
@@ -129,9 +129,10 @@ int dp_ctl_explain(struct agent *a, struct json_object *args, struct json_object
 		return ctl_fail(e, "proto: \"%s\": not a protocol (allowed: tcp, udp)", proto_s);
 	prog = dp_prog_fd(a->dp, "xdp_ingress");
 	stats = dp_map_fd(a->dp, ELB_MAP_STATS);
-	ctfd = dp_map_fd(a->dp, ELB_MAP_CT);
+	ctfd = dp_map_fd(a->dp, ELB_MAP_CT_FWD);
+	rctfd = dp_map_fd(a->dp, ELB_MAP_CT_REPLY);
 	svcfd = dp_map_fd(a->dp, ELB_MAP_SERVICES);
-	if (prog < 0 || stats < 0 || ctfd < 0 || svcfd < 0)
+	if (prog < 0 || stats < 0 || ctfd < 0 || rctfd < 0 || svcfd < 0)
 		return ctl_fail(e, "explain: the dataplane is not loaded");
 	for (int i = 0; a->dp && i < a->dp->n_ifs; i++)
 		if (a->dp->ifs[i].mode && a->dp->ifs[i].ifindex) {
@@ -197,7 +198,7 @@ int dp_ctl_explain(struct agent *a, struct json_object *args, struct json_object
 						 .dport = k.sport, .proto = proto, .family = k.family,
 						 .dir = ELB_CT_REPLY};
 			bpf_map_delete_elem(ctfd, &k);
-			bpf_map_delete_elem(ctfd, &rk);
+			bpf_map_delete_elem(rctfd, &rk);
 		}
 	}
 	/* why, from the reasons the run counted */

@@ -409,9 +409,9 @@ static void names_record(struct want_svc *w, int nw)
 	}
 }
 
-/* One pass over ct_v1: backend ids with a live forward entry into live[] (may be NULL), and
- * every entry (both directions) of a service id marked in purge[] (may be NULL) deleted after
- * the pass. Run only when a backend or a service port left the config. */
+/* One pass over a conntrack map (ct_fwd_v1 or ct_reply_v1): backend ids with a live entry into
+ * live[] (may be NULL), and every entry of a service id marked in purge[] (may be NULL)
+ * deleted after the pass. Run only when a backend or a service port left the config. */
 static void ct_scan(int fd, uint8_t *live, const uint8_t *purge)
 {
 	struct elb_ct_key k, prev, *pp = NULL, *del = NULL;
@@ -422,7 +422,7 @@ static void ct_scan(int fd, uint8_t *live, const uint8_t *purge)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
 	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-	while (fd >= 0 && bpf_map_get_next_key(fd, pp, &k) == 0 && guard++ < 4L * ELB_MAX_CT) {
+	while (fd >= 0 && bpf_map_get_next_key(fd, pp, &k) == 0 && guard++ < 4L * ELB_MAX_CT_FLOWS) {
 		struct elb_ct v;
 		uint64_t life;
 
@@ -440,7 +440,7 @@ static void ct_scan(int fd, uint8_t *live, const uint8_t *purge)
 			del[nd++] = k;
 			continue;
 		}
-		if (!live || k.dir != ELB_CT_FORWARD)
+		if (!live)
 			continue;
 		life = v.state == ELB_CT_SYN	   ? ELB_CT_LIFE_SYN_NS
 		       : v.state == ELB_CT_EST	   ? ELB_CT_LIFE_EST_NS
@@ -680,8 +680,10 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 				purge[hs[j].v.id] = 1;
 			}
 		}
-		if (purge)
-			ct_scan(f->ct, NULL, purge);
+		if (purge) {
+			ct_scan(f->ct_fwd, NULL, purge);
+			ct_scan(f->ct_reply, NULL, purge);
+		}
 		free(purge);
 	}
 	{
@@ -695,7 +697,7 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 				continue;
 			if (!live) {
 				live = xcalloc(ELB_MAX_BACKENDS, 1);
-				ct_scan(f->ct, live, NULL);
+				ct_scan(f->ct_fwd, live, NULL);
 			}
 			if (hb[j].id < ELB_MAX_BACKENDS && live[hb[j].id] &&
 			    t.svc_id < ELB_MAX_SERVICES && svc_keep[t.svc_id]) {
@@ -813,7 +815,8 @@ static int lb_fds_get(struct dp *d, struct lb_fds *f)
 	f->maglev = dp_map_fd(d, ELB_MAP_MAGLEV);
 	f->svc_stats = dp_map_fd(d, ELB_MAP_SVC_STATS);
 	f->be_stats = dp_map_fd(d, ELB_MAP_BE_STATS);
-	f->ct = dp_map_fd(d, ELB_MAP_CT);
+	f->ct_fwd = dp_map_fd(d, ELB_MAP_CT_FWD);
+	f->ct_reply = dp_map_fd(d, ELB_MAP_CT_REPLY);
 	f->vip_filter = dp_map_fd(d, ELB_MAP_VIP_FILTER);
 	return f->services < 0 || f->backends < 0 || f->maglev < 0 || f->svc_stats < 0 ||
 			       f->be_stats < 0 || f->vip_filter < 0

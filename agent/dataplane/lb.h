@@ -12,7 +12,9 @@ struct json_object;
 
 struct lb_fds {
 	int services, backends, maglev, svc_stats, be_stats;
-	int ct; /* read only: removed backends linger while live flows use them; -1 = never */
+	/* conntrack per direction: removed backends linger while live forward entries use them,
+	 * a removed service's entries are deleted; -1 = neither */
+	int ct_fwd, ct_reply;
 	int vip_filter;
 };
 

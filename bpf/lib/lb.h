@@ -63,13 +63,21 @@ struct {
 	__type(value, struct elb_maglev);
 } maglev_v1 SEC(".maps");
 
-/* ct_v1: forward and reply 5-tuples → NAT target; XDP and tc write, agent reads. */
+/* ct_fwd_v1 / ct_reply_v1: forward and reply 5-tuples → NAT target; XDP and tc write, agent
+ * reads. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, ELB_MAX_CT);
+	__uint(max_entries, ELB_MAX_CT_FLOWS);
 	__type(key, struct elb_ct_key);
 	__type(value, struct elb_ct);
-} ct_v1 SEC(".maps");
+} ct_fwd_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ELB_MAX_CT_FLOWS);
+	__type(key, struct elb_ct_key);
+	__type(value, struct elb_ct);
+} ct_reply_v1 SEC(".maps");
 
 /* svc_stats_v1 / be_stats_v1: id → per-CPU packets, bytes, flows; XDP writes, agent sums. */
 struct {
@@ -445,7 +453,7 @@ static __noinline void lb_ct_put_reply(const struct elb_ct_key *fk, const struct
 	rv.state = fct->state;
 	rv.backend_id = fct->backend_id;
 	rv.svc_id = fct->svc_id;
-	bpf_map_update_elem(&ct_v1, &rk, &rv, BPF_ANY);
+	bpf_map_update_elem(&ct_reply_v1, &rk, &rv, BPF_ANY);
 }
 
 /* A new flow whose reply tuple (backend:port → client:port) is already a live flow's reply
@@ -459,7 +467,7 @@ static __noinline int lb_reply_clash(const struct elb_ct_key *fk, const struct e
 	struct elb_ct *r;
 
 	lb_reply_key(&rk, fk, be, be_port);
-	r = bpf_map_lookup_elem(&ct_v1, &rk);
+	r = bpf_map_lookup_elem(&ct_reply_v1, &rk);
 	return r && lb_ct_live(r, now) && (!lb_ip_eq(&r->nat, &fk->dst) || r->nat_port != fk->dport);
 }
 
@@ -690,7 +698,7 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	k.family = p->family;
 	k.dir = ELB_CT_FORWARD;
 	next = lb_ct_next(ELB_CT_SYN, p->proto, flags);
-	ct = bpf_map_lookup_elem(&ct_v1, &k);
+	ct = bpf_map_lookup_elem(&ct_fwd_v1, &k);
 	/* A hit is honoured without looking the backend up: the agent keeps a backend that left
 	 * the config (as terminating) while live entries use it, and deletes it only when none
 	 * does, so a live entry's backend always exists. */
@@ -764,7 +772,7 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	if (new_flow) {
 		if (act < 0)
 			lb_nh_save(&nct, &nh, in);
-		bpf_map_update_elem(&ct_v1, &k, &nct, BPF_ANY);
+		bpf_map_update_elem(&ct_fwd_v1, &k, &nct, BPF_ANY);
 		lb_ct_put_reply(&k, &nct, vport);
 	} else if (act < 0) {
 		lb_nh_save(ct, &nh, in);
@@ -1002,7 +1010,7 @@ static __always_inline int lb_icmp(struct xdp_md *ctx, struct lb_pkt *p, struct 
 	k.proto = q.proto;
 	k.family = q.family;
 	k.dir = ELB_CT_FORWARD;
-	ct = bpf_map_lookup_elem(&ct_v1, &k);
+	ct = bpf_map_lookup_elem(&ct_fwd_v1, &k);
 	if (!ct || !lb_backend_of(ct))
 		return lb_drop(ELB_R_LB_ICMP_UNKNOWN, len);
 	{

@@ -56,9 +56,10 @@ struct elb_maglev {
 };
 _Static_assert(sizeof(struct elb_maglev) == 4 * ELB_MAGLEV_SIZE, "elb_maglev layout");
 
-/* ct_v1: LRU hash elb_ct_key → elb_ct, global; xdp_ingress writes both entries of a flow on a
- * miss and refreshes the forward one, tc_revnat reads and refreshes the reply one; the agent
- * reads for counters and explain. Forward key: client → VIP as received; reply key: backend →
+/* ct_fwd_v1 and ct_reply_v1: LRU hashes elb_ct_key → elb_ct, global, one per direction;
+ * xdp_ingress writes both entries of a flow on a miss and refreshes the forward one,
+ * tc_revnat reads and refreshes the reply one; the agent reads for counters and explain.
+ * Forward key (ct_fwd_v1): client → VIP as received; reply key (ct_reply_v1): backend →
  * client as the backend sends it. Entries expire lazily: seen_ns + lifetime(state) < now is
  * a miss. */
 #define ELB_CT_FORWARD 0

@@ -6,10 +6,10 @@
  *                                              cycling through FLOWS values (default 1);
  *                                              prints seconds=S sent=N
  *   cthit REPEAT                               in a private network namespace: ns per packet of
- *                                              xdp_ingress on a conntrack hit (forwarded with
- *                                              bpf_fib_lookup + redirect) and on non-VIP traffic,
- *                                              beyond an empty XDP program, via BPF_PROG_TEST_RUN
- *                                              with repeat; prints key=value pairs
+ *                                              xdp_ingress on a conntrack hit, one flow and
+ *                                              64,512 flows (redirect to the cached next hop) and
+ *                                              on non-VIP traffic, beyond an empty XDP program,
+ *                                              via BPF_PROG_TEST_RUN with repeat; key=value pairs
  *   fwd DEV OUT_DEV DST_MAC SECONDS            the floor: bench_fwd redirects DEV's frames to
  *                                              OUT_DEV (no lookup), detached after SECONDS */
 #include <arpa/inet.h>
@@ -205,6 +205,8 @@ static double run_ns(struct bench_lb *sk, int target, const uint8_t *pkt, size_t
 	return (double)o.duration;
 }
 
+#define CT_FLOWS 64512
+
 static int cthit(char **argv)
 {
 	static const char *const cmds[] = {
@@ -229,7 +231,7 @@ static int cthit(char **argv)
 	char err[256];
 	size_t n;
 	int in;
-	double hit, pass, noop, base;
+	double hit, pass, noop, base, many;
 	struct bench_lb *sk;
 	int xi, empty;
 
@@ -248,7 +250,8 @@ static int cthit(char **argv)
 	x = load("xdp_ingress");
 	f = (struct lb_fds){map_fd(x, ELB_MAP_SERVICES), map_fd(x, ELB_MAP_BACKENDS),
 			    map_fd(x, ELB_MAP_MAGLEV),	 map_fd(x, ELB_MAP_SVC_STATS),
-			    map_fd(x, ELB_MAP_BE_STATS), map_fd(x, ELB_MAP_CT),
+			    map_fd(x, ELB_MAP_BE_STATS), map_fd(x, ELB_MAP_CT_FWD),
+			    map_fd(x, ELB_MAP_CT_REPLY),
 			    map_fd(x, ELB_MAP_VIP_FILTER)};
 	ip_parse("192.0.2.11", &be[0].addr);
 	be[0].port = 8080;
@@ -280,6 +283,16 @@ static int cthit(char **argv)
 	if (ret != XDP_REDIRECT)
 		fprintf(stderr, "bench_lb cthit: action %u, not XDP_REDIRECT\n", ret);
 	base = run_ns(sk, empty, frame, n, in, repeat, &ret);
+	/* many flows: one pass creates their entries, then every packet is a hit on an entry
+	 * last touched CT_FLOWS packets ago (a working set beyond the CPU caches) */
+	sk->bss->flows = CT_FLOWS;
+	sk->bss->flow_seq = 0;
+	run_ns(sk, xi, frame, n, in, CT_FLOWS, &ret);
+	many = run_ns(sk, xi, frame, n, in, repeat, &ret);
+	if (ret != XDP_REDIRECT)
+		fprintf(stderr, "bench_lb cthit: many flows: action %u, not XDP_REDIRECT\n", ret);
+	many -= run_ns(sk, empty, frame, n, in, repeat, &ret);
+	sk->bss->flows = 1;
 	n = udp_frame(frame, mac, smac, &client, &other, 40000, 80);
 	pass = run_ns(sk, xi, frame, n, in, repeat, &ret);
 	{
@@ -290,9 +303,10 @@ static int cthit(char **argv)
 		bpf_prog_test_run_opts(empty, &o);
 		noop = (double)o.duration;
 	}
-	printf("ct_hit_ns=%.1f non_vip_ns=%.1f empty_prog_ns=%.1f repeat=%u (ns per packet beyond "
-	       "an empty XDP program; the conntrack hit DNATs and redirects to the next hop cached in the entry)\n",
-	       hit - base, pass - base, noop, repeat);
+	printf("ct_hit_ns=%.1f ct_hit_%u_flows_ns=%.1f non_vip_ns=%.1f empty_prog_ns=%.1f repeat=%u "
+	       "(ns per packet beyond an empty XDP program; the conntrack hit DNATs and redirects "
+	       "to the next hop cached in the entry)\n",
+	       hit - base, CT_FLOWS, many, pass - base, noop, repeat);
 	hit -= base;
 	return hit < 0 ? 1 : 0;
 }

@@ -36,7 +36,8 @@ static const uint8_t MAC_CLIENT[6] = {0x02, 0xc1, 0, 0, 0, 0x07};
 static const uint8_t MAC_B11[6] = {0x02, 0xbe, 0, 0, 0, 0x11};
 
 static struct bpf_object *xobj, *tobj;
-static int xprog, tprog, stats_fd, ct_fd;
+static int xprog, tprog, stats_fd;
+static int ct_fd[2]; /* by direction: ct_fwd_v1, ct_reply_v1 */
 static struct lb_fds fds;
 static int if_in, if_be;
 
@@ -125,13 +126,15 @@ static void load_objects(void)
 	}
 	tprog = h_prog_fd(tobj, "tc_revnat");
 	stats_fd = h_map_fd(xobj, ELB_MAP_STATS);
-	ct_fd = h_map_fd(xobj, ELB_MAP_CT);
+	ct_fd[ELB_CT_FORWARD] = h_map_fd(xobj, ELB_MAP_CT_FWD);
+	ct_fd[ELB_CT_REPLY] = h_map_fd(xobj, ELB_MAP_CT_REPLY);
 	fds.services = h_map_fd(xobj, ELB_MAP_SERVICES);
 	fds.backends = h_map_fd(xobj, ELB_MAP_BACKENDS);
 	fds.maglev = h_map_fd(xobj, ELB_MAP_MAGLEV);
 	fds.svc_stats = h_map_fd(xobj, ELB_MAP_SVC_STATS);
 	fds.be_stats = h_map_fd(xobj, ELB_MAP_BE_STATS);
-	fds.ct = ct_fd;
+	fds.ct_fwd = ct_fd[ELB_CT_FORWARD];
+	fds.ct_reply = ct_fd[ELB_CT_REPLY];
 	fds.vip_filter = h_map_fd(xobj, ELB_MAP_VIP_FILTER);
 }
 
@@ -377,7 +380,7 @@ static int ct_get(const char *src, uint16_t sport, const char *dst, uint16_t dpo
 {
 	struct elb_ct_key k = ct_key(src, sport, dst, dport, proto, dir);
 
-	return bpf_map_lookup_elem(ct_fd, &k, out);
+	return bpf_map_lookup_elem(ct_fd[dir], &k, out);
 }
 
 static void test_conntrack_states(void)
@@ -765,8 +768,8 @@ static void test_reply_clash(void)
 
 		fct.seen_ns = 1;
 		rct.seen_ns = 1;
-		T_EXPECT(bpf_map_update_elem(ct_fd, &fk, &fct, BPF_EXIST) == 0 &&
-				 bpf_map_update_elem(ct_fd, &rk, &rct, BPF_EXIST) == 0,
+		T_EXPECT(bpf_map_update_elem(ct_fd[ELB_CT_FORWARD], &fk, &fct, BPF_EXIST) == 0 &&
+				 bpf_map_update_elem(ct_fd[ELB_CT_REPLY], &rk, &rct, BPF_EXIST) == 0,
 			 "entries aged");
 	}
 	before = reason(ELB_R_LB_REPLY_CLASH);
@@ -936,7 +939,7 @@ static void test_maglev_change(void)
 		k.dport = htons(80);
 		k.proto = IPPROTO_TCP;
 		k.family = ELB_AF_INET;
-		bpf_map_delete_elem(ct_fd, &k);
+		bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &k);
 		if (web_backend(50000 + i, L4_TCP_SYN) != before[i])
 			moved++;
 	}
@@ -1010,7 +1013,7 @@ static void test_maglev_change(void)
 			k.dport = htons(80);
 			k.proto = IPPROTO_TCP;
 			k.family = ELB_AF_INET;
-			bpf_map_delete_elem(ct_fd, &k);
+			bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &k);
 		}
 		T_EXPECT(sync_all() == 0 && linger == 0, "resync: lingering %d want 0", linger);
 		for (int i = 0; i < 64; i++) {

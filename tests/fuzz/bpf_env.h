@@ -156,7 +156,7 @@ static inline void fz_put_reply_ct(const char *who, int ct_fd, const char *be, c
 	v.state = proto == IPPROTO_TCP ? ELB_CT_EST : ELB_CT_UDP;
 	v.backend_id = be_id;
 	v.svc_id = svc_id;
-	fz_put(who, ct_fd, ELB_MAP_CT, &k, &v);
+	fz_put(who, ct_fd, ELB_MAP_CT_REPLY, &k, &v);
 }
 
 /* Coverage from inside the kernel: libFuzzer sees only userspace edges, so the counter reasons

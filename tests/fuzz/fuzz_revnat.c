@@ -1,6 +1,6 @@
 /* libFuzzer target for the return-path program: every input is one frame run through the real
  * tc_revnat object ($B/bpf/tc_revnat.bpf.o, SCHED_CLS) with BPF_PROG_TEST_RUN and an
- * __sk_buff context on ifindex 1. ct_v1 holds reply entries of three forwarded flows
+ * __sk_buff context on ifindex 1. ct_reply_v1 holds reply entries of three forwarded flows
  * (bpf_env.h addresses). Asserted (abort() otherwise): the kernel runs every frame of a size it
  * accepts, the verdict is TC_ACT_OK or (for a conntracked reply only) TC_ACT_SHOT, and a frame
  * that carries no backend address (so cannot match a reply entry) leaves byte-identical.
@@ -38,7 +38,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	obj = fz_load(WHO, "tc_revnat", NULL);
 	prog_fd = fz_prog(WHO, obj, "tc_revnat");
-	ct = fz_map(WHO, obj, ELB_MAP_CT);
+	ct = fz_map(WHO, obj, ELB_MAP_CT_REPLY);
 	fz_put_reply_ct(WHO, ct, FZ_BE4_A, FZ_CLIENT4, 40000, IPPROTO_TCP, FZ_VIP4, 80, 1,
 			FZ_SVC4_ID);
 	fz_put_reply_ct(WHO, ct, FZ_BE4_A, FZ_CLIENT4, 40001, IPPROTO_UDP, FZ_VIP4, 53, 1,
@@ -49,7 +49,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	inet_pton(AF_INET, FZ_BE4_A, be4);
 	inet_pton(AF_INET6, FZ_BE6_A, be6);
 	trace = getenv("EDGELB_FUZZ_TRACE") != NULL; /* one line per frame: size, verdict */
-	fprintf(stderr, WHO ": tc_revnat loaded, reply flows of %s and %s in ct_v1\n", FZ_BE4_A,
+	fprintf(stderr, WHO ": tc_revnat loaded, reply flows of %s and %s in ct_reply_v1\n", FZ_BE4_A,
 		FZ_BE6_A);
 	return 0;
 }

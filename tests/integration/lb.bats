@@ -209,6 +209,35 @@ vip_served() {
 	[ "$output" = "p1 p2 p3 " ]
 }
 
+@test "conntrack: forward entries in ct_fwd_v1, reply entries in ct_reply_v1; a ct_v1 pin of the earlier layout is removed at start" {
+	local out="$ELB_STATE/../udp.out" fwd rep
+	elb_wait 10 vip_served "$VIP4"
+	client udp "$VIP4" 80 20 2 >"$out"
+	run check_sticky "$out"
+	[ "$status" -eq 0 ]
+	run bpftool -j map dump pinned "$ELB_BPFFS/ct_fwd_v1"
+	[ "$status" -eq 0 ]
+	# the client's 20 UDP flows (and vip_served's TCP one): forward direction, client -> VIP:80
+	fwd=$(jq '[.[] | .formatted | select(.key.dir == 0 and .key.proto == 17 and .key.dport == 20480)] | length' <<<"$output")
+	[ "$fwd" -ge 20 ]
+	[ "$(jq '[.[] | .formatted | select(.key.dir != 0)] | length' <<<"$output")" -eq 0 ]
+	run bpftool -j map dump pinned "$ELB_BPFFS/ct_reply_v1"
+	[ "$status" -eq 0 ]
+	# backend:8080 -> client, mapped back to VIP:80 (network order as bpftool prints it)
+	rep=$(jq '[.[] | .formatted | select(.key.dir == 1 and .key.proto == 17 and .key.sport == 36895 and .value.nat_port == 20480)] | length' <<<"$output")
+	[ "$rep" -ge 20 ]
+	[ "$(jq '[.[] | .formatted | select(.key.dir != 1)] | length' <<<"$output")" -eq 0 ]
+	# an agent of the earlier layout left ct_v1 pinned: the next start removes it
+	elb_stop TERM
+	bpftool map create "$ELB_BPFFS/ct_v1" type lru_hash key 40 value 56 entries 64 name ct_v1
+	[ -e "$ELB_BPFFS/ct_v1" ]
+	elb_start "$NODE" "$CONF" --metrics 127.0.0.1:7473
+	[ ! -e "$ELB_BPFFS/ct_v1" ]
+	grep -q "removed $ELB_BPFFS/ct_v1, a map of an earlier layout" "$ELB_LOG"
+	[ -e "$ELB_BPFFS/ct_fwd_v1" ] && [ -e "$ELB_BPFFS/ct_reply_v1" ]
+	elb_wait 10 vip_served "$VIP4"
+}
+
 @test "IPv6: TCP and UDP to the IPv6 VIP reach all three backends" {
 	local out="$ELB_STATE/../v6.out"
 	elb_wait 5 elb_ndp_is "$CLIENT" eC "$VIP6" "$NODE_MAC"
