@@ -58,7 +58,7 @@ static __always_inline int rn_tcpudp(struct __sk_buff *skb, struct lb_pkt *p)
 		__u64 now = bpf_ktime_get_coarse_ns();
 		__u8 next = lb_ct_next(ct->state, p->proto, tflags);
 
-		if (!lb_ct_live(ct, now))
+		if (!lb_ct_reply_live(ct, now))
 			return TC_ACT_OK;
 		if ((tflags & (LB_TCP_SYN | LB_TCP_ACK)) == (LB_TCP_SYN | LB_TCP_ACK))
 			next = ELB_CT_EST; /* SYN-ACK */

@@ -316,6 +316,13 @@ static __always_inline int lb_ct_live(const struct elb_ct *ct, __u64 now)
 	return now - ct->seen_ns <= lb_ct_life(ct->state);
 }
 
+/* A reply entry lives one refresh window longer than its state's lifetime (lb_service writes
+ * it at least once per window in which its forward entry is refreshed). */
+static __always_inline int lb_ct_reply_live(const struct elb_ct *ct, __u64 now)
+{
+	return now - ct->seen_ns <= lb_ct_life(ct->state) + (1ULL << ELB_CT_REPLY_WINDOW_SHIFT);
+}
+
 /* TCP flags (byte 13 of the header) → the state a packet moves a flow to. */
 #define LB_TCP_FIN 0x01
 #define LB_TCP_SYN 0x02
@@ -468,7 +475,7 @@ static __noinline int lb_reply_clash(const struct elb_ct_key *fk, const struct e
 
 	lb_reply_key(&rk, fk, be, be_port);
 	r = bpf_map_lookup_elem(&ct_reply_v1, &rk);
-	return r && lb_ct_live(r, now) && (!lb_ip_eq(&r->nat, &fk->dst) || r->nat_port != fk->dport);
+	return r && lb_ct_reply_live(r, now) && (!lb_ip_eq(&r->nat, &fk->dst) || r->nat_port != fk->dport);
 }
 
 /* ---- forwarding ---- */
@@ -709,12 +716,15 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 		port = ct->nat_port;
 		{
 			__u64 before = ct->seen_ns;
+			__u8 was = ct->state;
 
 			be_id = ct->backend_id;
-			next = lb_ct_next(ct->state, p->proto, flags);
+			next = lb_ct_next(was, p->proto, flags);
 			lb_ct_touch(ct, next, now);
-			if (ct->seen_ns != before) { /* refresh: reply entry, next hop */
-				lb_ct_put_reply(&k, ct, vport);
+			if (ct->seen_ns != before) { /* refresh: next hop, reply entry when due */
+				if (ct->state != was || (before >> ELB_CT_REPLY_WINDOW_SHIFT) !=
+							     (now >> ELB_CT_REPLY_WINDOW_SHIFT))
+					lb_ct_put_reply(&k, ct, vport);
 				ct->nh_ok = 0;
 			} else if (ct->nh_ok && ct->nh_in_ifindex == in) {
 				nh.ifindex = ct->nh_out_ifindex;

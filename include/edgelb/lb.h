@@ -91,6 +91,11 @@ enum elb_ct_state {
 #define ELB_CT_LIFE_UDP_NS     (60ULL * 1000000000ULL)
 /* seen_ns is rewritten at most this often per flow unless the state changes (cache lines). */
 #define ELB_CT_REFRESH_NS      (1000000000ULL)
+/* A forward refresh rewrites the flow's reply entry only when the state changed or the refresh
+ * falls in a new window of 2^ELB_CT_REPLY_WINDOW_SHIFT ns (about 17 s), not every second (an
+ * LRU update per flow per second); a reply entry is therefore judged live for one window
+ * beyond its lifetime, and never expires before its forward entry. */
+#define ELB_CT_REPLY_WINDOW_SHIFT 34
 
 struct elb_ct {
 	__u64 seen_ns;	  /* bpf_ktime_get_coarse_ns (CLOCK_MONOTONIC) of the last packet */

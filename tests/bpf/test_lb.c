@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -704,6 +705,122 @@ static void test_revnat(void)
 	}
 }
 
+static uint64_t mono_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* bpf_ktime_get_coarse_ns's clock */
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* One client packet through xdp_ingress; 0 when it was forwarded. */
+static int send_client(const char *vip, uint8_t proto, uint16_t sport, uint16_t dport,
+		       uint8_t flags)
+{
+	struct l4_spec s = client_pkt(vip, proto, sport, dport, flags);
+	uint8_t in[256];
+	struct h_run r;
+	size_t n = l4_build(&s, in, sizeof(in));
+
+	return run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT ? 0 : -1;
+}
+
+/* Sets seen_ns of a flow's two entries (0: leave as is). */
+static int ct_age(const char *vip, uint8_t proto, uint16_t cport, uint16_t vport,
+		  uint64_t fwd_seen, uint64_t reply_seen)
+{
+	struct elb_ct_key fk = ct_key("198.51.100.7", cport, vip, vport, proto, ELB_CT_FORWARD),
+			  rk = ct_key("192.0.2.11", 8080, "198.51.100.7", cport, proto,
+				      ELB_CT_REPLY);
+	struct elb_ct f, r;
+
+	if (bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk, &f) ||
+	    bpf_map_lookup_elem(ct_fd[ELB_CT_REPLY], &rk, &r))
+		return -1;
+	if (fwd_seen)
+		f.seen_ns = fwd_seen;
+	if (reply_seen)
+		r.seen_ns = reply_seen;
+	return bpf_map_update_elem(ct_fd[ELB_CT_FORWARD], &fk, &f, BPF_EXIST) ||
+	       bpf_map_update_elem(ct_fd[ELB_CT_REPLY], &rk, &r, BPF_EXIST);
+}
+
+/* A forward refresh (seen_ns older than ELB_CT_REFRESH_NS) rewrites the reply entry only when
+ * the state changes or the refresh falls in a new window; tc_revnat honours a reply entry one
+ * window beyond its lifetime, and not longer. */
+static void test_ct_refresh(void)
+{
+	const uint64_t window = 1ULL << ELB_CT_REPLY_WINDOW_SHIFT, sec = 1000000000ULL;
+	const char *vip = "203.0.113.11", *be = "192.0.2.11", *client = "198.51.100.7";
+	uint64_t now = mono_coarse_ns(), mark;
+	struct elb_ct fct, rct;
+
+	/* room for a refresh inside the current window: at least 2 s into it */
+	if (now % window < 2 * sec) {
+		usleep((useconds_t)((2 * sec - now % window) / 1000 + 10000));
+		now = mono_coarse_ns();
+	}
+	mark = now - 1500000000ULL; /* same window, older than the refresh interval */
+
+	T_BEGIN("lb: a refresh inside one window keeps the reply entry");
+	T_EXPECT(send_client(vip, IPPROTO_UDP, 42000, 53, 0) == 0, "first packet forwarded");
+	T_EXPECT(ct_age(vip, IPPROTO_UDP, 42000, 53, mark, mark) == 0, "entries aged 1.5 s");
+	T_EXPECT(send_client(vip, IPPROTO_UDP, 42000, 53, 0) == 0, "forwarded");
+	T_EXPECT(ct_get(client, 42000, vip, 53, IPPROTO_UDP, ELB_CT_FORWARD, &fct) == 0 &&
+			 fct.seen_ns >= now,
+		 "forward entry refreshed");
+	T_EXPECT(ct_get(be, 8080, client, 42000, IPPROTO_UDP, ELB_CT_REPLY, &rct) == 0 &&
+			 rct.seen_ns == mark,
+		 "reply entry untouched (seen %llu, mark %llu)", (unsigned long long)rct.seen_ns,
+		 (unsigned long long)mark);
+	T_END();
+
+	T_BEGIN("lb: a refresh in a new window rewrites the reply entry");
+	T_EXPECT(ct_age(vip, IPPROTO_UDP, 42000, 53, now - now % window - sec, 0) == 0,
+		 "forward entry last seen in the previous window");
+	T_EXPECT(send_client(vip, IPPROTO_UDP, 42000, 53, 0) == 0, "forwarded");
+	T_EXPECT(ct_get(be, 8080, client, 42000, IPPROTO_UDP, ELB_CT_REPLY, &rct) == 0 &&
+			 rct.seen_ns >= now && rct.nat_port == htons(53),
+		 "reply entry rewritten");
+	T_END();
+
+	T_BEGIN("lb: a state change rewrites the reply entry at once");
+	mark = now - sec / 2; /* no refresh due by age */
+	T_EXPECT(send_client(vip, IPPROTO_TCP, 42001, 80, L4_TCP_SYN) == 0, "SYN forwarded");
+	T_EXPECT(ct_age(vip, IPPROTO_TCP, 42001, 80, mark, mark) == 0, "entries aged 0.5 s");
+	T_EXPECT(send_client(vip, IPPROTO_TCP, 42001, 80, L4_TCP_ACK) == 0, "ACK forwarded");
+	T_EXPECT(ct_get(be, 8080, client, 42001, IPPROTO_TCP, ELB_CT_REPLY, &rct) == 0 &&
+			 rct.state == ELB_CT_EST && rct.seen_ns >= now,
+		 "reply entry established (state %u)", rct.state);
+	T_END();
+
+	{
+		struct l4_spec s = backend_reply(be, client, IPPROTO_UDP, 8080, 42000, 0), e = s;
+		uint8_t in[256], out[2048], want[256];
+		uint32_t on = 0, ret = 99;
+		size_t n, wn;
+
+		e.src = IP(vip);
+		e.sport = 53;
+		n = l4_build(&s, in, sizeof(in));
+		wn = l4_build(&e, want, sizeof(want));
+		T_BEGIN("revnat: a reply entry past its lifetime but within one window is honoured");
+		T_EXPECT(ct_age(vip, IPPROTO_UDP, 42000, 53, 0,
+				mono_coarse_ns() - ELB_CT_LIFE_UDP_NS - 5 * sec) == 0,
+			 "reply entry seen 65 s ago (UDP lifetime 60 s)");
+		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
+		T_EXPECT(h_bytes_eq("frame", out, on, want, wn), "leaves as VIP:53");
+		T_END();
+		T_BEGIN("revnat: a reply entry older than its lifetime and one window is not");
+		T_EXPECT(ct_age(vip, IPPROTO_UDP, 42000, 53, 0,
+				mono_coarse_ns() - ELB_CT_LIFE_UDP_NS - window - sec) == 0,
+			 "reply entry seen 78 s ago");
+		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
+		T_EXPECT(h_bytes_eq("frame", out, on, in, n), "leaves untouched");
+		T_END();
+	}
+}
+
 /* Reply-tuple clash: one client address and port reaching two VIP:ports that go to one
  * backend address and port (here the service's ports 80 and 8443, both to backend :8080). The
  * backend's replies would be alike, so the second flow is refused while the first lives, the
@@ -1090,6 +1207,7 @@ int main(void)
 	test_revnat();
 	test_icmp_errors();
 	test_reply_clash();
+	test_ct_refresh();
 	test_ids_and_counters();
 	test_maglev_change();
 	bpf_object__close(tobj);
