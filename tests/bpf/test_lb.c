@@ -1186,6 +1186,58 @@ static void test_ids_and_counters(void)
 	T_END();
 }
 
+/* Entries of a service id in one conntrack map. */
+static int ct_count(int fd, __u32 svc_id)
+{
+	struct elb_ct_key k, prev, *pp = NULL;
+	struct elb_ct v;
+	int n = 0;
+
+	for (int guard = 0; guard < 100000 && bpf_map_get_next_key(fd, pp, &k) == 0; guard++) {
+		prev = k;
+		pp = &prev;
+		if (bpf_map_lookup_elem(fd, &k, &v) == 0 && v.svc_id == svc_id)
+			n++;
+	}
+	return n;
+}
+
+/* A service that leaves the config takes its flows along, in both directions (XDP honours a
+ * conntrack hit without a service lookup); other services' flows stay. */
+static void test_service_removal(void)
+{
+	struct elb_svc_key k = {0};
+	struct elb_svc one, web;
+	struct ip vip = IP("203.0.113.11"), wvip = IP("203.0.113.10");
+	char err[256] = "";
+	int f0, r0, wf0, wr0;
+
+	ip_to_elb(&vip, &k.vip);
+	k.port = htons(80);
+	k.proto = IPPROTO_TCP;
+	k.family = ELB_AF_INET;
+	T_BEGIN("lb: a removed service's conntrack entries are deleted from both maps");
+	T_EXPECT(bpf_map_lookup_elem(fds.services, &k, &one) == 0, "default/one programmed");
+	ip_to_elb(&wvip, &k.vip);
+	T_EXPECT(bpf_map_lookup_elem(fds.services, &k, &web) == 0, "default/web programmed");
+	f0 = ct_count(ct_fd[ELB_CT_FORWARD], one.id);
+	r0 = ct_count(ct_fd[ELB_CT_REPLY], one.id);
+	wf0 = ct_count(ct_fd[ELB_CT_FORWARD], web.id);
+	wr0 = ct_count(ct_fd[ELB_CT_REPLY], web.id);
+	T_EXPECT(f0 > 0 && r0 > 0 && wf0 > 0 && wr0 > 0,
+		 "flows before: one %d/%d, web %d/%d", f0, r0, wf0, wr0);
+	T_EXPECT(lb_sync(&fds, vips + 1, 3, &linger, err, sizeof(err)) == 0, "sync without "
+		 "default/one: %s", err);
+	T_EXPECT(ct_count(ct_fd[ELB_CT_FORWARD], one.id) == 0 &&
+			 ct_count(ct_fd[ELB_CT_REPLY], one.id) == 0,
+		 "default/one's entries gone");
+	T_EXPECT(ct_count(ct_fd[ELB_CT_FORWARD], web.id) == wf0 &&
+			 ct_count(ct_fd[ELB_CT_REPLY], web.id) == wr0,
+		 "default/web's entries kept");
+	T_EXPECT(sync_all() == 0, "default/one back");
+	T_END();
+}
+
 int main(void)
 {
 	if (geteuid() != 0 || netns_setup()) {
@@ -1210,6 +1262,7 @@ int main(void)
 	test_ct_refresh();
 	test_ids_and_counters();
 	test_maglev_change();
+	test_service_removal();
 	bpf_object__close(tobj);
 	bpf_object__close(xobj);
 	return t_exit();
