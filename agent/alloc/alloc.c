@@ -6,6 +6,7 @@
 #include <search.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,25 +20,33 @@
 #include "store/store.h"
 
 /* 100,000 services each have one: strings shared by many (namespace, shared key, pools,
- * reasons) are atoms, the name is inline. */
+ * reasons) are atoms, the name is inline, and so are up to ASG_PORTS_INLINE ports (a heap copy
+ * of one 4-byte port costs a 32-byte malloc chunk). The requested addresses are on the heap,
+ * and only when there are any (most services request none). */
+#define ASG_PORTS_INLINE 2
+
 struct asg {
 	struct alloc_assignment pub; /* pool and reason are atoms */
 	const char *ns;		     /* atom */
 	const char *key;	     /* atom: shared key, "" = never shares */
 	const char *want_pool;	     /* atom */
-	struct cfg_port *ports;
+	union {
+		struct cfg_port in[ASG_PORTS_INLINE]; /* n_ports <= ASG_PORTS_INLINE */
+		struct cfg_port *heap;
+	} ports;
 	/* the request as of the last pass: when it and the pools are unchanged, an assigned
 	 * service needs no re-check (keeps a pass cheap with 100k services) */
-	struct ip req[2];
-	bool loaded;  /* from the store, ports and key not seen yet */
-	bool changed; /* ports or key changed in this pass */
+	struct ip *req; /* n_req of them, NULL when n_req is 0 */
+	unsigned gen;	/* reconcile pass that last saw the service */
+	bool loaded;	/* from the store, ports and key not seen yet */
+	bool changed;	/* ports or key changed in this pass */
 	bool same_req;
-	int n_req;
-	enum cfg_family fam;
-	int n_ports;
-	unsigned gen; /* reconcile pass that last saw the service */
-	char name[];  /* at most 2 * CFG_NAME_MAX bytes */
+	uint8_t n_req;	 /* at most 2 */
+	uint8_t fam;	 /* enum cfg_family */
+	uint8_t n_ports; /* at most CFG_MAX_PORTS */
+	char name[];	 /* at most 2 * CFG_NAME_MAX bytes */
 };
+_Static_assert(CFG_MAX_PORTS <= UINT8_MAX, "asg.n_ports holds CFG_MAX_PORTS");
 
 /* A string held by reference count; "" is never an atom. */
 struct atom {
@@ -366,20 +375,55 @@ static void release(struct alloc *al, struct asg *a, bool unpersist)
 	set_reason(al, a, "");
 }
 
+static const struct cfg_port *asg_ports(const struct asg *a)
+{
+	return a->n_ports <= ASG_PORTS_INLINE ? a->ports.in : a->ports.heap;
+}
+
+static void ports_free(struct asg *a)
+{
+	if (a->n_ports > ASG_PORTS_INLINE)
+		free(a->ports.heap);
+}
+
 static void set_spec(struct asg *a, const struct cfg_service *s)
 {
-	a->changed =
-	    !a->loaded &&
-	    (a->n_ports != s->n_ports ||
-	     (s->n_ports && memcmp(a->ports, s->ports, (size_t)s->n_ports * sizeof(*s->ports))));
+	size_t len = (size_t)s->n_ports * sizeof(*s->ports);
+	struct cfg_port *p;
+
+	a->changed = !a->loaded && (a->n_ports != s->n_ports ||
+				    (s->n_ports && memcmp(asg_ports(a), s->ports, len)));
 	a->loaded = false;
 	if (a->n_ports != s->n_ports) {
-		free(a->ports);
-		a->ports = s->n_ports ? xcalloc((size_t)s->n_ports, sizeof(*a->ports)) : NULL;
-		a->n_ports = s->n_ports;
+		ports_free(a);
+		if (s->n_ports > ASG_PORTS_INLINE)
+			a->ports.heap = xcalloc((size_t)s->n_ports, sizeof(*s->ports));
+		a->n_ports = (uint8_t)s->n_ports;
 	}
-	if (s->n_ports)
-		memcpy(a->ports, s->ports, (size_t)s->n_ports * sizeof(*a->ports));
+	p = a->n_ports <= ASG_PORTS_INLINE ? a->ports.in : a->ports.heap;
+	if (len)
+		memcpy(p, s->ports, len);
+}
+
+/* Whether s requests what a did in the last pass (addresses, family, pool). */
+static bool req_same(const struct asg *a, const struct cfg_service *s)
+{
+	return a->n_req == s->n_req_ips && a->fam == s->family &&
+	       !strcmp(a->want_pool, cfg_service_pool(s)) &&
+	       (!a->n_req || !memcmp(a->req, s->req_ips, a->n_req * sizeof(*a->req)));
+}
+
+static void req_set(struct alloc *al, struct asg *a, const struct cfg_service *s)
+{
+	if (a->n_req != s->n_req_ips) {
+		free(a->req);
+		a->req = s->n_req_ips ? xcalloc((size_t)s->n_req_ips, sizeof(*a->req)) : NULL;
+		a->n_req = (uint8_t)s->n_req_ips;
+	}
+	if (a->n_req)
+		memcpy(a->req, s->req_ips, a->n_req * sizeof(*a->req));
+	a->fam = (uint8_t)s->family;
+	atom_set(al, &a->want_pool, cfg_service_pool(s), CFG_NAME_MAX);
 }
 
 /* Can a service (ns, key, ports) share with holder h? 0, or -1 with the reason. */
@@ -402,8 +446,8 @@ static int share_ok(const struct asg *h, const char *ns, const char *key,
 	}
 	for (int i = 0; i < n_ports; i++) {
 		for (int k = 0; k < h->n_ports; k++) {
-			if (ports[i].port == h->ports[k].port &&
-			    ports[i].proto == h->ports[k].proto) {
+			if (ports[i].port == asg_ports(h)[k].port &&
+			    ports[i].proto == asg_ports(h)[k].proto) {
 				snprintf(msg, len, "%s is in use by %s (port %s in both)",
 					 ip_str(ip, a), h->name,
 					 cfg_port_str(&ports[i], p, sizeof(p)));
@@ -516,7 +560,8 @@ static void free_asg(void *p)
 {
 	struct asg *a = p;
 
-	free(a->ports);
+	ports_free(a);
+	free(a->req);
 	free(a);
 }
 
@@ -875,8 +920,8 @@ static const char *must_move(struct pass *p, const struct cfg_service *svc, stru
 
 			if (o == a || (!a->changed && o->changed))
 				continue;
-			if (share_ok(o, a->ns, a->key, a->ports, a->n_ports, &a->pub.ips[i], msg,
-				     len) < 0)
+			if (share_ok(o, a->ns, a->key, asg_ports(a), a->n_ports, &a->pub.ips[i],
+				     msg, len) < 0)
 				return msg;
 		}
 	}
@@ -960,13 +1005,8 @@ int alloc_reconcile(struct alloc *al, const struct cfg *cfg)
 				group_join(al, a);
 		}
 		was_loaded = a->loaded;
-		a->same_req = !was_loaded && a->n_req == s->n_req_ips && a->fam == s->family &&
-			      !strcmp(a->want_pool, cfg_service_pool(s)) &&
-			      !memcmp(a->req, s->req_ips, sizeof(a->req));
-		memcpy(a->req, s->req_ips, sizeof(a->req));
-		a->n_req = s->n_req_ips;
-		a->fam = s->family;
-		atom_set(al, &a->want_pool, cfg_service_pool(s), CFG_NAME_MAX);
+		a->same_req = !was_loaded && req_same(a, s);
+		req_set(al, a, s);
 		set_spec(a, s);
 		if (key_changed && !was_loaded)
 			a->changed = true;

@@ -35,17 +35,24 @@
 #define L2_WARN_MAX	512
 #define L2_CONFLICT_MS	1000 /* how often the conflict counters are looked at */
 
+/* One (interface, VIP): 100,000 of them are common, so the interface's name and MAC are in
+ * l2->ifs (a few rows), not in each entry: 48 bytes an entry instead of 72. */
 struct l2_ent {
-	char ifname[CFG_IFNAME_MAX];
-	int ifindex;
-	uint8_t mac[6];
-	struct ip ip;
-	int burst_left;
 	uint64_t next_ms; /* next announcement; 0 = none planned */
 	unsigned long long garp_sent;
 	uint32_t conflicts_seen; /* the entry's conflict counter when last logged */
+	int ifindex;
+	struct ip ip;
+	uint16_t ifx; /* row in l2->ifs */
+	int8_t burst_left;
 	bool seen;
 	bool in_map; /* written active into l2_vips_v1 (map l2->map_id): no lookup next pass */
+};
+
+/* An interface entries are announced on: its name and its MAC as of the last pass. */
+struct l2_if {
+	char name[CFG_IFNAME_MAX];
+	uint8_t mac[6];
 };
 
 struct l2_warn {
@@ -57,7 +64,13 @@ struct l2 {
 	struct agent *a;
 	struct l2_ent *e;
 	int n, cap;
-	struct hmap idx; /* ent_key() → index in e[]: 100,000 VIPs are matched in O(1) each */
+	/* e's index by (ifindex, VIP), so 100,000 VIPs are matched in O(1) each: open addressing
+	 * over entry numbers + 1 (0 = empty), linear probing, at most half full; 4 bytes a slot,
+	 * the keys are the entries themselves */
+	uint32_t *slot;
+	size_t n_slots; /* a power of two, or 0 */
+	struct l2_if *ifs;
+	int n_ifs;
 	uint32_t map_id; /* the l2_vips_v1 the in_map flags describe; 0 = none yet (sweep) */
 	struct l2_warn *warns;
 	int n_warns;
@@ -88,7 +101,6 @@ struct l2 *l2_new(struct agent *a)
 		log_fatal("l2: out of memory");
 	l->a = a;
 	l->sock = -1;
-	hmap_init(&l->idx, sizeof(struct elb_l2_key), 0);
 	return l;
 }
 
@@ -117,7 +129,8 @@ void l2_free(struct l2 *l)
 	if (l->sock >= 0)
 		close(l->sock);
 	free(l->e);
-	hmap_free(&l->idx);
+	free(l->slot);
+	free(l->ifs);
 	free(l->warns);
 	free(l);
 }
@@ -142,7 +155,7 @@ static void send_frame(struct l2 *l, struct l2_ent *e, const uint8_t *f, size_t 
 	if (sendto(l->sock, f, len, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		/* a link still coming up (ENETDOWN) is normal: the burst retries */
 		log_msg(errno == ENETDOWN ? LOG_DEBUG : LOG_WARN,
-			"l2: %s: gratuitous announcement for %s failed: %s", e->ifname,
+			"l2: %s: gratuitous announcement for %s failed: %s", l->ifs[e->ifx].name,
 			ip_str(&e->ip, (char[IP_STRLEN]){0}), strerror(errno));
 	else
 		e->garp_sent++;
@@ -150,15 +163,16 @@ static void send_frame(struct l2 *l, struct l2_ent *e, const uint8_t *f, size_t 
 
 static void announce(struct l2 *l, struct l2_ent *e)
 {
+	const uint8_t *mac = l->ifs[e->ifx].mac;
 	uint8_t f[L2_FRAME_MAX];
 
 	if (e->ip.family == AF_INET) {
-		send_frame(l, e, f, l2_frame_garp(f, sizeof(f), e->mac, &e->ip, false));
-		send_frame(l, e, f, l2_frame_garp(f, sizeof(f), e->mac, &e->ip, true));
+		send_frame(l, e, f, l2_frame_garp(f, sizeof(f), mac, &e->ip, false));
+		send_frame(l, e, f, l2_frame_garp(f, sizeof(f), mac, &e->ip, true));
 	} else {
-		send_frame(l, e, f, l2_frame_unsol_na(f, sizeof(f), e->mac, &e->ip));
+		send_frame(l, e, f, l2_frame_unsol_na(f, sizeof(f), mac, &e->ip));
 	}
-	log_debug("l2: %s: announced %s (%llu sent)", e->ifname,
+	log_debug("l2: %s: announced %s (%llu sent)", l->ifs[e->ifx].name,
 		  ip_str(&e->ip, (char[IP_STRLEN]){0}), e->garp_sent);
 }
 
@@ -204,26 +218,71 @@ static void on_timer(struct ev_timer *t, void *arg)
 	arm(l);
 }
 
-static struct l2_ent *find_ent(struct l2 *l, int ifindex, const struct ip *ip)
+static size_t slot_start(const struct l2 *l, int ifindex, const struct ip *ip)
 {
-	struct l2_ent t = {.ifindex = ifindex, .ip = *ip};
-	struct elb_l2_key k = ent_key(&t);
-	int i;
+	/* the bytes ip_eq compares: an IPv4 address's 12 unused bytes are not hashed */
+	size_t len = ip->family == AF_INET ? 4 : sizeof(ip->a);
+	uint64_t seed = (uint64_t)(uint32_t)ifindex << 8 | ip->family;
 
-	if (!hmap_get(&l->idx, &k, &i) || i >= l->n)
-		return NULL;
-	return &l->e[i];
+	return (size_t)hash_bytes(ip->a, len, seed) & (l->n_slots - 1);
 }
 
-static void index_rebuild(struct l2 *l)
+static struct l2_ent *find_ent(struct l2 *l, int ifindex, const struct ip *ip)
 {
-	hmap_free(&l->idx);
-	hmap_init(&l->idx, sizeof(struct elb_l2_key), (size_t)l->n);
-	for (int i = 0; i < l->n; i++) {
-		struct elb_l2_key k = ent_key(&l->e[i]);
+	if (!l->n_slots)
+		return NULL;
+	for (size_t i = slot_start(l, ifindex, ip); l->slot[i]; i = (i + 1) & (l->n_slots - 1)) {
+		struct l2_ent *e = &l->e[l->slot[i] - 1];
 
-		hmap_put(&l->idx, &k, i);
+		if (e->ifindex == ifindex && ip_eq(&e->ip, ip))
+			return e;
 	}
+	return NULL;
+}
+
+/* Puts entry k into the slots (which have room: at most half full). */
+static void index_add(struct l2 *l, int k)
+{
+	size_t i = slot_start(l, l->e[k].ifindex, &l->e[k].ip);
+
+	while (l->slot[i])
+		i = (i + 1) & (l->n_slots - 1);
+	l->slot[i] = (uint32_t)k + 1;
+}
+
+/* Indexes e[0..n-1] anew, in slots for at least min_n entries. */
+static void index_rebuild(struct l2 *l, size_t min_n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * min_n + 2)
+		cap *= 2;
+	free(l->slot);
+	l->slot = calloc(cap, sizeof(*l->slot));
+	if (!l->slot)
+		log_fatal("l2: out of memory");
+	l->n_slots = cap;
+	for (int k = 0; k < l->n; k++)
+		index_add(l, k);
+}
+
+/* The row of ifname in l->ifs (added when new), its MAC updated to mac. */
+static uint16_t if_row(struct l2 *l, const char *ifname, const uint8_t *mac)
+{
+	int i;
+
+	for (i = 0; i < l->n_ifs && strcmp(l->ifs[i].name, ifname); i++)
+		;
+	if (i == l->n_ifs) {
+		if (l->n_ifs == UINT16_MAX)
+			log_fatal("l2: more than %d interface names", UINT16_MAX);
+		l->ifs = realloc(l->ifs, (size_t)(l->n_ifs + 1) * sizeof(*l->ifs));
+		if (!l->ifs)
+			log_fatal("l2: out of memory");
+		snprintf(l->ifs[l->n_ifs++].name, sizeof(l->ifs->name), "%s", ifname);
+	}
+	memcpy(l->ifs[i].mac, mac, 6);
+	return (uint16_t)i;
 }
 
 static void warn_add(struct l2 *l, const char *sw, const char *fmt, ...)
@@ -322,7 +381,7 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 			 ip_str(ip, s), svc, ifname);
 	if (e) {
 		e->seen = true;
-		memcpy(e->mac, ifi->mac, 6);
+		e->ifx = if_row(l, ifname, ifi->mac);
 		if (e->in_map)
 			return; /* this map holds it active since we wrote it */
 		k = ent_key(e);
@@ -337,12 +396,13 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 		}
 		e = &l->e[l->n++];
 		memset(e, 0, sizeof(*e));
-		k = ent_key(&(struct l2_ent){.ifindex = ifi->ifindex, .ip = *ip});
-		hmap_put(&l->idx, &k, l->n - 1);
-		snprintf(e->ifname, sizeof(e->ifname), "%s", ifname);
 		e->ifindex = ifi->ifindex;
-		memcpy(e->mac, ifi->mac, 6);
 		e->ip = *ip;
+		e->ifx = if_row(l, ifname, ifi->mac);
+		if (2 * (size_t)l->n + 2 > l->n_slots)
+			index_rebuild(l, 2 * (size_t)l->n);
+		else
+			index_add(l, l->n - 1);
 		ip_str(ip, s);
 		e->seen = true;
 		e->burst_left = L2_BURST;
@@ -466,14 +526,14 @@ int l2_reconcile(struct l2 *l, struct agent *a)
 
 			/* stop at once: the next ARP/NS for it passes to the kernel */
 			bpf_map_delete_elem(c.fd, &k);
-			log_info("l2: %s: stopped announcing %s", e->ifname,
+			log_info("l2: %s: stopped announcing %s", l->ifs[e->ifx].name,
 				 ip_str(&e->ip, (char[IP_STRLEN]){0}));
 			continue;
 		}
 		l->e[w++] = *e;
 	}
 	l->n = w;
-	index_rebuild(l);
+	index_rebuild(l, (size_t)l->n);
 	/* leftovers of a previous run are in a map we have not seen yet; afterwards every entry
 	 * is one of ours (deleted above when it goes), so the walk is skipped */
 	if (sweep || c.n_fail)
@@ -506,10 +566,11 @@ static void on_conflict_timer(struct ev_timer *t, void *arg)
 
 			if (bpf_map_lookup_elem(fd, &k, &v) || v.conflicts == e->conflicts_seen)
 				continue;
-			log_warn("l2: %s: address conflict on %s: another host claimed it (%u frame(s) "
-				 "from a MAC not ours; tcpdump -e arp or icmp6 on %s shows it)",
-				 ip_str(&e->ip, (char[IP_STRLEN]){0}), e->ifname,
-				 v.conflicts - e->conflicts_seen, e->ifname);
+			log_warn(
+			    "l2: %s: address conflict on %s: another host claimed it (%u frame(s) "
+			    "from a MAC not ours; tcpdump -e arp or icmp6 on %s shows it)",
+			    ip_str(&e->ip, (char[IP_STRLEN]){0}), l->ifs[e->ifx].name,
+			    v.conflicts - e->conflicts_seen, l->ifs[e->ifx].name);
 			e->conflicts_seen = v.conflicts;
 		}
 	}
@@ -536,8 +597,9 @@ void l2_foreach_stats(struct l2 *l, l2_stats_fn fn, void *arg)
 		struct elb_l2_key k = ent_key(e);
 		struct elb_l2_vip v = {0};
 		char ip[IP_STRLEN];
-		struct l2_vip_stats s = {
-		    .ip = ip_str(&e->ip, ip), .ifname = e->ifname, .gratuitous = e->garp_sent};
+		struct l2_vip_stats s = {.ip = ip_str(&e->ip, ip),
+					 .ifname = l->ifs[e->ifx].name,
+					 .gratuitous = e->garp_sent};
 
 		if (fd >= 0 && bpf_map_lookup_elem(fd, &k, &v) == 0) {
 			s.requests = v.requests;
