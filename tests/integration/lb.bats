@@ -238,6 +238,26 @@ vip_served() {
 	elb_wait 10 vip_served "$VIP4"
 }
 
+@test "a pass for an unrelated change leaves the maps alone; a backend change is still applied" {
+	elb_wait 10 vip_served "$VIP4"
+	local before
+	before=$(grep -c "maps left as they are" "$ELB_LOG" || true)
+	# a netlink event: the agent runs a reconcile pass, with the same services
+	ip -n "$NODE" addr add 192.0.2.9/24 dev eN
+	elb_wait 5 bash -c "[ \$(grep -c 'maps left as they are' '$ELB_LOG') -gt $before ]"
+	vip_served "$VIP4"
+	# the same pass machinery still applies a real change: pod 1 (198.51.100.2, as bpftool
+	# prints the address word) leaves
+	p1_active() {
+		bpftool -j map dump pinned "$ELB_BPFFS/backends_v1" |
+			jq -e '.[] | .formatted.value | select(.addr.addr[0] == 40121286 and .state == 0)' >/dev/null
+	}
+	p1_active
+	write_conf 2 3
+	kill -HUP "$ELB_PID"
+	elb_wait 10 refute p1_active
+}
+
 @test "IPv6: TCP and UDP to the IPv6 VIP reach all three backends" {
 	local out="$ELB_STATE/../v6.out"
 	elb_wait 5 elb_ndp_is "$CLIENT" eC "$VIP6" "$NODE_MAC"
