@@ -274,6 +274,15 @@ bool dp_adopted(const struct dp *d)
 	return d && d->adopted;
 }
 
+uint32_t dp_map_id(int fd)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 int dp_map_fd(struct dp *d, const char *name)
 {
 	struct bpf_map *m;

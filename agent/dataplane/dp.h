@@ -28,6 +28,8 @@ int dp_reason_totals(struct dp *d, uint64_t *packets, uint64_t *bytes);
 bool dp_adopted(const struct dp *d);
 /* For the other dataplane files and ctl: fds of the loaded maps/programs by name, or -1. */
 int dp_map_fd(struct dp *d, const char *name);
+/* The kernel id of the map behind fd (tells one map from its replacement); 0 if unknown. */
+uint32_t dp_map_id(int fd);
 int dp_prog_fd(struct dp *d, const char *name);
 /* "native", "generic" or "none" for an interface (switch list). */
 const char *dp_attach_mode(struct dp *d, const char *ifname);

@@ -458,17 +458,13 @@ static void ct_scan(int fd, uint8_t *live, const uint8_t *purge)
  * object) forgets them all. */
 static void mg_cache_check(int fd)
 {
-	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
+	uint32_t id = dp_map_id(fd);
 
-	memset(&info, 0, sizeof(info));
 	if (!lb_mg_fp)
 		lb_mg_fp = xcalloc(ELB_MAX_SERVICES, sizeof(*lb_mg_fp));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.id = 0;
-	if (!info.id || info.id != lb_mg_map_id)
+	if (!id || id != lb_mg_map_id)
 		memset(lb_mg_fp, 0, ELB_MAX_SERVICES * sizeof(*lb_mg_fp));
-	lb_mg_map_id = info.id;
+	lb_mg_map_id = id;
 }
 
 /* The fingerprint of a service's Maglev input (active backends with weight, their ids); 2 =
@@ -883,15 +879,6 @@ static unsigned long long vips_fp(const struct lb_vip *vips, int n, uint32_t map
 	return h;
 }
 
-static uint32_t map_id(int fd)
-{
-	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
 int dp_lb_reconcile(struct dp *d, struct agent *a)
 {
 	unsigned long long fp;
@@ -916,7 +903,7 @@ int dp_lb_reconcile(struct dp *d, struct agent *a)
 		memcpy(vips[n].ips, as->ips, sizeof(vips[n].ips));
 		n++;
 	}
-	fp = vips_fp(vips, n, map_id(f.services));
+	fp = vips_fp(vips, n, dp_map_id(f.services));
 	if (lb_last_clean && fp == lb_last_fp && ev_now_ms() - lb_last_full_ms < LB_FULL_PASS_MS) {
 		free(vips);
 		log_debug("dataplane: services, ports and backends unchanged; maps left as they are");

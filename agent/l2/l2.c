@@ -499,18 +499,14 @@ int l2_reconcile(struct l2 *l, struct agent *a)
 	l->n_warns = 0;
 	{
 		/* another map (dataplane reloaded): its content is unknown, look and sweep again */
-		struct bpf_map_info info;
-		uint32_t len = sizeof(info);
+		uint32_t id = dp_map_id(c.fd);
 
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(c.fd, &info, &len))
-			info.id = 0;
-		if (!info.id || info.id != l->map_id) {
+		if (!id || id != l->map_id) {
 			for (int i = 0; i < l->n; i++)
 				l->e[i].in_map = false;
 			sweep = true;
 		}
-		l->map_id = info.id;
+		l->map_id = id;
 	}
 	for (int i = 0; i < l->n; i++)
 		l->e[i].seen = false;
