@@ -1146,21 +1146,28 @@ static void test_maglev_change(void)
 	T_END();
 }
 
-static void test_ids_and_counters(void)
+/* The services_v1 entry of an IPv4 VIP's TCP port 80 into *out; 0 when present. */
+static int svc_entry(const char *vip, struct elb_svc *out)
 {
 	struct elb_svc_key k = {0};
-	struct elb_svc v1, v2;
-	struct ip vip = IP("203.0.113.11");
-	struct json_object *rows;
+	struct ip ip = IP(vip);
 
-	ip_to_elb(&vip, &k.vip);
+	ip_to_elb(&ip, &k.vip);
 	k.port = htons(80);
 	k.proto = IPPROTO_TCP;
 	k.family = ELB_AF_INET;
+	return bpf_map_lookup_elem(fds.services, &k, out);
+}
+
+static void test_ids_and_counters(void)
+{
+	struct elb_svc v1, v2;
+	struct json_object *rows;
+
 	T_BEGIN("lb: service ids stable across syncs, counters per backend");
-	T_EXPECT(bpf_map_lookup_elem(fds.services, &k, &v1) == 0, "service entry");
+	T_EXPECT(svc_entry("203.0.113.11", &v1) == 0, "service entry");
 	T_EXPECT(sync_all() == 0, "resync");
-	T_EXPECT(bpf_map_lookup_elem(fds.services, &k, &v2) == 0 && v1.id == v2.id,
+	T_EXPECT(svc_entry("203.0.113.11", &v2) == 0 && v1.id == v2.id,
 		 "same id %u -> %u", v1.id, v2.id);
 	T_EXPECT(v1.n_backends == 1, "n_backends: %u", v1.n_backends);
 	rows = lb_backends_json(&fds, "default/one");
@@ -1206,20 +1213,13 @@ static int ct_count(int fd, __u32 svc_id)
  * conntrack hit without a service lookup); other services' flows stay. */
 static void test_service_removal(void)
 {
-	struct elb_svc_key k = {0};
 	struct elb_svc one, web;
-	struct ip vip = IP("203.0.113.11"), wvip = IP("203.0.113.10");
 	char err[256] = "";
 	int f0, r0, wf0, wr0;
 
-	ip_to_elb(&vip, &k.vip);
-	k.port = htons(80);
-	k.proto = IPPROTO_TCP;
-	k.family = ELB_AF_INET;
 	T_BEGIN("lb: a removed service's conntrack entries are deleted from both maps");
-	T_EXPECT(bpf_map_lookup_elem(fds.services, &k, &one) == 0, "default/one programmed");
-	ip_to_elb(&wvip, &k.vip);
-	T_EXPECT(bpf_map_lookup_elem(fds.services, &k, &web) == 0, "default/web programmed");
+	T_EXPECT(svc_entry("203.0.113.11", &one) == 0, "default/one programmed");
+	T_EXPECT(svc_entry("203.0.113.10", &web) == 0, "default/web programmed");
 	f0 = ct_count(ct_fd[ELB_CT_FORWARD], one.id);
 	r0 = ct_count(ct_fd[ELB_CT_REPLY], one.id);
 	wf0 = ct_count(ct_fd[ELB_CT_FORWARD], web.id);
