@@ -55,7 +55,7 @@ static __always_inline int rn_tcpudp(struct __sk_buff *skb, struct lb_pkt *p)
 	if (!ct)
 		return TC_ACT_OK;
 	{
-		__u64 now = bpf_ktime_get_coarse_ns();
+		__u64 now = ct_now();
 		__u8 next = lb_ct_next(ct->state, p->proto, tflags);
 
 		if (!lb_ct_reply_live(ct, now))

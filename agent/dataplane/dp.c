@@ -18,6 +18,7 @@
 #include <edgelb/stats.h>
 
 #include "daemon/agent.h"
+#include "dataplane/clock.h"
 #include "dataplane/dp_priv.h"
 #include "dataplane/lb.h"
 #include "lib/ev.h"
@@ -178,6 +179,10 @@ struct dp *dp_open(struct agent *a, char *err, size_t errlen)
 	}
 	if (pin_maps(d, err, errlen) < 0)
 		goto fail;
+	if (dp_clock_set(d->skel->obj)) {
+		snprintf(err, errlen, "xdp_ingress: no elb_tick_ns constant");
+		goto fail;
+	}
 	rc = xdp_ingress__load(d->skel);
 	if (rc) {
 		snprintf(err, errlen,

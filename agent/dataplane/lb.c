@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -18,6 +17,7 @@
 
 #include "daemon/agent.h"
 #include "alloc/alloc.h"
+#include "dataplane/clock.h"
 #include "dataplane/dp.h"
 #include "dataplane/lb.h"
 #include "dataplane/maglev.h"
@@ -415,13 +415,10 @@ static void names_record(struct want_svc *w, int nw)
 static void ct_scan(int fd, uint8_t *live, const uint8_t *purge)
 {
 	struct elb_ct_key k, prev, *pp = NULL, *del = NULL;
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = dp_clock_ns();
 	long guard = 0;
 	int nd = 0, cd = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns's clock */
-	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	while (fd >= 0 && bpf_map_get_next_key(fd, pp, &k) == 0 && guard++ < 4L * ELB_MAX_CT_FLOWS) {
 		struct elb_ct v;
 		uint64_t life;
@@ -446,7 +443,7 @@ static void ct_scan(int fd, uint8_t *live, const uint8_t *purge)
 		       : v.state == ELB_CT_EST	   ? ELB_CT_LIFE_EST_NS
 		       : v.state == ELB_CT_CLOSING ? ELB_CT_LIFE_CLOSING_NS
 						   : ELB_CT_LIFE_UDP_NS;
-		if (now - v.seen_ns <= life && v.backend_id < ELB_MAX_BACKENDS)
+		if ((v.seen_ns > now || now - v.seen_ns <= life) && v.backend_id < ELB_MAX_BACKENDS)
 			live[v.backend_id] = 1;
 	}
 	for (int i = 0; i < nd; i++)

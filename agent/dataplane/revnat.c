@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dataplane/clock.h"
 #include "dataplane/dp_priv.h"
 #include "dataplane/lb.h"
 #include "lib/log.h"
@@ -41,6 +42,10 @@ static int rn_load(struct dp *d)
 				bpf_map__name(m));
 			goto fail;
 		}
+	}
+	if (dp_clock_set(rn_skel->obj)) {
+		log_err("dataplane: tc_revnat: no elb_tick_ns constant");
+		goto fail;
 	}
 	rc = tc_revnat__load(rn_skel);
 	if (rc) {

@@ -47,6 +47,19 @@ static __always_inline void count(__u32 reason, __u64 bytes)
 	}
 }
 
+/* Nanoseconds per jiffy (the kernel's TICK_NSEC), set by the loader before load
+ * (agent/dataplane/clock.c); 0 when the kernel's HZ is unknown. */
+const volatile __u32 elb_tick_ns = 0;
+
+/* The conntrack clock: jiffies x TICK_NSEC (bpf_jiffies64 is inlined by the verifier into one
+ * load), else CLOCK_MONOTONIC_COARSE; the agent reads the same one (dp_clock_ns). */
+static __always_inline __u64 ct_now(void)
+{
+	if (elb_tick_ns)
+		return bpf_jiffies64() * elb_tick_ns;
+	return bpf_ktime_get_coarse_ns();
+}
+
 /* The agent beats every second; a stale beat means nobody is managing this node. */
 static __always_inline int heartbeat_ok(void)
 {

@@ -678,7 +678,7 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	struct elb_ct *ct;
 	struct elb_ct nct;
 	struct lb_nh nh;
-	__u64 now = bpf_ktime_get_coarse_ns(); /* CLOCK_MONOTONIC at tick resolution: cheap */
+	__u64 now = ct_now();
 	__u32 be_id = 0, svc_id = 0, in = ctx->ingress_ifindex;
 	__u8 flags = 0, next;
 	int new_flow = 0, cached = 0, hit = 0, act;

@@ -61,7 +61,8 @@ _Static_assert(sizeof(struct elb_maglev) == 4 * ELB_MAGLEV_SIZE, "elb_maglev lay
  * tc_revnat reads and refreshes the reply one; the agent reads for counters and explain.
  * Forward key (ct_fwd_v1): client → VIP as received; reply key (ct_reply_v1): backend →
  * client as the backend sends it. Entries expire lazily: seen_ns + lifetime(state) < now is
- * a miss. */
+ * a miss, on the conntrack clock (jiffies in ns where the loader knows the kernel's HZ, else
+ * CLOCK_MONOTONIC_COARSE: bpf/lib/common.h ct_now, agent/dataplane/clock.h). */
 #define ELB_CT_FORWARD 0
 #define ELB_CT_REPLY   1
 
@@ -98,7 +99,7 @@ enum elb_ct_state {
 #define ELB_CT_REPLY_WINDOW_SHIFT 34
 
 struct elb_ct {
-	__u64 seen_ns;	  /* bpf_ktime_get_coarse_ns (CLOCK_MONOTONIC) of the last packet */
+	__u64 seen_ns;	  /* the conntrack clock at the last packet (ns) */
 	struct elb_ip nat; /* forward: backend address; reply: VIP */
 	__be16 nat_port;   /* forward: backend port; reply: VIP port */
 	__u8 state;	   /* enum elb_ct_state */

@@ -29,6 +29,7 @@
 #include <edgelb/lb.h>
 #include <edgelb/maps.h>
 
+#include "dataplane/clock.h"
 #include "dataplane/lb.h"
 #include "lib/buf.h"
 #include "lib/ip.h"
@@ -48,7 +49,7 @@ static struct bpf_object *load(const char *name)
 
 	snprintf(path, sizeof(path), "%s/bpf/%s.bpf.o", bdir(), name);
 	o = bpf_object__open_file(path, NULL);
-	if (!o || libbpf_get_error(o) || bpf_object__load(o)) {
+	if (!o || libbpf_get_error(o) || dp_clock_set(o) || bpf_object__load(o)) {
 		fprintf(stderr, "bench_lb: cannot load %s\n", path);
 		exit(1);
 	}

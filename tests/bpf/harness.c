@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 
 #include "bpf/harness.h"
+#include "dataplane/clock.h"
 
 struct bpf_object *h_load(const char *name)
 {
@@ -20,6 +21,7 @@ struct bpf_object *h_load(const char *name)
 		fprintf(stderr, "harness: open %s failed\n", path);
 		exit(1);
 	}
+	dp_clock_set(obj); /* as the loader does; objects without elb_tick_ns keep nothing */
 	if (bpf_object__load(obj)) {
 		fprintf(stderr, "harness: load %s failed\n", path);
 		exit(1);

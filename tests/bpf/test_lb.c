@@ -28,6 +28,7 @@
 
 #include "bpf/harness.h"
 #include "bpf/pkt_l4.h"
+#include "dataplane/clock.h"
 #include "dataplane/lb.h"
 #include "t.h"
 
@@ -121,7 +122,7 @@ static void load_objects(void)
 			exit(1);
 		}
 	}
-	if (bpf_object__load(tobj)) {
+	if (dp_clock_set(tobj) || bpf_object__load(tobj)) {
 		fprintf(stderr, "load tc_revnat failed\n");
 		exit(1);
 	}
@@ -705,14 +706,6 @@ static void test_revnat(void)
 	}
 }
 
-static uint64_t mono_coarse_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* bpf_ktime_get_coarse_ns's clock */
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* One client packet through xdp_ingress; 0 when it was forwarded. */
 static int send_client(const char *vip, uint8_t proto, uint16_t sport, uint16_t dport,
 		       uint8_t flags)
@@ -745,6 +738,30 @@ static int ct_age(const char *vip, uint8_t proto, uint16_t cport, uint16_t vport
 	       bpf_map_update_elem(ct_fd[ELB_CT_REPLY], &rk, &r, BPF_EXIST);
 }
 
+/* The programs stamp entries on the clock the agent reads (dataplane/clock.h): jiffies here,
+ * where the kernel's config names CONFIG_HZ; the two clocks are about 2^32 jiffies apart, so a
+ * stamp from the other one would be far outside the bounds. */
+static void test_ct_clock(void)
+{
+	const char *vip = "203.0.113.11", *client = "198.51.100.7";
+	uint64_t slack = 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK), before, after;
+	struct elb_ct fct;
+
+	T_BEGIN("lb: conntrack entries are stamped on the agent's clock");
+	if (!dp_tick_ns()) {
+		t_skip("no kernel config (/boot/config-*, /proc/config.gz) names CONFIG_HZ");
+		return;
+	}
+	before = dp_clock_ns();
+	T_EXPECT(send_client(vip, IPPROTO_UDP, 42100, 53, 0) == 0, "forwarded");
+	after = dp_clock_ns();
+	T_EXPECT(ct_get(client, 42100, vip, 53, IPPROTO_UDP, ELB_CT_FORWARD, &fct) == 0 &&
+			 fct.seen_ns >= before && fct.seen_ns <= after + slack,
+		 "stamp %llu within [%llu, %llu]", (unsigned long long)fct.seen_ns,
+		 (unsigned long long)before, (unsigned long long)(after + slack));
+	T_END();
+}
+
 /* A forward refresh (seen_ns older than ELB_CT_REFRESH_NS) rewrites the reply entry only when
  * the state changes or the refresh falls in a new window; tc_revnat honours a reply entry one
  * window beyond its lifetime, and not longer. */
@@ -752,13 +769,13 @@ static void test_ct_refresh(void)
 {
 	const uint64_t window = 1ULL << ELB_CT_REPLY_WINDOW_SHIFT, sec = 1000000000ULL;
 	const char *vip = "203.0.113.11", *be = "192.0.2.11", *client = "198.51.100.7";
-	uint64_t now = mono_coarse_ns(), mark;
+	uint64_t now = dp_clock_ns(), mark;
 	struct elb_ct fct, rct;
 
 	/* room for a refresh inside the current window: at least 2 s into it */
 	if (now % window < 2 * sec) {
 		usleep((useconds_t)((2 * sec - now % window) / 1000 + 10000));
-		now = mono_coarse_ns();
+		now = dp_clock_ns();
 	}
 	mark = now - 1500000000ULL; /* same window, older than the refresh interval */
 
@@ -806,14 +823,14 @@ static void test_ct_refresh(void)
 		wn = l4_build(&e, want, sizeof(want));
 		T_BEGIN("revnat: a reply entry past its lifetime but within one window is honoured");
 		T_EXPECT(ct_age(vip, IPPROTO_UDP, 42000, 53, 0,
-				mono_coarse_ns() - ELB_CT_LIFE_UDP_NS - 5 * sec) == 0,
+				dp_clock_ns() - ELB_CT_LIFE_UDP_NS - 5 * sec) == 0,
 			 "reply entry seen 65 s ago (UDP lifetime 60 s)");
 		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
 		T_EXPECT(h_bytes_eq("frame", out, on, want, wn), "leaves as VIP:53");
 		T_END();
 		T_BEGIN("revnat: a reply entry older than its lifetime and one window is not");
 		T_EXPECT(ct_age(vip, IPPROTO_UDP, 42000, 53, 0,
-				mono_coarse_ns() - ELB_CT_LIFE_UDP_NS - window - sec) == 0,
+				dp_clock_ns() - ELB_CT_LIFE_UDP_NS - window - sec) == 0,
 			 "reply entry seen 78 s ago");
 		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
 		T_EXPECT(h_bytes_eq("frame", out, on, in, n), "leaves untouched");
@@ -1259,6 +1276,7 @@ int main(void)
 	test_revnat();
 	test_icmp_errors();
 	test_reply_clash();
+	test_ct_clock();
 	test_ct_refresh();
 	test_ids_and_counters();
 	test_maglev_change();
