@@ -163,17 +163,23 @@ enum { LB_P_OK = 0, LB_P_NOT_IP = 1, LB_P_TRUNC = 2 };
 static __always_inline void lb_ip_load(struct elb_ip *dst, const void *p, int family)
 {
 	const __be32 *w = p;
+	__u64 *d = (__u64 *)dst;
 
-	dst->addr[0] = w[0];
 	if (family == ELB_AF_INET6) {
+		dst->addr[0] = w[0];
 		dst->addr[1] = w[1];
 		dst->addr[2] = w[2];
 		dst->addr[3] = w[3];
-	} else {
-		dst->addr[1] = 0;
-		dst->addr[2] = 0;
-		dst->addr[3] = 0;
+		return;
 	}
+	/* IPv4 in two 8-byte stores: the conntrack key copies the address 8 bytes at a time, and
+	 * a load that spans two smaller stores cannot be forwarded from them (a stall) */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	d[0] = w[0];
+#else
+	d[0] = (__u64)w[0] << 32;
+#endif
+	d[1] = 0;
 }
 
 static __always_inline void lb_ip_store(void *p, const struct elb_ip *src, int family)
