@@ -483,54 +483,71 @@ static int obj_order(const void *a, const void *b)
 	return r ? r : strcmp(x->key, y->key);
 }
 
-static int translate(struct manifest *m, struct json_object *docs, char *msg, size_t len)
+/* Where translate_doc writes its error. */
+struct translate_out {
+	struct manifest *m;
+	char *msg;
+	size_t len;
+};
+
+/* One document of the file (yaml_each_json frees it after): into m, or -1 with msg. */
+static int translate_doc(struct json_object *doc, void *arg)
 {
-	for (size_t d = 0; d < json_object_array_length(docs); d++) {
-		struct json_object *doc = json_object_array_get_idx(docs, d);
-		const char *api = manifest_str(doc, "apiVersion"),
-			   *kind = manifest_str(doc, "kind");
-		const char *name = manifest_str(doc, "metadata.name");
-		char group[128] = "", what[300];
-		const struct manifest_kind *row = NULL;
+	struct translate_out *t = arg;
+	struct manifest *m = t->m;
+	char *msg = t->msg;
+	size_t len = t->len;
+	const char *api = manifest_str(doc, "apiVersion"), *kind = manifest_str(doc, "kind");
+	const char *name = manifest_str(doc, "metadata.name");
+	char group[128] = "", what[300];
+	const struct manifest_kind *row = NULL;
 
-		m->doc = (int)d + 1;
-		if (!doc)
-			continue; /* an empty document between two --- */
-		if (!json_object_is_type(doc, json_type_object)) {
-			snprintf(msg, len, "%s doc %d: not a mapping", m->file, m->doc);
-			return -1;
-		}
-		if (!kind && !api) {
-			snprintf(what, sizeof(what), "%s doc %d", m->file, m->doc);
-			if (edgelb_doc(m, doc, what, msg, len) < 0)
-				return -1;
-			continue;
-		}
-		if (api && strchr(api, '/'))
-			snprintf(group, sizeof(group), "%.*s", (int)(strchr(api, '/') - api), api);
-		for (const struct manifest_kind *k = manifest_kinds; k->kind; k++)
-			if (kind && !strcmp(k->kind, kind) && !strcmp(k->group, group))
-				row = k;
-		snprintf(what, sizeof(what), "%s %s (%s doc %d)", kind ? kind : "?",
-			 name ? name : "?", m->file, m->doc);
-		if (!row) {
-			char list[256] = "";
-
-			for (const struct manifest_kind *k = manifest_kinds; k->kind; k++)
-				snprintf(list + strlen(list), sizeof(list) - strlen(list),
-					 "%s%s%s%s", list[0] ? ", " : "",
-					 k->group[0] ? k->group : "v1", k->group[0] ? "/" : " ",
-					 k->kind);
-			snprintf(msg, len,
-				 "%s doc %d: kind: \"%s\" apiVersion \"%s\": not supported "
-				 "(allowed: %s)",
-				 m->file, m->doc, kind ? kind : "", api ? api : "", list);
-			return -1;
-		}
-		if (row->fn(m, doc, what, msg, len) < 0)
-			return -1;
+	m->doc++;
+	if (!json_object_is_type(doc, json_type_object)) {
+		snprintf(msg, len, "%s doc %d: not a mapping", m->file, m->doc);
+		return -1;
 	}
-	/* rows that refer to other documents (pools, peers, aliases) resolve once all are read */
+	if (!kind && !api) {
+		snprintf(what, sizeof(what), "%s doc %d", m->file, m->doc);
+		return edgelb_doc(m, doc, what, msg, len);
+	}
+	if (api && strchr(api, '/'))
+		snprintf(group, sizeof(group), "%.*s", (int)(strchr(api, '/') - api), api);
+	for (const struct manifest_kind *k = manifest_kinds; k->kind; k++)
+		if (kind && !strcmp(k->kind, kind) && !strcmp(k->group, group))
+			row = k;
+	snprintf(what, sizeof(what), "%s %s (%s doc %d)", kind ? kind : "?", name ? name : "?",
+		 m->file, m->doc);
+	if (!row) {
+		char list[256] = "";
+
+		for (const struct manifest_kind *k = manifest_kinds; k->kind; k++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s%s%s",
+				 list[0] ? ", " : "", k->group[0] ? k->group : "v1",
+				 k->group[0] ? "/" : " ", k->kind);
+		snprintf(msg, len,
+			 "%s doc %d: kind: \"%s\" apiVersion \"%s\": not supported (allowed: %s)",
+			 m->file, m->doc, kind ? kind : "", api ? api : "", list);
+		return -1;
+	}
+	return row->fn(m, doc, what, msg, len);
+}
+
+/* Every document of the file, parsed and translated one at a time (a big file's parsed tree
+ * is never held whole), then the rows that refer to other documents (pools, peers, aliases). */
+static int translate(struct manifest *m, const char *yaml, char *msg, size_t len)
+{
+	struct translate_out t = {m, msg, len};
+	struct cfg_errs errs = {0};
+
+	msg[0] = '\0';
+	if (yaml_each_json(m->file, yaml, strlen(yaml), &errs, translate_doc, &t) < 0) {
+		if (!msg[0]) /* a YAML error: translate_doc did not get to write one */
+			snprintf(msg, len, "%s", errs.n ? errs.msgs[0] : "not YAML");
+		cfg_errs_free(&errs);
+		return -1;
+	}
+	cfg_errs_free(&errs);
 	if (bgp_manifest_finish(m, msg, len) < 0 || l2_manifest_finish(m, msg, len) < 0)
 		return -1;
 	return 0;
@@ -695,21 +712,11 @@ static int apply(struct agent *a, const char *file, const char *yaml, bool dry,
 		 struct json_object **res, char *msg, size_t len)
 {
 	struct manifest m = {.a = a, .file = file, .warnings = json_object_new_array()};
-	struct cfg_errs errs = {0};
-	struct json_object *docs = yaml_to_json(file, yaml, strlen(yaml), &errs), *changes;
+	struct json_object *changes;
 	struct agent_change *batch;
-	int done = 0, rc;
+	int done = 0;
 
-	if (!docs) {
-		snprintf(msg, len, "%s", errs.n ? errs.msgs[0] : "not YAML");
-		cfg_errs_free(&errs);
-		manifest_free(&m);
-		return -1;
-	}
-	cfg_errs_free(&errs);
-	rc = translate(&m, docs, msg, len);
-	json_object_put(docs); /* translated: the parsed tree (the bulk of a big file) goes now */
-	if (rc < 0 || validate(&m, msg, len) < 0) {
+	if (translate(&m, yaml, msg, len) < 0 || validate(&m, msg, len) < 0) {
 		manifest_free(&m);
 		return -1;
 	}

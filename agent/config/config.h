@@ -191,10 +191,13 @@ void cfg_index_reset(struct cfg *c);
 /* The switch a pool is announced on (its sw, or the first compute switch). */
 const struct cfg_switch *cfg_pool_switch(const struct cfg *c, const struct cfg_pool *p);
 
-/* Every document of a YAML stream as a JSON array (manifests use it too); each node's line is
- * kept as json-c userdata. NULL with errs filled on a syntax error. */
-struct json_object *yaml_to_json(const char *name, const char *buf, size_t len,
-				 struct cfg_errs *errs);
+/* The documents of a YAML stream one at a time, each as a JSON value (manifests), each node's
+ * line kept as json-c userdata: fn gets a document, which is freed when fn returns, so a big
+ * stream is never held whole. -1 on a syntax error (errs filled) or when fn returns < 0 (the
+ * walk stops there). */
+struct json_object;
+int yaml_each_json(const char *name, const char *buf, size_t len, struct cfg_errs *errs,
+		   int (*fn)(struct json_object *doc, void *arg), void *arg);
 /* The whole config as JSON (status, --check-config). */
 struct json_object *cfg_to_json(const struct cfg *c);
 /* True when two pools share an address. */

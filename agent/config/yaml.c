@@ -201,9 +201,16 @@ static int each_doc(struct yparse *y, const char *buf, size_t len, doc_fn fn, vo
 	return rc;
 }
 
+struct doc_fn {
+	int (*fn)(struct json_object *doc, void *arg);
+	void *arg;
+};
+
 static int json_doc(struct yparse *y, yaml_event_t *ev, size_t line, void *arg)
 {
+	const struct doc_fn *d = arg;
 	struct json_object *root;
+	int rc;
 
 	if (parse_node(y, ev, &root, 0) < 0)
 		return -1;
@@ -211,22 +218,18 @@ static int json_doc(struct yparse *y, yaml_event_t *ev, size_t line, void *arg)
 		root = json_object_new_object();
 		set_line(root, line);
 	}
-	json_object_array_add(arg, root);
-	return 0;
+	rc = d->fn(root, d->arg);
+	json_object_put(root);
+	return rc;
 }
 
-/* Parses every document of a YAML stream into an array of JSON values. NULL on error. */
-struct json_object *yaml_to_json(const char *name, const char *buf, size_t len,
-				 struct cfg_errs *errs)
+int yaml_each_json(const char *name, const char *buf, size_t len, struct cfg_errs *errs,
+		   int (*fn)(struct json_object *doc, void *arg), void *arg)
 {
 	struct yparse y = {.name = name, .errs = errs};
-	struct json_object *docs = json_object_new_array();
+	struct doc_fn d = {fn, arg};
 
-	if (each_doc(&y, buf, len, json_doc, docs) < 0) {
-		json_object_put(docs);
-		return NULL;
-	}
-	return docs;
+	return each_doc(&y, buf, len, json_doc, &d);
 }
 
 /* --- sections -------------------------------------------------------------- */
