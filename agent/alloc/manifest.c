@@ -108,6 +108,22 @@ static void index_obj(struct manifest *m, int i)
 		hmap_put(m->idx, &h, i); /* on a collision the first stays; find_obj scans */
 }
 
+/* A formatted string on the heap (the rows of a 100,000-object file are kept small). */
+static char *str_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *str_of(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		log_fatal("alloc: out of memory");
+	return s;
+}
+
 static struct manifest_obj *push_obj(struct manifest *m)
 {
 	if (m->n == m->cap) {
@@ -144,12 +160,13 @@ int manifest_add(struct manifest *m, const char *kind, const char *key, struct j
 	} else {
 		o = push_obj(m);
 		snprintf(o->kind, sizeof(o->kind), "%s", kind);
-		snprintf(o->key, sizeof(o->key), "%s", key);
+		o->key = str_of("%s", key);
 		index_obj(m, m->n - 1);
 	}
 	o->val = val;
 	o->implicit = false;
-	snprintf(o->what, sizeof(o->what), "%s", what);
+	free(o->what);
+	o->what = str_of("%s", what);
 	return 0;
 }
 
@@ -171,9 +188,9 @@ struct json_object *manifest_obj(struct manifest *m, const char *kind, const cha
 		return NULL;
 	o = push_obj(m);
 	snprintf(o->kind, sizeof(o->kind), "%s", kind);
-	snprintf(o->key, sizeof(o->key), "%s", key);
+	o->key = str_of("%s", key);
 	index_obj(m, m->n - 1);
-	snprintf(o->what, sizeof(o->what), "%s %s (current)", kind, key);
+	o->what = str_of("%s %s (current)", kind, key);
 	o->val = cur;
 	o->implicit = true;
 	return cur;
@@ -667,8 +684,11 @@ static const char *action_of(struct manifest *m, const struct manifest_obj *o)
 
 static void manifest_free(struct manifest *m)
 {
-	for (int i = 0; i < m->n; i++)
+	for (int i = 0; i < m->n; i++) {
 		json_object_put(m->v[i].val);
+		free(m->v[i].key);
+		free(m->v[i].what);
+	}
 	free(m->v);
 	if (m->idx)
 		hmap_free(m->idx);
@@ -714,7 +734,8 @@ static int apply(struct agent *a, const char *file, const char *yaml, bool dry,
 	struct manifest m = {.a = a, .file = file, .warnings = json_object_new_array()};
 	struct json_object *changes;
 	struct agent_change *batch;
-	int done = 0;
+	const char **acts;
+	int done = 0, rc;
 
 	if (translate(&m, yaml, msg, len) < 0 || validate(&m, msg, len) < 0) {
 		manifest_free(&m);
@@ -724,33 +745,43 @@ static int apply(struct agent *a, const char *file, const char *yaml, bool dry,
 		canonical(&m.v[i]);
 	if (m.n) /* a file of aliases or no-op kinds only has no objects (qsort(NULL) is UB) */
 		qsort(m.v, (size_t)m.n, sizeof(m.v[0]), obj_order);
-	changes = json_object_new_array();
 	batch = calloc((size_t)m.n + 1, sizeof(*batch));
-	if (!batch)
+	acts = calloc((size_t)m.n + 1, sizeof(*acts));
+	if (!batch || !acts)
 		log_fatal("alloc: out of memory");
 	for (int i = 0; i < m.n; i++) {
 		struct manifest_obj *o = &m.v[i];
-		const char *act = action_of(&m, o);
-		struct json_object *c = json_object_new_object();
 
-		json_object_object_add(c, "kind", json_object_new_string(o->kind));
-		json_object_object_add(c, "name", json_object_new_string(o->key));
-		json_object_object_add(c, "action", json_object_new_string(act));
-		json_object_array_add(changes, c);
-		if (dry || !strcmp(act, "unchanged"))
-			continue;
-		batch[done++] = (struct agent_change){.kind = o->kind, .key = o->key, .val = o->val};
+		acts[i] = action_of(&m, o);
+		if (!dry && strcmp(acts[i], "unchanged") != 0)
+			batch[done++] = (struct agent_change){.kind = o->kind, .key = o->key, .val = o->val};
 	}
 	/* one validation and one durable batch: all of the file or nothing */
-	if (done && agent_commit_many(a, batch, done, msg, len) < 0) {
-		free(batch);
-		json_object_put(changes);
+	rc = done ? agent_commit_many(a, batch, done, msg, len) : 0;
+	free(batch);
+	/* the objects live in the store now: their JSON is freed before the reconcile and the
+	 * answer (with 100,000 objects, each of the three is tens of megabytes) */
+	for (int i = 0; i < m.n; i++) {
+		json_object_put(m.v[i].val);
+		m.v[i].val = NULL;
+	}
+	if (rc < 0) {
+		free(acts);
 		manifest_free(&m);
 		return -1;
 	}
-	free(batch);
 	if (!dry && done)
 		alloc_reconcile(a->alloc, a->cfg);
+	changes = json_object_new_array_ext(m.n);
+	for (int i = 0; i < m.n; i++) {
+		struct json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "kind", json_object_new_string(m.v[i].kind));
+		json_object_object_add(c, "name", json_object_new_string(m.v[i].key));
+		json_object_object_add(c, "action", json_object_new_string(acts[i]));
+		json_object_array_add(changes, c);
+	}
+	free(acts);
 	*res = json_object_new_object();
 	json_object_object_add(*res, "dryRun", json_object_new_boolean(dry));
 	json_object_object_add(*res, "changes", changes);

@@ -17,9 +17,9 @@ struct hmap;
 
 struct manifest_obj {
 	char kind[32];		 /* store kind: CFG_KIND_POOL, CFG_KIND_SERVICE, ... */
-	char key[256];		 /* store key: pool name, "ns/name", ... */
+	char *key;		 /* store key: pool name, "ns/name", ... (owned) */
 	struct json_object *val; /* edgelb JSON form (owned) */
-	char what[300];		 /* "IPAddressPool default (doc 2)" for messages */
+	char *what;		 /* "IPAddressPool default (doc 2)" for messages (owned) */
 	bool implicit;		 /* fetched by manifest_obj, not declared by a document */
 };
 
