@@ -474,6 +474,7 @@ const struct manifest_kind manifest_kinds[] = {
     {"discovery.k8s.io", "EndpointSlice", dp_manifest_endpointslice},
     {"metallb.io", "BGPPeer", bgp_manifest_peer},
     {"metallb.io", "BGPAdvertisement", bgp_manifest_advertisement},
+    {"metallb.io", "BFDProfile", bgp_manifest_bfdprofile},
     {"metallb.io", "Community", bgp_manifest_community},
     {"metallb.io", "L2Advertisement", l2_manifest_advertisement},
     {NULL, NULL, NULL},

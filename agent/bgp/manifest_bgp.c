@@ -1,6 +1,7 @@
 /* apply -f rows for MetalLB's BGP kinds: BGPPeer → an edgelb peer (the same JSON form and
- * decoder as `edgelb bgp peer set` and YAML bgpPeers), Community → aliases, BGPAdvertisement →
- * the advertisement fields of its pools (communities, localPref, aggregation lengths, peers).
+ * decoder as `edgelb bgp peer set` and YAML bgpPeers), BFDProfile → the BFD timers of the
+ * peers naming it, Community → aliases, BGPAdvertisement → the advertisement fields of its
+ * pools (communities, localPref, aggregation lengths, peers).
  * Fields edgelb has no counterpart for are warned about and ignored, as manifest.c does for
  * the other kinds. Owns no state beyond one apply: what it defers lives in m->later. */
 #include <stdio.h>
@@ -236,7 +237,7 @@ int bgp_manifest_peer(struct manifest *m, struct json_object *doc, const char *w
 	    "myASN",	"peerASN",  "peerAddress",   "sourceAddress",
 	    "peerPort", "holdTime", "keepaliveTime", "connectTime",
 	    "routerID", "password", "ebgpMultiHop",  "enableGracefulRestart",
-	    NULL};
+	    "bfdProfile", NULL};
 	static const char *const required[] = {"myASN", "peerASN", "peerAddress"};
 	const char *name = manifest_str(doc, "metadata.name");
 	struct json_object *spec = manifest_get(doc, "spec"), *o, *v, *names;
@@ -322,7 +323,133 @@ int bgp_manifest_peer(struct manifest *m, struct json_object *doc, const char *w
 	}
 	json_object_object_add(names, name, json_object_new_string(ip_str(&p.addr, a)));
 	snprintf(key, sizeof(key), "%s/%s", p.sw, a);
+	if (json_object_object_get_ex(spec, "bfdProfile", &v)) {
+		/* a BFDProfile of this file, read later: bgp_manifest_finish copies its timers */
+		if (!json_object_is_type(v, json_type_string)) {
+			snprintf(msg, len,
+				 "%s: spec.bfdProfile: %s: wrong type (allowed: a BFDProfile name)",
+				 what, jstr(v));
+			json_object_put(o);
+			return -1;
+		}
+		if (*json_object_get_string(v)) {
+			struct json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "peer", json_object_new_string(key));
+			json_object_object_add(e, "profile", json_object_get(v));
+			json_object_object_add(e, "what", json_object_new_string(what));
+			json_object_array_add(later(m, "bfdPeers", json_type_array), e);
+		}
+	}
 	return manifest_add(m, CFG_KIND_PEER, key, o, what, NULL, msg, len);
+}
+
+/* --- BFDProfile -------------------------------------------------------------------------- */
+
+/* MetalLB's BFDProfile field → the peer's BFD key, with the check the peer decoder makes. */
+static const struct {
+	const char *metallb, *edgelb, *allowed;
+	int (*check)(const char *field, uint64_t v, char *msg, size_t len);
+} bfd_fields[] = {
+    {"receiveInterval", "bfdMinRx", "10-60000 milliseconds", cfg_check_bfd_interval},
+    {"transmitInterval", "bfdMinTx", "10-60000 milliseconds", cfg_check_bfd_interval},
+    {"detectMultiplier", "bfdMultiplier", "1-255", cfg_check_bfd_mult},
+};
+
+/* A BFDProfile becomes the BFD timers of the BGPPeers of this file that name it (edgelb does
+ * not store profiles). Asynchronous mode only: echoMode and passiveMode must be false;
+ * echoInterval, which only the echo function uses, is accepted and has no effect. */
+int bgp_manifest_bfdprofile(struct manifest *m, struct json_object *doc, const char *what,
+			    char *msg, size_t len)
+{
+	static const char *const spec_known[] = {"receiveInterval", "transmitInterval",
+						 "detectMultiplier", "echoInterval",
+						 "echoMode", "passiveMode", NULL};
+	static const char *const refused[] = {"echoMode", "passiveMode"};
+	const char *name = manifest_str(doc, "metadata.name");
+	struct json_object *spec = manifest_get(doc, "spec"), *t, *v, *profiles;
+	char field[64], err[256];
+
+	if (!name || !*name) {
+		snprintf(msg, len, "%s: metadata.name: missing (allowed: a BFDProfile name)", what);
+		return -1;
+	}
+	if (spec && !json_object_is_type(spec, json_type_object)) {
+		snprintf(msg, len, "%s: spec: %s: not a mapping (allowed: a mapping)", what,
+			 jstr(spec));
+		return -1;
+	}
+	manifest_unsupported(m, what, "spec", spec, spec_known);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (!spec || !json_object_object_get_ex(spec, refused[i], &v))
+			continue;
+		if (!json_object_is_type(v, json_type_boolean) || json_object_get_boolean(v)) {
+			snprintf(msg, len,
+				 "%s: spec.%s: %s: not supported (allowed: false; edgelb runs BFD "
+				 "in asynchronous mode, RFC 5880 6.1)",
+				 what, refused[i], jstr(v));
+			return -1;
+		}
+	}
+	t = json_object_new_object();
+	for (size_t i = 0; spec && i < sizeof(bfd_fields) / sizeof(bfd_fields[0]); i++) {
+		int64_t n;
+
+		if (!json_object_object_get_ex(spec, bfd_fields[i].metallb, &v))
+			continue;
+		snprintf(field, sizeof(field), "spec.%s", bfd_fields[i].metallb);
+		if (!json_object_is_type(v, json_type_int) || (n = json_object_get_int64(v)) < 0) {
+			snprintf(msg, len, "%s: %s: %s: not a whole number (allowed: %s)", what,
+				 field, jstr(v), bfd_fields[i].allowed);
+			json_object_put(t);
+			return -1;
+		}
+		if (bfd_fields[i].check(field, (uint64_t)n, err, sizeof(err)) < 0) {
+			snprintf(msg, len, "%s: %s", what, err);
+			json_object_put(t);
+			return -1;
+		}
+		json_object_object_add(t, bfd_fields[i].edgelb, json_object_new_int64(n));
+	}
+	profiles = later(m, "bfdProfiles", json_type_object);
+	if (json_object_object_get_ex(profiles, name, NULL)) {
+		snprintf(msg, len,
+			 "%s: metadata.name: \"%s\": a second BFDProfile of that name (allowed: "
+			 "each BFDProfile name once per apply)",
+			 what, name);
+		json_object_put(t);
+		return -1;
+	}
+	json_object_object_add(profiles, name, t);
+	return 0;
+}
+
+/* Each BGPPeer naming a BFDProfile gets bfd on and the profile's timers. */
+static int peer_profiles(struct manifest *m, char *msg, size_t len)
+{
+	struct json_object *peers, *profiles = later(m, "bfdProfiles", json_type_object);
+
+	if (!json_object_object_get_ex(m->later, "bfdPeers", &peers))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(peers); i++) {
+		struct json_object *e = json_object_array_get_idx(peers, i), *t, *peer;
+		const char *name = manifest_str(e, "profile");
+
+		if (!json_object_object_get_ex(profiles, name, &t)) {
+			snprintf(msg, len,
+				 "%s: spec.bfdProfile: \"%s\": no BFDProfile of that name (allowed: "
+				 "a BFDProfile of this apply)",
+				 manifest_str(e, "what"), name);
+			return -1;
+		}
+		peer = manifest_obj(m, CFG_KIND_PEER, manifest_str(e, "peer"));
+		if (!peer)
+			continue;
+		json_object_object_add(peer, "bfd", json_object_new_boolean(1));
+		json_object_object_foreach(t, k, v)
+			json_object_object_add(peer, k, json_object_get(v));
+	}
+	return 0;
 }
 
 /* --- Community --------------------------------------------------------------------------- */
@@ -635,7 +762,11 @@ int bgp_manifest_finish(struct manifest *m, char *msg, size_t len)
 {
 	struct json_object *advs;
 
-	if (!m->later || !json_object_object_get_ex(m->later, "advertisements", &advs))
+	if (!m->later)
+		return 0;
+	if (peer_profiles(m, msg, len) < 0)
+		return -1;
+	if (!json_object_object_get_ex(m->later, "advertisements", &advs))
 		return 0;
 	for (size_t i = 0; i < json_object_array_length(advs); i++)
 		if (advertisement(m, json_object_array_get_idx(advs, i), msg, len) < 0)

@@ -1,8 +1,8 @@
 /* apply -f rows for MetalLB's BGP kinds (metallb.io): BGPPeer (v1beta1, v1beta2) → an edgelb
- * peer, Community → aliases, BGPAdvertisement → the per-pool advertisement of the pools it
- * names. Peers are added as they are read; advertisements are resolved by
- * bgp_manifest_finish once every document is read (pools, peers and aliases may come later
- * in the file). The rows only build objects; alloc/manifest.c validates and commits them. */
+ * peer, BFDProfile → the BFD timers of the peers naming it, Community → aliases,
+ * BGPAdvertisement → the per-pool advertisement of the pools it names. Peers are added as
+ * they are read; profiles and advertisements are resolved by bgp_manifest_finish once every
+ * document is read (pools, peers, profiles and aliases may come later in the file). The rows only build objects; alloc/manifest.c validates and commits them. */
 #ifndef EDGELB_BGP_MANIFEST_BGP_H
 #define EDGELB_BGP_MANIFEST_BGP_H
 
@@ -20,7 +20,10 @@ int bgp_manifest_advertisement(struct manifest *m, struct json_object *doc, cons
 			       char *msg, size_t len);
 int bgp_manifest_community(struct manifest *m, struct json_object *doc, const char *what, char *msg,
 			   size_t len);
-/* Resolves the BGPAdvertisements read so far into their pools. 0, or -1 with msg. */
+int bgp_manifest_bfdprofile(struct manifest *m, struct json_object *doc, const char *what,
+			    char *msg, size_t len);
+/* Gives the BGPPeers naming a BFDProfile its timers, and resolves the BGPAdvertisements read
+ * so far into their pools. 0, or -1 with msg. */
 int bgp_manifest_finish(struct manifest *m, char *msg, size_t len);
 
 /* The pools a BGPAdvertisement or L2Advertisement selects (MetalLB: spec.ipAddressPools, or

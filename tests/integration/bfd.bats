@@ -137,6 +137,44 @@ log_ms() {
 	! grep -q 'bfd: packet from 192.0.2.1 dropped' "$ELB_LOG" || false
 }
 
+v4_up() {
+	[ "$(bird_bfd_state "$BGP_NODE4")" = Up ] && [ "$(node_bfd_state)" = Up ] &&
+		[ "$(bird_state edge4)" = Established ] && [ "$(node_peer_state)" = Established ]
+}
+
+@test "apply -f of a MetalLB BGPPeer naming a BFDProfile: BFD Up with BIRD at the profile's timers" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_bfd_start
+	cat >"$BGP_DIR/mlb.yaml" <<-EOF
+	apiVersion: metallb.io/v1beta2
+	kind: BGPPeer
+	metadata: {name: tor, namespace: metallb-system}
+	spec: {myASN: 64513, peerASN: 64512, peerAddress: $BGP_ROUTER4, holdTime: 90s,
+	       connectTime: 1s, bfdProfile: fast}
+	---
+	apiVersion: metallb.io/v1beta1
+	kind: BFDProfile
+	metadata: {name: fast, namespace: metallb-system}
+	spec: {receiveInterval: 200, transmitInterval: 250, detectMultiplier: 4, echoMode: false}
+	EOF
+	run elb apply -f "$BGP_DIR/mlb.yaml"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"peer/vSwitch1/$BGP_ROUTER4 created"* ]]
+	elb_wait 20 v4_up
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -c '{bfd, bfdMinTx, bfdMinRx, bfdMultiplier}' <<<"$out")" = \
+		'{"bfd":true,"bfdMinTx":250,"bfdMinRx":200,"bfdMultiplier":4}' ]
+	# BIRD's timeout is our multiplier 4 x max(its 300 ms min rx, our 250 ms min tx)
+	[ "$(birdc_ show bfd sessions | awk -v ip="$BGP_NODE4" '$1 == ip { print $3, $6 }')" = "Up 1.200" ]
+	# a profile asking for the echo function is refused and changes nothing
+	sed -i 's/echoMode: false/echoMode: true/' "$BGP_DIR/mlb.yaml"
+	run elb apply -f "$BGP_DIR/mlb.yaml"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"BFDProfile fast ($BGP_DIR/mlb.yaml doc 2): spec.echoMode: true: not supported (allowed: false"* ]]
+	[ "$(peer_field "$BGP_ROUTER4" bfdMinTx)" = 250 ]
+	v4_up
+}
+
 @test "GTSM and 6.8.6: a Down with TTL 64 and a version-0 packet are dropped, counted, ignored" {
 	elb_start "$NODE" "$CONF" --bgp-port 1179
 	bird_bfd_start

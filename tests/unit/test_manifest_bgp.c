@@ -1,4 +1,4 @@
-/* Unit tests of apply -f for MetalLB's BGPPeer, BGPAdvertisement, Community and
+/* Unit tests of apply -f for MetalLB's BGPPeer, BFDProfile, BGPAdvertisement, Community and
  * L2Advertisement (bgp/manifest_bgp.c, l2/manifest_l2.c) through the real manifest_apply,
  * the real store in a temp dir and agent_commit: the edgelb objects they become, re-apply
  * unchanged, dry runs, and bad manifests refused in one line naming the manifest, the field
@@ -124,7 +124,13 @@ static const char good[] = "apiVersion: metallb.io/v1beta1\n"
 			   "  password: s3cret\n"
 			   "  ebgpMultiHop: true\n"
 			   "  enableGracefulRestart: true\n"
-			   "  bfdProfile: fast\n";
+			   "  bfdProfile: fast\n"
+			   "---\n"
+			   "apiVersion: metallb.io/v1beta1\n"
+			   "kind: BFDProfile\n"
+			   "metadata: {name: fast, namespace: metallb-system}\n"
+			   "spec: {receiveInterval: 200, transmitInterval: 250, detectMultiplier: 4,\n"
+			   "       echoInterval: 50, echoMode: false, passiveMode: false, minimumTtl: 254}\n";
 
 static int run(struct agent *a, const char *yaml, bool dry, struct json_object **res, char *msg,
 	       size_t len)
@@ -185,8 +191,22 @@ static void test_good(void)
 	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "gracefulRestart"), "true"),
 		 "enableGracefulRestart -> gracefulRestart");
 	T_EXPECT(a->cfg->n_peers == 1, "the running state has the peer (%d)", a->cfg->n_peers);
-	T_EXPECT(has_warning(res, "BGPPeer tor (f.yaml doc 4): spec.bfdProfile: not supported"),
-		 "bfdProfile warned about");
+	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfd"), "true"),
+		 "bfdProfile fast (a later document) -> bfd on");
+	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdMinRx"), "200"),
+		 "receiveInterval -> bfdMinRx (%s)",
+		 field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdMinRx"));
+	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdMinTx"), "250"),
+		 "transmitInterval -> bfdMinTx");
+	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdMultiplier"), "4"),
+		 "detectMultiplier -> bfdMultiplier");
+	T_EXPECT(a->cfg->n_peers == 1 && a->cfg->peers[0].bfd &&
+		     a->cfg->peers[0].bfd_min_rx_ms == 200 && a->cfg->peers[0].bfd_mult == 4,
+		 "the running peer has the profile's BFD settings");
+	T_EXPECT(!has_warning(res, "bfdProfile"), "bfdProfile not warned about");
+	T_EXPECT(has_warning(res, "BFDProfile fast (f.yaml doc 5): spec.minimumTtl: not supported"),
+		 "minimumTtl warned about");
+	T_EXPECT(!has_warning(res, "echoInterval"), "echoInterval accepted");
 	T_EXPECT(has_warning(res, "spec.nodeSelectors: not supported"), "nodeSelectors warned");
 	json_object_put(res);
 	T_END();
@@ -360,6 +380,44 @@ static const struct {
      "kind: BGPAdvertisement\napiVersion: metallb.io/v1beta1\nmetadata: {name: adv}\n"
      "spec: {peers: [r], communities: ['x:1']}\n",
      "spec.communities[0]: \"x:1\": not a community", "allowed"},
+    {"bfdProfile naming no BFDProfile of the file",
+     "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
+     "spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, bfdProfile: slow}\n---\n"
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: fast}\n",
+     "BGPPeer r (f.yaml doc 1): spec.bfdProfile: \"slow\": no BFDProfile of that name",
+     "a BFDProfile of this apply"},
+    {"bfdProfile not a string",
+     "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
+     "spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, bfdProfile: [a]}\n",
+     "spec.bfdProfile: [\"a\"]: wrong type", "a BFDProfile name"},
+    {"BFDProfile with echoMode",
+     "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
+     "spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, bfdProfile: e}\n---\n"
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: e}\n"
+     "spec: {echoMode: true}\n",
+     "BFDProfile e (f.yaml doc 2): spec.echoMode: true: not supported", "allowed: false"},
+    {"BFDProfile with passiveMode",
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n"
+     "spec: {passiveMode: true}\n",
+     "spec.passiveMode: true: not supported", "allowed: false"},
+    {"BFDProfile receiveInterval below 10 ms",
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n"
+     "spec: {receiveInterval: 5}\n",
+     "BFDProfile p (f.yaml doc 1): spec.receiveInterval: 5: not a BFD interval",
+     "10-60000 milliseconds"},
+    {"BFDProfile transmitInterval as a string",
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n"
+     "spec: {transmitInterval: 300ms}\n",
+     "spec.transmitInterval: \"300ms\": not a whole number", "10-60000 milliseconds"},
+    {"BFDProfile detectMultiplier 0",
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n"
+     "spec: {detectMultiplier: 0}\n",
+     "spec.detectMultiplier: 0: not a BFD detect multiplier", "1-255"},
+    {"two BFDProfiles of one name",
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n---\n"
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n",
+     "BFDProfile p (f.yaml doc 2): metadata.name: \"p\": a second BFDProfile",
+     "once per apply"},
     {"L2Advertisement on an unknown interface",
      "kind: L2Advertisement\napiVersion: metallb.io/v1beta1\nmetadata: {name: l2}\n"
      "spec: {interfaces: [eth9]}\n",
