@@ -42,6 +42,24 @@ const char *manifest_str(struct json_object *doc, const char *path)
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
+const char *manifest_text(struct json_object *v)
+{
+	return v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "null";
+}
+
+struct json_object *manifest_later(struct manifest *m, const char *key, bool is_array)
+{
+	struct json_object *v;
+
+	if (!m->later)
+		m->later = json_object_new_object();
+	if (json_object_object_get_ex(m->later, key, &v))
+		return v;
+	v = is_array ? json_object_new_array() : json_object_new_object();
+	json_object_object_add(m->later, key, v);
+	return v;
+}
+
 void manifest_warn(struct manifest *m, const char *fmt, ...)
 {
 	char buf[512];
@@ -475,6 +493,7 @@ const struct manifest_kind manifest_kinds[] = {
     {"metallb.io", "BGPPeer", bgp_manifest_peer},
     {"metallb.io", "BGPAdvertisement", bgp_manifest_advertisement},
     {"metallb.io", "BFDProfile", bgp_manifest_bfdprofile},
+    {"", "Secret", bgp_manifest_secret},
     {"metallb.io", "Community", bgp_manifest_community},
     {"metallb.io", "L2Advertisement", l2_manifest_advertisement},
     {NULL, NULL, NULL},

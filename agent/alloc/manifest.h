@@ -60,6 +60,11 @@ void manifest_unsupported(struct manifest *m, const char *what, const char *path
 /* String at a dotted path ("metadata.name"), or NULL. */
 const char *manifest_str(struct json_object *doc, const char *path);
 struct json_object *manifest_get(struct json_object *doc, const char *path);
+/* A value as plain JSON text for messages ("null" for none). */
+const char *manifest_text(struct json_object *v);
+/* m->later[key], what the rows defer until every document is read: created on first use as
+ * an array (is_array) or an object. Borrowed. */
+struct json_object *manifest_later(struct manifest *m, const char *key, bool is_array);
 
 /* Runs a whole apply: parse, translate, validate, diff, commit unless dry. 0 with *res
  * {dryRun, changes:[{kind, name, action}], warnings:[...]}, or -1 with msg (nothing changed). */

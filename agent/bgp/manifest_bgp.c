@@ -18,25 +18,6 @@
 
 /* --- helpers ----------------------------------------------------------------------------- */
 
-/* m->later[key], created with type t on first use. Borrowed. */
-static struct json_object *later(struct manifest *m, const char *key, enum json_type t)
-{
-	struct json_object *v;
-
-	if (!m->later)
-		m->later = json_object_new_object();
-	if (json_object_object_get_ex(m->later, key, &v))
-		return v;
-	v = t == json_type_array ? json_object_new_array() : json_object_new_object();
-	json_object_object_add(m->later, key, v);
-	return v;
-}
-
-static const char *jstr(struct json_object *v)
-{
-	return v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "null";
-}
-
 /* Go time.ParseDuration units, in nanoseconds. */
 static const struct {
 	const char *unit;
@@ -167,7 +148,7 @@ static int peer_duration(struct json_object *spec, const char *from, struct json
 		snprintf(msg, len,
 			 "%s: spec.%s: %s: not a duration in whole seconds (allowed: a Go "
 			 "duration like \"90s\" or \"1m30s\", 0s-65535s)",
-			 what, from, jstr(v));
+			 what, from, manifest_text(v));
 		return -1;
 	}
 	if (!strcmp(to, "holdTime") && cfg_check_hold_time(to, s, msg, len) < 0) {
@@ -196,7 +177,7 @@ static int peer_switch(struct manifest *m, struct json_object *doc, const char *
 			snprintf(msg, len,
 				 "%s: metadata.annotations." BGP_MANIFEST_SWITCH_ANN
 				 ": %s: wrong type (allowed: a switch name)",
-				 what, jstr(v));
+				 what, manifest_text(v));
 			return -1;
 		}
 		s = cfg_find_switch(c, json_object_get_string(v));
@@ -237,7 +218,7 @@ int bgp_manifest_peer(struct manifest *m, struct json_object *doc, const char *w
 	    "myASN",	"peerASN",  "peerAddress",   "sourceAddress",
 	    "peerPort", "holdTime", "keepaliveTime", "connectTime",
 	    "routerID", "password", "ebgpMultiHop",  "enableGracefulRestart",
-	    "bfdProfile", NULL};
+	    "bfdProfile", "passwordSecret", NULL};
 	static const char *const required[] = {"myASN", "peerASN", "peerAddress"};
 	const char *name = manifest_str(doc, "metadata.name");
 	struct json_object *spec = manifest_get(doc, "spec"), *o, *v, *names;
@@ -282,7 +263,7 @@ int bgp_manifest_peer(struct manifest *m, struct json_object *doc, const char *w
 		if (!json_object_is_type(v, json_type_boolean)) {
 			snprintf(msg, len,
 				 "%s: spec.ebgpMultiHop: %s: wrong type (allowed: true or false)",
-				 what, jstr(v));
+				 what, manifest_text(v));
 			json_object_put(o);
 			return -1;
 		}
@@ -312,7 +293,7 @@ int bgp_manifest_peer(struct manifest *m, struct json_object *doc, const char *w
 		return -1;
 	}
 	/* BGPAdvertisement.spec.peers names BGPPeers: remember name → address */
-	names = later(m, "peers", json_type_object);
+	names = manifest_later(m, "peers", false);
 	if (json_object_object_get_ex(names, name, NULL)) {
 		snprintf(msg, len,
 			 "%s: metadata.name: \"%s\": a second BGPPeer of that name (allowed: "
@@ -323,133 +304,11 @@ int bgp_manifest_peer(struct manifest *m, struct json_object *doc, const char *w
 	}
 	json_object_object_add(names, name, json_object_new_string(ip_str(&p.addr, a)));
 	snprintf(key, sizeof(key), "%s/%s", p.sw, a);
-	if (json_object_object_get_ex(spec, "bfdProfile", &v)) {
-		/* a BFDProfile of this file, read later: bgp_manifest_finish copies its timers */
-		if (!json_object_is_type(v, json_type_string)) {
-			snprintf(msg, len,
-				 "%s: spec.bfdProfile: %s: wrong type (allowed: a BFDProfile name)",
-				 what, jstr(v));
-			json_object_put(o);
-			return -1;
-		}
-		if (*json_object_get_string(v)) {
-			struct json_object *e = json_object_new_object();
-
-			json_object_object_add(e, "peer", json_object_new_string(key));
-			json_object_object_add(e, "profile", json_object_get(v));
-			json_object_object_add(e, "what", json_object_new_string(what));
-			json_object_array_add(later(m, "bfdPeers", json_type_array), e);
-		}
+	if (bgp_manifest_peer_refs(m, doc, key, what, msg, len) < 0) {
+		json_object_put(o);
+		return -1;
 	}
 	return manifest_add(m, CFG_KIND_PEER, key, o, what, NULL, msg, len);
-}
-
-/* --- BFDProfile -------------------------------------------------------------------------- */
-
-/* MetalLB's BFDProfile field → the peer's BFD key, with the check the peer decoder makes. */
-static const struct {
-	const char *metallb, *edgelb, *allowed;
-	int (*check)(const char *field, uint64_t v, char *msg, size_t len);
-} bfd_fields[] = {
-    {"receiveInterval", "bfdMinRx", "10-60000 milliseconds", cfg_check_bfd_interval},
-    {"transmitInterval", "bfdMinTx", "10-60000 milliseconds", cfg_check_bfd_interval},
-    {"detectMultiplier", "bfdMultiplier", "1-255", cfg_check_bfd_mult},
-};
-
-/* A BFDProfile becomes the BFD timers of the BGPPeers of this file that name it (edgelb does
- * not store profiles). Asynchronous mode only: echoMode and passiveMode must be false;
- * echoInterval, which only the echo function uses, is accepted and has no effect. */
-int bgp_manifest_bfdprofile(struct manifest *m, struct json_object *doc, const char *what,
-			    char *msg, size_t len)
-{
-	static const char *const spec_known[] = {"receiveInterval", "transmitInterval",
-						 "detectMultiplier", "echoInterval",
-						 "echoMode", "passiveMode", NULL};
-	static const char *const refused[] = {"echoMode", "passiveMode"};
-	const char *name = manifest_str(doc, "metadata.name");
-	struct json_object *spec = manifest_get(doc, "spec"), *t, *v, *profiles;
-	char field[64], err[256];
-
-	if (!name || !*name) {
-		snprintf(msg, len, "%s: metadata.name: missing (allowed: a BFDProfile name)", what);
-		return -1;
-	}
-	if (spec && !json_object_is_type(spec, json_type_object)) {
-		snprintf(msg, len, "%s: spec: %s: not a mapping (allowed: a mapping)", what,
-			 jstr(spec));
-		return -1;
-	}
-	manifest_unsupported(m, what, "spec", spec, spec_known);
-	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		if (!spec || !json_object_object_get_ex(spec, refused[i], &v))
-			continue;
-		if (!json_object_is_type(v, json_type_boolean) || json_object_get_boolean(v)) {
-			snprintf(msg, len,
-				 "%s: spec.%s: %s: not supported (allowed: false; edgelb runs BFD "
-				 "in asynchronous mode, RFC 5880 6.1)",
-				 what, refused[i], jstr(v));
-			return -1;
-		}
-	}
-	t = json_object_new_object();
-	for (size_t i = 0; spec && i < sizeof(bfd_fields) / sizeof(bfd_fields[0]); i++) {
-		int64_t n;
-
-		if (!json_object_object_get_ex(spec, bfd_fields[i].metallb, &v))
-			continue;
-		snprintf(field, sizeof(field), "spec.%s", bfd_fields[i].metallb);
-		if (!json_object_is_type(v, json_type_int) || (n = json_object_get_int64(v)) < 0) {
-			snprintf(msg, len, "%s: %s: %s: not a whole number (allowed: %s)", what,
-				 field, jstr(v), bfd_fields[i].allowed);
-			json_object_put(t);
-			return -1;
-		}
-		if (bfd_fields[i].check(field, (uint64_t)n, err, sizeof(err)) < 0) {
-			snprintf(msg, len, "%s: %s", what, err);
-			json_object_put(t);
-			return -1;
-		}
-		json_object_object_add(t, bfd_fields[i].edgelb, json_object_new_int64(n));
-	}
-	profiles = later(m, "bfdProfiles", json_type_object);
-	if (json_object_object_get_ex(profiles, name, NULL)) {
-		snprintf(msg, len,
-			 "%s: metadata.name: \"%s\": a second BFDProfile of that name (allowed: "
-			 "each BFDProfile name once per apply)",
-			 what, name);
-		json_object_put(t);
-		return -1;
-	}
-	json_object_object_add(profiles, name, t);
-	return 0;
-}
-
-/* Each BGPPeer naming a BFDProfile gets bfd on and the profile's timers. */
-static int peer_profiles(struct manifest *m, char *msg, size_t len)
-{
-	struct json_object *peers, *profiles = later(m, "bfdProfiles", json_type_object);
-
-	if (!json_object_object_get_ex(m->later, "bfdPeers", &peers))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(peers); i++) {
-		struct json_object *e = json_object_array_get_idx(peers, i), *t, *peer;
-		const char *name = manifest_str(e, "profile");
-
-		if (!json_object_object_get_ex(profiles, name, &t)) {
-			snprintf(msg, len,
-				 "%s: spec.bfdProfile: \"%s\": no BFDProfile of that name (allowed: "
-				 "a BFDProfile of this apply)",
-				 manifest_str(e, "what"), name);
-			return -1;
-		}
-		peer = manifest_obj(m, CFG_KIND_PEER, manifest_str(e, "peer"));
-		if (!peer)
-			continue;
-		json_object_object_add(peer, "bfd", json_object_new_boolean(1));
-		json_object_object_foreach(t, k, v)
-			json_object_object_add(peer, k, json_object_get(v));
-	}
-	return 0;
 }
 
 /* --- Community --------------------------------------------------------------------------- */
@@ -467,10 +326,10 @@ int bgp_manifest_community(struct manifest *m, struct json_object *doc, const ch
 		snprintf(msg, len,
 			 "%s: spec.communities: %s: missing or not a list (allowed: a list of "
 			 "{name, value})",
-			 what, jstr(list));
+			 what, manifest_text(list));
 		return -1;
 	}
-	aliases = later(m, "communities", json_type_object);
+	aliases = manifest_later(m, "communities", false);
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		struct json_object *e = json_object_array_get_idx(list, i), *x;
 		const char *n = manifest_str(e, "name"), *v = manifest_str(e, "value");
@@ -523,14 +382,14 @@ int bgp_manifest_advertisement(struct manifest *m, struct json_object *doc, cons
 
 	if (spec && !json_object_is_type(spec, json_type_object)) {
 		snprintf(msg, len, "%s: spec: %s: not a mapping (allowed: a mapping)", what,
-			 jstr(spec));
+			 manifest_text(spec));
 		return -1;
 	}
 	manifest_unsupported(m, what, "spec", spec, spec_known);
 	e = json_object_new_object();
 	json_object_object_add(e, "what", json_object_new_string(what));
 	json_object_object_add(e, "spec", spec ? json_object_get(spec) : json_object_new_object());
-	json_object_array_add(later(m, "advertisements", json_type_array), e);
+	json_object_array_add(manifest_later(m, "advertisements", true), e);
 	return 0;
 }
 
@@ -550,7 +409,7 @@ int bgp_manifest_pools(struct manifest *m, struct json_object *spec, const char 
 	if (list && !json_object_is_type(list, json_type_array)) {
 		snprintf(msg, len,
 			 "%s: spec.ipAddressPools: %s: not a list (allowed: a list of pool names)",
-			 what, jstr(list));
+			 what, manifest_text(list));
 		return -1;
 	}
 	if (!list || json_object_array_length(list) == 0) {
@@ -585,7 +444,7 @@ int bgp_manifest_pools(struct manifest *m, struct json_object *spec, const char 
 			snprintf(msg, len,
 				 "%s: spec.ipAddressPools[%zu]: %s: no such pool (allowed: an "
 				 "IPAddressPool of this apply or an existing pool)",
-				 what, i, jstr(e));
+				 what, i, manifest_text(e));
 			return -1;
 		}
 		json_object_array_add(out, json_object_get(e));
@@ -599,7 +458,7 @@ static int adv_communities(struct manifest *m, struct json_object *spec, const c
 			   struct json_object *out, char *msg, size_t len)
 {
 	struct json_object *list = manifest_get(spec, "communities");
-	struct json_object *aliases = later(m, "communities", json_type_object);
+	struct json_object *aliases = manifest_later(m, "communities", false);
 	char err[512];
 
 	if (!list)
@@ -608,7 +467,7 @@ static int adv_communities(struct manifest *m, struct json_object *spec, const c
 		snprintf(msg, len,
 			 "%s: spec.communities: %s: not a list (allowed: a list of communities "
 			 "or Community aliases)",
-			 what, jstr(list));
+			 what, manifest_text(list));
 		return -1;
 	}
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
@@ -625,7 +484,7 @@ static int adv_communities(struct manifest *m, struct json_object *spec, const c
 				 "%s: spec.communities[%zu]: %s: no Community alias of that name "
 				 "in this apply (allowed: ASN:VALUE, large:G:L1:L2, a well-known "
 				 "name like no-export, or an alias from a Community)",
-				 what, i, jstr(e));
+				 what, i, manifest_text(e));
 			return -1;
 		}
 		if (community_ok(v, err, sizeof(err)) < 0) {
@@ -648,7 +507,7 @@ static int adv_peers(struct manifest *m, struct json_object *spec, const char *w
 		     struct json_object *out, char *msg, size_t len)
 {
 	struct json_object *list = manifest_get(spec, "peers");
-	struct json_object *names = later(m, "peers", json_type_object);
+	struct json_object *names = manifest_later(m, "peers", false);
 
 	if (!list)
 		return 0;
@@ -657,7 +516,7 @@ static int adv_peers(struct manifest *m, struct json_object *spec, const char *w
 		snprintf(msg, len,
 			 "%s: spec.peers: %s: not a list of at most %d (allowed: names of "
 			 "BGPPeers)",
-			 what, jstr(list), CFG_MAX_COMMUNITIES);
+			 what, manifest_text(list), CFG_MAX_COMMUNITIES);
 		return -1;
 	}
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
@@ -675,7 +534,7 @@ static int adv_peers(struct manifest *m, struct json_object *spec, const char *w
 				 "%s: spec.peers[%zu]: %s: no BGPPeer of that name in this apply "
 				 "(allowed: the name of a BGPPeer in the same file, or a peer "
 				 "address)",
-				 what, i, jstr(e));
+				 what, i, manifest_text(e));
 			return -1;
 		}
 	}
@@ -692,7 +551,7 @@ static int adv_length(struct json_object *spec, const char *field, int max, int 
 		if (!json_object_is_type(v, json_type_int) || (x = json_object_get_int64(v)) < 0 ||
 		    x > max) {
 			snprintf(msg, len, "%s: spec.%s: %s: not a prefix length (allowed: 0-%d)",
-				 what, field, jstr(v), max);
+				 what, field, manifest_text(v), max);
 			return -1;
 		}
 	}
@@ -707,14 +566,14 @@ static int advertisement(struct manifest *m, struct json_object *e, char *msg, s
 	struct json_object *spec = manifest_get(e, "spec"), *pools = json_object_new_array();
 	struct json_object *comms = json_object_new_array(), *peers = json_object_new_array();
 	struct json_object *lp = manifest_get(spec, "localPref");
-	struct json_object *owners = later(m, "advertised", json_type_object);
+	struct json_object *owners = manifest_later(m, "advertised", false);
 	struct json_object *fields = json_object_new_object();
 	int rc = -1;
 
 	if (lp && (!json_object_is_type(lp, json_type_int) || json_object_get_int64(lp) < 0 ||
 		   json_object_get_int64(lp) > 4294967295LL)) {
 		snprintf(msg, len, "%s: spec.localPref: %s: not a number (allowed: 0-4294967295)",
-			 what, jstr(lp));
+			 what, manifest_text(lp));
 		goto out;
 	}
 	if (adv_length(spec, "aggregationLength", 32, 32, what, fields, msg, len) < 0 ||
@@ -764,7 +623,7 @@ int bgp_manifest_finish(struct manifest *m, char *msg, size_t len)
 
 	if (!m->later)
 		return 0;
-	if (peer_profiles(m, msg, len) < 0)
+	if (bgp_manifest_resolve_refs(m, msg, len) < 0)
 		return -1;
 	if (!json_object_object_get_ex(m->later, "advertisements", &advs))
 		return 0;

@@ -20,6 +20,7 @@
 #define CFG_MAX_BACKENDS  256
 #define CFG_MAX_COMMUNITIES 16
 #define CFG_MAX_NAMESPACES 16
+#define CFG_PASSWORD_MAX   80 /* TCP MD5 key bytes (TCP_MD5SIG_MAXKEYLEN) */
 
 enum cfg_src { CFG_SRC_FILE, CFG_SRC_RUNTIME };
 
@@ -74,7 +75,7 @@ struct cfg_peer {
 	uint16_t keepalive_time; /* 0 = hold/3 */
 	uint16_t connect_time; /* connect-retry seconds */
 	bool has_hold_time;
-	char password[81]; /* TCP MD5 key, RFC 2385 (80 bytes max in Linux) */
+	char password[CFG_PASSWORD_MAX + 1]; /* TCP MD5 key, RFC 2385 */
 	char password_file[256];
 	uint8_t ebgp_multihop; /* TTL; 0 = directly connected */
 	struct ip source_addr; /* family 0 = unset */

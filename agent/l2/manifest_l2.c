@@ -25,12 +25,7 @@ int l2_manifest_advertisement(struct manifest *m, struct json_object *doc, const
 		return -1;
 	}
 	manifest_unsupported(m, what, "spec", spec, spec_known);
-	if (!m->later)
-		m->later = json_object_new_object();
-	if (!json_object_object_get_ex(m->later, "l2advertisements", &list)) {
-		list = json_object_new_array();
-		json_object_object_add(m->later, "l2advertisements", list);
-	}
+	list = manifest_later(m, "l2advertisements", true);
 	e = json_object_new_object();
 	json_object_object_add(e, "what", json_object_new_string(what));
 	json_object_object_add(e, "spec", spec ? json_object_get(spec) : json_object_new_object());
@@ -131,10 +126,7 @@ static int l2_advertisement(struct manifest *m, struct json_object *e, char *msg
 	sw = iface_switch(m->a->cfg, ifs, what, msg, len);
 	if (!sw)
 		goto out;
-	if (!json_object_object_get_ex(m->later, "l2switch", &owners)) {
-		owners = json_object_new_object();
-		json_object_object_add(m->later, "l2switch", owners);
-	}
+	owners = manifest_later(m, "l2switch", false);
 	for (size_t i = 0; i < json_object_array_length(pools); i++) {
 		const char *name = json_object_get_string(json_object_array_get_idx(pools, i));
 		struct json_object *pool;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # apply -f with MetalLB's BGP manifests (BGPPeer, BFDProfile, Community, BGPAdvertisement,
-# IPAddressPool) and a Kubernetes Service, against a real BIRD 2 in a router namespace.
+# IPAddressPool), a Kubernetes Service and a basic-auth Secret (passwordSecret), against a
+# real BIRD 2 in a router namespace.
 #
 #   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------+
 #   |  edgelbd --bgp-port 1179        |        |  bird (tables t4, t6)     |
@@ -201,4 +202,38 @@ apply_ok() {
 	r4=$(bird_route t4 192.0.2.100/32)
 	[[ "$r4" == *"(64512,300)"* ]]
 	[[ "$r4" == *"BGP.local_pref: 150"* ]]
+}
+
+@test "passwordSecret: BIRD peers with the basic-auth Secret's password as TCP MD5 key, not with another" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64512 64512 'neighbor port 1179; direct; password "s3cret-md5";'
+	# $1: the Secret's base64 data.password
+	peer_with_secret() {
+		cat <<-YAML
+		apiVersion: metallb.io/v1beta2
+		kind: BGPPeer
+		metadata: {name: tor, namespace: metallb-system}
+		spec: {myASN: 64512, peerASN: 64512, peerAddress: 192.0.2.1, connectTime: 1s,
+		       passwordSecret: {name: tor-md5}}
+		---
+		apiVersion: v1
+		kind: Secret
+		metadata: {name: tor-md5, namespace: metallb-system}
+		type: kubernetes.io/basic-auth
+		data: {password: $1}
+		YAML
+	}
+	peer_with_secret "$(printf wrong-key | base64)" >"$BGP_DIR/wrong.yaml"
+	peer_with_secret "$(printf s3cret-md5 | base64)" >"$BGP_DIR/good.yaml"
+	run elb apply -f "$BGP_DIR/wrong.yaml"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"peer/vSwitch1/192.0.2.1 created"* ]]
+	[[ "$output" != *"wrong-key"* ]]
+	sleep 4 # a bounded window in which a session must NOT come up
+	[ "$(node_peer_state)" != Established ]
+	[ "$(bird_state edge4)" != Established ]
+	run elb apply -f "$BGP_DIR/good.yaml"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"peer/vSwitch1/192.0.2.1 configured"* ]]
+	elb_wait 15 established
 }

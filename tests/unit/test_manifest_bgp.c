@@ -278,6 +278,12 @@ static void test_good(void)
 	fx_agent_free(a);
 }
 
+#define PEER_WITH_SECRET(ns_field)                                                           \
+	"kind: BGPPeer\napiVersion: metallb.io/v1beta2\n"                                     \
+	"metadata: {name: tor, namespace: metallb-system}\n"                                   \
+	"spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1,\n"                       \
+	"       passwordSecret: {name: tor-pw" ns_field "}}\n"
+
 static const struct {
 	const char *name, *yaml, *want1, *want2;
 } bad[] = {
@@ -426,7 +432,45 @@ static const struct {
     {"L2Advertisement on a switch not enabled for compute",
      "kind: L2Advertisement\napiVersion: metallb.io/v1beta1\nmetadata: {name: l2}\n"
      "spec: {interfaces: [lo]}\n",
-     "spec.interfaces[0]: \"lo\": on a switch not enabled for compute", "allowed"},
+     "spec.interfaces[0]: \"lo\": on a switch not enabled for compute", "allowed"},    {"passwordSecret with password",
+     "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
+     "spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, password: x,\n"
+     "       passwordSecret: {name: s}}\n",
+     "BGPPeer r (f.yaml doc 1): spec.passwordSecret: set together with spec.password",
+     "one of them"},
+    {"passwordSecret not a reference",
+     "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
+     "spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, passwordSecret: s}\n",
+     "spec.passwordSecret: \"s\": not a Secret reference", "{name, namespace}"},
+    {"passwordSecret naming no Secret of the file (other namespace)",
+     PEER_WITH_SECRET("") "---\n"
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: tor-pw}\n"
+     "type: kubernetes.io/basic-auth\ndata: {password: czNjcmV0}\n",
+     "BGPPeer tor (f.yaml doc 1): spec.passwordSecret: \"metallb-system/tor-pw\": no Secret",
+     "a kubernetes.io/basic-auth Secret of this apply"},
+    {"Secret password not base64",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/basic-auth\n"
+     "data: {password: 'czNj!mV0'}\n",
+     "Secret s (f.yaml doc 1): data.password: not base64", "RFC 4648"},
+    {"Secret password base64 without padding",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/basic-auth\n"
+     "data: {password: czNjcmV}\n",
+     "data.password: not base64", "with padding"},
+    {"Secret password longer than a TCP MD5 key",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/basic-auth\n"
+     "stringData: {password: "
+     "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}\n",
+     "stringData.password: 81 bytes: too long", "1-80 bytes"},
+    {"basic-auth Secret without a password",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/basic-auth\n"
+     "data: {username: eA==}\n",
+     "Secret s (f.yaml doc 1): data.password: missing", "stringData"},
+    {"two Secrets of one name",
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/basic-auth\n"
+     "data: {password: eA==}\n---\n"
+     "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: default}\n"
+     "type: kubernetes.io/basic-auth\ndata: {password: eQ==}\n",
+     "Secret s (f.yaml doc 2): metadata.name: \"default/s\": a second Secret", "once per apply"},
 };
 
 static void test_bad(void)
@@ -448,6 +492,8 @@ static void test_bad(void)
 		T_EXPECT(strstr(msg, bad[i].want2) != NULL, "message says what is allowed: %s",
 			 msg);
 		T_EXPECT(!strchr(msg, '\n'), "one line");
+		T_EXPECT(!strstr(msg, "s3cret") && !strstr(msg, "aaaaaaaaaa"),
+			 "does not echo a password");
 		T_EXPECT(!strcmp(before, after), "store unchanged");
 		T_EXPECT(a->cfg->n_peers == 0, "no peer in the running state");
 		json_object_put(res);
@@ -560,12 +606,60 @@ static void test_duration(void)
 	}
 }
 
+static void test_secret(void)
+{
+	struct agent *a = agent_up(false);
+	struct json_object *res;
+	char msg[1024];
+	int rc;
+
+	T_BEGIN("passwordSecret: the basic-auth Secret's data.password (base64) becomes the peer's "
+		"TCP MD5 password; other Secrets are warned about");
+	rc = run(a,
+		 PEER_WITH_SECRET("") "---\n"
+		 "apiVersion: v1\nkind: Secret\nmetadata: {name: tor-pw, namespace: metallb-system}\n"
+		 "type: kubernetes.io/basic-auth\ndata: {password: czNjcmV0}\n---\n"
+		 "apiVersion: v1\nkind: Secret\nmetadata: {name: other}\ntype: Opaque\n"
+		 "data: {x: eA==}\n",
+		 false, &res, msg, sizeof(msg));
+	T_EXPECT(rc == 0, "accepted: %s", msg);
+	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "password"), "\"s3cret\""),
+		 "password from the Secret (%s)",
+		 field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "password"));
+	T_EXPECT(a->cfg->n_peers == 1 && !strcmp(a->cfg->peers[0].password, "s3cret"),
+		 "the running peer has it");
+	T_EXPECT(has_warning(res, "Secret other (f.yaml doc 3): type \"Opaque\": not used"),
+		 "the Opaque Secret is warned about");
+	T_EXPECT(!has_warning(res, "spec.passwordSecret: not supported"),
+		 "passwordSecret not warned about");
+	json_object_put(res);
+	T_END();
+
+	T_BEGIN("stringData wins over data; an explicit namespace is honoured");
+	rc = run(a,
+		 "apiVersion: v1\nkind: Secret\nmetadata: {name: tor-pw, namespace: ops}\n"
+		 "type: kubernetes.io/basic-auth\n"
+		 "stringData: {password: 'pa ss:w0rd'}\ndata: {password: czNjcmV0}\n---\n"
+		 PEER_WITH_SECRET(", namespace: ops"),
+		 false, &res, msg, sizeof(msg));
+	T_EXPECT(rc == 0, "accepted: %s", msg);
+	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "password"),
+			 "\"pa ss:w0rd\""),
+		 "password from stringData (%s)",
+		 field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "password"));
+	T_EXPECT(count_action(res, "configured") == 1, "the peer configured");
+	json_object_put(res);
+	T_END();
+	fx_agent_free(a);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);
 	test_duration();
 	test_good();
 	test_bad();
+	test_secret();
 	test_switches();
 	return t_exit();
 }
