@@ -317,7 +317,8 @@ static int service(struct manifest *m, struct json_object *doc, const char *what
 		   size_t len)
 {
 	static const char *const spec_known[] = {"type",	   "ports",	 "loadBalancerIP",
-						 "ipFamilyPolicy", "ipFamilies", NULL};
+						 "ipFamilyPolicy", "ipFamilies", "loadBalancerClass",
+						 NULL};
 	static const char *const keep[] = {"backends", NULL};
 	const char *name = manifest_str(doc, "metadata.name");
 	const char *ns = manifest_str(doc, "metadata.namespace");
@@ -339,6 +340,15 @@ static int service(struct manifest *m, struct json_object *doc, const char *what
 			      "%s: spec.type %s: skipped (only type LoadBalancer gets an "
 			      "external IP)",
 			      what, type ? type : "ClusterIP");
+		return 0;
+	}
+	if ((s = manifest_str(doc, "spec.loadBalancerClass")) && *s) {
+		/* Kubernetes: a class names the implementation that serves it; MetalLB (with no
+		 * class of its own) leaves such services alone, and so does edgelb */
+		manifest_warn(m,
+			      "%s: spec.loadBalancerClass \"%s\": skipped (another load balancer "
+			      "serves it; edgelb takes services without a class)",
+			      what, s);
 		return 0;
 	}
 	snprintf(key, sizeof(key), "%s/%s", ns ? ns : "default", name);

@@ -232,6 +232,7 @@ state() {
 	[ "$(ips prod/dns-udp)" = 192.168.10.53 ]
 	[ "$(ips dev/db)" = 192.168.30.5 ]
 	[ "$(ips dev/api)" = 192.168.20.10 ]
+	[ "$(elb -o json service list | jq 'map(select(.name == "dev/other-lb")) | length')" = 0 ]
 	run elb -o json apply -f "$BATS_TEST_DIRNAME/../data/k8s-services.yaml" --dry-run
 	[ "$(jq '[.changes[].action] | unique' -c <<<"$output")" = '["unchanged"]' ]
 	run elb apply -f "$BATS_TEST_DIRNAME/../data/bad-protocol.yaml"

@@ -194,6 +194,10 @@ static void test_apply(void)
 	T_EXPECT(!strcmp(assigned(a, "dev/api", buf, sizeof(buf)), "192.168.20.10"),
 		 "dev/api from staging: production only serves prod (got %s)", buf);
 	T_EXPECT(!alloc_get(a->alloc, "dev/internal"), "ClusterIP service skipped");
+	T_EXPECT(!alloc_get(a->alloc, "dev/other-lb") &&
+		     has_warning(r, "Service other-lb (k8s-services.yaml doc 7): "
+				    "spec.loadBalancerClass \"example.com/other-lb\": skipped"),
+		 "a service of another loadBalancerClass left alone");
 	T_EXPECT(has_warning(r, "spec.selector: not supported") &&
 		     has_warning(r, "spec.externalTrafficPolicy: not supported") &&
 		     has_warning(r, "ClusterIP: skipped"),
