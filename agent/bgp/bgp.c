@@ -639,8 +639,12 @@ static struct sess *sess_new(struct bgp *b, const struct cfg_peer *pc)
 	s->p = bgp_peer_new(b->loop, pc, router_id(b->a, pc), &sess_ops, s);
 	gr_restarting(b, s->p);
 	listen_md5(b, pc, true);
-	log_info("bgp: peer %s: configured (AS %u, our AS %u, switch \"%s\")", s->p->name,
-		 pc->peer_asn, pc->self_asn, pc->sw);
+	if (pc->asn_mode == CFG_ASN_EXTERNAL)
+		log_info("bgp: peer %s: configured (AS: any but ours, from its OPEN; our AS %u, "
+			 "switch \"%s\")", s->p->name, pc->self_asn, pc->sw);
+	else
+		log_info("bgp: peer %s: configured (AS %u, our AS %u, switch \"%s\")", s->p->name,
+			 pc->peer_asn, pc->self_asn, pc->sw);
 	sess_bfd_sync(s, pc);
 	bgp_fsm(s->p, BGP_EV_START);
 	return s;

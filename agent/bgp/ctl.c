@@ -21,7 +21,7 @@ static const char *const set_fields[] = {
 	"peerAddress", "peerAsn",     "selfAsn",       "switch",	      "holdTime",
 	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
 	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
-	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier",
+	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier", "dynamicAsn",
 	NULL,
 };
 static const char *const key_fields[] = {"peerAddress", "switch", NULL};
@@ -129,8 +129,15 @@ static struct json_object *peer_row(struct agent *a, const struct cfg_peer *c)
 	char s[IP_STRLEN];
 
 	json_object_object_add(o, "peerAddress", json_object_new_string(ip_str(&c->addr, s)));
-	json_object_object_add(o, "peerAsn", json_object_new_int64(c->peer_asn));
+	/* dynamicAsn external: the AS of the peer's last OPEN, 0 before one */
+	json_object_object_add(o, "peerAsn",
+			       json_object_new_int64(c->asn_mode != CFG_ASN_EXTERNAL ? c->peer_asn
+						     : p				 ? p->peer_asn
+											 : 0));
 	json_object_object_add(o, "selfAsn", json_object_new_int64(c->self_asn));
+	if (c->asn_mode != CFG_ASN_FIXED)
+		json_object_object_add(o, "dynamicAsn",
+				       json_object_new_string(cfg_asn_mode_name(c)));
 	json_object_object_add(o, "holdTime",
 			       json_object_new_int(c->has_hold_time ? c->hold_time : DEF_HOLD_S));
 	json_object_object_add(o, "switch", json_object_new_string(c->sw));

@@ -340,12 +340,21 @@ static int accept_open(struct bgp_peer *p)
 	uint16_t ours = p->cfg.has_hold_time ? p->cfg.hold_time : DEF_HOLD_S;
 	uint16_t theirs_2b = (uint16_t)(p->cfg.peer_asn > 0xffff ? BGP_AS_TRANS : p->cfg.peer_asn);
 
-	if (o->asn != p->cfg.peer_asn || (!o->caps.as4 && o->my_as != theirs_2b)) {
+	if (p->cfg.asn_mode == CFG_ASN_EXTERNAL) {
+		/* dynamicAsn external: any AS but ours (RFC 4271 6.2 leaves "acceptable" to us) */
+		if (o->asn == p->cfg.self_asn) {
+			log_warn("bgp: peer %s: OPEN: AS %u is ours (dynamicAsn external wants "
+				 "another)", p->name, o->asn);
+			bgp_err_set(&p->err, BGP_ERR_OPEN, BGP_OPEN_BAD_AS, NULL, 0);
+			return -1;
+		}
+	} else if (o->asn != p->cfg.peer_asn || (!o->caps.as4 && o->my_as != theirs_2b)) {
 		log_warn("bgp: peer %s: OPEN: AS %u, configured %u", p->name, o->asn,
 			 p->cfg.peer_asn);
 		bgp_err_set(&p->err, BGP_ERR_OPEN, BGP_OPEN_BAD_AS, NULL, 0);
 		return -1;
 	}
+	p->peer_asn = o->asn;
 	/* RFC 4271 6.2: an internal peer must not use our identifier */
 	if (p->cfg.peer_asn == p->cfg.self_asn && o->id == p->router_id) {
 		bgp_err_set(&p->err, BGP_ERR_OPEN, BGP_OPEN_BAD_ID, NULL, 0);

@@ -123,6 +123,7 @@ static const struct {
     {"peerPort", "spec.peerPort"},
     {"routerId", "spec.routerID"},
     {"gracefulRestart", "spec.enableGracefulRestart"},
+    {"dynamicAsn", "spec.dynamicASN"},
 };
 
 /* Copies spec.<from> to o.<to> as is (the peer decoder checks it). */
@@ -218,8 +219,8 @@ int bgp_manifest_peer(struct manifest *m, struct json_object *doc, const char *w
 	    "myASN",	"peerASN",  "peerAddress",   "sourceAddress",
 	    "peerPort", "holdTime", "keepaliveTime", "connectTime",
 	    "routerID", "password", "ebgpMultiHop",  "enableGracefulRestart",
-	    "bfdProfile", "passwordSecret", NULL};
-	static const char *const required[] = {"myASN", "peerASN", "peerAddress"};
+	    "bfdProfile", "passwordSecret", "dynamicASN", NULL};
+	static const char *const required[] = {"myASN", "peerAddress"};
 	const char *name = manifest_str(doc, "metadata.name");
 	struct json_object *spec = manifest_get(doc, "spec"), *o, *v, *names;
 	char sw[CFG_NAME_MAX], err[512], key[CFG_NAME_MAX + IP_STRLEN + 2], a[IP_STRLEN];
@@ -239,10 +240,27 @@ int bgp_manifest_peer(struct manifest *m, struct json_object *doc, const char *w
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		if (!json_object_object_get_ex(spec, required[i], NULL)) {
 			snprintf(msg, len,
-				 "%s: spec.%s: missing (required: myASN, peerASN, peerAddress)",
+				 "%s: spec.%s: missing (required: myASN, peerASN or dynamicASN, "
+				 "peerAddress)",
 				 what, required[i]);
 			return -1;
 		}
+	}
+	if (json_object_object_get_ex(spec, "peerASN", NULL) &&
+	    json_object_object_get_ex(spec, "dynamicASN", NULL)) {
+		snprintf(msg, len,
+			 "%s: spec.dynamicASN: set together with spec.peerASN (allowed: one of "
+			 "them)",
+			 what);
+		return -1;
+	}
+	if (!json_object_object_get_ex(spec, "peerASN", NULL) &&
+	    !json_object_object_get_ex(spec, "dynamicASN", NULL)) {
+		snprintf(msg, len,
+			 "%s: spec.peerASN: missing (required: peerASN, or dynamicASN internal or "
+			 "external)",
+			 what);
+		return -1;
 	}
 	manifest_unsupported(m, what, "spec", spec, spec_known);
 	if (peer_switch(m, doc, what, sw, sizeof(sw), msg, len) < 0)
@@ -250,6 +268,7 @@ int bgp_manifest_peer(struct manifest *m, struct json_object *doc, const char *w
 	o = json_object_new_object();
 	copy_field(spec, "peerAddress", o, "peerAddress");
 	copy_field(spec, "peerASN", o, "peerAsn");
+	copy_field(spec, "dynamicASN", o, "dynamicAsn");
 	copy_field(spec, "myASN", o, "selfAsn");
 	json_object_object_add(o, "switch", json_object_new_string(sw));
 	copy_field(spec, "sourceAddress", o, "sourceAddress");

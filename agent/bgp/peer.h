@@ -78,6 +78,7 @@ struct bgp_peer {
 	int rx_refresh_afi;
 	uint16_t hold, keepalive; /* negotiated, seconds */
 	uint32_t peer_id;
+	uint32_t peer_asn; /* the AS of the OPEN accepted last (cfg.peer_asn but for dynamicAsn) */
 	uint64_t up_since_ms;
 	bool stopped; /* no automatic restart (being removed) */
 	char last_error[256];

@@ -32,6 +32,7 @@ static const struct opt_map set_opts[] = {
 	{"bfd-min-tx", "BfdMinTxInMilliseconds", "bfdMinTx", OPT_STR},
 	{"bfd-min-rx", "BfdMinRxInMilliseconds", "bfdMinRx", OPT_STR},
 	{"bfd-multiplier", "BfdMultiplier", "bfdMultiplier", OPT_STR},
+	{"dynamic-asn", "DynamicAsn", "dynamicAsn", OPT_STR},
 };
 #define N_SET (sizeof(set_opts) / sizeof(set_opts[0]))
 
@@ -66,15 +67,19 @@ static int cmd_set(struct cli *c, int argc, char **argv)
 	struct json_object *args, *res = NULL;
 	char *pos[1];
 	int npos, rc;
+	bool dynamic = false;
 
 	fill(o, set_opts, N_SET);
 	rc = cli_parse("bgp peer set", argc, argv, o, (int)N_SET, pos, 0, &npos);
 	if (rc)
 		return rc;
-	for (int i = 0; i < 4; i++)
-		if (!o[i].set)
+	for (size_t i = 0; i < N_SET; i++)
+		dynamic |= !strcmp(set_opts[i].key, "dynamicAsn") && o[i].set;
+	for (int i = 0; i < 4; i++) /* the first four are required; --dynamic-asn stands for one */
+		if (!o[i].set && !(dynamic && !strcmp(set_opts[i].key, "peerAsn")))
 			return cli_usage_error("bgp peer set: --%s is required (usage: --peer-address A "
-					       "--peer-asn N --self-asn M --switch S)", o[i].name);
+					       "--peer-asn N|--dynamic-asn internal|external "
+					       "--self-asn M --switch S)", o[i].name);
 	args = json_object_new_object();
 	for (size_t i = 0; i < N_SET; i++)
 		if (o[i].set)
@@ -135,6 +140,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		{"Switch", "switch"},
 		{"State", "state"},
 		{"PeerAsn", "peerAsn"},
+		{"DynamicAsn", "dynamicAsn"},
 		{"SelfAsn", "selfAsn"},
 		{"RouterId", "routerId"},
 		{"PeerRouterId", "peerRouterId"},
@@ -187,7 +193,8 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 
 const struct cli_cmd cli_bgp_cmds[] = {
 	{"bgp peer set", "Set-HcsBGPPeer", cmd_set,
-	 "--peer-address A --peer-asn N --self-asn M --switch S [--hold-time T] "
+	 "--peer-address A (--peer-asn N | --dynamic-asn internal|external) --self-asn M "
+	 "--switch S [--hold-time T] "
 	 "[--keepalive-time T] [--connect-time T] [--password K | --password-file F] "
 	 "[--ebgp-multihop N] [--source-address A] [--peer-port P] [--router-id ID] [--passive] "
 	 "[--graceful-restart] [--bfd [--bfd-min-tx MS] [--bfd-min-rx MS] [--bfd-multiplier N]]",

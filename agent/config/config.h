@@ -67,9 +67,17 @@ struct cfg_pool {
 	enum cfg_src src;
 };
 
+/* A peer's AS fixed by the config, or taken from its OPEN (MetalLB's dynamicASN). */
+enum cfg_asn_mode {
+	CFG_ASN_FIXED,	  /* peer_asn */
+	CFG_ASN_INTERNAL, /* iBGP: peer_asn is self_asn */
+	CFG_ASN_EXTERNAL, /* eBGP: any AS but ours, learned from the OPEN; peer_asn 0 */
+};
+
 struct cfg_peer {
 	struct ip addr;
 	uint32_t peer_asn, self_asn;
+	uint8_t asn_mode; /* enum cfg_asn_mode */
 	char sw[CFG_NAME_MAX];
 	uint16_t hold_time; /* 0 or 3..65535 */
 	uint16_t keepalive_time; /* 0 = hold/3 */
@@ -219,6 +227,8 @@ struct json_object *cfg_service_to_json(const struct cfg_service *s);
 void cfg_service_clear(struct cfg_service *s); /* frees its heap parts */
 int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, size_t len);
 struct json_object *cfg_peer_to_json(const struct cfg_peer *p);
+/* "internal" or "external" for a dynamicAsn peer, "" for a fixed peerAsn. */
+const char *cfg_asn_mode_name(const struct cfg_peer *p);
 /* Store kinds of runtime objects. */
 #define CFG_KIND_POOL	 "pool"
 #define CFG_KIND_PEER	 "peer"

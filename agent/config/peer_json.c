@@ -1,7 +1,9 @@
 /* The JSON form of a BGP peer (cfg_peer), camelCase keys:
- *   {peerAddress, peerAsn, selfAsn, switch, holdTime, keepaliveTime, connectTime, password,
- *    passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, routerId, gracefulRestart,
- *    bfd, bfdMinTx, bfdMinRx, bfdMultiplier}
+ *   {peerAddress, peerAsn | dynamicAsn, selfAsn, switch, holdTime, keepaliveTime, connectTime,
+ *    password, passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, routerId,
+ *    gracefulRestart, bfd, bfdMinTx, bfdMinRx, bfdMultiplier}
+ * dynamicAsn (internal or external, instead of peerAsn): the peer's AS is ours (iBGP), or any
+ * other, taken from its OPEN (eBGP).
  * The one decoder for control requests, the store and the YAML config (bgpPeers). Refuses
  * unknown keys and bad values with one line naming the field, the value and what is allowed.
  * Cross-object checks (the switch exists and is compute-enabled) are the caller's. */
@@ -19,7 +21,7 @@ static const char *const peer_keys[] = {
 	"peerAddress", "peerAsn",     "selfAsn",       "switch",	      "holdTime",
 	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
 	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
-	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier",
+	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier", "dynamicAsn",
 	NULL,
 };
 
@@ -128,7 +130,7 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 				 "switch, holdTime, keepaliveTime, connectTime, password, "
 				 "passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, "
 				 "routerId, gracefulRestart, bfd, bfdMinTx, bfdMinRx, "
-				 "bfdMultiplier)", key);
+				 "bfdMultiplier, dynamicAsn)", key);
 			return -1;
 		}
 		if (!strcmp(key, "peerAddress")) {
@@ -204,6 +206,16 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 				p.bfd_min_tx_ms = (uint16_t)v;
 			else
 				p.bfd_min_rx_ms = (uint16_t)v;
+		} else if (!strcmp(key, "dynamicAsn")) {
+			const char *m = json_object_get_string(val);
+
+			if (!json_object_is_type(val, json_type_string) ||
+			    (strcmp(m, "internal") != 0 && strcmp(m, "external") != 0)) {
+				snprintf(msg, len, "dynamicAsn: %s: not a mode (allowed: internal or "
+					 "external)", jstr(val));
+				return -1;
+			}
+			p.asn_mode = m[0] == 'i' ? CFG_ASN_INTERNAL : CFG_ASN_EXTERNAL;
 		} else if (!strcmp(key, "bfdMultiplier")) {
 			if (get_uint(key, val, UINT32_MAX, &v, msg, len) < 0 ||
 			    cfg_check_bfd_mult(key, v, msg, len) < 0)
@@ -211,8 +223,17 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			p.bfd_mult = (uint8_t)v;
 		}
 	}
+	if (has_pasn && p.asn_mode != CFG_ASN_FIXED) {
+		snprintf(msg, len, "peerAsn: set together with dynamicAsn (allowed: one of them)");
+		return -1;
+	}
+	if (p.asn_mode != CFG_ASN_FIXED) {
+		has_pasn = true;
+		p.peer_asn = p.asn_mode == CFG_ASN_INTERNAL ? p.self_asn : 0;
+	}
 	if (!has_addr || !has_pasn || !has_sasn || !has_sw) {
-		snprintf(msg, len, "%s: missing (required: peerAddress, peerAsn, selfAsn, switch)",
+		snprintf(msg, len, "%s: missing (required: peerAddress, peerAsn or dynamicAsn, "
+			 "selfAsn, switch)",
 			 !has_addr ? "peerAddress" : !has_pasn ? "peerAsn" : !has_sasn ? "selfAsn" :
 											   "switch");
 		return -1;
@@ -241,13 +262,23 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 	return 0;
 }
 
+const char *cfg_asn_mode_name(const struct cfg_peer *p)
+{
+	return p->asn_mode == CFG_ASN_INTERNAL	 ? "internal"
+	       : p->asn_mode == CFG_ASN_EXTERNAL ? "external"
+						 : "";
+}
+
 struct json_object *cfg_peer_to_json(const struct cfg_peer *p)
 {
 	struct json_object *j = json_object_new_object();
 	char a[IP_STRLEN];
 
 	json_object_object_add(j, "peerAddress", json_object_new_string(ip_str(&p->addr, a)));
-	json_object_object_add(j, "peerAsn", json_object_new_int64(p->peer_asn));
+	if (p->asn_mode == CFG_ASN_FIXED)
+		json_object_object_add(j, "peerAsn", json_object_new_int64(p->peer_asn));
+	else
+		json_object_object_add(j, "dynamicAsn", json_object_new_string(cfg_asn_mode_name(p)));
 	json_object_object_add(j, "selfAsn", json_object_new_int64(p->self_asn));
 	json_object_object_add(j, "switch", json_object_new_string(p->sw));
 	if (p->has_hold_time)

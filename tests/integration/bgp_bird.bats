@@ -82,6 +82,32 @@ bird_session() {
 	elb_wait 5 bird_has t6 2001:db8:77::100/128 "BGP.local_pref: 150"
 }
 
+@test "dynamicAsn external: BIRD peers as eBGP with an AS we were not told; BIRD with our own AS is refused" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_start 64600 64513 "neighbor port 1179;"
+	web_set
+	node_peer_set --dynamic-asn external --self-asn 64513 --hold-time 9
+	elb_wait 15 established
+	[ "$(elb -o json bgp peer show "$BGP_ROUTER4" | jq -c '{peerAsn, dynamicAsn}')" = \
+		'{"peerAsn":64600,"dynamicAsn":"external"}' ]
+	elb_wait 5 bird_has t4 192.0.2.100/32 "BGP.as_path: 64513"
+	[[ "$(bird_route t4 192.0.2.100/32)" != *"BGP.local_pref: 150"* ]] # the pool's, iBGP only
+	# the same BIRD in our AS: OPEN refused with Bad Peer AS (2/2), no session
+	kill "$BIRD_PID"
+	wait "$BIRD_PID" 2>/dev/null || true
+	bird_start 64513 64513 "neighbor port 1179;"
+	elb_wait 15 grep -q "OPEN: AS 64513 is ours (dynamicAsn external wants another)" "$ELB_LOG"
+	[ "$(node_peer_state)" != Established ]
+	run elb bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 --self-asn 64513 \
+		--peer-asn 64600 --dynamic-asn external
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"peerAsn: set together with dynamicAsn (allowed: one of them)"* ]]
+	run elb bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 --self-asn 64513 \
+		--dynamic-asn any
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'dynamicAsn: "any": not a mode (allowed: internal or external)'* ]]
+}
+
 @test "routes are withdrawn when the service goes, and when the peer is removed (Cease 6/3)" {
 	elb_start "$NODE" "$CONF" --bgp-port 1179
 	bird_start 64512 64513 "neighbor port 1179;"

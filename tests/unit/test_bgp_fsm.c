@@ -484,6 +484,35 @@ static void test_active(void)
 	T_END();
 }
 
+static void test_dynamic_asn(void)
+{
+	struct cfg_peer c = base_cfg();
+	struct bgp_peer *p;
+	uint8_t b[BGP_MAX_LEN], code = 0, sub = 0;
+	size_t n;
+	int r;
+
+	c.asn_mode = CFG_ASN_EXTERNAL;
+	c.peer_asn = 0;
+	T_BEGIN("bgp fsm: dynamicAsn external takes the AS of the OPEN (any but ours)");
+	p = to_opensent(&c, &r);
+	send_open(r, 64600, 9, 0x0a000001);
+	T_EXPECT(read_msg(r, b, sizeof(b), &n) == BGP_KEEPALIVE, "KEEPALIVE sent");
+	T_EXPECT(p->state == BGP_OPENCONFIRM, "state %s", bgp_state_name(p->state));
+	T_EXPECT(p->peer_asn == 64600, "learned AS %u", p->peer_asn);
+	done(p, r);
+	T_END();
+
+	T_BEGIN("bgp fsm: dynamicAsn external refuses an OPEN with our own AS: Bad Peer AS");
+	p = to_opensent(&c, &r);
+	send_open(r, c.self_asn, 9, 0x0a000001);
+	T_EXPECT(expect_notification(r, &code, &sub) == 0, "a NOTIFICATION was sent");
+	T_EXPECT(code == BGP_ERR_OPEN && sub == BGP_OPEN_BAD_AS, "NOTIFICATION %u/%u", code, sub);
+	T_EXPECT(p->state == BGP_IDLE, "state %s", bgp_state_name(p->state));
+	done(p, r);
+	T_END();
+}
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
@@ -493,6 +522,7 @@ int main(void)
 	test_timers();
 	test_collisions();
 	test_active();
+	test_dynamic_asn();
 	ev_loop_free(loop);
 	return t_exit();
 }

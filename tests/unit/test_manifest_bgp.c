@@ -305,8 +305,17 @@ static const struct {
      "spec.myASN: 23456: not a valid ASN", "1-65534 or 131072-4294967294"},
     {"peerASN missing",
      "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
-     "spec: {myASN: 64513, peerAddress: 192.0.2.1, dynamicASN: external}\n",
-     "spec.peerASN: missing", "required"},
+     "spec: {myASN: 64513, peerAddress: 192.0.2.1}\n",
+     "spec.peerASN: missing", "dynamicASN internal or external"},
+    {"peerASN and dynamicASN",
+     "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
+     "spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, dynamicASN: external}\n",
+     "spec.dynamicASN: set together with spec.peerASN", "one of them"},
+    {"dynamicASN not a mode",
+     "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
+     "spec: {myASN: 64513, peerAddress: 192.0.2.1, dynamicASN: both}\n",
+     "BGPPeer r (f.yaml doc 1): spec.dynamicASN: \"both\": not a mode",
+     "internal or external"},
     {"bad peer address",
      "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
      "spec: {myASN: 64513, peerASN: 64512, peerAddress: router1}\n",
@@ -606,6 +615,44 @@ static void test_duration(void)
 	}
 }
 
+static void test_dynamic_asn(void)
+{
+	struct agent *a = agent_up(false);
+	struct json_object *res;
+	char msg[1024];
+	int rc;
+
+	T_BEGIN("dynamicASN: external keeps the peer's AS open (learned from its OPEN), internal "
+		"makes it ours");
+	rc = run(a,
+		 "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: ext}\n"
+		 "spec: {myASN: 64513, peerAddress: 192.0.2.1, dynamicASN: external}\n---\n"
+		 "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: int}\n"
+		 "spec: {myASN: 64513, peerAddress: 192.0.2.5, dynamicASN: internal}\n",
+		 false, &res, msg, sizeof(msg));
+	T_EXPECT(rc == 0, "accepted: %s", msg);
+	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "dynamicAsn"),
+			 "\"external\"") &&
+		     !*field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "peerAsn"),
+		 "stored as dynamicAsn external, no peerAsn");
+	{
+		const struct cfg_peer *e = NULL, *i = NULL;
+
+		for (int k = 0; k < a->cfg->n_peers; k++) {
+			if (a->cfg->peers[k].asn_mode == CFG_ASN_EXTERNAL)
+				e = &a->cfg->peers[k];
+			if (a->cfg->peers[k].asn_mode == CFG_ASN_INTERNAL)
+				i = &a->cfg->peers[k];
+		}
+		T_EXPECT(e && e->peer_asn == 0, "external: no AS until the OPEN");
+		T_EXPECT(i && i->peer_asn == 64513, "internal: the peer's AS is ours (iBGP)");
+	}
+	T_EXPECT(!has_warning(res, "dynamicASN"), "dynamicASN not warned about");
+	json_object_put(res);
+	T_END();
+	fx_agent_free(a);
+}
+
 static void test_secret(void)
 {
 	struct agent *a = agent_up(false);
@@ -660,6 +707,7 @@ int main(void)
 	test_good();
 	test_bad();
 	test_secret();
+	test_dynamic_asn();
 	test_switches();
 	return t_exit();
 }
