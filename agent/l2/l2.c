@@ -53,6 +53,9 @@ struct l2_ent {
 struct l2_if {
 	char name[CFG_IFNAME_MAX];
 	uint8_t mac[6];
+	/* VIPs this run started / stopped answering for here (an entry adopted from the
+	 * previous run's map is no change of owner) */
+	unsigned long long acquired, released;
 };
 
 struct l2_warn {
@@ -374,7 +377,7 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 	struct elb_l2_vip v = {0};
 	struct elb_l2_key k;
 	char s[IP_STRLEN];
-	bool outside = !in_iface_subnet(c, ifname, ip);
+	bool outside = !in_iface_subnet(c, ifname, ip), fresh = !e;
 
 	if (outside)
 		warn_add(l, sw->name, "service IP %s (%s) is outside the subnets of %s",
@@ -418,6 +421,8 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 	k = ent_key(e);
 	if (bpf_map_lookup_elem(c->fd, &k, &v) < 0)
 		memset(&v, 0, sizeof(v));
+	if (fresh && !(v.flags & ELB_L2_F_ACTIVE))
+		l->ifs[e->ifx].acquired++;
 	v.flags |= ELB_L2_F_ACTIVE;
 	e->in_map = false;
 	if (bpf_map_update_elem(c->fd, &k, &v, BPF_ANY) == 0) {
@@ -522,6 +527,7 @@ int l2_reconcile(struct l2 *l, struct agent *a)
 
 			/* stop at once: the next ARP/NS for it passes to the kernel */
 			bpf_map_delete_elem(c.fd, &k);
+			l->ifs[e->ifx].released++;
 			log_info("l2: %s: stopped announcing %s", l->ifs[e->ifx].name,
 				 ip_str(&e->ip, (char[IP_STRLEN]){0}));
 			continue;
@@ -582,6 +588,12 @@ void l2_switch_warnings(struct l2 *l, const char *sw, char *buf, size_t len)
 	for (int i = 0; l && i < l->n_warns; i++)
 		if (strcmp(l->warns[i].sw, sw) == 0)
 			snprintf(buf, len, "%s", l->warns[i].msg);
+}
+
+void l2_foreach_if(struct l2 *l, l2_if_fn fn, void *arg)
+{
+	for (int i = 0; l && i < l->n_ifs; i++)
+		fn(l->ifs[i].name, l->ifs[i].acquired, l->ifs[i].released, arg);
 }
 
 void l2_foreach_stats(struct l2 *l, l2_stats_fn fn, void *arg)

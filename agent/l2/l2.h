@@ -39,5 +39,9 @@ struct l2_vip_stats {
 };
 typedef void (*l2_stats_fn)(const struct l2_vip_stats *s, void *arg);
 void l2_foreach_stats(struct l2 *l, l2_stats_fn fn, void *arg);
+/* Per interface answered on: VIPs this run started and stopped answering for. */
+typedef void (*l2_if_fn)(const char *ifname, unsigned long long acquired,
+			 unsigned long long released, void *arg);
+void l2_foreach_if(struct l2 *l, l2_if_fn fn, void *arg);
 
 #endif

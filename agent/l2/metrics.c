@@ -1,7 +1,8 @@
 /* Metrics of the layer-2 announcer, MetalLB's layer-2 set under the edgelb_ prefix: ARP/NDP
  * requests received and responses sent (counted by xdp_ingress in l2_vips_v1) and gratuitous
  * announcements sent (counted by the announcer), per VIP and interface; beyond MetalLB, address
- * conflicts seen (frames from another MAC claiming a VIP, counted by xdp_ingress). And
+ * conflicts seen (frames from another MAC claiming a VIP, counted by xdp_ingress) and VIP
+ * ownership changes (this node starting or stopping to answer for a VIP). And
  * MetalLB's speaker_announced: which service IPs this node announces, by which protocol (the
  * mode rule l2_switch_mode decides it per switch). */
 #include <stdio.h>
@@ -107,8 +108,29 @@ static void announced(const struct alloc_assignment *as, void *arg)
 	}
 }
 
+#define OWNERSHIP "edgelb_l2_ownership_changes_total"
+
+static void ownership(const char *ifname, unsigned long long acquired,
+		      unsigned long long released, void *arg)
+{
+	char labels[256] = "";
+
+	metrics_label(labels, sizeof(labels), "interface", ifname);
+	metrics_label(labels, sizeof(labels), "change", "acquired");
+	metrics_sample(arg, OWNERSHIP, labels, (double)acquired);
+	labels[0] = '\0';
+	metrics_label(labels, sizeof(labels), "interface", ifname);
+	metrics_label(labels, sizeof(labels), "change", "released");
+	metrics_sample(arg, OWNERSHIP, labels, (double)released);
+}
+
 void l2_metrics(struct mbuf *o, struct agent *a)
 {
+	metrics_family(o, OWNERSHIP, "counter",
+		       "VIPs this node started (acquired) or stopped (released) answering for in "
+		       "layer 2, per interface, since the agent started; a restart that adopts "
+		       "the pinned map changes no owner");
+	l2_foreach_if(a->l2, ownership, o);
 	if (a->cfg && a->alloc) {
 		struct announced_ctx c = {o, a};
 

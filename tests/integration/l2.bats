@@ -100,15 +100,25 @@ start() {
 	[ "$(jq '.[] | select(.reason=="arp_not_vip") | .packets' <<<"$output")" -ge 2 ]
 }
 
-@test "removing the service stops the answers at once" {
+# ownership CHANGE: edgelb_l2_ownership_changes_total for eN and CHANGE (acquired|released)
+ownership() {
+	ip netns exec "$NODE" curl -sf http://127.0.0.1:7472/metrics |
+		awk -v k="edgelb_l2_ownership_changes_total{interface=\"eN\",change=\"$1\"}" '$1 == k { print $2 }'
+}
+
+@test "removing the service stops the answers at once; ownership changes are counted" {
 	start
 	elb_wait 5 elb_ndp_is "$CLIENT" eC "$VIP6" "$NODE_MAC"
+	[ "$(ownership acquired)" = 2 ] # the IPv4 and the IPv6 VIP
+	[ "$(ownership released)" = 0 ]
 	run elb service remove default/web
 	[ "$status" -eq 0 ]
 	elb_wait 3 elb_arp_silent "$CLIENT" eC "$VIP4"
 	elb_wait 3 elb_ndp_silent "$CLIENT" eC "$VIP6"
 	run bpftool -j map dump pinned "$ELB_BPFFS/l2_vips_v1"
 	[ "$(jq length <<<"$output")" -eq 0 ]
+	[ "$(ownership released)" = 2 ]
+	[ "$(ownership acquired)" = 2 ]
 }
 
 @test "edgelbd killed with -9 keeps answering until the heartbeat bound, then stops" {
@@ -148,6 +158,9 @@ start() {
 	# and it keeps answering after the old heartbeat bound
 	sleep 3.5
 	[ "$(elb_arp "$CLIENT" eC "$VIP4")" = "$NODE_MAC" ]
+	# the VIPs were adopted from the pinned map: no owner changed
+	[ "$(ownership acquired)" = 0 ]
+	[ "$(ownership released)" = 0 ]
 }
 
 @test "gratuitous ARP (request and reply forms) and unsolicited NA reach the client" {
