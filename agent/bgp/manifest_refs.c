@@ -13,7 +13,8 @@
 #include "bgp/manifest_bgp.h"
 #include "config/config.h"
 
-/* Where the referenced objects wait (manifest_later keys) and what a reference looks like. */
+/* The manifest_later key of the references read so far ({peer, kind, name, field, what});
+ * the referenced objects wait under their kind ("BFDProfile", "Secret"), by name. */
 #define REFS_KEY "peerRefs"
 
 /* "namespace/name" of a document (namespace "default" when none). */

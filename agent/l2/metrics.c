@@ -113,15 +113,18 @@ static void announced(const struct alloc_assignment *as, void *arg)
 static void ownership(const char *ifname, unsigned long long acquired,
 		      unsigned long long released, void *arg)
 {
-	char labels[256] = "";
+	const struct {
+		const char *change;
+		unsigned long long n;
+	} rows[] = {{"acquired", acquired}, {"released", released}};
 
-	metrics_label(labels, sizeof(labels), "interface", ifname);
-	metrics_label(labels, sizeof(labels), "change", "acquired");
-	metrics_sample(arg, OWNERSHIP, labels, (double)acquired);
-	labels[0] = '\0';
-	metrics_label(labels, sizeof(labels), "interface", ifname);
-	metrics_label(labels, sizeof(labels), "change", "released");
-	metrics_sample(arg, OWNERSHIP, labels, (double)released);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char labels[256] = "";
+
+		metrics_label(labels, sizeof(labels), "interface", ifname);
+		metrics_label(labels, sizeof(labels), "change", rows[i].change);
+		metrics_sample(arg, OWNERSHIP, labels, (double)rows[i].n);
+	}
 }
 
 void l2_metrics(struct mbuf *o, struct agent *a)
