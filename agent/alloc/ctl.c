@@ -330,7 +330,7 @@ static int cmd_service_remove(struct agent *a, struct json_object *args, struct 
 			      struct ctl_err *e)
 {
 	const struct cfg_service *s;
-	char msg[512], name[sizeof(s->name)];
+	char msg[512], name[2 * CFG_NAME_MAX + 1];
 
 	if (find_service(a, args, &s, e) < 0)
 		return -1;

@@ -130,12 +130,8 @@ void cfg_free(struct cfg *c)
 	if (!c)
 		return;
 	cfg_index_reset(c);
-	for (int i = 0; i < c->n_services; i++) {
-		free(c->services[i].pool);
-		free(c->services[i].shared_key);
-		free(c->services[i].ports);
-		free(c->services[i].backends);
-	}
+	for (int i = 0; i < c->n_services; i++)
+		cfg_service_clear(&c->services[i]);
 	free(c->switches);
 	free(c->pools);
 	free(c->peers);
@@ -178,6 +174,7 @@ static char *dup_str(const char *s)
 /* Deep copies of a service's heap parts, exact size. */
 static void dup_service_heap(struct cfg_service *s)
 {
+	s->name = dup_str(s->name);
 	s->pool = dup_str(s->pool);
 	s->shared_key = dup_str(s->shared_key);
 	s->ports = s->n_ports ? dup_array(s->ports, s->n_ports, sizeof(*s->ports)) : NULL;

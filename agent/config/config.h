@@ -117,7 +117,7 @@ struct cfg_backend {
 /* 100,000 of these are common: the fields are ordered to leave no padding, the short optional
  * strings are on the heap. */
 struct cfg_service {
-	char name[2 * CFG_NAME_MAX + 1]; /* namespace/name */
+	char *name; /* heap, namespace/name (at most 2 * CFG_NAME_MAX); set in every parsed service */
 	struct ip req_ips[2];		 /* requested addresses (loadBalancerIP / --ip) */
 	bool allow_icmp_echo;
 	int n_req_ips;
@@ -225,6 +225,7 @@ struct json_object *cfg_pool_to_json(const struct cfg_pool *p);
 int cfg_service_from_json(struct json_object *j, struct cfg_service *out, char *msg, size_t len);
 struct json_object *cfg_service_to_json(const struct cfg_service *s);
 void cfg_service_clear(struct cfg_service *s); /* frees its heap parts */
+void cfg_service_set_name(struct cfg_service *s, const char *name); /* a heap copy */
 int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, size_t len);
 struct json_object *cfg_peer_to_json(const struct cfg_peer *p);
 /* "internal" or "external" for a dynamicAsn peer, "" for a fixed peerAsn. */

@@ -48,6 +48,7 @@ const char *cfg_family_str(enum cfg_family f)
 
 void cfg_service_clear(struct cfg_service *s)
 {
+	free(s->name);
 	free(s->pool);
 	free(s->shared_key);
 	free(s->ports);
@@ -61,6 +62,13 @@ static void set_str(char **dst, const char *s)
 	free(*dst);
 	*dst = NULL;
 	if (*s && !(*dst = strdup(s)))
+		abort();
+}
+
+void cfg_service_set_name(struct cfg_service *s, const char *name)
+{
+	free(s->name);
+	if (!(s->name = strdup(name)))
 		abort();
 }
 
@@ -281,9 +289,12 @@ static int from_json(struct json_object *j, struct cfg_service *s, char *msg, si
 	json_object_object_foreach(j, key, val)
 	{
 		if (!strcmp(key, "name")) {
-			if (cfg_json_str("name", val, s->name, sizeof(s->name), msg, len) < 0 ||
-			    check_name(s->name, msg, len) < 0)
+			char name[2 * CFG_NAME_MAX + 1];
+
+			if (cfg_json_str("name", val, name, sizeof(name), msg, len) < 0 ||
+			    check_name(name, msg, len) < 0)
 				return -1;
+			cfg_service_set_name(s, name);
 			has_name = true;
 		} else if (!strcmp(key, "ports")) {
 			if (cfg_json_list("ports", val, CFG_MAX_PORTS, add_port, s, msg, len) < 0)

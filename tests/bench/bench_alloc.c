@@ -37,8 +37,10 @@ static long peak_rss_kb(void)
 static void add_service(struct cfg *c, int i)
 {
 	struct cfg_service *s = cfg_array_push((void **)&c->services, &c->n_services, sizeof(*s));
+	char nm[2 * CFG_NAME_MAX + 1];
 
-	snprintf(s->name, sizeof(s->name), "bench/s%07d", i);
+	snprintf(nm, sizeof(nm), "bench/s%07d", i);
+	cfg_service_set_name(s, nm);
 	s->ports = calloc(2, sizeof(*s->ports)); /* cfg_free frees it */
 	s->ports[0] = (struct cfg_port){80, 6};
 	s->ports[1] = (struct cfg_port){443, 6};

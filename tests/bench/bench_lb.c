@@ -257,7 +257,7 @@ static int cthit(char **argv)
 	ip_parse("192.0.2.11", &be[0].addr);
 	be[0].port = 8080;
 	be[0].weight = 1;
-	snprintf(svc.name, sizeof(svc.name), "bench/svc");
+	cfg_service_set_name(&svc, "bench/svc");
 	svc.ports = svc_port;
 	svc.ports[0] = (struct cfg_port){80, 17};
 	svc.n_ports = 1;

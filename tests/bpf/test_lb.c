@@ -171,7 +171,7 @@ static void services_init(void)
 {
 	be_one[0] = BE("192.0.2.11", 8080, 1, CFG_BE_READY);
 	be_one[1] = BE("2001:db8:b::11", 8080, 1, CFG_BE_READY);
-	snprintf(svc_one.name, sizeof(svc_one.name), "default/one");
+	cfg_service_set_name(&svc_one, "default/one");
 	svc_one.ports = ports_one;
 	svc_one.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
 	svc_one.ports[1] = (struct cfg_port){53, IPPROTO_UDP};
@@ -186,7 +186,7 @@ static void services_init(void)
 	be_web[0] = BE("192.0.2.12", 8080, 1, CFG_BE_READY);
 	be_web[1] = BE("192.0.2.13", 8080, 1, CFG_BE_READY);
 	be_web[2] = BE("192.0.2.14", 8080, 1, CFG_BE_READY);
-	snprintf(svc_web.name, sizeof(svc_web.name), "default/web");
+	cfg_service_set_name(&svc_web, "default/web");
 	svc_web.ports = ports_web;
 	svc_web.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
 	svc_web.n_ports = 1;
@@ -194,14 +194,14 @@ static void services_init(void)
 	svc_web.n_backends = 3;
 	vips[1] = (struct lb_vip){.svc = &svc_web, .ips = {IP("203.0.113.10")}, .n_ips = 1};
 
-	snprintf(svc_empty.name, sizeof(svc_empty.name), "default/empty");
+	cfg_service_set_name(&svc_empty, "default/empty");
 	svc_empty.ports = ports_empty;
 	svc_empty.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
 	svc_empty.n_ports = 1;
 	vips[2] = (struct lb_vip){.svc = &svc_empty, .ips = {IP("203.0.113.20")}, .n_ips = 1};
 
 	be_noneigh[0] = BE("192.0.2.99", 80, 1, CFG_BE_READY);
-	snprintf(svc_noneigh.name, sizeof(svc_noneigh.name), "default/noneigh");
+	cfg_service_set_name(&svc_noneigh, "default/noneigh");
 	svc_noneigh.ports = ports_noneigh;
 	svc_noneigh.ports[0] = (struct cfg_port){80, IPPROTO_TCP};
 	svc_noneigh.n_ports = 1;

@@ -507,8 +507,10 @@ static void test_scale(void)
 		for (int i = 0; i < n; i++) {
 			struct cfg_service *s =
 				cfg_array_push((void **)&c->services, &c->n_services, sizeof(*s));
+			char nm[2 * CFG_NAME_MAX + 1];
 
-			snprintf(s->name, sizeof(s->name), "d/s%06d", i);
+			snprintf(nm, sizeof(nm), "d/s%06d", i);
+			cfg_service_set_name(s, nm);
 			s->ports = calloc(1, sizeof(*s->ports)); /* cfg_free frees it */
 			s->ports[0] = (struct cfg_port){80, 6};
 			s->n_ports = 1;
