@@ -344,7 +344,7 @@ static void persist(struct alloc *al, struct asg *a)
 	if (!al->st)
 		return;
 	o = json_object_new_object();
-	ips = json_object_new_array();
+	ips = cfg_json_array(a->pub.n_ips);
 	for (int i = 0; i < a->pub.n_ips; i++)
 		json_object_array_add(ips, json_object_new_string(ip_str(&a->pub.ips[i], buf)));
 	json_object_object_add(o, "ips", ips);

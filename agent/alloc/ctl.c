@@ -198,14 +198,17 @@ static struct json_object *service_row(struct agent *a, const struct cfg_service
 	return o;
 }
 
+static struct json_object *service_row_at(void *ctx, int i)
+{
+	struct agent *a = ctx;
+
+	return service_row(a, &a->cfg->services[i]);
+}
+
 static int cmd_service_list(struct agent *a, struct json_object *args, struct json_object **res,
 			    struct ctl_err *e)
 {
-	struct json_object *rows = json_object_new_array();
-
-	for (int i = 0; i < a->cfg->n_services; i++)
-		json_object_array_add(rows, service_row(a, &a->cfg->services[i]));
-	*res = rows;
+	*res = ctl_rows(a->cfg->n_services, service_row_at, a, NULL);
 	return 0;
 }
 

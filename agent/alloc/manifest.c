@@ -14,6 +14,7 @@
 #include "alloc/manifest.h"
 #include "bgp/manifest_bgp.h"
 #include "config/config.h"
+#include "ctl/ctl.h"
 #include "daemon/agent.h"
 #include "lib/hash.h"
 #include "l2/manifest_l2.h"
@@ -377,7 +378,7 @@ static int service(struct manifest *m, struct json_object *doc, const char *what
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(key));
-	arr = json_object_new_array();
+	arr = cfg_json_array(1);
 	json_object_object_add(o, "ports", arr);
 	if (service_ports(spec, arr, what, msg, len) < 0) {
 		json_object_put(o);
@@ -758,12 +759,38 @@ static void canonical(struct manifest_obj *o)
 	}
 }
 
+/* The answer's changes: the manifest's objects (kind, key) and their actions. */
+struct changes {
+	struct manifest m;
+	const char **acts;
+};
+
+static struct json_object *change_row(void *ctx, int i)
+{
+	const struct changes *ch = ctx;
+	struct json_object *c = json_object_new_object();
+
+	json_object_object_add(c, "kind", json_object_new_string(ch->m.v[i].kind));
+	json_object_object_add(c, "name", json_object_new_string(ch->m.v[i].key));
+	json_object_object_add(c, "action", json_object_new_string(ch->acts[i]));
+	return c;
+}
+
+static void changes_free(void *ctx)
+{
+	struct changes *ch = ctx;
+
+	free(ch->acts);
+	manifest_free(&ch->m);
+	free(ch);
+}
+
 static int apply(struct agent *a, const char *file, const char *yaml, bool dry,
 		 struct json_object **res, char *msg, size_t len)
 {
 	struct manifest m = {.a = a, .file = file, .warnings = json_object_new_array()};
-	struct json_object *changes;
 	struct agent_change *batch;
+	struct changes *ch;
 	const char **acts;
 	int done = 0, rc;
 
@@ -802,21 +829,15 @@ static int apply(struct agent *a, const char *file, const char *yaml, bool dry,
 	}
 	if (!dry && done)
 		alloc_reconcile(a->alloc, a->cfg);
-	changes = json_object_new_array_ext(m.n);
-	for (int i = 0; i < m.n; i++) {
-		struct json_object *c = json_object_new_object();
-
-		json_object_object_add(c, "kind", json_object_new_string(m.v[i].kind));
-		json_object_object_add(c, "name", json_object_new_string(m.v[i].key));
-		json_object_object_add(c, "action", json_object_new_string(acts[i]));
-		json_object_array_add(changes, c);
-	}
-	free(acts);
 	*res = json_object_new_object();
 	json_object_object_add(*res, "dryRun", json_object_new_boolean(dry));
-	json_object_object_add(*res, "changes", changes);
 	json_object_object_add(*res, "warnings", json_object_get(m.warnings));
-	manifest_free(&m);
+	/* one row per object, written as the answer is (the rows own m and acts) */
+	ch = malloc(sizeof(*ch));
+	if (!ch)
+		log_fatal("alloc: out of memory");
+	*ch = (struct changes){.m = m, .acts = acts};
+	json_object_object_add(*res, "changes", ctl_rows(m.n, change_row, ch, changes_free));
 	return 0;
 }
 

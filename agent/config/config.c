@@ -382,6 +382,15 @@ int cfg_validate(const struct cfg *c, struct cfg_errs *errs)
 	return errs->n > before ? -1 : 0;
 }
 
+struct json_object *cfg_json_array(int n)
+{
+	struct json_object *a = json_object_new_array_ext(n > 0 ? n : 1);
+
+	if (!a)
+		log_fatal("config: out of memory");
+	return a;
+}
+
 static struct json_object *switch_to_json(const struct cfg_switch *s)
 {
 	struct json_object *o = json_object_new_object(), *ifs = json_object_new_array();
@@ -415,7 +424,7 @@ struct json_object *cfg_to_json(const struct cfg *c)
 	for (int i = 0; i < c->n_peers; i++)
 		json_object_array_add(a, cfg_peer_to_json(&c->peers[i]));
 	json_object_object_add(o, "bgpPeers", a);
-	a = json_object_new_array();
+	a = cfg_json_array(c->n_services);
 	for (int i = 0; i < c->n_services; i++)
 		json_object_array_add(a, cfg_service_to_json(&c->services[i]));
 	json_object_object_add(o, "services", a);

@@ -209,6 +209,9 @@ int yaml_each_json(const char *name, const char *buf, size_t len, struct cfg_err
 		   int (*fn)(struct json_object *doc, void *arg), void *arg);
 /* The whole config as JSON (status, --check-config). */
 struct json_object *cfg_to_json(const struct cfg *c);
+/* A JSON array with room for n items (at least 1): json-c's default is 32 slots, 256 bytes per
+ * array, which 100,000 services' ports, IPs and backends would hold empty. */
+struct json_object *cfg_json_array(int n);
 /* True when two pools share an address. */
 bool cfg_pools_overlap(const struct cfg_pool *a, const struct cfg_pool *b);
 

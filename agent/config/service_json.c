@@ -410,19 +410,19 @@ struct json_object *cfg_service_to_json(const struct cfg_service *s)
 	char buf[IP_STRLEN + 16];
 
 	json_object_object_add(o, "name", json_object_new_string(s->name));
-	arr = json_object_new_array();
+	arr = cfg_json_array(s->n_ports);
 	for (int i = 0; i < s->n_ports; i++)
 		json_object_array_add(
 		    arr, json_object_new_string(cfg_port_str(&s->ports[i], buf, sizeof(buf))));
 	json_object_object_add(o, "ports", arr);
-	arr = json_object_new_array();
+	arr = cfg_json_array(s->n_req_ips);
 	for (int i = 0; i < s->n_req_ips; i++)
 		json_object_array_add(arr, json_object_new_string(ip_str(&s->req_ips[i], buf)));
 	json_object_object_add(o, "ips", arr);
 	json_object_object_add(o, "pool", json_object_new_string(cfg_service_pool(s)));
 	json_object_object_add(o, "sharedKey", json_object_new_string(cfg_service_key(s)));
 	json_object_object_add(o, "ipFamily", json_object_new_string(cfg_family_str(s->family)));
-	arr = json_object_new_array();
+	arr = cfg_json_array(s->n_backends);
 	for (int i = 0; i < s->n_backends; i++) {
 		const struct cfg_backend *b = &s->backends[i];
 		struct json_object *bo = json_object_new_object();

@@ -146,7 +146,7 @@ static int parse_node(struct yparse *y, yaml_event_t *ev, struct json_object **o
 	case YAML_MAPPING_START_EVENT:
 	case YAML_SEQUENCE_START_EVENT: {
 		bool mapping = ev->type == YAML_MAPPING_START_EVENT;
-		*out = mapping ? json_object_new_object() : json_object_new_array();
+		*out = mapping ? json_object_new_object() : cfg_json_array(1);
 		yaml_event_delete(ev);
 		set_line(*out, line);
 		if (parse_children(y, *out, mapping, depth) < 0) {

@@ -35,6 +35,14 @@ struct ctl_cmd {
 	const char *const *fields; /* allowed keys of args, NULL-terminated; NULL = no args */
 };
 
+/* A list result built row by row while it is written (ctl/rows.c): row(ctx, i) for i in
+ * 0..n-1 returns a new object (or NULL to skip i). The rows exist only as text, so an answer
+ * reading agent state must be serialized before that state changes (the server does so at
+ * once); until then the array looks empty to json_object_array_length(). ctx_free (may be
+ * NULL) frees ctx with the array. */
+typedef struct json_object *(*ctl_row_fn)(void *ctx, int i);
+struct json_object *ctl_rows(int n, ctl_row_fn row, void *ctx, void (*ctx_free)(void *ctx));
+
 /* Tables, each ended by {NULL}. One per module. */
 extern const struct ctl_cmd ctl_core_cmds[];  /* ctl/core.c: status, switch.list */
 extern const struct ctl_cmd alloc_ctl_cmds[]; /* alloc/ctl.c: pool.*, service.*, apply */

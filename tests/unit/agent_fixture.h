@@ -93,6 +93,16 @@ static char *fx_store_dump(struct agent *a)
 	return s;
 }
 
+/* An answer as a client reads it: written as text (list results exist only as text, see
+ * ctl_rows) and parsed again; r is released. */
+static struct json_object *fx_wire(struct json_object *r)
+{
+	struct json_object *back = r ? json_tokener_parse(json_object_to_json_string(r)) : NULL;
+
+	json_object_put(r);
+	return back;
+}
+
 static void fx_agent_free(struct agent *a)
 {
 	char cmd[300];

@@ -32,13 +32,13 @@ static struct agent *agent_up(void)
 	return a;
 }
 
-/* Sends one request; returns the response (owned). */
+/* Sends one request; returns the response (owned) as a client reads it (fx_wire). */
 static struct json_object *call(struct agent *a, const char *cmd, const char *args)
 {
 	char line[8192];
 
 	snprintf(line, sizeof(line), "{\"cmd\":\"%s\",\"args\":%s}", cmd, args ? args : "{}");
-	return ctl_dispatch(a, line, strlen(line));
+	return fx_wire(ctl_dispatch(a, line, strlen(line)));
 }
 
 static bool ok(struct json_object *r)
@@ -109,7 +109,7 @@ static struct json_object *apply(struct agent *a, const char *file, bool dry)
 		copy = strdup(line);
 		json_object_put(req);
 	}
-	r = ctl_dispatch(a, copy, strlen(copy));
+	r = fx_wire(ctl_dispatch(a, copy, strlen(copy)));
 	free(copy);
 	return r;
 }

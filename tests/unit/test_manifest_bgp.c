@@ -135,9 +135,13 @@ static const char good[] = "apiVersion: metallb.io/v1beta1\n"
 static int run(struct agent *a, const char *yaml, bool dry, struct json_object **res, char *msg,
 	       size_t len)
 {
+	int rc;
+
 	*res = NULL;
 	msg[0] = '\0';
-	return manifest_apply(a, "f.yaml", yaml, dry, res, msg, len);
+	rc = manifest_apply(a, "f.yaml", yaml, dry, res, msg, len);
+	*res = fx_wire(*res);
+	return rc;
 }
 
 static void test_good(void)
