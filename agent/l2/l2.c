@@ -282,6 +282,7 @@ static uint16_t if_row(struct l2 *l, const char *ifname, const uint8_t *mac)
 		l->ifs = realloc(l->ifs, (size_t)(l->n_ifs + 1) * sizeof(*l->ifs));
 		if (!l->ifs)
 			log_fatal("l2: out of memory");
+		memset(&l->ifs[l->n_ifs], 0, sizeof(*l->ifs)); /* counters start at 0 */
 		snprintf(l->ifs[l->n_ifs++].name, sizeof(l->ifs->name), "%s", ifname);
 	}
 	memcpy(l->ifs[i].mac, mac, 6);
