@@ -18,17 +18,17 @@ static int unreachable(struct cli *c, const char *why)
 	return EXIT_UNREACHABLE;
 }
 
-int cli_call(struct cli *c, const char *cmd, struct json_object *args,
-	     struct json_object **result)
+/* Sends the request and reads the answer's line into *out (owned, NUL-terminated). */
+static int exchange(struct cli *c, const char *cmd, struct json_object *args, char **out,
+		    size_t *out_len)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct json_object *req = json_object_new_object(), *ans, *ok, *v;
+	struct json_object *req = json_object_new_object();
 	const char *s;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
-	int fd, rc;
+	int fd;
 
-	*result = NULL;
 	json_object_object_add(req, "cmd", json_object_new_string(cmd));
 	json_object_object_add(req, "args", args ? args : json_object_new_object());
 	if (strlen(c->socket) >= sizeof(sun.sun_path)) {
@@ -68,7 +68,7 @@ int cli_call(struct cli *c, const char *cmd, struct json_object *args,
 				return unreachable(c, "answer too large");
 			}
 		}
-		r = recv(fd, buf + len, cap - len, 0);
+		r = recv(fd, buf + len, cap - len - 1, 0); /* room for the NUL */
 		if (r <= 0) {
 			free(buf);
 			close(fd);
@@ -79,21 +79,128 @@ int cli_call(struct cli *c, const char *cmd, struct json_object *args,
 			break;
 	}
 	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return EXIT_OK;
+}
+
+/* An answer that is not ok: its error printed, the exit code returned. */
+static int refused(struct cli *c, struct json_object *ans)
+{
+	struct json_object *v = NULL;
+
+	if (!ans || !json_object_is_type(ans, json_type_object) ||
+	    !json_object_object_get_ex(ans, "ok", NULL))
+		return unreachable(c, "malformed answer");
+	json_object_object_get_ex(ans, "error", &v);
+	fprintf(stderr, "edgelb: %s\n", v ? json_object_get_string(v) : "refused");
+	return EXIT_REFUSED;
+}
+
+int cli_call(struct cli *c, const char *cmd, struct json_object *args,
+	     struct json_object **result)
+{
+	struct json_object *ans, *ok, *v;
+	char *buf;
+	size_t len;
+	int rc = exchange(c, cmd, args, &buf, &len);
+
+	*result = NULL;
+	if (rc)
+		return rc;
 	ans = json_tokener_parse(buf);
 	free(buf);
-	if (!ans || !json_object_object_get_ex(ans, "ok", &ok)) {
+	if (!ans || !json_object_object_get_ex(ans, "ok", &ok) || !json_object_get_boolean(ok)) {
+		rc = refused(c, ans);
 		json_object_put(ans);
-		return unreachable(c, "malformed answer");
+		return rc;
 	}
-	if (json_object_get_boolean(ok)) {
-		if (json_object_object_get_ex(ans, "result", &v))
-			*result = json_object_get(v);
-		rc = EXIT_OK;
-	} else {
-		json_object_object_get_ex(ans, "error", &v);
-		fprintf(stderr, "edgelb: %s\n", v ? json_object_get_string(v) : "refused");
-		rc = EXIT_REFUSED;
-	}
+	if (json_object_object_get_ex(ans, "result", &v))
+		*result = json_object_get(v);
 	json_object_put(ans);
-	return rc;
+	return EXIT_OK;
+}
+
+/* The agent's list answers start with exactly this (ctl/server.c writes plain JSON, ok
+ * first); anything else is parsed whole. */
+#define ROWS_PREFIX "{\"ok\":true,\"result\":["
+
+int cli_call_rows(struct cli *c, const char *cmd, struct json_object *args,
+		  struct cli_rows *r)
+{
+	struct json_object *ans, *ok, *v;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = exchange(c, cmd, args, &r->buf, &r->len);
+	if (rc)
+		return rc;
+	if (!strncmp(r->buf, ROWS_PREFIX, strlen(ROWS_PREFIX))) {
+		r->tok = json_tokener_new();
+		if (!r->tok) {
+			cli_rows_free(r);
+			return unreachable(c, "out of memory");
+		}
+		cli_rows_rewind(r);
+		return EXIT_OK;
+	}
+	ans = json_tokener_parse(r->buf);
+	free(r->buf);
+	r->buf = NULL;
+	if (!ans || !json_object_object_get_ex(ans, "ok", &ok) || !json_object_get_boolean(ok)) {
+		rc = refused(c, ans);
+		json_object_put(ans);
+		return rc;
+	}
+	if (json_object_object_get_ex(ans, "result", &v) && json_object_is_type(v, json_type_array))
+		r->all = json_object_get(v);
+	json_object_put(ans);
+	return EXIT_OK;
+}
+
+void cli_rows_rewind(struct cli_rows *r)
+{
+	r->off = strlen(ROWS_PREFIX);
+	r->at = 0;
+}
+
+static void skip_blanks(struct cli_rows *r)
+{
+	while (r->off < r->len && strchr(" \t\r\n", r->buf[r->off]))
+		r->off++;
+}
+
+struct json_object *cli_rows_next(struct cli_rows *r)
+{
+	struct json_object *row;
+
+	if (!r->tok) /* parsed whole (or no rows) */
+		return r->all && r->at < json_object_array_length(r->all)
+			   ? json_object_get(json_object_array_get_idx(r->all, r->at++))
+			   : NULL;
+	skip_blanks(r);
+	if (r->off < r->len && r->buf[r->off] == ',' && r->at > 0)
+		r->off++;
+	skip_blanks(r);
+	if (r->off >= r->len || r->buf[r->off] == ']')
+		return NULL;
+	json_tokener_reset(r->tok);
+	row = json_tokener_parse_ex(r->tok, r->buf + r->off, (int)(r->len - r->off));
+	if (!row) { /* a malformed row ends the list */
+		r->off = r->len;
+		return NULL;
+	}
+	r->off += json_tokener_get_parse_end(r->tok);
+	r->at++;
+	return row;
+}
+
+void cli_rows_free(struct cli_rows *r)
+{
+	if (r->tok)
+		json_tokener_free(r->tok);
+	json_object_put(r->all);
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
 }

@@ -49,14 +49,30 @@ struct cli_opt *cli_opt(struct cli_opt *opts, int nopts, const char *name);
 int cli_call(struct cli *c, const char *cmd, struct json_object *args,
 	     struct json_object **result);
 
+/* A list answer kept as text, its rows parsed one at a time: a list of 100,000 services is
+ * never one tree of JSON objects. An answer in another form is parsed whole (all). */
+struct cli_rows {
+	char *buf;
+	size_t len, off, at;
+	struct json_tokener *tok;
+	struct json_object *all;
+};
+/* cli_call for a list: 0 with r ready (cli_rows_free it), or the exit code (error printed). */
+int cli_call_rows(struct cli *c, const char *cmd, struct json_object *args,
+		  struct cli_rows *r);
+/* The next row (owned by the caller), or NULL after the last. */
+struct json_object *cli_rows_next(struct cli_rows *r);
+void cli_rows_rewind(struct cli_rows *r);
+void cli_rows_free(struct cli_rows *r);
+
 /* A column: header and the JSON key of each row object. */
 struct cli_col {
 	const char *header;
 	const char *key;
 	bool left; /* keep a number column left-aligned (numbers align right by default) */
 };
-/* Prints rows (a JSON array of objects) as a table, or as JSON with -o json. */
-void cli_print_rows(struct cli *c, struct json_object *rows, const struct cli_col *cols);
+/* Prints rows as a table (two passes: widths, then lines), or as JSON with -o json. */
+void cli_print_rows(struct cli *c, struct cli_rows *rows, const struct cli_col *cols);
 /* Prints one object as "Key : value" lines (like PowerShell's list view), or JSON. */
 void cli_print_object(struct cli *c, struct json_object *obj, const struct cli_col *cols);
 /* cli_call, then the answer printed as rows (a table) or as one object (a list view), or as

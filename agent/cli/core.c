@@ -46,7 +46,7 @@ static int cmd_switch_list(struct cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (c->json) {
-		cli_print_rows(c, res, cols);
+		cli_print_object(c, res, cols); /* the array as JSON */
 	} else {
 		for (size_t i = 0; i < json_object_array_length(res); i++)
 			cli_print_object(c, json_object_array_get_idx(res, i), cols);

@@ -67,33 +67,59 @@ static void put_cell(const char *text, int width, bool right, bool last)
 	printf(last ? "\n" : " ");
 }
 
-void cli_print_rows(struct cli *c, struct json_object *rows, const struct cli_col *cols)
+/* -o json of the rows, as json-c prints the whole array pretty: each row is printed inside
+ * an array of one (to get its indentation) without that array's brackets. */
+static void print_json_rows(struct cli_rows *rows)
 {
-	size_t n = rows ? json_object_array_length(rows) : 0;
+	struct json_object *row, *one;
+	bool first = true;
+
+	printf("[\n");
+	while ((row = cli_rows_next(rows))) {
+		const char *s;
+		size_t n;
+
+		one = json_object_new_array_ext(1);
+		json_object_array_add(one, row);
+		s = json_object_to_json_string_length(
+		    one, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+		/* "[\n" + row + "\n]" */
+		printf("%s%.*s", first ? "" : ",\n", n >= 4 ? (int)(n - 4) : 0, s + 2);
+		json_object_put(one);
+		first = false;
+	}
+	printf("%s]\n", first ? "" : "\n");
+}
+
+void cli_print_rows(struct cli *c, struct cli_rows *rows, const struct cli_col *cols)
+{
+	struct json_object *row;
 	int ncol = 0;
-	size_t width[32] = {0};
+	size_t width[32] = {0}, n = 0;
 	bool numeric[32];
 	char buf[1024];
 
 	if (c->json) {
-		print_json(rows ? rows : json_object_new_array());
+		print_json_rows(rows);
 		return;
 	}
-	if (n == 0)
-		return; /* like the seed's Get-HcsBGPPeers: nothing to show, nothing printed */
 	for (ncol = 0; cols[ncol].header && ncol < 32; ncol++) {
 		width[ncol] = strlen(cols[ncol].header);
 		numeric[ncol] = !cols[ncol].left;
 	}
-	for (size_t r = 0; r < n; r++)
+	for (; (row = cli_rows_next(rows)); n++) {
 		for (int k = 0; k < ncol; k++) {
-			struct json_object *v = field(json_object_array_get_idx(rows, r), cols[k].key);
+			struct json_object *v = field(row, cols[k].key);
 			cell(v, buf, sizeof(buf));
 			if (strlen(buf) > width[k])
 				width[k] = strlen(buf);
 			if (!json_object_is_type(v, json_type_int))
 				numeric[k] = false;
 		}
+		json_object_put(row);
+	}
+	if (n == 0)
+		return; /* like the seed's Get-HcsBGPPeers: nothing to show, nothing printed */
 	printf("\n");
 	for (int k = 0; k < ncol; k++)
 		put_cell(cols[k].header, (int)width[k], numeric[k], k + 1 == ncol);
@@ -104,11 +130,14 @@ void cli_print_rows(struct cli *c, struct json_object *rows, const struct cli_co
 		dashes[l] = '\0';
 		put_cell(dashes, (int)width[k], numeric[k], k + 1 == ncol);
 	}
-	for (size_t r = 0; r < n; r++)
+	cli_rows_rewind(rows);
+	while ((row = cli_rows_next(rows))) {
 		for (int k = 0; k < ncol; k++) {
-			cell(field(json_object_array_get_idx(rows, r), cols[k].key), buf, sizeof(buf));
+			cell(field(row, cols[k].key), buf, sizeof(buf));
 			put_cell(buf, (int)width[k], numeric[k], k + 1 == ncol);
 		}
+		json_object_put(row);
+	}
 	printf("\n");
 }
 
@@ -135,14 +164,21 @@ int cli_show(struct cli *c, const char *cmd, struct json_object *args,
 	     const struct cli_col *cols, bool rows)
 {
 	struct json_object *res = NULL;
-	int rc = cli_call(c, cmd, args, &res);
+	struct cli_rows r;
+	int rc;
 
+	if (rows) {
+		rc = cli_call_rows(c, cmd, args, &r);
+		if (rc)
+			return rc;
+		cli_print_rows(c, &r, cols);
+		cli_rows_free(&r);
+		return 0;
+	}
+	rc = cli_call(c, cmd, args, &res);
 	if (rc)
 		return rc;
-	if (rows)
-		cli_print_rows(c, res, cols);
-	else
-		cli_print_object(c, res, cols);
+	cli_print_object(c, res, cols);
 	json_object_put(res);
 	return 0;
 }
