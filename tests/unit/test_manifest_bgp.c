@@ -169,41 +169,35 @@ static void test_good(void)
 	T_EXPECT(rc == 0, "apply accepted: %s", msg);
 	T_EXPECT(store_get(a->store, CFG_KIND_PEER, "vSwitch1/192.0.2.1") != NULL,
 		 "peer stored under vSwitch1/192.0.2.1");
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "selfAsn"), "64513"),
-		 "myASN -> selfAsn");
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "peerAsn"), "64512"),
-		 "peerASN -> peerAsn");
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "holdTime"), "90"),
-		 "holdTime 1m30s -> 90 (%s)",
-		 field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "holdTime"));
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "keepaliveTime"), "30"),
-		 "keepaliveTime 30s -> 30");
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "connectTime"), "5"),
-		 "connectTime 5s -> 5");
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "ebgpMultiHop"), "255"),
-		 "ebgpMultiHop true -> TTL 255");
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "peerPort"), "1179"),
-		 "peerPort");
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "sourceAddress"),
-			 "\"192.0.2.2\""),
-		 "sourceAddress");
-	T_EXPECT(
-	    !strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "routerId"), "\"192.0.2.2\""),
-	    "routerID -> routerId");
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "password"), "\"s3cret\""),
-		 "password");
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "gracefulRestart"), "true"),
-		 "enableGracefulRestart -> gracefulRestart");
+	{
+		/* the stored peer: our field, its value, and the MetalLB field it came from */
+		static const struct {
+			const char *field, *want, *what;
+		} peer[] = {
+		    {"selfAsn", "64513", "myASN -> selfAsn"},
+		    {"peerAsn", "64512", "peerASN -> peerAsn"},
+		    {"holdTime", "90", "holdTime 1m30s -> 90"},
+		    {"keepaliveTime", "30", "keepaliveTime 30s -> 30"},
+		    {"connectTime", "5", "connectTime 5s -> 5"},
+		    {"ebgpMultiHop", "255", "ebgpMultiHop true -> TTL 255"},
+		    {"peerPort", "1179", "peerPort"},
+		    {"sourceAddress", "\"192.0.2.2\"", "sourceAddress"},
+		    {"routerId", "\"192.0.2.2\"", "routerID -> routerId"},
+		    {"password", "\"s3cret\"", "password"},
+		    {"gracefulRestart", "true", "enableGracefulRestart -> gracefulRestart"},
+		    {"bfd", "true", "bfdProfile fast (a later document) -> bfd on"},
+		    {"bfdMinRx", "200", "receiveInterval -> bfdMinRx"},
+		    {"bfdMinTx", "250", "transmitInterval -> bfdMinTx"},
+		    {"bfdMultiplier", "4", "detectMultiplier -> bfdMultiplier"},
+		};
+
+		for (size_t i = 0; i < sizeof(peer) / sizeof(peer[0]); i++) {
+			const char *got = field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", peer[i].field);
+
+			T_EXPECT(!strcmp(got, peer[i].want), "%s (%s)", peer[i].what, got);
+		}
+	}
 	T_EXPECT(a->cfg->n_peers == 1, "the running state has the peer (%d)", a->cfg->n_peers);
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfd"), "true"),
-		 "bfdProfile fast (a later document) -> bfd on");
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdMinRx"), "200"),
-		 "receiveInterval -> bfdMinRx (%s)",
-		 field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdMinRx"));
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdMinTx"), "250"),
-		 "transmitInterval -> bfdMinTx");
-	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdMultiplier"), "4"),
-		 "detectMultiplier -> bfdMultiplier");
 	T_EXPECT(a->cfg->n_peers == 1 && a->cfg->peers[0].bfd &&
 		     a->cfg->peers[0].bfd_min_rx_ms == 200 && a->cfg->peers[0].bfd_mult == 4,
 		 "the running peer has the profile's BFD settings");
