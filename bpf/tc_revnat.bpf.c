@@ -4,10 +4,11 @@
  * local or routed) leave through the compute port, so one attach point per compute interface
  * sees them all after the kernel routed them; and the skb checksum helpers keep TCP/UDP sums
  * right when the backend's stack left them partial (veth tx offload), which XDP cannot see.
- * Replies (backend:port → client) found in ct_reply_v1 get their source rewritten
- * to VIP:port; ICMP errors about forwarded packets (quoted client → backend:port, e.g. Packet
- * Too Big from a router behind the node, or the kernel's own Frag Needed) get the quoted
- * destination, and the outer source when it is the backend, rewritten to the VIP.
+ * Replies (backend:port → client) found in ct_reply_v2 get their source rewritten to
+ * VIP:port, and the client's own port back when it was translated; ICMP errors about forwarded
+ * packets (quoted client → backend:port, e.g. Packet Too Big from a router behind the node, or
+ * the kernel's own Frag Needed) get the quoted destination, and the outer source when it is the
+ * backend, rewritten to the VIP (and the quoted client port put back likewise).
  * Everything else goes out untouched (TC_ACT_OK). Maps are shared with xdp_ingress. */
 #include <linux/pkt_cls.h>
 
@@ -28,7 +29,7 @@ static __always_inline int rn_tcpudp(struct __sk_buff *skb, struct lb_pkt *p)
 	__u64 flags_m = 0;
 	struct elb_ct_key k;
 	struct elb_ct *ct;
-	__be16 old_port, new_port;
+	__be16 old_port, new_port, cport;
 	struct elb_ip nat;
 	__u8 tflags = 0;
 
@@ -51,7 +52,7 @@ static __always_inline int rn_tcpudp(struct __sk_buff *skb, struct lb_pkt *p)
 	k.proto = p->proto;
 	k.family = p->family;
 	k.dir = ELB_CT_REPLY;
-	ct = bpf_map_lookup_elem(&ct_reply_v1, &k);
+	ct = bpf_map_lookup_elem(&ct_reply_v2, &k);
 	if (!ct)
 		return TC_ACT_OK;
 	{
@@ -67,6 +68,7 @@ static __always_inline int rn_tcpudp(struct __sk_buff *skb, struct lb_pkt *p)
 	nat = ct->nat;
 	new_port = ct->nat_port;
 	old_port = k.sport;
+	cport = ct->xport;
 
 	if (p->family == ELB_AF_INET) {
 		__u32 ip_check = l3_off + offsetof(struct iphdr, check);
@@ -88,6 +90,10 @@ static __always_inline int rn_tcpudp(struct __sk_buff *skb, struct lb_pkt *p)
 	}
 	if (bpf_l4_csum_replace(skb, csum_off, old_port, new_port, flags_m | 2) ||
 	    bpf_skb_store_bytes(skb, l4_off, &new_port, 2, 0))
+		return TC_ACT_SHOT;
+	/* a translated client port: the client's own port back */
+	if (cport && (bpf_l4_csum_replace(skb, csum_off, k.dport, cport, flags_m | 2) ||
+		      bpf_skb_store_bytes(skb, l4_off + 2, &cport, 2, 0)))
 		return TC_ACT_SHOT;
 	count(ELB_R_LB_REVNAT, skb->len);
 	return TC_ACT_OK;
@@ -122,14 +128,14 @@ static __always_inline int rn_icmp(struct __sk_buff *skb, struct lb_pkt *p)
 	k.proto = q.proto;
 	k.family = q.family;
 	k.dir = ELB_CT_REPLY;
-	ct = bpf_map_lookup_elem(&ct_reply_v1, &k);
+	ct = bpf_map_lookup_elem(&ct_reply_v2, &k);
 	if (!ct)
 		return TC_ACT_OK;
 	{
 		struct elb_ip backend = q.dst, vip = ct->nat;
-		__be16 vport = ct->nat_port;
+		__be16 vport = ct->nat_port, cport = ct->xport;
 
-		if (lb_icmp_rewrite(data, data_end, p, &q, 0, 1, &backend, &vip, vport))
+		if (lb_icmp_rewrite(data, data_end, p, &q, 0, 1, &backend, &vip, vport, cport))
 			return TC_ACT_OK;
 	}
 	count(ELB_R_LB_ICMP_XLATE, skb->len);

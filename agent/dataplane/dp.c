@@ -125,9 +125,10 @@ static int pin_maps(struct dp *d, char *err, size_t errlen)
 }
 
 /* Maps of earlier layouts that no program uses any more: their pins are removed at load so
- * they do not hold kernel memory forever (ct_v1: one conntrack map for both directions, split
- * into ct_fwd_v1 and ct_reply_v1; its flows are not carried over). */
-static const char *const retired_maps[] = {"ct_v1"};
+ * they do not hold kernel memory forever; their flows are not carried over (ct_v1: one
+ * conntrack map for both directions, split into ct_fwd_v1 and ct_reply_v1; those became
+ * ct_fwd_v2 and ct_reply_v2 when entries gained the translated client port). */
+static const char *const retired_maps[] = {"ct_v1", "ct_fwd_v1", "ct_reply_v1"};
 
 static void unpin_retired(struct dp *d)
 {

@@ -98,7 +98,7 @@ int dp_ctl_explain(struct agent *a, struct json_object *args, struct json_object
 {
 	const char *src_s, *dst_s, *proto_s;
 	struct cfg_backend src, dst;
-	char msg[256], why[512], be_s[IP_STRLEN + 8] = "";
+	char msg[256], why[768], be_s[IP_STRLEN + 8] = "", xs[160] = "";
 	uint8_t pkt[128], out[256], dmac[6] = {0};
 	uint64_t before[ELB_R_MAX], after[ELB_R_MAX];
 	struct xdp_md ctx = {0};
@@ -193,9 +193,17 @@ int dp_ctl_explain(struct agent *a, struct json_object *args, struct json_object
 		json_object_object_add(o, "conntrack",
 				       json_object_new_string(had_ct ? "existing flow"
 								     : "new flow (removed again)"));
+		if (ct.xport) {
+			snprintf(xs, sizeof(xs), ", client port %u translated to %u (this client port "
+				 "already reaches %s through another VIP:port)", src.port,
+				 ntohs(ct.xport), be_s);
+			json_object_object_add(o, "client_port_to_backend",
+					       json_object_new_int(ntohs(ct.xport)));
+		}
 		if (!had_ct) {
 			rk = (struct elb_ct_key){.src = ct.nat, .sport = ct.nat_port, .dst = k.src,
-						 .dport = k.sport, .proto = proto, .family = k.family,
+						 .dport = ct.xport ? ct.xport : k.sport,
+						 .proto = proto, .family = k.family,
 						 .dir = ELB_CT_REPLY};
 			bpf_map_delete_elem(ctfd, &k);
 			bpf_map_delete_elem(rctfd, &rk);
@@ -213,15 +221,16 @@ int dp_ctl_explain(struct agent *a, struct json_object *args, struct json_object
 			 "terminating, not ready, drained or none): dropped",
 			 svc_name ? svc_name : "?");
 	else if (after[ELB_R_LB_REPLY_CLASH] > before[ELB_R_LB_REPLY_CLASH])
-		snprintf(why, sizeof(why), "a live flow from %s reaches the same backend address "
-			 "and port through another VIP:port, so their replies would be alike: "
-			 "dropped until that flow ends", src_s);
+		snprintf(why, sizeof(why), "live flows from %s reach the same backend address "
+			 "and port through another VIP:port, and every client port tried for a "
+			 "translation is taken too: dropped until one ends", src_s);
 	else if (be_s[0])
-		snprintf(why, sizeof(why), "%s: %s; DNAT to %s; %s",
+		snprintf(why, sizeof(why), "%s: %s; DNAT to %s%s; %s",
 			 svc_name ? svc_name : "service",
 			 had_ct ? "existing flow, conntrack keeps it on its backend"
 				: "new flow, the Maglev table picks the backend from the 5-tuple hash",
 			 be_s,
+			 xs,
 			 opts.retval == XDP_REDIRECT ? "redirected out of the backend's interface"
 			 : opts.retval == XDP_TX     ? "sent back out of the ingress interface"
 			 : opts.retval == XDP_PASS   ? "passed to the kernel (neighbour to resolve, "

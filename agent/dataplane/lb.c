@@ -409,7 +409,7 @@ static void names_record(struct want_svc *w, int nw)
 	}
 }
 
-/* One pass over a conntrack map (ct_fwd_v1 or ct_reply_v1): backend ids with a live entry into
+/* One pass over a conntrack map (ct_fwd_v2 or ct_reply_v2): backend ids with a live entry into
  * live[] (may be NULL), and every entry of a service id marked in purge[] (may be NULL)
  * deleted after the pass. Run only when a backend or a service port left the config. */
 static void ct_scan(int fd, uint8_t *live, const uint8_t *purge)

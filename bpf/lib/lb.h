@@ -63,21 +63,21 @@ struct {
 	__type(value, struct elb_maglev);
 } maglev_v1 SEC(".maps");
 
-/* ct_fwd_v1 / ct_reply_v1: forward and reply 5-tuples → NAT target; XDP and tc write, agent
+/* ct_fwd_v2 / ct_reply_v2: forward and reply 5-tuples → NAT target; XDP and tc write, agent
  * reads. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, ELB_MAX_CT_FLOWS);
 	__type(key, struct elb_ct_key);
 	__type(value, struct elb_ct);
-} ct_fwd_v1 SEC(".maps");
+} ct_fwd_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, ELB_MAX_CT_FLOWS);
 	__type(key, struct elb_ct_key);
 	__type(value, struct elb_ct);
-} ct_reply_v1 SEC(".maps");
+} ct_reply_v2 SEC(".maps");
 
 /* svc_stats_v1 / be_stats_v1: id → per-CPU packets, bytes, flows; XDP writes, agent sums. */
 struct {
@@ -371,19 +371,20 @@ static __always_inline __u32 lb_mix(__u32 h, __u32 k)
 	return h * 5 + 0xe6546b64;
 }
 
+_Static_assert(__builtin_offsetof(struct elb_ct_key, dst) == 16, "elb_ct_key: dst after src");
+
 /* MurmurHash3-style hash of the 5-tuple with the agent's seed (same on every node). */
 static __always_inline __u32 lb_flow_hash(const struct elb_ct_key *k, __u32 seed)
 {
+	const __u32 *w = (const __u32 *)k; /* src then dst: eight words */
 	__u32 h = seed;
+	int i;
 
-	h = lb_mix(h, k->src.addr[0]);
-	h = lb_mix(h, k->src.addr[1]);
-	h = lb_mix(h, k->src.addr[2]);
-	h = lb_mix(h, k->src.addr[3]);
-	h = lb_mix(h, k->dst.addr[0]);
-	h = lb_mix(h, k->dst.addr[1]);
-	h = lb_mix(h, k->dst.addr[2]);
-	h = lb_mix(h, k->dst.addr[3]);
+	/* a loop, not eight inlined rounds: unrolled, the rounds' products are computed side by
+	 * side and spilled, and the frame grows past the verifier's stack budget */
+#pragma clang loop unroll(disable)
+	for (i = 0; i < 8; i++)
+		h = lb_mix(h, w[i]);
 	h = lb_mix(h, (__u32)k->sport << 16 | k->dport);
 	h = lb_mix(h, k->proto);
 	h ^= h >> 16;
@@ -417,18 +418,25 @@ static __always_inline struct elb_backend *lb_backend_of(const struct elb_ct *ct
 	return be;
 }
 
-static __always_inline struct elb_backend *lb_maglev_pick(const struct elb_svc *svc,
-							  const struct elb_ct_key *k, __u32 *be_id)
+/* The flow's hash with the agent's seed: its Maglev slot, and where a translated client port
+ * is first looked for. */
+static __always_inline __u32 lb_flow_hash_seeded(const struct elb_ct_key *k)
 {
-	__u32 zero = 0, sid = svc->id, idx, seed = 0;
+	__u32 zero = 0;
 	struct elb_config *cfg = bpf_map_lookup_elem(&config_v1, &zero);
+
+	return lb_flow_hash(k, cfg ? cfg->maglev_seed : 0);
+}
+
+static __always_inline struct elb_backend *lb_maglev_pick(const struct elb_svc *svc, __u32 hash,
+							  __u32 *be_id)
+{
+	__u32 sid = svc->id, idx;
 	struct elb_maglev *tbl = bpf_map_lookup_elem(&maglev_v1, &sid);
 
 	if (!tbl)
 		return NULL;
-	if (cfg)
-		seed = cfg->maglev_seed;
-	idx = lb_flow_hash(k, seed) % ELB_MAGLEV_SIZE;
+	idx = hash % ELB_MAGLEV_SIZE;
 	/* the verifier does not track the range of a modulo; hide it from clang too */
 	asm volatile("" : "+r"(idx));
 	if (idx >= ELB_MAGLEV_SIZE)
@@ -437,51 +445,93 @@ static __always_inline struct elb_backend *lb_maglev_pick(const struct elb_svc *
 	return bpf_map_lookup_elem(&backends_v1, be_id);
 }
 
-/* The reply entry's key of a flow: backend:port → client:port. */
+/* The reply entry's key of a flow: backend:port → client:cport, cport being the client port
+ * as the backend sees it (translated or not). */
 static __always_inline void lb_reply_key(struct elb_ct_key *rk, const struct elb_ct_key *fk,
-					 const struct elb_ip *be, __be16 be_port)
+					 const struct elb_ip *be, __be16 be_port, __be16 cport)
 {
 	__builtin_memset(rk, 0, sizeof(*rk));
 	rk->src = *be;
 	rk->sport = be_port;
 	rk->dst = fk->src;
-	rk->dport = fk->sport;
+	rk->dport = cport;
 	rk->proto = fk->proto;
 	rk->family = fk->family;
 	rk->dir = ELB_CT_REPLY;
 }
 
-/* Writes the reply entry of a flow: backend → client maps back to VIP:port. */
+/* The client port of a flow as its backend sees it. */
+static __always_inline __be16 lb_seen_port(const struct elb_ct_key *fk, const struct elb_ct *fct)
+{
+	return fct->xport ? fct->xport : fk->sport;
+}
+
+/* Writes the reply entry of a flow: backend → client maps back to VIP:port (and to the
+ * client's own port when it was translated). */
 static __noinline void lb_ct_put_reply(const struct elb_ct_key *fk, const struct elb_ct *fct,
 					    __be16 vport)
 {
 	struct elb_ct_key rk;
 	struct elb_ct rv;
 
-	lb_reply_key(&rk, fk, &fct->nat, fct->nat_port);
+	lb_reply_key(&rk, fk, &fct->nat, fct->nat_port, lb_seen_port(fk, fct));
 	__builtin_memset(&rv, 0, sizeof(rv));
 	rv.seen_ns = fct->seen_ns;
 	rv.nat = fk->dst;
 	rv.nat_port = vport;
+	rv.xport = fct->xport ? fk->sport : 0;
 	rv.state = fct->state;
 	rv.backend_id = fct->backend_id;
 	rv.svc_id = fct->svc_id;
-	bpf_map_update_elem(&ct_reply_v1, &rk, &rv, BPF_ANY);
+	bpf_map_update_elem(&ct_reply_v2, &rk, &rv, BPF_ANY);
 }
 
-/* A new flow whose reply tuple (backend:port → client:port) is already a live flow's reply
- * to another VIP:port: the same client address and port reaching two VIP:ports that share a
- * backend address and port. The backend's replies could not tell the two apart, so the new
- * flow is refused (the live one keeps its replies); it can start once the other ends. */
-static __noinline int lb_reply_clash(const struct elb_ct_key *fk, const struct elb_ip *be,
-				     __be16 be_port, __u64 now)
+/* Whether the reply tuple backend:port → client:cport is a live entry of another flow than
+ * fk (another VIP:port, or another client port translated to cport). */
+static __noinline int lb_reply_taken(const struct elb_ct_key *fk, const struct elb_ip *be,
+				     __be16 be_port, __be16 cport, __u64 now)
 {
 	struct elb_ct_key rk;
 	struct elb_ct *r;
 
-	lb_reply_key(&rk, fk, be, be_port);
-	r = bpf_map_lookup_elem(&ct_reply_v1, &rk);
-	return r && lb_ct_reply_live(r, now) && (!lb_ip_eq(&r->nat, &fk->dst) || r->nat_port != fk->dport);
+	lb_reply_key(&rk, fk, be, be_port, cport);
+	r = bpf_map_lookup_elem(&ct_reply_v2, &rk);
+	if (!r || !lb_ct_reply_live(r, now))
+		return 0;
+	return !lb_ip_eq(&r->nat, &fk->dst) || r->nat_port != fk->dport ||
+	       (r->xport ? r->xport : cport) != fk->sport;
+}
+
+/* Ports tried for a translated client port, and the range they come from (above the
+ * well-known ports, like the kernel's own source-port translation). */
+#define LB_XPORT_TRIES 32
+#define LB_XPORT_MIN   1024
+#define LB_XPORT_SPAN  (65536 - LB_XPORT_MIN)
+
+/* The client port a new flow (fk, its forward entry fct filled but for xport) reaches its
+ * backend with. Replies are found by backend:port → client:port, so when the client's
+ * address and port already reach the same backend address and port through another VIP:port
+ * (a service's ports to one backend port, or two VIPs sharing a backend), the new flow's port
+ * is translated, as netfilter does on such a clash: candidates start at the flow's hash h (the
+ * same flow finds its own port again) and the first whose reply tuple is free is taken into
+ * fct->xport (left 0 when the port is kept). Returns -1 when every candidate is taken. */
+static __noinline int lb_pick_port(const struct elb_ct_key *fk, struct elb_ct *fct, __u32 h)
+{
+	__u32 i;
+
+	fct->xport = 0;
+	if (!lb_reply_taken(fk, &fct->nat, fct->nat_port, fk->sport, fct->seen_ns))
+		return 0;
+	for (i = 0; i < LB_XPORT_TRIES; i++) {
+		__be16 cand = bpf_htons(LB_XPORT_MIN + (h + i * 40503u) % LB_XPORT_SPAN);
+
+		if (cand != fk->sport &&
+		    !lb_reply_taken(fk, &fct->nat, fct->nat_port, cand, fct->seen_ns)) {
+			fct->xport = cand;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /* ---- forwarding ---- */
@@ -613,9 +663,10 @@ static __always_inline int lb_forward(struct xdp_md *ctx, struct lb_pkt *p, __u6
 
 /* ---- DNAT of TCP/UDP ---- */
 
-/* Rewrites the destination of the packet at p to (addr, port), checksums incrementally. */
+/* Rewrites the destination of the packet at p to (addr, port), and its source port to sport
+ * when that is not 0 (a translated client port), checksums incrementally. */
 static __always_inline int lb_dnat(void *data, void *data_end, struct lb_pkt *p,
-				   const struct elb_ip *addr, __be16 port)
+				   const struct elb_ip *addr, __be16 port, __be16 sport)
 {
 	void *l3 = data + (p->l3_off & LB_OFF_MASK);
 	void *l4 = data + (p->l4_off & LB_OFF_MASK);
@@ -628,6 +679,10 @@ static __always_inline int lb_dnat(void *data, void *data_end, struct lb_pkt *p,
 	dport = l4 + 2;
 	acc = lb_diff_ip(acc, &p->dst, addr, p->family);
 	acc = lb_diff16(acc, *dport, port);
+	if (sport) {
+		acc = lb_diff16(acc, *(__be16 *)l4, sport);
+		*(__be16 *)l4 = sport;
+	}
 	if (p->family == ELB_AF_INET) {
 		struct iphdr *ip = l3;
 
@@ -672,24 +727,61 @@ static __always_inline void lb_nh_save(struct elb_ct *ct, const struct lb_nh *nh
 	ct->nh_ok = 1;
 }
 
+/* A conntrack miss: the service of k's VIP:port, its backend from the Maglev table and the
+ * client port toward it, into nct (seen_ns and state already set). Returns ELB_R_LB_CT_MISS
+ * for a new flow, else the reason of the verdict: ELB_R_LB_NOT_SERVICE (not a VIP after all:
+ * passed) or a drop reason. Out of line: the hot path (a conntrack hit) keeps a small frame. */
+static __noinline int lb_new_flow(const struct elb_ct_key *k, struct elb_ct *nct)
+{
+	struct elb_svc_key sk;
+	struct elb_svc *svc;
+	struct elb_backend *be;
+	__u32 hash, be_id = 0;
+
+	__builtin_memset(&sk, 0, sizeof(sk));
+	sk.vip = k->dst;
+	sk.family = k->family;
+	sk.proto = k->proto;
+	sk.port = k->dport;
+	svc = bpf_map_lookup_elem(&services_v1, &sk);
+	if (!svc) {
+		/* a VIP on a port it does not serve, or a filter collision: not a VIP */
+		sk.proto = 0;
+		sk.port = 0;
+		if (!bpf_map_lookup_elem(&services_v1, &sk))
+			return ELB_R_LB_NOT_SERVICE;
+		return ELB_R_LB_NO_PORT;
+	}
+	if (svc->n_backends == 0)
+		return ELB_R_LB_NO_BACKEND;
+	hash = lb_flow_hash_seeded(k);
+	be = lb_maglev_pick(svc, hash, &be_id);
+	if (!be)
+		return ELB_R_LB_NO_BACKEND;
+	nct->nat = be->addr;
+	nct->nat_port = be->port;
+	nct->backend_id = be_id;
+	nct->svc_id = svc->id;
+	if (lb_pick_port(k, nct, hash))
+		return ELB_R_LB_REPLY_CLASH;
+	return ELB_R_LB_CT_MISS;
+}
+
 static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u64 len)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u8 *l4 = data + (p->l4_off & LB_OFF_MASK);
-	struct elb_backend *be = NULL;
 	struct elb_ct_key k;
-	struct elb_svc_key sk;
-	struct elb_svc *svc;
 	struct elb_ct *ct;
 	struct elb_ct nct;
 	struct lb_nh nh;
 	__u64 now = ct_now();
 	__u32 be_id = 0, svc_id = 0, in = ctx->ingress_ifindex;
 	__u8 flags = 0, next;
-	int new_flow = 0, cached = 0, hit = 0, act;
+	int new_flow = 0, cached = 0, hit = 0, act, r;
 	struct elb_ip addr;
-	__be16 vport, port;
+	__be16 vport, port, xport = 0;
 
 	if (p->proto == IPPROTO_TCP) {
 		if (l4 + sizeof(struct tcphdr) > (__u8 *)data_end)
@@ -711,7 +803,7 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	k.family = p->family;
 	k.dir = ELB_CT_FORWARD;
 	next = lb_ct_next(ELB_CT_SYN, p->proto, flags);
-	ct = bpf_map_lookup_elem(&ct_fwd_v1, &k);
+	ct = bpf_map_lookup_elem(&ct_fwd_v2, &k);
 	/* A hit is honoured without looking the backend up: the agent keeps a backend that left
 	 * the config (as terminating) while live entries use it, and deletes it only when none
 	 * does, so a live entry's backend always exists. */
@@ -720,6 +812,7 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 		svc_id = ct->svc_id;
 		addr = ct->nat;
 		port = ct->nat_port;
+		xport = ct->xport;
 		{
 			__u64 before = ct->seen_ns;
 			__u8 was = ct->state;
@@ -742,45 +835,29 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 		}
 	}
 	if (!hit) {
-		__builtin_memset(&sk, 0, sizeof(sk));
-		sk.vip = p->dst;
-		sk.family = p->family;
-		sk.proto = p->proto;
-		sk.port = vport;
-		svc = bpf_map_lookup_elem(&services_v1, &sk);
-		if (!svc) {
-			/* a VIP on a port it does not serve, or a filter collision: not a VIP */
-			sk.proto = 0;
-			sk.port = 0;
-			if (!bpf_map_lookup_elem(&services_v1, &sk)) {
-				count(ELB_R_LB_NOT_SERVICE, len);
-				return XDP_PASS;
-			}
-			return lb_drop(ELB_R_LB_NO_PORT, len);
-		}
-		svc_id = svc->id;
-		if (svc->n_backends == 0)
-			return lb_drop(ELB_R_LB_NO_BACKEND, len);
-		be = lb_maglev_pick(svc, &k, &be_id);
-		if (!be)
-			return lb_drop(ELB_R_LB_NO_BACKEND, len);
-		addr = be->addr;
-		port = be->port;
-		if (lb_reply_clash(&k, &addr, port, now))
-			return lb_drop(ELB_R_LB_REPLY_CLASH, len);
 		__builtin_memset(&nct, 0, sizeof(nct));
 		nct.seen_ns = now;
-		nct.nat = be->addr;
-		nct.nat_port = be->port;
 		nct.state = next;
-		nct.backend_id = be_id;
-		nct.svc_id = svc_id;
-		new_flow = 1;
+		r = lb_new_flow(&k, &nct);
+		if (r == ELB_R_LB_NOT_SERVICE) {
+			count(r, len);
+			return XDP_PASS;
+		}
+		if (r != ELB_R_LB_CT_MISS)
+			return lb_drop(r, len);
+		if (nct.xport)
+			count(ELB_R_LB_PORT_XLATE, len);
 		count(ELB_R_LB_CT_MISS, len);
+		svc_id = nct.svc_id;
+		be_id = nct.backend_id;
+		addr = nct.nat;
+		port = nct.nat_port;
+		xport = nct.xport;
+		new_flow = 1;
 	}
 	lb_count_id(&svc_stats_v1, svc_id, len, new_flow);
 	lb_count_id(&be_stats_v1, be_id, len, new_flow);
-	if (lb_dnat(data, data_end, p, &addr, port))
+	if (lb_dnat(data, data_end, p, &addr, port, xport))
 		return lb_drop(ELB_R_LB_BAD_L4, len);
 	if (cached)
 		return lb_xmit(ctx, p, &nh, len);
@@ -788,7 +865,7 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	if (new_flow) {
 		if (act < 0)
 			lb_nh_save(&nct, &nh, in);
-		bpf_map_update_elem(&ct_fwd_v1, &k, &nct, BPF_ANY);
+		bpf_map_update_elem(&ct_fwd_v2, &k, &nct, BPF_ANY);
 		lb_ct_put_reply(&k, &nct, vport);
 	} else if (act < 0) {
 		lb_nh_save(ct, &nh, in);
@@ -876,14 +953,15 @@ static __always_inline int lb_quoted(void *data, void *data_end, struct lb_pkt *
 }
 
 /* Rewrites one side (src when quoted_src, else dst) of the quoted header to (addr, port), the
- * outer address (outer_src ? source : destination) when it equals `match`, and every checksum
+ * other side's port to other_port when that is not 0 (a translated client port), the outer
+ * address (outer_src ? source : destination) when it equals `match`, and every checksum
  * involved: quoted IPv4 header, quoted L4 (when its field is inside the packet), outer IPv4
  * header, ICMP (which covers the quoted bytes, and for ICMPv6 the outer pseudo-header).
  * Shared by the XDP path (client side) and tc_revnat (backend side). */
 static __always_inline int lb_icmp_rewrite(void *data, void *data_end, struct lb_pkt *p,
 					   struct lb_pkt *q, int quoted_src, int outer_src,
 					   const struct elb_ip *match, const struct elb_ip *addr,
-					   __be16 port)
+					   __be16 port, __be16 other_port)
 {
 	void *l3 = data + (p->l3_off & LB_OFF_MASK);
 	__u8 *icmp = data + (p->l4_off & LB_OFF_MASK);
@@ -891,12 +969,13 @@ static __always_inline int lb_icmp_rewrite(void *data, void *data_end, struct lb
 	__u8 *ql4 = data + (q->l4_off & LB_OFF_MASK);
 	const struct elb_ip *old = quoted_src ? &q->src : &q->dst;
 	__u32 icmp_acc = 0, l4_acc = 0;
-	__be16 *qport;
+	__be16 *qport, *qother;
 	__u16 *qcsum = NULL;
 
 	if (icmp + 8 > (__u8 *)data_end || ql4 + 8 > (__u8 *)data_end)
 		return -1;
 	qport = (__be16 *)(ql4 + (quoted_src ? 0 : 2));
+	qother = (__be16 *)(ql4 + (quoted_src ? 2 : 0));
 
 	/* quoted L4 checksum: UDP's is in the 8 quoted bytes; TCP's only if more was quoted */
 	if (q->proto == IPPROTO_UDP) {
@@ -908,6 +987,10 @@ static __always_inline int lb_icmp_rewrite(void *data, void *data_end, struct lb
 	}
 	l4_acc = lb_diff_ip(0, old, addr, q->family);
 	l4_acc = lb_diff16(l4_acc, *qport, port);
+	if (other_port) {
+		l4_acc = lb_diff16(l4_acc, *qother, other_port);
+		*qother = other_port;
+	}
 	icmp_acc = l4_acc; /* the address and port words are quoted bytes too */
 	if (qcsum) {
 		__u16 o = *qcsum, n;
@@ -1026,14 +1109,14 @@ static __always_inline int lb_icmp(struct xdp_md *ctx, struct lb_pkt *p, struct 
 	k.proto = q.proto;
 	k.family = q.family;
 	k.dir = ELB_CT_FORWARD;
-	ct = bpf_map_lookup_elem(&ct_fwd_v1, &k);
+	ct = bpf_map_lookup_elem(&ct_fwd_v2, &k);
 	if (!ct || !lb_backend_of(ct))
 		return lb_drop(ELB_R_LB_ICMP_UNKNOWN, len);
 	{
 		struct elb_ip vipaddr = p->dst, nat = ct->nat;
-		__be16 nport = ct->nat_port;
+		__be16 nport = ct->nat_port, xport = ct->xport;
 
-		if (lb_icmp_rewrite(data, data_end, p, &q, 1, 0, &vipaddr, &nat, nport))
+		if (lb_icmp_rewrite(data, data_end, p, &q, 1, 0, &vipaddr, &nat, nport, xport))
 			return lb_drop(ELB_R_LB_ICMP_UNKNOWN, len);
 	}
 	count(ELB_R_LB_ICMP_XLATE, len);

@@ -27,7 +27,7 @@ _Static_assert(sizeof(struct elb_ip) == 16, "elb_ip layout");
 /* Every node must hash a flow alike for Maglev to pick the same backend everywhere: the flow
  * hash seed is a constant of the layout, not a per-node random. */
 #define ELB_MAGLEV_SEED	   0x454c4231u /* "ELB1" */
-/* Flows in conntrack: entries in each of ct_fwd_v1 and ct_reply_v1 (the kernel's default
+/* Flows in conntrack: entries in each of ct_fwd_v2 and ct_reply_v2 (the kernel's default
  * nf_conntrack_max). One map per direction keeps the forward map's bucket array (4 MiB) small
  * enough to stay in cache: a hit among 64,512 flows cost 205 ns with both directions in one
  * map of 1,048,576 entries. */

@@ -56,11 +56,11 @@ struct elb_maglev {
 };
 _Static_assert(sizeof(struct elb_maglev) == 4 * ELB_MAGLEV_SIZE, "elb_maglev layout");
 
-/* ct_fwd_v1 and ct_reply_v1: LRU hashes elb_ct_key → elb_ct, global, one per direction;
+/* ct_fwd_v2 and ct_reply_v2: LRU hashes elb_ct_key → elb_ct, global, one per direction;
  * xdp_ingress writes both entries of a flow on a miss and refreshes the forward one,
  * tc_revnat reads and refreshes the reply one; the agent reads for counters and explain.
- * Forward key (ct_fwd_v1): client → VIP as received; reply key (ct_reply_v1): backend →
- * client as the backend sends it. Entries expire lazily: seen_ns + lifetime(state) < now is
+ * Forward key (ct_fwd_v2): client → VIP as received; reply key (ct_reply_v2): backend →
+ * client as the backend sends it (to the translated client port when xport is set). Entries expire lazily: seen_ns + lifetime(state) < now is
  * a miss, on the conntrack clock (jiffies in ns where the loader knows the kernel's HZ, else
  * CLOCK_MONOTONIC_COARSE: bpf/lib/common.h ct_now, agent/dataplane/clock.h). */
 #define ELB_CT_FORWARD 0
@@ -102,8 +102,14 @@ struct elb_ct {
 	__u64 seen_ns;	  /* the conntrack clock at the last packet (ns) */
 	struct elb_ip nat; /* forward: backend address; reply: VIP */
 	__be16 nat_port;   /* forward: backend port; reply: VIP port */
+	/* Reply-tuple clash (the client's address and port already reach this backend address
+	 * and port through another VIP:port): the client port is translated.
+	 * forward: the client port as the backend sees it; reply: the client's own port to put
+	 * back. 0 when the flow keeps its port. */
+	__be16 xport;
 	__u8 state;	   /* enum elb_ct_state */
 	__u8 nh_ok;	   /* forward: the next hop below is valid (cached bpf_fib_lookup) */
+	__u16 pad;
 	__u32 backend_id;
 	__u32 svc_id;
 	/* forward: next hop toward the backend, looked up again at every refresh of seen_ns so
@@ -112,8 +118,9 @@ struct elb_ct {
 	__u32 nh_out_ifindex; /* egress interface */
 	__u8 nh_dmac[6];
 	__u8 nh_smac[6];
+	__u32 pad2;
 };
-_Static_assert(sizeof(struct elb_ct) == 56, "elb_ct layout");
+_Static_assert(sizeof(struct elb_ct) == 64, "elb_ct layout");
 
 /* vip_filter_v1: array of ELB_VIP_FILTER_WORDS __u64 → a bitmap with one bit set per VIP at
  * elb_vip_filter_hash(VIP); agent writes (new bits before the services, stale bits cleared

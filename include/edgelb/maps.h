@@ -13,8 +13,8 @@
 #define ELB_MAP_SERVICES "services_v1"
 #define ELB_MAP_BACKENDS "backends_v1"
 #define ELB_MAP_MAGLEV	 "maglev_v1"
-#define ELB_MAP_CT_FWD	 "ct_fwd_v1"
-#define ELB_MAP_CT_REPLY "ct_reply_v1"
+#define ELB_MAP_CT_FWD	 "ct_fwd_v2"
+#define ELB_MAP_CT_REPLY "ct_reply_v2"
 #define ELB_MAP_SVC_STATS "svc_stats_v1"
 #define ELB_MAP_BE_STATS  "be_stats_v1"
 

@@ -37,7 +37,8 @@
 	X(27, LB_ICMP_UNKNOWN, "lb_icmp_unknown") /* ICMP to a VIP: no echo, no known flow */ \
 	X(28, ARP_CONFLICT, "arp_conflict")	/* another MAC claims a VIP (ARP) */ \
 	X(29, NDP_CONFLICT, "ndp_conflict")	/* another MAC claims a VIP (NA) */ \
-	X(30, LB_REPLY_CLASH, "lb_reply_clash") /* new flow's reply tuple is a live flow's */
+	X(30, LB_REPLY_CLASH, "lb_reply_clash") /* reply tuple taken, no free port: drop */ \
+	X(31, LB_PORT_XLATE, "lb_port_xlate")	/* new flow's client port translated */
 
 enum elb_reason {
 #define ELB_REASON_ENUM(n, id, name) ELB_R_##id = n,

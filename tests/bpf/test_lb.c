@@ -838,90 +838,288 @@ static void test_ct_refresh(void)
 	}
 }
 
-/* Reply-tuple clash: one client address and port reaching two VIP:ports that go to one
- * backend address and port (here the service's ports 80 and 8443, both to backend :8080). The
- * backend's replies would be alike, so the second flow is refused while the first lives, the
- * first keeps its replies, and the second starts once the first's entries expire. */
-static void test_reply_clash(void)
+/* s made an ICMP error about the quoted bytes: IPv4 fragmentation needed (MTU 1400) or ICMPv6
+ * packet too big (MTU 1280). */
+static struct l4_spec icmp_too_big(struct l4_spec s, const uint8_t *quoted, size_t qn)
 {
-	uint8_t in[256], out[2048];
+	int v6 = s.dst.family == AF_INET6;
+
+	s.proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	s.icmp_type = v6 ? 2 : 3;
+	s.icmp_code = v6 ? 0 : 4;
+	s.icmp_rest = v6 ? 1280 : 1400;
+	s.payload = quoted;
+	s.plen = qn;
+	return s;
+}
+
+/* The ICMP error s quoting q, run through xdp_ingress (xdp) or tc_revnat, leaves as e quoting
+ * qe: outer and quoted bytes, with valid checksums. */
+static void expect_icmp(const char *name, int xdp, struct l4_spec s, struct l4_spec e,
+			const struct l4_spec *q, const struct l4_spec *qe)
+{
+	uint8_t quoted[128], quoted_e[128], in[512], want[512], out[2048];
 	uint32_t on = 0, ret = 99;
-	struct l4_spec s;
-	struct elb_ct fct, rct;
 	struct h_run r;
-	uint64_t before;
-	size_t n;
+	size_t n, wn;
 
-	s = client_pkt("203.0.113.11", IPPROTO_TCP, 41000, 80, L4_TCP_SYN);
+	s = icmp_too_big(s, quoted, l4_build(q, quoted, sizeof(quoted)));
+	e = icmp_too_big(e, quoted_e, l4_build(qe, quoted_e, sizeof(quoted_e)));
 	n = l4_build(&s, in, sizeof(in));
-	T_BEGIN("lb: reply clash: the first flow to VIP:80 is forwarded");
-	T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "action %s",
-		 h_xdp_action(r.retval));
-	T_EXPECT(ct_get("192.0.2.11", 8080, "198.51.100.7", 41000, IPPROTO_TCP, ELB_CT_REPLY,
-			&rct) == 0 && rct.nat_port == htons(80),
-		 "reply entry maps back to port 80");
-	T_END();
-
-	s = client_pkt("203.0.113.11", IPPROTO_TCP, 41000, 8443, L4_TCP_SYN);
-	n = l4_build(&s, in, sizeof(in));
-	expect_drop_pass("reply clash: same client port to VIP:8443 (same backend :8080)", in, n,
-			 XDP_DROP, ELB_R_LB_REPLY_CLASH);
-	T_BEGIN("lb: reply clash: the refused flow left the first flow's entries alone");
-	T_EXPECT(ct_get("198.51.100.7", 41000, "203.0.113.11", 8443, IPPROTO_TCP, ELB_CT_FORWARD,
-			&fct) != 0,
-		 "no forward entry for the refused flow");
-	T_EXPECT(ct_get("192.0.2.11", 8080, "198.51.100.7", 41000, IPPROTO_TCP, ELB_CT_REPLY,
-			&rct) == 0 && rct.nat_port == htons(80),
-		 "reply entry still maps back to port 80");
-	{
-		struct l4_spec rs = backend_reply("192.0.2.11", "198.51.100.7", IPPROTO_TCP, 8080,
-						  41000, L4_TCP_SYN | L4_TCP_ACK),
-			       e = rs;
-		uint8_t want[256];
-		size_t wn;
-
-		e.src = IP("203.0.113.11");
-		e.sport = 80;
-		n = l4_build(&rs, in, sizeof(in));
-		wn = l4_build(&e, want, sizeof(want));
-		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "tc test run");
-		T_EXPECT(h_bytes_eq("reply", out, on, want, wn), "the reply leaves as VIP:80");
+	wn = l4_build(&e, want, sizeof(want));
+	T_BEGIN("%s", name);
+	if (xdp) {
+		T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "action: got %s want "
+			 "XDP_REDIRECT", h_xdp_action(r.retval));
+		T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, want, wn), "outer and quoted");
+		T_EXPECT(verified(r.out, r.out_len), "checksums valid");
+	} else {
+		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
+		T_EXPECT(h_bytes_eq("frame", out, on, want, wn), "outer and quoted");
+		T_EXPECT(verified(out, on), "checksums valid");
 	}
-	T_END();
-
-	/* the first flow ends: its entries age out (seen long ago) */
-	T_BEGIN("lb: reply clash: once the first flow expired, VIP:8443 is forwarded");
-	T_EXPECT(ct_get("198.51.100.7", 41000, "203.0.113.11", 80, IPPROTO_TCP, ELB_CT_FORWARD,
-			&fct) == 0,
-		 "forward entry of the first flow");
-	{
-		struct elb_ct_key fk = ct_key("198.51.100.7", 41000, "203.0.113.11", 80,
-					      IPPROTO_TCP, ELB_CT_FORWARD),
-				  rk = ct_key("192.0.2.11", 8080, "198.51.100.7", 41000, IPPROTO_TCP,
-					      ELB_CT_REPLY);
-
-		fct.seen_ns = 1;
-		rct.seen_ns = 1;
-		T_EXPECT(bpf_map_update_elem(ct_fd[ELB_CT_FORWARD], &fk, &fct, BPF_EXIST) == 0 &&
-				 bpf_map_update_elem(ct_fd[ELB_CT_REPLY], &rk, &rct, BPF_EXIST) == 0,
-			 "entries aged");
-	}
-	before = reason(ELB_R_LB_REPLY_CLASH);
-	s = client_pkt("203.0.113.11", IPPROTO_TCP, 41000, 8443, L4_TCP_SYN);
-	n = l4_build(&s, in, sizeof(in));
-	T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "action %s",
-		 h_xdp_action(r.retval));
-	T_EXPECT(reason(ELB_R_LB_REPLY_CLASH) == before, "no clash counted");
-	T_EXPECT(ct_get("192.0.2.11", 8080, "198.51.100.7", 41000, IPPROTO_TCP, ELB_CT_REPLY,
-			&rct) == 0 && rct.nat_port == htons(8443),
-		 "reply entry now maps back to port 8443");
 	T_END();
 }
 
-/* ICMP errors both ways. Client side: a router on the client's path says our reply (VIP:port →
- * client) was too big; it must reach the backend as about backend:port → client. Backend side:
- * an error about a forwarded packet (client → backend:port) must reach the client as about
- * client → VIP:port, from the VIP when the backend itself sent it. */
+/* A packet quoted in an ICMP error (no Ethernet header). */
+static struct l4_spec quoted_pkt(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+				 uint8_t proto)
+{
+	struct l4_spec q = {0};
+
+	q.no_eth = 1;
+	q.src = IP(src);
+	q.dst = IP(dst);
+	q.proto = proto;
+	q.sport = sport;
+	q.dport = dport;
+	return q;
+}
+
+/* The outer header of an ICMP error a backend (or a router behind the node) sends toward a
+ * client, as it leaves the compute port. */
+static struct l4_spec backend_icmp(const char *src, const char *client)
+{
+	struct l4_spec s = {0};
+
+	memcpy(s.dmac, MAC_CLIENT, 6);
+	memcpy(s.smac, MAC_IN, 6);
+	s.src = IP(src);
+	s.dst = IP(client);
+	return s;
+}
+
+/* Client port translation on a reply-tuple clash: one client address and port reaching two
+ * VIP:ports that go to one backend address and port (here the service's ports 80 and 8443,
+ * both to backend :8080). The backend's replies would be alike, so the second flow reaches
+ * the backend from another client port; its replies and ICMP errors get the client's own port
+ * back, and the first flow keeps its replies. */
+struct clash_fam {
+	const char *vip, *be, *client, *router;
+	uint16_t cport;
+};
+
+/* The frame a client's TCP packet leaves the node as: to be:8080 from client port xport. */
+static size_t clash_fwd(const struct clash_fam *f, uint16_t vport, uint16_t xport, uint8_t flags,
+			uint8_t *in, size_t *n, uint8_t *want)
+{
+	struct l4_spec s = client_pkt(f->vip, IPPROTO_TCP, f->cport, vport, flags), e;
+
+	e = forwarded(s, f->be, 8080, MAC_B11);
+	e.sport = xport;
+	*n = l4_build(&s, in, 256);
+	return l4_build(&e, want, 256);
+}
+
+static void test_clash_flows(const struct clash_fam *f, uint16_t *xport_out)
+{
+	uint8_t in[256], want[256], out[2048];
+	uint32_t on = 0, ret = 99;
+	struct elb_ct fct, rct;
+	struct h_run r;
+	uint64_t before;
+	size_t n, wn;
+	uint16_t x;
+
+	wn = clash_fwd(f, 80, f->cport, L4_TCP_SYN, in, &n, want);
+	T_BEGIN("lb: port xlate %s: the first flow to VIP:80 keeps its client port", f->vip);
+	T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "action %s",
+		 h_xdp_action(r.retval));
+	T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, want, wn), "DNAT only");
+	T_EXPECT(ct_get(f->be, 8080, f->client, f->cport, IPPROTO_TCP, ELB_CT_REPLY, &rct) == 0 &&
+			 rct.nat_port == htons(80) && rct.xport == 0,
+		 "reply entry maps back to port 80");
+	T_END();
+
+	before = reason(ELB_R_LB_PORT_XLATE);
+	T_BEGIN("lb: port xlate %s: the same client port to VIP:8443 (same backend :8080) is "
+		"translated", f->vip);
+	T_EXPECT(ct_get(f->client, f->cport, f->vip, 8443, IPPROTO_TCP, ELB_CT_FORWARD, &fct) != 0,
+		 "no flow yet");
+	clash_fwd(f, 8443, 0, L4_TCP_SYN, in, &n, want);
+	T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "action %s",
+		 h_xdp_action(r.retval));
+	T_EXPECT(ct_get(f->client, f->cport, f->vip, 8443, IPPROTO_TCP, ELB_CT_FORWARD, &fct) == 0,
+		 "forward entry");
+	x = ntohs(fct.xport);
+	T_EXPECT(x >= 1024 && x != f->cport, "translated port %u", x);
+	wn = clash_fwd(f, 8443, x, L4_TCP_SYN, in, &n, want);
+	T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, want, wn), "DNAT and source port %u", x);
+	T_EXPECT(verified(r.out, r.out_len), "checksums valid");
+	T_EXPECT(reason(ELB_R_LB_PORT_XLATE) == before + 1, "lb_port_xlate counted");
+	T_EXPECT(ct_get(f->be, 8080, f->client, x, IPPROTO_TCP, ELB_CT_REPLY, &rct) == 0 &&
+			 rct.nat_port == htons(8443) && rct.xport == htons(f->cport),
+		 "reply entry to port %u maps back to VIP:8443 and client port %u", x, f->cport);
+	T_EXPECT(ct_get(f->be, 8080, f->client, f->cport, IPPROTO_TCP, ELB_CT_REPLY, &rct) == 0 &&
+			 rct.nat_port == htons(80),
+		 "the first flow's reply entry is untouched");
+	T_END();
+
+	T_BEGIN("lb: port xlate %s: the translated flow's next packet, and the flow again after "
+		"its forward entry was lost", f->vip);
+	wn = clash_fwd(f, 8443, x, L4_TCP_ACK, in, &n, want);
+	T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "action %s",
+		 h_xdp_action(r.retval));
+	T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, want, wn), "conntrack hit: port %u", x);
+	{
+		struct elb_ct_key fk = ct_key(f->client, f->cport, f->vip, 8443, IPPROTO_TCP,
+					      ELB_CT_FORWARD);
+
+		T_EXPECT(bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &fk) == 0, "forward entry gone");
+	}
+	T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "action %s",
+		 h_xdp_action(r.retval));
+	T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, want, wn),
+		 "the flow finds its own port %u again", x);
+	T_END();
+
+	T_BEGIN("revnat: port xlate %s: replies get the client's own port back", f->vip);
+	for (int first = 0; first < 2; first++) {
+		struct l4_spec rs = backend_reply(f->be, f->client, IPPROTO_TCP, 8080,
+						  first ? f->cport : x, L4_TCP_SYN | L4_TCP_ACK),
+			       e = rs;
+
+		e.src = IP(f->vip);
+		e.sport = first ? 80 : 8443;
+		e.dport = f->cport;
+		n = l4_build(&rs, in, sizeof(in));
+		wn = l4_build(&e, want, sizeof(want));
+		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "tc test run");
+		T_EXPECT(h_bytes_eq("reply", out, on, want, wn), "to port %u leaves as VIP:%u → %u",
+			 rs.dport, e.sport, f->cport);
+		T_EXPECT(verified(out, on), "checksums valid");
+	}
+	T_END();
+	*xport_out = x;
+}
+
+/* ICMP errors about the translated flow, both ways: quoted headers carry the port each side
+ * knows. */
+static void test_clash_icmp(const struct clash_fam *f, uint16_t x)
+{
+	struct l4_spec q, qe, s, e;
+	char name[160];
+
+	/* client side: about our reply VIP:8443 → client:cport; the backend knows client:x */
+	q = quoted_pkt(f->vip, 8443, f->client, f->cport, IPPROTO_TCP);
+	q.tcp_flags = L4_TCP_ACK;
+	q.ttl = 60;
+	qe = q;
+	qe.src = IP(f->be);
+	qe.sport = 8080;
+	qe.dport = x;
+	s = client_pkt(f->vip, IPPROTO_ICMP, 0, 0, 0);
+	s.src = IP(f->router);
+	e = forwarded(s, f->be, 0, MAC_B11);
+	snprintf(name, sizeof(name), "lb: port xlate %s: an ICMP error from the client side quotes "
+		 "port %u to the backend", f->vip, x);
+	expect_icmp(name, 1, s, e, &q, &qe);
+
+	/* backend side: about the forwarded client:x → backend:8080 */
+	q = quoted_pkt(f->client, x, f->be, 8080, IPPROTO_TCP);
+	q.tcp_flags = L4_TCP_ACK;
+	qe = q;
+	qe.dst = IP(f->vip);
+	qe.dport = 8443;
+	qe.sport = f->cport;
+	s = backend_icmp(f->be, f->client);
+	e = s;
+	e.src = IP(f->vip);
+	snprintf(name, sizeof(name), "revnat: port xlate %s: an ICMP error from the backend quotes "
+		 "the client's own port %u", f->vip, f->cport);
+	expect_icmp(name, 0, s, e, &q, &qe);
+}
+
+/* Every client port a translation could take is a live flow's: the new flow is refused
+ * (dropped, counted lb_reply_clash), and starts once the clash is gone. */
+static void test_clash_exhausted(const struct clash_fam *f)
+{
+	static uint8_t added[65536];
+	struct elb_ct_key rk;
+	struct elb_ct v = {0}, fct;
+	uint8_t in[256], want[256];
+	size_t n, wn;
+	uint16_t cport = f->cport + 1;
+	struct l4_spec s;
+	struct h_run r;
+	int ok = 1;
+
+	{
+		struct ip vip = IP(f->vip);
+
+		ip_to_elb(&vip, &v.nat);
+	}
+	v.nat_port = htons(80);
+	v.state = ELB_CT_EST;
+	v.seen_ns = dp_clock_ns();
+	memset(added, 0, sizeof(added));
+	for (uint32_t p = 1; p < 65536; p++) {
+		rk = ct_key(f->be, 8080, f->client, (uint16_t)p, IPPROTO_TCP, ELB_CT_REPLY);
+		if (bpf_map_update_elem(ct_fd[ELB_CT_REPLY], &rk, &v, BPF_NOEXIST) == 0)
+			added[p] = 1;
+		else if (errno != EEXIST)
+			ok = 0;
+	}
+	T_BEGIN("lb: port xlate %s: with every client port taken, the new flow is refused",
+		f->vip);
+	T_EXPECT(ok, "65,535 reply entries of other flows (client:* ← backend:8080 for VIP:80)");
+	s = client_pkt(f->vip, IPPROTO_TCP, cport, 8443, L4_TCP_SYN);
+	n = l4_build(&s, in, sizeof(in));
+	T_END();
+	expect_drop_pass("port xlate: no free client port", in, n, XDP_DROP, ELB_R_LB_REPLY_CLASH);
+	T_BEGIN("lb: port xlate %s: the refused flow left no entry; it starts once the other "
+		"flows are gone", f->vip);
+	T_EXPECT(ct_get(f->client, cport, f->vip, 8443, IPPROTO_TCP, ELB_CT_FORWARD, &fct) != 0,
+		 "no forward entry");
+	for (uint32_t p = 1; p < 65536; p++)
+		if (added[p]) {
+			rk = ct_key(f->be, 8080, f->client, (uint16_t)p, IPPROTO_TCP, ELB_CT_REPLY);
+			bpf_map_delete_elem(ct_fd[ELB_CT_REPLY], &rk);
+		}
+	wn = clash_fwd(&(struct clash_fam){f->vip, f->be, f->client, f->router, cport}, 8443,
+		       cport, L4_TCP_SYN, in, &n, want);
+	T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "action %s",
+		 h_xdp_action(r.retval));
+	T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, want, wn), "its own port kept");
+	T_END();
+}
+
+static void test_reply_clash(void)
+{
+	static const struct clash_fam fams[2] = {
+		{"203.0.113.11", "192.0.2.11", "198.51.100.7", "198.51.100.254", 41000},
+		{"2001:db8:f::11", "2001:db8:b::11", "2001:db8:c::7", "2001:db8:c::fe", 41000},
+	};
+
+	for (int i = 0; i < 2; i++) {
+		uint16_t x = 0;
+
+		test_clash_flows(&fams[i], &x);
+		test_clash_icmp(&fams[i], x);
+	}
+	test_clash_exhausted(&fams[0]);
+}
+
 static void test_icmp_errors(void)
 {
 	for (int v6 = 0; v6 < 2; v6++) {
@@ -929,99 +1127,44 @@ static void test_icmp_errors(void)
 		const char *be = v6 ? "2001:db8:b::11" : "192.0.2.11";
 		const char *client = v6 ? "2001:db8:c::7" : "198.51.100.7";
 		const char *router = v6 ? "2001:db8:c::fe" : "198.51.100.254";
-		uint8_t proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-		struct l4_spec q = {0}, qe, s, e;
-		uint8_t quoted[128], quoted_e[128], in[512], want[512], out[2048];
-		size_t qn, qen, n, wn;
-		uint32_t on, ret;
-		struct h_run r;
+		const char *what = v6 ? "ICMPv6 packet too big" : "ICMP frag needed";
+		struct l4_spec q, qe, s, e;
+		char name[160];
 
 		/* quoted: our reply VIP:80 → client:40001 as the client side saw it */
-		q.no_eth = 1;
-		q.src = IP(vip);
-		q.dst = IP(client);
-		q.proto = IPPROTO_TCP;
-		q.sport = 80;
-		q.dport = v6 ? 40004 : 40001;
+		q = quoted_pkt(vip, 80, client, v6 ? 40004 : 40001, IPPROTO_TCP);
 		q.tcp_flags = L4_TCP_ACK;
 		q.ttl = 60;
 		qe = q;
 		qe.src = IP(be);
 		qe.sport = 8080;
-		qn = l4_build(&q, quoted, sizeof(quoted));
-		qen = l4_build(&qe, quoted_e, sizeof(quoted_e));
-		s = client_pkt(vip, proto, 0, 0, 0);
+		s = client_pkt(vip, IPPROTO_ICMP, 0, 0, 0);
 		s.src = IP(router);
-		s.icmp_type = v6 ? 2 : 3; /* packet too big / destination unreachable */
-		s.icmp_code = v6 ? 0 : 4; /* -, fragmentation needed */
-		s.icmp_rest = v6 ? 1280 : 1400;
-		s.payload = quoted;
-		s.plen = qn;
 		e = forwarded(s, be, 0, MAC_B11);
-		e.payload = quoted_e;
-		e.plen = qen;
-		n = l4_build(&s, in, sizeof(in));
-		wn = l4_build(&e, want, sizeof(want));
-		T_BEGIN("lb: %s about a service flow, client side → to the backend, translated",
-			v6 ? "ICMPv6 packet too big" : "ICMP frag needed");
-		T_EXPECT(run_xdp(in, n, &r) == 0, "test run");
-		T_EXPECT(r.retval == XDP_REDIRECT, "action: got %s want XDP_REDIRECT",
-			 h_xdp_action(r.retval));
-		T_EXPECT(h_bytes_eq("frame", r.out, r.out_len, want, wn), "outer and quoted");
-		T_EXPECT(verified(r.out, r.out_len), "checksums valid");
-		T_END();
+		snprintf(name, sizeof(name), "lb: %s about a service flow, client side → to the "
+			 "backend, translated", what);
+		expect_icmp(name, 1, s, e, &q, &qe);
 
 		/* backend side: the backend says the client's UDP packet was too big / port
 		 * unreachable; quoted client:40003 → backend:8080 */
-		memset(&q, 0, sizeof(q));
-		q.no_eth = 1;
-		q.src = IP(client);
-		q.dst = IP(be);
-		q.proto = IPPROTO_UDP;
-		q.sport = v6 ? 40005 : 40003;
-		q.dport = 8080;
+		q = quoted_pkt(client, v6 ? 40005 : 40003, be, 8080, IPPROTO_UDP);
 		q.payload = (const uint8_t *)"0123456789";
 		q.plen = 10;
 		qe = q;
 		qe.dst = IP(vip);
 		qe.dport = 53;
-		qn = l4_build(&q, quoted, sizeof(quoted));
-		qen = l4_build(&qe, quoted_e, sizeof(quoted_e));
-		memset(&s, 0, sizeof(s));
-		memcpy(s.dmac, MAC_CLIENT, 6);
-		memcpy(s.smac, MAC_IN, 6);
-		s.src = IP(be);
-		s.dst = IP(client);
-		s.proto = proto;
-		s.icmp_type = v6 ? 2 : 3;
-		s.icmp_code = v6 ? 0 : 4;
-		s.icmp_rest = v6 ? 1280 : 1400;
-		s.payload = quoted;
-		s.plen = qn;
+		s = backend_icmp(be, client);
 		e = s;
 		e.src = IP(vip);
-		e.payload = quoted_e;
-		e.plen = qen;
-		n = l4_build(&s, in, sizeof(in));
-		wn = l4_build(&e, want, sizeof(want));
-		T_BEGIN("revnat: %s from the backend → to the client, from the VIP",
-			v6 ? "ICMPv6 packet too big" : "ICMP frag needed");
-		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
-		T_EXPECT(h_bytes_eq("frame", out, on, want, wn), "outer and quoted");
-		T_EXPECT(verified(out, on), "checksums valid");
-		T_END();
+		snprintf(name, sizeof(name), "revnat: %s from the backend → to the client, from the "
+			 "VIP", what);
+		expect_icmp(name, 0, s, e, &q, &qe);
 
 		/* the same from a router between node and backend: outer source kept */
-		s.src = IP(v6 ? "2001:db8:b::fe" : "192.0.2.254");
-		e.src = s.src;
-		n = l4_build(&s, in, sizeof(in));
-		wn = l4_build(&e, want, sizeof(want));
-		T_BEGIN("revnat: %s from a router behind the node keeps its source",
-			v6 ? "ICMPv6" : "ICMP");
-		T_EXPECT(run_tc(in, n, out, &on, &ret) == 0 && ret == TC_ACT_OK, "test run");
-		T_EXPECT(h_bytes_eq("frame", out, on, want, wn), "quoted translated");
-		T_EXPECT(verified(out, on), "checksums valid");
-		T_END();
+		s = backend_icmp(v6 ? "2001:db8:b::fe" : "192.0.2.254", client);
+		snprintf(name, sizeof(name), "revnat: %s from a router behind the node keeps its "
+			 "source", v6 ? "ICMPv6" : "ICMP");
+		expect_icmp(name, 0, s, s, &q, &qe);
 	}
 }
 
