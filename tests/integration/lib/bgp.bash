@@ -1,12 +1,12 @@
 # Helpers for the BGP integration tests: a node namespace running edgelbd and a router
-# namespace running a real BGP daemon (BIRD 2 or FRR), joined by one veth, dual-stack.
+# namespace running a real BGP daemon (BIRD 2, FRR or GoBGP), joined by one veth, dual-stack.
 # Source after lib/agent (it records every namespace, process and dir for elb_teardown).
 #
-#   +-- elb<id>n (node) --------------+        +-- elb<id>r (router) ------+
-#   |  edgelbd  eN 192.0.2.2/24       |--veth--| eR 192.0.2.1/24           |
-#   |           2001:db8:77::2/64            |        |    2001:db8:77::1/64             |
-#   +---------------------------------+        |  bird / zebra+bgpd        |
-#                                              +---------------------------+
+#   +-- elb<id>n (node) ------+          +-- elb<id>r (router) ------------+
+#   |  edgelbd                |          |  bird / zebra+bgpd / gobgpd      |
+#   |  eN 192.0.2.2/24        |--veth----|  eR 192.0.2.1/24                 |
+#   |     2001:db8:77::2/64   |          |     2001:db8:77::1/64            |
+#   +-------------------------+          +----------------------------------+
 
 BGP_NODE4=192.0.2.2 BGP_ROUTER4=192.0.2.1
 BGP_NODE6=2001:db8:77::2 BGP_ROUTER6=2001:db8:77::1
@@ -174,3 +174,62 @@ elb_req() {
 web_set() {
 	elb_req service.set '{"name":"default/web","ports":["tcp/80"],"pool":"p1","ipFamily":"dual"}'
 }
+
+# gobgp_start LOCAL_AS PEER_AS [NEIGHBOR_CONFIG_LINES] [RESTART_TIME]: gobgpd in ROUTER, peering
+# with the node on port 1179 over IPv4 (both families); NEIGHBOR_CONFIG_LINES go into the
+# neighbor's config table (auth-password = "..."); RESTART_TIME turns graceful restart on as
+# the receiving speaker. Sets GOBGP_CONF and GOBGP_PID.
+gobgp_start() {
+	local las=$1 pas=$2 extra=${3:-} gr=${4:-} fam
+	GOBGP_CONF="$BGP_DIR/gobgpd.toml"
+	cat >"$GOBGP_CONF" <<-EOF
+	[global.config]
+	  as = $las
+	  router-id = "$BGP_ROUTER4"
+	[[neighbors]]
+	  [neighbors.config]
+	    neighbor-address = "$BGP_NODE4"
+	    peer-as = $pas
+	    $extra
+	  [neighbors.transport.config]
+	    remote-port = 1179
+	  [neighbors.timers.config]
+	    connect-retry = 1
+	    hold-time = 9
+	    keepalive-interval = 3
+	EOF
+	if [[ -n $gr ]]; then
+		printf '  [neighbors.graceful-restart.config]\n    enabled = true\n    restart-time = %s\n' \
+			"$gr" >>"$GOBGP_CONF"
+	fi
+	for fam in ipv4-unicast ipv6-unicast; do
+		printf '  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "%s"\n' \
+			"$fam" >>"$GOBGP_CONF"
+		[[ -z $gr ]] || printf '    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n' >>"$GOBGP_CONF"
+	done
+	gobgp_run
+}
+
+# gobgp_run: starts gobgpd with GOBGP_CONF in ROUTER (API on its loopback); sets GOBGP_PID.
+gobgp_run() {
+	ip netns exec "$ROUTER" gobgpd -f "$GOBGP_CONF" -t toml --api-hosts 127.0.0.1:50051 -l info \
+		>>"$BGP_DIR/gobgpd.log" 2>&1 &
+	GOBGP_PID=$!
+	ELB_PIDS+=("$GOBGP_PID")
+	elb_wait 10 gobgp_ global rib summary
+}
+
+gobgp_() { ip netns exec "$ROUTER" gobgp -p 50051 "$@"; }
+
+# gobgp_up: GoBGP reports the session with the node Established (session_state 6 in its API).
+gobgp_up() {
+	[ "$(gobgp_ neighbor "$BGP_NODE4" -j 2>/dev/null | jq -r '.state.session_state')" = 6 ]
+}
+
+# gobgp_path AFI PREFIX: GoBGP's best path for PREFIX in its global RIB as JSON ("" when absent).
+gobgp_path() {
+	gobgp_ global rib -a "$1" "$2" -j 2>/dev/null | jq -c --arg p "$2" '.[$p][0] // empty' 2>/dev/null
+}
+
+gobgp_has() { [[ -n "$(gobgp_path "$1" "$2")" ]]; }
+gobgp_lacks() { [[ -z "$(gobgp_path "$1" "$2")" ]]; }
