@@ -200,6 +200,44 @@ vip_served() {
 	[[ "$(jq -r .backend <<<"$output")" =~ ^198\.51\.100\.(66|130):8080$ ]]
 }
 
+@test "edgelbd killed with -9: held and new connections are served while it is down; restarted without pod 1, it adopts the maps and pod 1 keeps its held connections" {
+	local out="$ELB_STATE/../hold.out" hold="$ELB_STATE/../go" down="$ELB_STATE/../down.out"
+	local pid before
+	map_ids() {
+		local m
+		for m in services_v1 backends_v1 maglev_v1 ct_fwd_v2 ct_reply_v2; do
+			bpftool -j map show pinned "$ELB_BPFFS/$m" | jq -r .id
+		done | tr '\n' ' '
+	}
+	elb_wait 10 vip_served "$VIP4"
+	client tcp "$VIP4" 80 30 1 "$hold" >"$out" &
+	pid=$!
+	elb_wait 20 grep -q '^ready' "$out"
+	[ "$(awk '$1=="conn" && $3=="0" && $4=="p1"' "$out" | wc -l)" -ge 1 ]
+	before=$(map_ids)
+	elb_stop KILL
+	# no agent: the attached programs and the pinned maps serve new flows on their own
+	client tcp "$VIP4" 80 30 2 >"$down"
+	run check_sticky "$down"
+	[ "$status" -eq 0 ]
+	[ "$output" = "p1 p2 p3 " ]
+	# back with pod 1 gone from the config: its flows live on in the adopted conntrack
+	write_conf 2 3
+	elb_start "$NODE" "$CONF" --metrics 127.0.0.1:7473
+	grep -q "maps adopted" "$ELB_LOG"
+	[ "$(map_ids)" = "$before" ]
+	elb_wait 10 no_v6_p1
+	touch "$hold"
+	wait "$pid"
+	# every connection opened before the kill answered again, from the backend it had
+	[ "$(awk '$1=="conn" && $3=="after"' "$out" | wc -l)" -eq 30 ]
+	awk '$1=="conn" && $3=="0" {b[$2]=$4} $1=="conn" && $3=="after" && b[$2] != $4 {bad=1}
+	     END {exit bad}' "$out"
+	refute grep -q ERROR "$out"
+	[ "$(grep -c '^new' "$out")" -eq 30 ]
+	refute grep -qE '^new [0-9]+ p1$' "$out"
+}
+
 @test "UDP: datagrams to VIP:80 reach all three backends, answers come from the VIP" {
 	local out="$ELB_STATE/../udp.out"
 	elb_wait 10 vip_served "$VIP4"
