@@ -25,6 +25,7 @@ setup() {
 
 teardown() {
 	[[ -n ${GOBGP_PID:-} ]] && kill -CONT "$GOBGP_PID" 2>/dev/null || true
+	[[ -n ${ELB_PID:-} ]] && kill -CONT "$ELB_PID" 2>/dev/null || true
 	elb_teardown
 }
 
@@ -135,4 +136,23 @@ gobgp_session() {
 		[ "$(gobgp_path ipv6 2001:db8:77::100/128 | jq -r .stale)" = false ]; }
 	elb_wait 10 fresh
 	grep -q "maps adopted" "$ELB_LOG"
+}
+
+@test "GoBGP: a killed agent's routes go at once (its TCP closes); a frozen agent's stay until GoBGP's hold timer (9 s) expires" {
+	gobgp_session 64512 64513
+	elb_wait 5 gobgp_has ipv4 192.0.2.100/32
+	elb_stop KILL
+	elb_wait 3 gobgp_lacks ipv4 192.0.2.100/32
+	gobgp_lacks ipv6 2001:db8:77::100/128
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	elb_wait 25 established
+	elb_wait 5 gobgp_has ipv4 192.0.2.100/32
+	kill -STOP "$ELB_PID"
+	sleep 3
+	gobgp_has ipv4 192.0.2.100/32 # nothing told GoBGP yet
+	elb_wait 12 gobgp_lacks ipv4 192.0.2.100/32
+	grep -q 'hold timer expired' "$BGP_DIR/gobgpd.log"
+	kill -CONT "$ELB_PID"
+	elb_wait 30 established
+	elb_wait 5 gobgp_has ipv4 192.0.2.100/32
 }
