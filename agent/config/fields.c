@@ -221,7 +221,7 @@ int cfg_parse_backend(const char *field, const char *s, struct cfg_backend *out,
 	return 0;
 bad:
 	snprintf(msg, len,
-		 "%s: \"%s\": not a backend (allowed: IPv4:PORT like 198.51.100.5:8080 or "
+		 "%s: \"%s\": not an address and port (allowed: IPv4:PORT like 198.51.100.5:8080 or "
 		 "[IPv6]:PORT like [2001:db8::5]:8080, PORT 1-65535)",
 		 field, s);
 	return cfg_msg_oneline(msg);

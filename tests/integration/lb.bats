@@ -328,6 +328,10 @@ vip_served() {
 	run elb explain --src 192.0.2.2:1 --dst "$VIP4:80" --proto sctp
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"proto"* ]]
+	run elb explain --src 192.0.2.2 --dst "$VIP4:80" --proto tcp
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == 'edgelb: src: "192.0.2.2": not an address and port (allowed: IPv4:PORT like'* ]]
 }
 
 # udp_ask PORT DPORT: one datagram from 192.0.2.2:PORT (SO_REUSEADDR, so two such sockets can

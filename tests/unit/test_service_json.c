@@ -44,7 +44,7 @@ static const struct {
 	{"family", "{\"name\":\"d/x\",\"ports\":[\"tcp/80\"],\"ipFamily\":\"ipv5\"}",
 	 "ipFamily: \"ipv5\": unknown family (allowed: ipv4, ipv6, dual)"},
 	{"backend string", "{\"name\":\"d/x\",\"ports\":[\"tcp/80\"],\"backends\":[\"10.1.0.1\"]}",
-	 "backends: \"10.1.0.1\": not a backend"},
+	 "backends: \"10.1.0.1\": not an address and port"},
 	{"backend state", "{\"name\":\"d/x\",\"ports\":[\"tcp/80\"],\"backends\":[{\"address\":"
 			  "\"10.1.0.1\",\"port\":80,\"state\":\"sleepy\"}]}",
 	 "backends.state: \"sleepy\": unknown state (allowed: ready, terminating, notReady)"},
