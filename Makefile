@@ -21,8 +21,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wstrict-prototypes
-BASE_CFLAGS := -std=gnu11 -g $(WARN) -Iinclude -Iagent -I$(B)/bpf $(PKG_CFLAGS) \
-	-DEDGELB_VERSION='"$(VERSION)"' -D_GNU_SOURCE -MMD -MP
+BASE_CFLAGS := -std=gnu11 -g $(WARN) -Iinclude -Iagent -I$(B)/bpf -I$(B)/gen $(PKG_CFLAGS) \
+	-D_GNU_SOURCE -MMD -MP
 CFLAGS ?= -O2
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -Iinclude -Ibpf \
@@ -51,7 +51,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/bench/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
 
-.PHONY: all deps test test-build demo demo-down bench clean fmt
+.PHONY: all deps test test-build demo demo-down bench clean fmt FORCE
 all: $(B)/bin/edgelbd $(B)/bin/edgelb $(BPF_OBJS) $(SKELS)
 
 deps:
@@ -68,17 +68,24 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
 # --- userspace ------------------------------------------------------------
-$(B)/obj/%.o: %.c | $(SKELS)
+# The version the binaries report: rewritten only when `git describe` changes, so exactly the
+# files that include it are rebuilt after a commit.
+$(B)/gen/version.h: FORCE
+	@mkdir -p $(@D)
+	@echo '#define EDGELB_VERSION "$(VERSION)"' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+$(B)/obj/%.o: %.c | $(SKELS) $(B)/gen/version.h
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(B)/asan/%.o: %.c | $(SKELS)
+$(B)/asan/%.o: %.c | $(SKELS) $(B)/gen/version.h
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC-SAN  $@")
 	$(Q)$(CC) $(BASE_CFLAGS) -O1 $(SAN) -DEDGELB_TEST -c $< -o $@
 
-$(B)/fuzzobj/%.o: %.c | $(SKELS)
+$(B)/fuzzobj/%.o: %.c | $(SKELS) $(B)/gen/version.h
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC-FUZZ $@")
 	$(Q)$(CLANG) $(BASE_CFLAGS) -Wno-unknown-warning-option -O1 $(SAN) -fsanitize=fuzzer-no-link -DEDGELB_TEST -c $< -o $@

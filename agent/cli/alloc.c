@@ -359,6 +359,7 @@ const struct cli_cmd cli_alloc_cmds[] = {
     {"service remove", NULL, cmd_service_remove, "NAMESPACE/NAME",
      "remove a service and release its addresses"},
     {"apply", NULL, cmd_apply, "-f FILE [--dry-run]",
-     "apply manifests: MetalLB IPAddressPool, Kubernetes Service (LoadBalancer), edgelb YAML"},
+     "apply manifests: MetalLB IPAddressPool, BGPPeer, BFDProfile, BGPAdvertisement, Community, "
+     "L2Advertisement; Kubernetes Service (LoadBalancer), EndpointSlice, Secret; edgelb YAML"},
     {NULL},
 };

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "version.h"
 
 #define DEFAULT_SOCKET "/run/edgelb/edgelb.sock"
 
@@ -27,9 +28,63 @@ static int match(const char *path, int argc, char **argv)
 	return n;
 }
 
+/* Whether the list "a, b, c" holds word. */
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* argv names no command: when its first words begin some command paths (edgelb bgp peer),
+ * the error lists the words that may follow; else it is an unknown command. */
+static int no_command(int argc, char **argv)
+{
+	char prefix[128] = "", next[256] = "";
+	int depth = 0;
+
+	for (; depth < argc; depth++) {
+		char want[128];
+		bool any = false;
+
+		snprintf(want, sizeof(want), "%s%s%s ", prefix, depth ? " " : "", argv[depth]);
+		for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]) && !any; t++)
+			for (const struct cli_cmd *c = tables[t]; c->path && !any; c++)
+				any = !strncmp(c->path, want, strlen(want));
+		if (!any)
+			break;
+		want[strlen(want) - 1] = '\0';
+		snprintf(prefix, sizeof(prefix), "%s", want);
+	}
+	if (!depth)
+		return cli_usage_error("unknown command \"%s\" (run edgelb --help for the list)",
+				       argv[0]);
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (const struct cli_cmd *c = tables[t]; c->path; c++) {
+			const char *w = c->path + strlen(prefix);
+			size_t used = strlen(next);
+			char word[64];
+
+			if (strncmp(c->path, prefix, strlen(prefix)) || *w != ' ')
+				continue;
+			snprintf(word, sizeof(word), "%.*s", (int)strcspn(w + 1, " "), w + 1);
+			if (!has_word(next, word))
+				snprintf(next + used, sizeof(next) - used, "%s%s", used ? ", " : "",
+					 word);
+		}
+	if (depth == argc)
+		return cli_usage_error("%s: missing subcommand (allowed: %s)", prefix, next);
+	return cli_usage_error("%s: unknown subcommand \"%s\" (allowed: %s)", prefix, argv[depth],
+			       next);
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: edgelb [--socket PATH] [-o table|json] COMMAND [OPTIONS]\n\ncommands:\n");
+	fprintf(f, "usage: edgelb [--socket PATH] [-o table|json] COMMAND [OPTIONS]\n"
+		   "       edgelb --version\n\ncommands:\n");
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
 		for (const struct cli_cmd *c = tables[t]; c->path; c++) {
 			fprintf(f, "  %s %s\n      %s", c->path, c->usage, c->help);
@@ -53,17 +108,25 @@ int main(int argc, char **argv)
 			c.socket = argv[++i];
 		} else if (!strncmp(argv[i], "--socket=", 9)) {
 			c.socket = argv[i] + 9;
-		} else if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc) {
+		} else if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) &&
+			   i + 1 < argc) {
 			i++;
 			if (!strcmp(argv[i], "json"))
 				c.json = true;
 			else if (strcmp(argv[i], "table"))
-				return cli_usage_error("-o: \"%s\": unknown output (allowed: table, json)", argv[i]);
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "help")) {
+				return cli_usage_error(
+				    "-o: \"%s\": unknown output (allowed: table, json)", argv[i]);
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") ||
+			   !strcmp(argv[i], "help")) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("edgelb %s\n", EDGELB_VERSION);
+			return 0;
 		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
-			return cli_usage_error("unknown global option %s (allowed: --socket PATH, -o table|json)", argv[i]);
+			return cli_usage_error("unknown global option %s (allowed: --socket PATH, "
+					       "-o table|json, --version)",
+					       argv[i]);
 		} else {
 			break;
 		}
@@ -85,6 +148,6 @@ int main(int argc, char **argv)
 			}
 		}
 	if (!best)
-		return cli_usage_error("unknown command \"%s\" (run edgelb --help for the list)", argv[i]);
+		return no_command(argc - i, argv + i);
 	return best->fn(&c, argc - i - best_n, argv + i + best_n);
 }

@@ -10,6 +10,7 @@
 #include "dataplane/dp.h"
 #include "l2/l2.h"
 #include "lib/ev.h"
+#include "version.h"
 
 static void count_assigned(const struct alloc_assignment *as, void *arg)
 {

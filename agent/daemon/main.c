@@ -23,6 +23,7 @@
 #include "metrics/metrics.h"
 #include "netlink/nl.h"
 #include "store/store.h"
+#include "version.h"
 
 static void usage(FILE *f)
 {
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 		"               [--node-name NAME] [--metrics ADDR:PORT|none] [--bgp-port PORT]\n"
 		"               [--log-level debug|info|warn|error] [--cleanup-on-exit]\n"
 		"       edgelbd --check-config FILE\n"
+		"       edgelbd --version\n"
 		"defaults: --state-dir /var/lib/edgelb --run-dir /run/edgelb --bpffs /sys/fs/bpf/edgelb\n"
 		"          --node-name $(hostname) --metrics 127.0.0.1:7472 --bgp-port 179\n");
 }
@@ -135,6 +137,7 @@ int main(int argc, char **argv)
 		{"check-config", required_argument, NULL, 'k'},
 		{"cleanup-on-exit", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct agent a = {
@@ -203,6 +206,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("edgelbd %s\n", EDGELB_VERSION);
 			return 0;
 		default:
 			usage(stderr);

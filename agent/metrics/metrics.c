@@ -17,6 +17,7 @@
 #include "lib/ip.h"
 #include "lib/log.h"
 #include "metrics/metrics.h"
+#include "version.h"
 
 struct metrics {
 	struct agent *a;

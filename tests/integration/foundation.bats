@@ -115,6 +115,26 @@ teardown() {
 	run "$ELB_BIN/edgelb" switch list --bogus
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
+	# a command group without its subcommand names the ones that may follow
+	run "$ELB_BIN/edgelb" bgp peer
+	[ "$status" -eq 2 ]
+	[ "$output" = 'edgelb: bgp peer: missing subcommand (allowed: set, list, remove, show)' ]
+	run "$ELB_BIN/edgelb" service frob
+	[ "$status" -eq 2 ]
+	[ "$output" = 'edgelb: service: unknown subcommand "frob" (allowed: set, list, show, remove)' ]
+}
+
+@test "both binaries print the version they were built from, and status reports the same" {
+	local v
+	v=$(git -C "$BATS_TEST_DIRNAME" describe --always --dirty 2>/dev/null) || skip "not a git checkout"
+	run "$ELB_BIN/edgelb" --version
+	[ "$status" -eq 0 ]
+	[ "$output" = "edgelb $v" ]
+	run "$ELB_BIN/edgelbd" --version
+	[ "$status" -eq 0 ]
+	[ "$output" = "edgelbd $v" ]
+	elb_start "$NODE" "$CONF"
+	[ "$("$ELB_BIN/edgelb" -o json status | jq -r .version)" = "$v" ]
 }
 
 @test "edgelbd flags: bad values are refused with the allowed values; --check-config reports every error with file:line" {
