@@ -94,3 +94,50 @@ frr_session() {
 	elb_wait 25 established
 	elb_wait 5 frr_has ipv4 192.0.2.100/32
 }
+
+@test "FRR: ROUTE-REFRESH (clear bgp soft in) is answered with both families' routes again" {
+	frr_session 64512 64513
+	elb_wait 5 frr_has ipv4 192.0.2.100/32
+	elb_wait 5 frr_has ipv6 2001:db8:77::100/128
+	vtysh_ "clear bgp $BGP_NODE4 soft in"
+	elb_wait 5 grep -q "route refresh for AFI 1" "$ELB_LOG"
+	elb_wait 5 grep -q "route refresh for AFI 2" "$ELB_LOG"
+	[ "$(frr_state)" = Established ]
+	frr_has ipv4 192.0.2.100/32
+	frr_has ipv6 2001:db8:77::100/128
+}
+
+@test "FRR TCP MD5: a wrong password never peers, the matching one does" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	frr_start 64512 64513 "neighbor $BGP_NODE4 port 1179
+ neighbor $BGP_NODE4 password s3cret-md5"
+	echo wrong-key >"$BGP_DIR/bad.key"
+	echo s3cret-md5 >"$BGP_DIR/good.key"
+	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/bad.key"
+	sleep 4 # a bounded window in which a session must NOT come up
+	[ "$(node_peer_state)" != Established ]
+	[ "$(frr_state)" != Established ]
+	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/good.key"
+	elb_wait 20 established
+}
+
+@test "FRR graceful restart: after kill -9 FRR keeps our routes as stale; the restarted agent refreshes them" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	frr_start 64512 64513 "neighbor $BGP_NODE4 port 1179
+ bgp graceful-restart
+ bgp graceful-restart restart-time 60"
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 64513 --graceful-restart
+	elb_wait 20 established
+	elb_wait 5 frr_has ipv4 192.0.2.100/32
+	stale() { [ "$(path "$1" "$2" .stale)" = true ]; }
+	! stale ipv4 192.0.2.100/32 || false
+	elb_stop KILL
+	elb_wait 10 stale ipv4 192.0.2.100/32
+	stale ipv6 2001:db8:77::100/128
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	elb_wait 25 established
+	fresh() { frr_has ipv4 192.0.2.100/32 && ! stale ipv4 192.0.2.100/32 &&
+		frr_has ipv6 2001:db8:77::100/128 && ! stale ipv6 2001:db8:77::100/128; }
+	elb_wait 10 fresh
+}
