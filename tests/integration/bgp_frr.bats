@@ -111,14 +111,8 @@ frr_session() {
 	elb_start "$NODE" "$CONF" --bgp-port 1179
 	frr_start 64512 64513 "neighbor $BGP_NODE4 port 1179
  neighbor $BGP_NODE4 password s3cret-md5"
-	echo wrong-key >"$BGP_DIR/bad.key"
-	echo s3cret-md5 >"$BGP_DIR/good.key"
-	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/bad.key"
-	sleep 4 # a bounded window in which a session must NOT come up
-	[ "$(node_peer_state)" != Established ]
-	[ "$(frr_state)" != Established ]
-	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/good.key"
-	elb_wait 20 established
+	frr_up() { [ "$(frr_state)" = Established ]; }
+	md5_wrong_then_right frr_up
 }
 
 @test "FRR graceful restart: after kill -9 FRR keeps our routes as stale; the restarted agent refreshes them" {

@@ -100,14 +100,7 @@ gobgp_session() {
 @test "GoBGP TCP MD5: a wrong password never peers, the matching one does" {
 	elb_start "$NODE" "$CONF" --bgp-port 1179
 	gobgp_start 64512 64513 'auth-password = "s3cret-md5"'
-	echo wrong-key >"$BGP_DIR/bad.key"
-	echo s3cret-md5 >"$BGP_DIR/good.key"
-	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/bad.key"
-	sleep 4 # a bounded window in which a session must NOT come up
-	[ "$(node_peer_state)" != Established ]
-	! gobgp_up || false
-	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/good.key"
-	elb_wait 20 established
+	md5_wrong_then_right gobgp_up
 }
 
 @test "GoBGP: the session and the routes come back after gobgpd restarts" {

@@ -154,6 +154,22 @@ frr_route() {
 frr_has() { [[ "$(frr_route "$1" "$2" | jq -r '.paths | length')" -ge 1 ]] 2>/dev/null; }
 frr_lacks() { [[ "$(frr_route "$1" "$2" | jq -r '.paths // [] | length')" == 0 ]]; }
 
+# md5_wrong_then_right ROUTER_UP: the router expects TCP MD5 key s3cret-md5. The node's peer
+# (AS 64513 to 64512) gets a wrong key first: within a bounded 4 s window no session comes up
+# on either side (ROUTER_UP: succeeds while the router calls the session Established); then the
+# matching key, and the session comes up on both sides.
+md5_wrong_then_right() {
+	echo wrong-key >"$BGP_DIR/bad.key"
+	echo s3cret-md5 >"$BGP_DIR/good.key"
+	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/bad.key"
+	sleep 4
+	[ "$(node_peer_state)" != Established ] || return 1
+	! "$1" || return 1
+	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/good.key"
+	router_and_node_up() { "$1" && [ "$(node_peer_state)" = Established ]; }
+	elb_wait 20 router_and_node_up "$1"
+}
+
 # node_peer_set ARGS...: bgp peer set for the router on vSwitch1 with short timers.
 node_peer_set() {
 	elb bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 --connect-time 1 "$@"
