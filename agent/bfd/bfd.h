@@ -1,9 +1,9 @@
 /* BFD (RFC 5880) in asynchronous mode over UDP, single hop (RFC 5881) or multihop (RFC 5883),
  * as a client-facing failure detector for the BGP speaker (RFC 5882): the control packet
  * format (pkt.c), one session per peer with its state machine and timers on the agent's event
- * loop (session.c), and the sockets with the demultiplexing of received packets (sock.c). No
- * authentication, no demand mode, no echo function. Owns no config: the speaker passes the
- * peer's timers and hop count. */
+ * loop (session.c), and the sockets with the demultiplexing of received packets (sock.c). Active
+ * or passive role (6.1). No authentication, no demand mode, no echo function. Owns no config:
+ * the speaker passes the peer's timers, role and hop count. */
 #ifndef EDGELB_BFD_H
 #define EDGELB_BFD_H
 
@@ -74,7 +74,8 @@ enum bfd_drop {
 	BFD_DROP_NO_SESSION,   /* Your Discriminator matches no session */
 	BFD_DROP_YOUR_DISC,    /* Your Discriminator zero while State is Init or Up */
 	BFD_DROP_AUTH,	       /* A bit set: no authentication is configured */
-	BFD_DROP_TTL,	       /* RFC 5881 5: TTL / hop limit is not 255 (single hop) */
+	BFD_DROP_TTL,	       /* TTL / hop limit below what the session takes: 255 single hop
+				* (RFC 5881 5), the configured minimum multihop (RFC 5883 5) */
 	BFD_DROP_UNKNOWN_PEER, /* Your Discriminator zero and no session for the source */
 	BFD_DROP_COUNT
 };
@@ -92,8 +93,11 @@ struct bfd_params {
 	uint32_t min_tx_us, min_rx_us;
 	uint8_t mult;
 	/* single hop (RFC 5881, port 3784, only TTL 255 accepted), or multihop (RFC 5883,
-	 * port 4784, any TTL) */
+	 * port 4784, TTL min_ttl or more; 0 takes any) */
 	bool multihop;
+	uint8_t min_ttl;
+	/* 6.1: the passive role sends nothing until the remote's discriminator is known */
+	bool passive;
 };
 
 struct bfd_sess;

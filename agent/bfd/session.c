@@ -69,6 +69,10 @@ static void send_pkt(struct bfd_sess *s, bool final)
 	struct wbuf w = wbuf_make(buf, sizeof(buf));
 	struct bfd_pkt k;
 
+	/* 6.8.7: the passive role sends nothing while bfd.RemoteDiscr is zero (before the first
+	 * packet from the remote, and again once a detection time passed without one) */
+	if (s->cfg.passive && !s->remote_disc)
+		return;
 	bfd_sess_build(s, &k, final);
 	bfd_pkt_encode(&w, &k);
 	if (w.err)
@@ -99,7 +103,6 @@ static void tx_cb(struct ev_timer *t, void *arg)
 	struct bfd_sess *s = arg;
 
 	(void)t;
-	/* 6.8.7: no packets before the remote is known when passive; this end is active */
 	bfd_sess_tx(s);
 	schedule_tx(s);
 }
@@ -228,6 +231,14 @@ void bfd_sess_rx(struct bfd_sess *s, const struct bfd_pkt *k)
 
 void bfd_sess_set_params(struct bfd_sess *s, const struct bfd_params *pr)
 {
+	if (s->cfg.passive != pr->passive || s->cfg.min_ttl != pr->min_ttl) {
+		s->cfg.passive = pr->passive;
+		s->cfg.min_ttl = pr->min_ttl;
+		log_info("bfd: peer %s: %s role, minimum TTL %u%s", s->name,
+			 pr->passive ? "passive" : "active",
+			 s->cfg.multihop ? pr->min_ttl : BFD_TTL,
+			 s->cfg.multihop && !pr->min_ttl ? " (any)" : "");
+	}
 	if (s->cfg.min_tx_us == pr->min_tx_us && s->cfg.min_rx_us == pr->min_rx_us &&
 	    s->cfg.mult == pr->mult)
 		return;
@@ -270,8 +281,9 @@ struct bfd_sess *bfd_sess_new(struct bfd *b, const struct ip *peer, const struct
 		free(s);
 		return NULL;
 	}
-	log_info("bfd: peer %s: session created (discriminator %u, %u/%u ms x %u)", s->name,
-		 s->local_disc, pr->min_tx_us / 1000, pr->min_rx_us / 1000, pr->mult);
+	log_info("bfd: peer %s: session created (discriminator %u, %u/%u ms x %u%s)", s->name,
+		 s->local_disc, pr->min_tx_us / 1000, pr->min_rx_us / 1000, pr->mult,
+		 pr->passive ? ", passive" : "");
 	schedule_tx(s);
 	return s;
 }

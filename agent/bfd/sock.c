@@ -1,9 +1,10 @@
 /* The agent's BFD sessions and their sockets (RFC 5881, RFC 5883): receiving sockets per
  * family on UDP 3784 (single hop; GTSM: only TTL 255 is accepted, RFC 5881 5) and 4784
- * (multihop; any TTL: RFC 5883 5 leaves the check optional and peers differ, BIRD sends
- * multihop packets with the system's default TTL), reporting the TTL / hop limit; one sending socket per session with TTL 255 and its own source port in 49152-65535
- * (RFC 5881 4); the demultiplexing of received packets (RFC 5880 6.8.6 steps 7-8: a session
- * takes packets from its own port only) and the drop counters. The state machine is
+ * (multihop; the session's minimum TTL, any by default: RFC 5883 5 leaves the check optional
+ * and peers differ, BIRD sends multihop packets with the system's default TTL), reporting the
+ * TTL / hop limit; one sending socket per session with TTL 255 and its own source port in
+ * 49152-65535 (RFC 5881 4); the demultiplexing of received packets (RFC 5880 6.8.6 steps 7-8: a
+ * session takes packets from its own port only) and the drop counters. The state machine is
  * session.c's. */
 #include <errno.h>
 #include <netinet/in.h>
@@ -123,6 +124,12 @@ static void input(struct bfd *b, const uint8_t *p, size_t len, const struct ip *
 			count_drop(b, src, mh, BFD_DROP_UNKNOWN_PEER);
 			return;
 		}
+	}
+	/* RFC 5883 5: a multihop session may take only packets that crossed at most
+	 * 255 - min_ttl routers */
+	if (mh && ttl < s->cfg.min_ttl) {
+		count_drop(b, src, mh, BFD_DROP_TTL);
+		return;
 	}
 	bfd_sess_rx(s, &k);
 }

@@ -569,6 +569,8 @@ static struct bfd_params bfd_params(const struct cfg_peer *pc)
 		.mult = pc->bfd_mult ? pc->bfd_mult : BFD_DEF_MULT,
 		/* a peer reached through routers (ebgpMultiHop above 1) gets multihop BFD */
 		.multihop = pc->ebgp_multihop > 1,
+		.min_ttl = pc->bfd_min_ttl,
+		.passive = pc->bfd_passive,
 	};
 }
 
@@ -582,6 +584,8 @@ static void sess_bfd_sync(struct sess *s, const struct cfg_peer *pc)
 	cur->bfd_min_tx_ms = pc->bfd_min_tx_ms;
 	cur->bfd_min_rx_ms = pc->bfd_min_rx_ms;
 	cur->bfd_mult = pc->bfd_mult;
+	cur->bfd_passive = pc->bfd_passive;
+	cur->bfd_min_ttl = pc->bfd_min_ttl;
 	if (!pc->bfd) {
 		bfd_sess_free(s->bfd);
 		s->bfd = NULL;

@@ -22,7 +22,7 @@ static const char *const set_fields[] = {
 	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
 	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
 	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier", "dynamicAsn",
-	NULL,
+	"bfdPassive",    "bfdMinimumTtl", NULL,
 };
 static const char *const key_fields[] = {"peerAddress", "switch", NULL};
 static const char *const list_fields[] = {"switch", NULL};
@@ -184,6 +184,9 @@ static void bfd_show(struct json_object *o, const struct cfg_peer *c, struct bfd
 	add_u64(o, "bfdMinTx", b->cfg.min_tx_us / 1000);
 	add_u64(o, "bfdMinRx", b->cfg.min_rx_us / 1000);
 	add_u64(o, "bfdMultiplier", b->cfg.mult);
+	json_object_object_add(o, "bfdPassive", json_object_new_boolean(b->cfg.passive));
+	/* the lowest TTL taken: 255 single hop (GTSM), the configured one multihop (0: any) */
+	add_u64(o, "bfdMinimumTtl", b->cfg.multihop ? b->cfg.min_ttl : 255);
 	add_u64(o, "bfdTxInterval", bfd_sess_tx_interval(b) / 1000);
 	add_u64(o, "bfdDetectTime", bfd_sess_detect_time(b) / 1000);
 	add_u64(o, "bfdLocalDiscriminator", b->local_disc);

@@ -110,18 +110,20 @@ static const struct {
     {"receiveInterval", "bfdMinRx", "10-60000 milliseconds", cfg_check_bfd_interval},
     {"transmitInterval", "bfdMinTx", "10-60000 milliseconds", cfg_check_bfd_interval},
     {"detectMultiplier", "bfdMultiplier", "1-255", cfg_check_bfd_mult},
+    {"minimumTtl", "bfdMinimumTtl", "1-255", cfg_check_bfd_ttl},
 };
 
-/* A BFDProfile: bfd on and its timers for the peers naming it. Asynchronous mode only:
- * echoMode and passiveMode must be false; echoInterval, which only the echo function uses,
- * is accepted and has no effect. */
+/* A BFDProfile: bfd on, its timers, role and multihop TTL for the peers naming it.
+ * Asynchronous mode only: echoMode must be false; echoInterval, which only the echo function
+ * uses, is accepted and has no effect. minimumTtl applies to multihop sessions (a single-hop
+ * one takes TTL 255 only, RFC 5881 5), as in MetalLB. */
 int bgp_manifest_bfdprofile(struct manifest *m, struct json_object *doc, const char *what,
 			    char *msg, size_t len)
 {
 	static const char *const spec_known[] = {"receiveInterval", "transmitInterval",
-						 "detectMultiplier", "echoInterval",
-						 "echoMode", "passiveMode", NULL};
-	static const char *const refused[] = {"echoMode", "passiveMode"};
+						 "detectMultiplier", "minimumTtl",
+						 "echoInterval",    "echoMode",
+						 "passiveMode",     NULL};
 	const char *name = manifest_str(doc, "metadata.name");
 	struct json_object *spec = manifest_get(doc, "spec"), *t, *v;
 	char field[64], err[256];
@@ -136,19 +138,25 @@ int bgp_manifest_bfdprofile(struct manifest *m, struct json_object *doc, const c
 		return -1;
 	}
 	manifest_unsupported(m, what, "spec", spec, spec_known);
-	for (size_t i = 0; spec && i < sizeof(refused) / sizeof(refused[0]); i++) {
-		if (!json_object_object_get_ex(spec, refused[i], &v))
-			continue;
-		if (!json_object_is_type(v, json_type_boolean) || json_object_get_boolean(v)) {
-			snprintf(msg, len,
-				 "%s: spec.%s: %s: not supported (allowed: false; edgelb runs BFD "
-				 "in asynchronous mode, RFC 5880 6.1)",
-				 what, refused[i], manifest_text(v));
-			return -1;
-		}
+	if (spec && json_object_object_get_ex(spec, "echoMode", &v) &&
+	    (!json_object_is_type(v, json_type_boolean) || json_object_get_boolean(v))) {
+		snprintf(msg, len,
+			 "%s: spec.echoMode: %s: not supported (allowed: false; edgelb runs BFD in "
+			 "asynchronous mode without the echo function, RFC 5880 6.4)",
+			 what, manifest_text(v));
+		return -1;
+	}
+	if (spec && json_object_object_get_ex(spec, "passiveMode", &v) &&
+	    !json_object_is_type(v, json_type_boolean)) {
+		snprintf(msg, len, "%s: spec.passiveMode: %s: not a boolean (allowed: true, false)",
+			 what, manifest_text(v));
+		return -1;
 	}
 	t = json_object_new_object();
 	json_object_object_add(t, "bfd", json_object_new_boolean(1));
+	if (spec && json_object_object_get_ex(spec, "passiveMode", &v) &&
+	    json_object_get_boolean(v))
+		json_object_object_add(t, "bfdPassive", json_object_new_boolean(1));
 	for (size_t i = 0; spec && i < sizeof(bfd_fields) / sizeof(bfd_fields[0]); i++) {
 		int64_t n;
 

@@ -32,6 +32,8 @@ static const struct opt_map set_opts[] = {
 	{"bfd-min-tx", "BfdMinTxInMilliseconds", "bfdMinTx", OPT_STR},
 	{"bfd-min-rx", "BfdMinRxInMilliseconds", "bfdMinRx", OPT_STR},
 	{"bfd-multiplier", "BfdMultiplier", "bfdMultiplier", OPT_STR},
+	{"bfd-passive", "BfdPassive", "bfdPassive", OPT_FLAG},
+	{"bfd-minimum-ttl", "BfdMinimumTtl", "bfdMinimumTtl", OPT_STR},
 	{"dynamic-asn", "DynamicAsn", "dynamicAsn", OPT_STR},
 };
 #define N_SET (sizeof(set_opts) / sizeof(set_opts[0]))
@@ -162,6 +164,8 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		{"BfdMinTx", "bfdMinTx"},
 		{"BfdMinRx", "bfdMinRx"},
 		{"BfdMultiplier", "bfdMultiplier"},
+		{"BfdPassive", "bfdPassive"},
+		{"BfdMinimumTtl", "bfdMinimumTtl"},
 		{"BfdTxInterval", "bfdTxInterval"},
 		{"BfdDetectTime", "bfdDetectTime"},
 		{"BfdUpCount", "bfdUpCount"},
@@ -197,7 +201,8 @@ const struct cli_cmd cli_bgp_cmds[] = {
 	 "--switch S [--hold-time T] "
 	 "[--keepalive-time T] [--connect-time T] [--password K | --password-file F] "
 	 "[--ebgp-multihop N] [--source-address A] [--peer-port P] [--router-id ID] [--passive] "
-	 "[--graceful-restart] [--bfd [--bfd-min-tx MS] [--bfd-min-rx MS] [--bfd-multiplier N]]",
+	 "[--graceful-restart] [--bfd [--bfd-min-tx MS] [--bfd-min-rx MS] [--bfd-multiplier N] "
+	 "[--bfd-passive] [--bfd-minimum-ttl N]]",
 	 "add or change a BGP peer (the session starts at once)"},
 	{"bgp peer list", "Get-HcsBGPPeers", cmd_list, "[--switch S]",
 	 "list BGP peers with their session state"},

@@ -95,6 +95,8 @@ struct cfg_peer {
 	bool bfd;
 	uint16_t bfd_min_tx_ms, bfd_min_rx_ms;
 	uint8_t bfd_mult;
+	bool bfd_passive;    /* RFC 5880 6.1 passive role */
+	uint8_t bfd_min_ttl; /* multihop: lowest TTL taken (RFC 5883 5); 0 = any */
 	enum cfg_src src;
 };
 
@@ -244,6 +246,7 @@ int cfg_check_asn(const char *field, uint64_t v, char *msg, size_t len);
 int cfg_check_hold_time(const char *field, uint64_t v, char *msg, size_t len);
 int cfg_check_bfd_interval(const char *field, uint64_t v, char *msg, size_t len);
 int cfg_check_bfd_mult(const char *field, uint64_t v, char *msg, size_t len);
+int cfg_check_bfd_ttl(const char *field, uint64_t v, char *msg, size_t len);
 int cfg_parse_range(const char *field, const char *s, struct cfg_range *out, char *msg, size_t len);
 int cfg_parse_port(const char *field, const char *s, struct cfg_port *out, char *msg, size_t len);
 int cfg_parse_backend(const char *field, const char *s, struct cfg_backend *out, char *msg,

@@ -271,3 +271,12 @@ int cfg_check_bfd_mult(const char *field, uint64_t v, char *msg, size_t len)
 		 (unsigned long long)v);
 	return -1;
 }
+
+/* RFC 5883 5: the lowest TTL a multihop session takes (255 less the routers crossed). */
+int cfg_check_bfd_ttl(const char *field, uint64_t v, char *msg, size_t len)
+{
+	if (v >= 1 && v <= 255)
+		return 0;
+	snprintf(msg, len, "%s: %llu: not a TTL (allowed: 1-255)", field, (unsigned long long)v);
+	return -1;
+}

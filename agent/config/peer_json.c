@@ -1,7 +1,7 @@
 /* The JSON form of a BGP peer (cfg_peer), camelCase keys:
  *   {peerAddress, peerAsn | dynamicAsn, selfAsn, switch, holdTime, keepaliveTime, connectTime,
  *    password, passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, routerId,
- *    gracefulRestart, bfd, bfdMinTx, bfdMinRx, bfdMultiplier}
+ *    gracefulRestart, bfd, bfdMinTx, bfdMinRx, bfdMultiplier, bfdPassive, bfdMinimumTtl}
  * dynamicAsn (internal or external, instead of peerAsn): the peer's AS is ours (iBGP), or any
  * other, taken from its OPEN (eBGP).
  * The one decoder for control requests, the store and the YAML config (bgpPeers). Refuses
@@ -22,7 +22,7 @@ static const char *const peer_keys[] = {
 	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
 	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
 	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier", "dynamicAsn",
-	NULL,
+	"bfdPassive",    "bfdMinimumTtl", NULL,
 };
 
 static const char *jstr(struct json_object *v)
@@ -130,7 +130,7 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 				 "switch, holdTime, keepaliveTime, connectTime, password, "
 				 "passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, "
 				 "routerId, gracefulRestart, bfd, bfdMinTx, bfdMinRx, "
-				 "bfdMultiplier, dynamicAsn)", key);
+				 "bfdMultiplier, bfdPassive, bfdMinimumTtl, dynamicAsn)", key);
 			return -1;
 		}
 		if (!strcmp(key, "peerAddress")) {
@@ -221,6 +221,14 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			    cfg_check_bfd_mult(key, v, msg, len) < 0)
 				return -1;
 			p.bfd_mult = (uint8_t)v;
+		} else if (!strcmp(key, "bfdPassive")) {
+			if (get_bool(key, val, &p.bfd_passive, msg, len) < 0)
+				return -1;
+		} else if (!strcmp(key, "bfdMinimumTtl")) {
+			if (get_uint(key, val, UINT32_MAX, &v, msg, len) < 0 ||
+			    cfg_check_bfd_ttl(key, v, msg, len) < 0)
+				return -1;
+			p.bfd_min_ttl = (uint8_t)v;
 		}
 	}
 	if (has_pasn && p.asn_mode != CFG_ASN_FIXED) {
@@ -244,9 +252,12 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			 "an address of the same family as peerAddress)", ip_str(&p.source_addr, a));
 		return -1;
 	}
-	if (!p.bfd && (p.bfd_min_tx_ms || p.bfd_min_rx_ms || p.bfd_mult)) {
-		snprintf(msg, len, "%s: set without bfd: true (allowed: BFD timers with bfd: true)",
-			 p.bfd_min_tx_ms ? "bfdMinTx" : p.bfd_min_rx_ms ? "bfdMinRx" : "bfdMultiplier");
+	if (!p.bfd && (p.bfd_min_tx_ms || p.bfd_min_rx_ms || p.bfd_mult || p.bfd_passive ||
+		       p.bfd_min_ttl)) {
+		snprintf(msg, len, "%s: set without bfd: true (allowed: BFD settings with bfd: true)",
+			 p.bfd_min_tx_ms ? "bfdMinTx" : p.bfd_min_rx_ms ? "bfdMinRx" :
+			 p.bfd_mult ? "bfdMultiplier" : p.bfd_passive ? "bfdPassive" :
+			 "bfdMinimumTtl");
 		return -1;
 	}
 	if (p.password[0] && p.password_file[0]) {
@@ -313,5 +324,9 @@ struct json_object *cfg_peer_to_json(const struct cfg_peer *p)
 		json_object_object_add(j, "bfdMinRx", json_object_new_int(p->bfd_min_rx_ms));
 	if (p->bfd_mult)
 		json_object_object_add(j, "bfdMultiplier", json_object_new_int(p->bfd_mult));
+	if (p->bfd_passive)
+		json_object_object_add(j, "bfdPassive", json_object_new_boolean(1));
+	if (p->bfd_min_ttl)
+		json_object_object_add(j, "bfdMinimumTtl", json_object_new_int(p->bfd_min_ttl));
 	return j;
 }

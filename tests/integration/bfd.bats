@@ -30,10 +30,10 @@ teardown() {
 	elb_teardown
 }
 
-# bird_bfd_start [BFD4 [BFD6]]: BIRD with BFD on eR (300 ms x 3); edge4 with `bfd on` and
-# edge6 without unless told otherwise (on/off).
+# bird_bfd_start [BFD4 [BFD6 [PASSIVE]]]: BIRD with BFD on eR (300 ms x 3); edge4 with `bfd on`
+# and edge6 without unless told otherwise (on/off); BIRD's BFD active unless PASSIVE is on.
 bird_bfd_start() {
-	local bfd4=${1:-on} bfd6=${2:-off}
+	local bfd4=${1:-on} bfd6=${2:-off} passive=${3:-off}
 	command -v bird >/dev/null || skip "bird2 is not installed"
 	BIRD_CONF="$BGP_DIR/bird.conf" BIRD_SOCK="$BGP_DIR/bird.ctl"
 	cat >"$BIRD_CONF" <<-EOF
@@ -43,7 +43,7 @@ bird_bfd_start() {
 	ipv4 table t4;
 	ipv6 table t6;
 	protocol bfd {
-		interface "eR" { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; };
+		interface "eR" { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; passive $passive; };
 		neighbor $BGP_NODE4;
 		neighbor $BGP_NODE6;
 	}
@@ -173,6 +173,44 @@ v4_up() {
 	[[ "$output" == *"BFDProfile fast ($BGP_DIR/mlb.yaml doc 2): spec.echoMode: true: not supported (allowed: false"* ]]
 	[ "$(peer_field "$BGP_ROUTER4" bfdMinTx)" = 250 ]
 	v4_up
+}
+
+@test "passive role (RFC 5880 6.1): nothing is sent until BIRD's first packet, then Up" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd --bfd-passive
+	grep -q 'bfd: peer 192.0.2.1: session created (discriminator [0-9]*, 300/300 ms x 3, passive)' "$ELB_LOG"
+	# no BFD speaker on the link yet: an active session sends a Down every second
+	sleep 2.5
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -r .bfdPassive <<<"$out")" = true ]
+	[ "$(jq -r .bfdState <<<"$out")" = Down ]
+	[ "$(jq -r .bfdRemoteDiscriminator <<<"$out")" = 0 ]
+	[ "$(jq -r .bfdPacketsSent <<<"$out")" = 0 ]
+	bird_bfd_start
+	elb_wait 20 v4_up
+	(($(peer_field "$BGP_ROUTER4" bfdPacketsSent) > 0))
+	run elb bgp peer show "$BGP_ROUTER4"
+	[[ "$output" == *"BfdPassive "*": True"* ]]
+}
+
+@test "BIRD passive too: neither end starts and nothing is sent; turning ours active brings BFD Up" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_bfd_start on off on
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd --bfd-passive
+	bgp_up() { [ "$(bird_state edge4)" = Established ] && [ "$(node_peer_state)" = Established ]; }
+	elb_wait 20 bgp_up
+	sleep 3
+	[ "$(node_bfd_state)" = Down ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdPacketsSent)" = 0 ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdPacketsReceived)" = 0 ]
+	[ "$(bird_bfd_state "$BGP_NODE4")" != Up ]
+	est=$(peer_field "$BGP_ROUTER4" established)
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd
+	elb_wait 20 v4_up
+	grep -q 'bfd: peer 192.0.2.1: active role, minimum TTL 255' "$ELB_LOG"
+	[ "$(peer_field "$BGP_ROUTER4" bfdPassive)" = false ]
+	# the role changed without restarting BGP
+	[ "$(peer_field "$BGP_ROUTER4" established)" = "$est" ]
 }
 
 @test "GTSM and 6.8.6: a Down with TTL 64 and a version-0 packet are dropped, counted, ignored" {
@@ -324,6 +362,14 @@ v4_up() {
 		--self-asn 64513 --bfd-min-rx 100
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"bfdMinRx"*"bfd: true"* ]]
+	run elb bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 --peer-asn 64512 \
+		--self-asn 64513 --bfd --bfd-minimum-ttl 0
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bfdMinimumTtl: 0: not a TTL (allowed: 1-255)"* ]]
+	run elb bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 --peer-asn 64512 \
+		--self-asn 64513 --bfd-passive
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bfdPassive: set without bfd: true"* ]]
 	[ "$(elb -o json bgp peer list | jq length)" = 0 ]
 }
 
@@ -441,4 +487,32 @@ far_bird_start() {
 	! grep -q 'hold timer expired' "$ELB_LOG" || false
 	kill -CONT "$BIRD_PID"
 	elb_wait 30 far_up
+}
+
+@test "multihop minimum TTL (RFC 5883 5): BIRD's packets, one router away, dropped at 64 and taken at 63" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	far_bird_start
+	far_peer_set() {
+		elb bgp peer set --peer-address 203.0.113.2 --switch vSwitch1 --connect-time 1 \
+			--peer-asn 64512 --self-asn 64513 --hold-time 90 --ebgp-multihop 2 --bfd "$@"
+	}
+	far_peer_set --bfd-minimum-ttl 64
+	[ "$(peer_field 203.0.113.2 bfdMinimumTtl)" = 64 ]
+	# BIRD sends with TTL 64, the router in between leaves 63: every packet is dropped
+	elb_wait 10 bash -c "(( \$($ELB_BIN/edgelb -o json bgp peer show 203.0.113.2 | jq -r .bfdPacketsDropped) >= 2 ))"
+	out=$(peer_json 203.0.113.2)
+	[ "$(jq -r .bfdPacketsReceived <<<"$out")" = 0 ]
+	[ "$(jq -r .bfdState <<<"$out")" = Down ]
+	[ "$(bird_bfd_state "$BGP_NODE4")" != Up ]
+	far_peer_set --bfd-minimum-ttl 63
+	grep -q 'bfd: peer 203.0.113.2: active role, minimum TTL 63' "$ELB_LOG"
+	far_up() {
+		[ "$(bird_bfd_state "$BGP_NODE4")" = Up ] && [ "$(peer_field 203.0.113.2 bfdState)" = Up ] &&
+			[ "$(bird_state far)" = Established ] && [ "$(node_peer_state 203.0.113.2)" = Established ]
+	}
+	elb_wait 30 far_up
+	dropped=$(peer_field 203.0.113.2 bfdPacketsDropped)
+	sleep 1
+	[ "$(peer_field 203.0.113.2 bfdPacketsDropped)" = "$dropped" ]
+	[ "$(peer_field 203.0.113.2 bfdMinimumTtl)" = 63 ]
 }

@@ -334,6 +334,68 @@ static void test_input_multihop(struct ev_loop *l)
 	bfd_free(b);
 }
 
+/* RFC 5883 5: a multihop session's minimum TTL; RFC 5880 6.1 and 6.8.7: the passive role. */
+static void test_min_ttl_passive(struct ev_loop *l)
+{
+	struct cap c = {0};
+	struct bfd *b = bfd_new(l, 0, capture, &c);
+	struct bfd_params mp = defp;
+	struct bfd_sess *s;
+	uint8_t pkt[BFD_PKT_LEN];
+	struct wbuf w = wbuf_make(pkt, sizeof(pkt));
+	struct bfd_pkt k;
+
+	mp.multihop = true;
+	mp.min_ttl = 64;
+	mp.passive = true;
+	s = bfd_sess_new(b, &peer_ip, NULL, &mp, NULL, NULL);
+	k = from_peer(s, BFD_DOWN, 0, 1000000, 300000, 3);
+	bfd_pkt_encode(&w, &k);
+
+	T_BEGIN("passive: nothing is sent while the remote's discriminator is unknown");
+	bfd_sess_tx(s);
+	T_EXPECT(c.n == 0 && s->st.tx == 0, "sent %d (counted %llu)", c.n,
+		 (unsigned long long)s->st.tx);
+	T_END();
+
+	T_BEGIN("minimum TTL 64: TTL 63 and an unknown TTL are dropped (ttl), 64 is taken");
+	bfd_input_mh(b, pkt, sizeof(pkt), &peer_ip, 63);
+	bfd_input_mh(b, pkt, sizeof(pkt), &peer_ip, -1);
+	T_EXPECT(bfd_drops(b, BFD_DROP_TTL) == 2 && s->st.rx_drop == 2 && s->st.rx == 0 &&
+		     s->remote_disc == 0 && s->state == BFD_DOWN,
+		 "ttl drops %llu, session drops %llu, rx %llu",
+		 (unsigned long long)bfd_drops(b, BFD_DROP_TTL), (unsigned long long)s->st.rx_drop,
+		 (unsigned long long)s->st.rx);
+	bfd_input_mh(b, pkt, sizeof(pkt), &peer_ip, 64);
+	T_EXPECT(s->st.rx == 1 && s->state == BFD_INIT && s->remote_disc == 0x51,
+		 "rx %llu state %s", (unsigned long long)s->st.rx, bfd_state_name(s->state));
+	T_END();
+
+	T_BEGIN("passive: sends once the remote is known, with its discriminator");
+	bfd_sess_tx(s);
+	T_EXPECT(c.n == 1 && c.last.your_disc == 0x51 && c.last.state == BFD_INIT, "sent %d", c.n);
+	T_END();
+
+	T_BEGIN("passive: silent again after a detection time without packets (RemoteDiscr 0)");
+	bfd_sess_detect_expired(s);
+	bfd_sess_tx(s);
+	T_EXPECT(s->remote_disc == 0 && s->state == BFD_DOWN && c.n == 1, "state %s, sent %d",
+		 bfd_state_name(s->state), c.n);
+	T_END();
+
+	T_BEGIN("the active role again sends with Your Discriminator 0; no minimum TTL takes 1");
+	mp.passive = false;
+	mp.min_ttl = 0;
+	bfd_sess_set_params(s, &mp);
+	bfd_sess_tx(s);
+	T_EXPECT(c.n == 2 && c.last.your_disc == 0 && !s->cfg.passive, "sent %d", c.n);
+	bfd_input_mh(b, pkt, sizeof(pkt), &peer_ip, 1);
+	T_EXPECT(s->st.rx == 2 && bfd_drops(b, BFD_DROP_TTL) == 2, "rx %llu",
+		 (unsigned long long)s->st.rx);
+	T_END();
+	bfd_free(b);
+}
+
 /* --- state machine -------------------------------------------------------------------------- */
 
 struct srow {
@@ -669,6 +731,8 @@ struct crow {
 	bool bfd;
 	uint16_t tx, rx;
 	uint8_t mult;
+	bool passive;
+	uint8_t min_ttl;
 };
 
 static const struct crow crows[] = {
@@ -692,6 +756,20 @@ static const struct crow crows[] = {
      "bfd: \"maybe\": wrong type (allowed: true or false)"},
     {"timers without bfd: true", PEER_YAML(", bfdMultiplier: 4"),
      "bfdMultiplier: set without bfd: true"},
+    {"passive, minimum TTL 254", PEER_YAML(", bfd: true, bfdPassive: true, bfdMinimumTtl: 254"),
+     NULL, true, 0, 0, 0, true, 254},
+    {"minimum TTL 255", PEER_YAML(", bfd: true, bfdMinimumTtl: 255"), NULL, true, 0, 0, 0, false,
+     255},
+    {"bfdMinimumTtl 0", PEER_YAML(", bfd: true, bfdMinimumTtl: 0"),
+     "bfdMinimumTtl: 0: not a TTL (allowed: 1-255)"},
+    {"bfdMinimumTtl 256", PEER_YAML(", bfd: true, bfdMinimumTtl: 256"),
+     "bfdMinimumTtl: 256: not a TTL (allowed: 1-255)"},
+    {"bfdPassive: yes please", PEER_YAML(", bfd: true, bfdPassive: yes please"),
+     "bfdPassive: \"yes please\": wrong type (allowed: true or false)"},
+    {"passive without bfd: true", PEER_YAML(", bfdPassive: true"),
+     "bfdPassive: set without bfd: true"},
+    {"minimum TTL without bfd: true", PEER_YAML(", bfdMinimumTtl: 200"),
+     "bfdMinimumTtl: set without bfd: true"},
 };
 
 static void test_config(void)
@@ -711,14 +789,19 @@ static void test_config(void)
 				char msg[256];
 
 				T_EXPECT(p->bfd == r->bfd && p->bfd_min_tx_ms == r->tx &&
-					     p->bfd_min_rx_ms == r->rx && p->bfd_mult == r->mult,
-					 "fields %d %u %u %u", p->bfd, p->bfd_min_tx_ms,
-					 p->bfd_min_rx_ms, p->bfd_mult);
+					     p->bfd_min_rx_ms == r->rx && p->bfd_mult == r->mult &&
+					     p->bfd_passive == r->passive &&
+					     p->bfd_min_ttl == r->min_ttl,
+					 "fields %d %u %u %u %d %u", p->bfd, p->bfd_min_tx_ms,
+					 p->bfd_min_rx_ms, p->bfd_mult, p->bfd_passive,
+					 p->bfd_min_ttl);
 				T_EXPECT(cfg_peer_from_json(j, &back, msg, sizeof(msg)) == 0 &&
 					     back.bfd == p->bfd &&
 					     back.bfd_min_tx_ms == p->bfd_min_tx_ms &&
 					     back.bfd_min_rx_ms == p->bfd_min_rx_ms &&
-					     back.bfd_mult == p->bfd_mult,
+					     back.bfd_mult == p->bfd_mult &&
+					     back.bfd_passive == p->bfd_passive &&
+					     back.bfd_min_ttl == p->bfd_min_ttl,
 					 "JSON round trip (the store's form)");
 				json_object_put(j);
 			}
@@ -744,6 +827,7 @@ int main(void)
 	test_validation();
 	test_input(l);
 	test_input_multihop(l);
+	test_min_ttl_passive(l);
 	test_fsm(l);
 	test_timers(l);
 	test_config();

@@ -84,53 +84,54 @@ static const char *field(struct agent *a, const char *kind, const char *key, con
 	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 }
 
-static const char good[] = "apiVersion: metallb.io/v1beta1\n"
-			   "kind: BGPAdvertisement\n"
-			   "metadata: {name: adv, namespace: metallb-system}\n"
-			   "spec:\n"
-			   "  ipAddressPools: [p1]\n"
-			   "  communities: [vpn-only, '64512:100', no-export, 'large:64512:1:2']\n"
-			   "  localPref: 150\n"
-			   "  aggregationLength: 32\n"
-			   "  aggregationLengthV6: 120\n"
-			   "  peers: [tor]\n"
-			   "  nodeSelectors: [{matchLabels: {a: b}}]\n"
-			   "---\n"
-			   "apiVersion: metallb.io/v1beta1\n"
-			   "kind: Community\n"
-			   "metadata: {name: communities}\n"
-			   "spec:\n"
-			   "  communities:\n"
-			   "  - {name: vpn-only, value: '1234:1'}\n"
-			   "---\n"
-			   "apiVersion: metallb.io/v1beta1\n"
-			   "kind: IPAddressPool\n"
-			   "metadata: {name: p1}\n"
-			   "spec: {addresses: [198.51.100.0/28, '2001:db8::/120']}\n"
-			   "---\n"
-			   "apiVersion: metallb.io/v1beta2\n"
-			   "kind: BGPPeer\n"
-			   "metadata: {name: tor, namespace: metallb-system}\n"
-			   "spec:\n"
-			   "  myASN: 64513\n"
-			   "  peerASN: 64512\n"
-			   "  peerAddress: 192.0.2.1\n"
-			   "  sourceAddress: 192.0.2.2\n"
-			   "  peerPort: 1179\n"
-			   "  holdTime: 1m30s\n"
-			   "  keepaliveTime: 30s\n"
-			   "  connectTime: 5s\n"
-			   "  routerID: 192.0.2.2\n"
-			   "  password: s3cret\n"
-			   "  ebgpMultiHop: true\n"
-			   "  enableGracefulRestart: true\n"
-			   "  bfdProfile: fast\n"
-			   "---\n"
-			   "apiVersion: metallb.io/v1beta1\n"
-			   "kind: BFDProfile\n"
-			   "metadata: {name: fast, namespace: metallb-system}\n"
-			   "spec: {receiveInterval: 200, transmitInterval: 250, detectMultiplier: 4,\n"
-			   "       echoInterval: 50, echoMode: false, passiveMode: false, minimumTtl: 254}\n";
+static const char good[] =
+    "apiVersion: metallb.io/v1beta1\n"
+    "kind: BGPAdvertisement\n"
+    "metadata: {name: adv, namespace: metallb-system}\n"
+    "spec:\n"
+    "  ipAddressPools: [p1]\n"
+    "  communities: [vpn-only, '64512:100', no-export, 'large:64512:1:2']\n"
+    "  localPref: 150\n"
+    "  aggregationLength: 32\n"
+    "  aggregationLengthV6: 120\n"
+    "  peers: [tor]\n"
+    "  nodeSelectors: [{matchLabels: {a: b}}]\n"
+    "---\n"
+    "apiVersion: metallb.io/v1beta1\n"
+    "kind: Community\n"
+    "metadata: {name: communities}\n"
+    "spec:\n"
+    "  communities:\n"
+    "  - {name: vpn-only, value: '1234:1'}\n"
+    "---\n"
+    "apiVersion: metallb.io/v1beta1\n"
+    "kind: IPAddressPool\n"
+    "metadata: {name: p1}\n"
+    "spec: {addresses: [198.51.100.0/28, '2001:db8::/120']}\n"
+    "---\n"
+    "apiVersion: metallb.io/v1beta2\n"
+    "kind: BGPPeer\n"
+    "metadata: {name: tor, namespace: metallb-system}\n"
+    "spec:\n"
+    "  myASN: 64513\n"
+    "  peerASN: 64512\n"
+    "  peerAddress: 192.0.2.1\n"
+    "  sourceAddress: 192.0.2.2\n"
+    "  peerPort: 1179\n"
+    "  holdTime: 1m30s\n"
+    "  keepaliveTime: 30s\n"
+    "  connectTime: 5s\n"
+    "  routerID: 192.0.2.2\n"
+    "  password: s3cret\n"
+    "  ebgpMultiHop: true\n"
+    "  enableGracefulRestart: true\n"
+    "  bfdProfile: fast\n"
+    "---\n"
+    "apiVersion: metallb.io/v1beta1\n"
+    "kind: BFDProfile\n"
+    "metadata: {name: fast, namespace: metallb-system}\n"
+    "spec: {receiveInterval: 200, transmitInterval: 250, detectMultiplier: 4,\n"
+    "       echoInterval: 50, echoMode: false, passiveMode: true, minimumTtl: 254}\n";
 
 static int run(struct agent *a, const char *yaml, bool dry, struct json_object **res, char *msg,
 	       size_t len)
@@ -189,6 +190,8 @@ static void test_good(void)
 		    {"bfdMinRx", "200", "receiveInterval -> bfdMinRx"},
 		    {"bfdMinTx", "250", "transmitInterval -> bfdMinTx"},
 		    {"bfdMultiplier", "4", "detectMultiplier -> bfdMultiplier"},
+		    {"bfdPassive", "true", "passiveMode -> bfdPassive"},
+		    {"bfdMinimumTtl", "254", "minimumTtl -> bfdMinimumTtl"},
 		};
 
 		for (size_t i = 0; i < sizeof(peer) / sizeof(peer[0]); i++) {
@@ -202,8 +205,8 @@ static void test_good(void)
 		     a->cfg->peers[0].bfd_min_rx_ms == 200 && a->cfg->peers[0].bfd_mult == 4,
 		 "the running peer has the profile's BFD settings");
 	T_EXPECT(!has_warning(res, "bfdProfile"), "bfdProfile not warned about");
-	T_EXPECT(has_warning(res, "BFDProfile fast (f.yaml doc 5): spec.minimumTtl: not supported"),
-		 "minimumTtl warned about");
+	T_EXPECT(!has_warning(res, "minimumTtl") && !has_warning(res, "passiveMode"),
+		 "minimumTtl and passiveMode taken, not warned about");
 	T_EXPECT(!has_warning(res, "echoInterval"), "echoInterval accepted");
 	T_EXPECT(has_warning(res, "spec.nodeSelectors: not supported"), "nodeSelectors warned");
 	json_object_put(res);
@@ -312,8 +315,7 @@ static const struct {
     {"dynamicASN not a mode",
      "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
      "spec: {myASN: 64513, peerAddress: 192.0.2.1, dynamicASN: both}\n",
-     "BGPPeer r (f.yaml doc 1): spec.dynamicASN: \"both\": not a mode",
-     "internal or external"},
+     "BGPPeer r (f.yaml doc 1): spec.dynamicASN: \"both\": not a mode", "internal or external"},
     {"bad peer address",
      "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
      "spec: {myASN: 64513, peerASN: 64512, peerAddress: router1}\n",
@@ -409,10 +411,14 @@ static const struct {
      "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: e}\n"
      "spec: {echoMode: true}\n",
      "BFDProfile e (f.yaml doc 2): spec.echoMode: true: not supported", "allowed: false"},
-    {"BFDProfile with passiveMode",
+    {"BFDProfile with passiveMode not a boolean",
      "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n"
-     "spec: {passiveMode: true}\n",
-     "spec.passiveMode: true: not supported", "allowed: false"},
+     "spec: {passiveMode: 1}\n",
+     "BFDProfile p (f.yaml doc 1): spec.passiveMode: 1: not a boolean", "allowed: true, false"},
+    {"BFDProfile minimumTtl 0",
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n"
+     "spec: {minimumTtl: 0}\n",
+     "BFDProfile p (f.yaml doc 1): spec.minimumTtl: 0: not a TTL", "allowed: 1-255"},
     {"BFDProfile receiveInterval below 10 ms",
      "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n"
      "spec: {receiveInterval: 5}\n",
@@ -429,8 +435,7 @@ static const struct {
     {"two BFDProfiles of one name",
      "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n---\n"
      "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n",
-     "BFDProfile p (f.yaml doc 2): metadata.name: \"p\": a second BFDProfile",
-     "once per apply"},
+     "BFDProfile p (f.yaml doc 2): metadata.name: \"p\": a second BFDProfile", "once per apply"},
     {"L2Advertisement on an unknown interface",
      "kind: L2Advertisement\napiVersion: metallb.io/v1beta1\nmetadata: {name: l2}\n"
      "spec: {interfaces: [eth9]}\n",
@@ -439,7 +444,8 @@ static const struct {
     {"L2Advertisement on a switch not enabled for compute",
      "kind: L2Advertisement\napiVersion: metallb.io/v1beta1\nmetadata: {name: l2}\n"
      "spec: {interfaces: [lo]}\n",
-     "spec.interfaces[0]: \"lo\": on a switch not enabled for compute", "allowed"},    {"passwordSecret with password",
+     "spec.interfaces[0]: \"lo\": on a switch not enabled for compute", "allowed"},
+    {"passwordSecret with password",
      "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
      "spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, password: x,\n"
      "       passwordSecret: {name: s}}\n",
@@ -451,8 +457,8 @@ static const struct {
      "spec.passwordSecret: \"s\": not a Secret reference", "{name, namespace}"},
     {"passwordSecret naming no Secret of the file (other namespace)",
      PEER_WITH_SECRET("") "---\n"
-     "apiVersion: v1\nkind: Secret\nmetadata: {name: tor-pw}\n"
-     "type: kubernetes.io/basic-auth\ndata: {password: czNjcmV0}\n",
+			  "apiVersion: v1\nkind: Secret\nmetadata: {name: tor-pw}\n"
+			  "type: kubernetes.io/basic-auth\ndata: {password: czNjcmV0}\n",
      "BGPPeer tor (f.yaml doc 1): spec.passwordSecret: \"metallb-system/tor-pw\": no Secret",
      "a kubernetes.io/basic-auth Secret of this apply"},
     {"Secret password not base64",
