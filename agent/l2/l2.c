@@ -318,6 +318,9 @@ static void warn_add(struct l2 *l, const char *sw, const char *fmt, ...)
 	snprintf(w->msg + n, sizeof(w->msg) - n, "%s%s", n ? "; " : "", line);
 }
 
+/* New VIPs outside their port's subnets logged one by one per pass; the rest are counted. */
+#define L2_OUTSIDE_LOGGED 3
+
 /* The addresses of a compute port, read once per pass (not once per VIP). */
 #define L2_ADDR_CACHE 16
 struct addr_cache {
@@ -333,6 +336,7 @@ struct want_ctx {
 	int rc;
 	int n_fail; /* l2_vips_v1 updates that failed this pass (logged once) */
 	char fail_msg[160];
+	int n_outside; /* new VIPs outside their port's subnets: the first few are logged */
 	struct addr_cache ac[L2_ADDR_CACHE];
 	int n_ac;
 };
@@ -411,7 +415,7 @@ static void want_vip(struct want_ctx *c, const struct cfg_switch *sw, const char
 		e->seen = true;
 		e->burst_left = L2_BURST;
 		e->next_ms = ev_now_ms();
-		if (outside)
+		if (outside && c->n_outside++ < L2_OUTSIDE_LOGGED)
 			log_warn(
 			    "l2: %s: service IP %s (%s) is outside the subnets of %s; announcing "
 			    "it anyway",
@@ -520,6 +524,10 @@ int l2_reconcile(struct l2 *l, struct agent *a)
 	if (c.n_fail)
 		log_err("l2: %d %s update(s) failed this pass (map full?); first: %s", c.n_fail,
 			ELB_MAP_L2_VIPS, c.fail_msg);
+	if (c.n_outside > L2_OUTSIDE_LOGGED)
+		log_warn("l2: %d more new service IPs are outside the subnets of their compute "
+			 "ports; announcing them anyway (edgelb switch list shows the warnings)",
+			 c.n_outside - L2_OUTSIDE_LOGGED);
 	for (int i = 0; i < l->n; i++) {
 		struct l2_ent *e = &l->e[i];
 

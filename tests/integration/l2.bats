@@ -222,6 +222,28 @@ ownership() {
 	grep -q "warn.*$VIP4.*outside the subnets of eN" "$ELB_LOG"
 }
 
+@test "many new VIPs outside the subnet in one pass: the first 3 are logged, the rest counted in one line" {
+	ip -n "$NODE" addr del 192.0.2.1/24 dev eN
+	cat >"$CONF" <<-YAML
+	node: {name: node-a}
+	switches:
+	  - {name: vSwitch1, interfaces: [eN], compute: true}
+	pools:
+	  - {name: p5, addresses: [192.0.2.160/29]}
+	bgpPeers: []
+	services:
+	YAML
+	for i in 1 2 3 4 5; do
+		echo "  - {name: default/s$i, ports: [tcp/80], pool: p5}" >>"$CONF"
+	done
+	elb_start "$NODE" "$CONF"
+	elb_wait 10 grep -q "l2: 2 more new service IPs are outside the subnets of their compute ports" "$ELB_LOG"
+	[ "$(grep -c 'is outside the subnets of eN; announcing it anyway' "$ELB_LOG")" = 3 ]
+	[ "$(grep -c 'l2: vSwitch1: announcing 192.0.2.16[0-7] ' "$ELB_LOG")" = 5 ]
+	run elb -o json switch list
+	[ "$(jq -r '.[0].warnings' <<<"$output" | grep -o 'outside the subnets of eN' | wc -l)" -ge 3 ]
+}
+
 @test "--cleanup-on-exit detaches and unpins" {
 	start --cleanup-on-exit
 	[ -n "$(elb_xdp_id "$NODE" eN)" ]
