@@ -30,15 +30,22 @@ static const char *jstr(struct json_object *v)
 	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 }
 
-/* An integer given as a JSON number or a decimal string (YAML and CLI give both). */
-static int get_uint(const char *field, struct json_object *v, uint64_t max, uint64_t *out,
-		    char *msg, size_t len)
+typedef int (*range_check_fn)(const char *field, uint64_t v, char *msg, size_t len);
+
+/* An integer given as a JSON number or a decimal string (YAML and CLI give both), up to max,
+ * then passed by check when there is one. Anything else is refused naming what check allows
+ * (the "(allowed: ...)" of its message for a value no field takes), or 0-max. */
+static int get_uint(const char *field, struct json_object *v, uint64_t max, range_check_fn check,
+		    uint64_t *out, char *msg, size_t len)
 {
+	char allowed[160];
+	const char *a;
+
 	if (json_object_is_type(v, json_type_int)) {
 		int64_t x = json_object_get_int64(v);
 		if (x >= 0 && (uint64_t)x <= max) {
 			*out = (uint64_t)x;
-			return 0;
+			return check ? check(field, *out, msg, len) : 0;
 		}
 	} else if (json_object_is_type(v, json_type_string)) {
 		const char *s = json_object_get_string(v);
@@ -49,11 +56,15 @@ static int get_uint(const char *field, struct json_object *v, uint64_t max, uint
 		x = strtoull(s, &end, 10);
 		if (s[0] >= '0' && s[0] <= '9' && !*end && !errno && x <= max) {
 			*out = x;
-			return 0;
+			return check ? check(field, *out, msg, len) : 0;
 		}
 	}
-	snprintf(msg, len, "%s: %s: not a number in range (allowed: 0-%llu)", field, jstr(v),
-		 (unsigned long long)max);
+	if (check && check(field, UINT64_MAX, allowed, sizeof(allowed)) < 0 &&
+	    (a = strstr(allowed, "(allowed: ")))
+		snprintf(msg, len, "%s: %s: not a number in range %s", field, jstr(v), a);
+	else
+		snprintf(msg, len, "%s: %s: not a number in range (allowed: 0-%llu)", field,
+			 jstr(v), (unsigned long long)max);
 	return -1;
 }
 
@@ -138,8 +149,7 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 				return -1;
 			has_addr = true;
 		} else if (!strcmp(key, "peerAsn") || !strcmp(key, "selfAsn")) {
-			if (get_uint(key, val, UINT32_MAX, &v, msg, len) < 0 ||
-			    cfg_check_asn(key, v, msg, len) < 0)
+			if (get_uint(key, val, UINT32_MAX, cfg_check_asn, &v, msg, len) < 0)
 				return -1;
 			if (key[0] == 'p') {
 				p.peer_asn = (uint32_t)v;
@@ -153,13 +163,12 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 				return -1;
 			has_sw = p.sw[0] != '\0';
 		} else if (!strcmp(key, "holdTime")) {
-			if (get_uint(key, val, UINT32_MAX, &v, msg, len) < 0 ||
-			    cfg_check_hold_time(key, v, msg, len) < 0)
+			if (get_uint(key, val, UINT32_MAX, cfg_check_hold_time, &v, msg, len) < 0)
 				return -1;
 			p.hold_time = (uint16_t)v;
 			p.has_hold_time = true;
 		} else if (!strcmp(key, "keepaliveTime") || !strcmp(key, "connectTime")) {
-			if (get_uint(key, val, 65535, &v, msg, len) < 0)
+			if (get_uint(key, val, 65535, NULL, &v, msg, len) < 0)
 				return -1;
 			if (key[0] == 'k')
 				p.keepalive_time = (uint16_t)v;
@@ -172,14 +181,14 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			if (get_str(key, val, p.password_file, sizeof(p.password_file), msg, len) < 0)
 				return -1;
 		} else if (!strcmp(key, "ebgpMultiHop")) {
-			if (get_uint(key, val, 255, &v, msg, len) < 0)
+			if (get_uint(key, val, 255, NULL, &v, msg, len) < 0)
 				return -1;
 			p.ebgp_multihop = (uint8_t)v;
 		} else if (!strcmp(key, "sourceAddress")) {
 			if (get_ip(key, val, false, &p.source_addr, msg, len) < 0)
 				return -1;
 		} else if (!strcmp(key, "peerPort")) {
-			if (get_uint(key, val, 65535, &v, msg, len) < 0)
+			if (get_uint(key, val, 65535, NULL, &v, msg, len) < 0)
 				return -1;
 			if (v == 0) {
 				snprintf(msg, len, "peerPort: 0: not a port (allowed: 1-65535)");
@@ -199,8 +208,8 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			if (get_bool(key, val, &p.bfd, msg, len) < 0)
 				return -1;
 		} else if (!strcmp(key, "bfdMinTx") || !strcmp(key, "bfdMinRx")) {
-			if (get_uint(key, val, UINT32_MAX, &v, msg, len) < 0 ||
-			    cfg_check_bfd_interval(key, v, msg, len) < 0)
+			if (get_uint(key, val, UINT32_MAX, cfg_check_bfd_interval, &v, msg, len) <
+			    0)
 				return -1;
 			if (!strcmp(key, "bfdMinTx"))
 				p.bfd_min_tx_ms = (uint16_t)v;
@@ -217,16 +226,14 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			}
 			p.asn_mode = m[0] == 'i' ? CFG_ASN_INTERNAL : CFG_ASN_EXTERNAL;
 		} else if (!strcmp(key, "bfdMultiplier")) {
-			if (get_uint(key, val, UINT32_MAX, &v, msg, len) < 0 ||
-			    cfg_check_bfd_mult(key, v, msg, len) < 0)
+			if (get_uint(key, val, UINT32_MAX, cfg_check_bfd_mult, &v, msg, len) < 0)
 				return -1;
 			p.bfd_mult = (uint8_t)v;
 		} else if (!strcmp(key, "bfdPassive")) {
 			if (get_bool(key, val, &p.bfd_passive, msg, len) < 0)
 				return -1;
 		} else if (!strcmp(key, "bfdMinimumTtl")) {
-			if (get_uint(key, val, UINT32_MAX, &v, msg, len) < 0 ||
-			    cfg_check_bfd_ttl(key, v, msg, len) < 0)
+			if (get_uint(key, val, UINT32_MAX, cfg_check_bfd_ttl, &v, msg, len) < 0)
 				return -1;
 			p.bfd_min_ttl = (uint8_t)v;
 		}

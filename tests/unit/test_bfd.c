@@ -770,6 +770,11 @@ static const struct crow crows[] = {
      "bfdPassive: set without bfd: true"},
     {"minimum TTL without bfd: true", PEER_YAML(", bfdMinimumTtl: 200"),
      "bfdMinimumTtl: set without bfd: true"},
+    {"bfdMinimumTtl abc: the error names the field's own range",
+     PEER_YAML(", bfd: true, bfdMinimumTtl: abc"),
+     "bfdMinimumTtl: \"abc\": not a number in range (allowed: 1-255)"},
+    {"bfdMinTx -5", PEER_YAML(", bfd: true, bfdMinTx: -5"),
+     "bfdMinTx: -5: not a number in range (allowed: 10-60000 milliseconds)"},
 };
 
 static void test_config(void)
