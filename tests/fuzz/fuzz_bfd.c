@@ -1,8 +1,9 @@
 /* libFuzzer target for BFD reception (RFC 5880 6.8.6, RFC 5881): the packet decoder, a
  * re-encode/decode round trip of every accepted packet, and the whole input path (GTSM,
- * demultiplexing, state machine, poll/final answers) against one session that lives across
- * inputs. Seeds: tests/fuzz/corpus/bfd/, written by test_bfd (EDGELB_CORPUS=dir). Any crash,
- * sanitizer report or round-trip mismatch is a bug. */
+ * demultiplexing, state machine, poll/final answers) against two sessions that live across
+ * inputs: single hop, and multihop in the passive role with a minimum TTL. Seeds:
+ * tests/fuzz/corpus/bfd/, written by test_bfd (EDGELB_CORPUS=dir). Any crash, sanitizer report or
+ * round-trip mismatch is a bug. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,9 +32,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ev_loop *l;
 	static struct bfd *b;
-	static struct bfd_sess *s;
+	static struct bfd_sess *s, *m;
 	static struct ip peer;
 	static const struct bfd_params pr = {300000, 300000, 3};
+	static const struct bfd_params mpr = {.min_tx_us = 300000,
+					      .min_rx_us = 300000,
+					      .mult = 3,
+					      .multihop = true,
+					      .min_ttl = 100,
+					      .passive = true};
 	struct bfd_pkt k, k2;
 	enum bfd_drop why;
 
@@ -43,7 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		b = bfd_new(l, 0, xmit, NULL);
 		ip_parse("192.0.2.1", &peer);
 		s = bfd_sess_new(b, &peer, NULL, &pr, NULL, NULL);
-		s->local_disc = 1; /* lets inputs address the session by discriminator */
+		s->local_disc = 1; /* lets inputs address the sessions by discriminator */
+		m = bfd_sess_new(b, &peer, NULL, &mpr, NULL, NULL);
+		m->local_disc = 2;
 	}
 	if (bfd_pkt_decode(data, size, &k, &why) == 0) {
 		uint8_t buf[BFD_PKT_LEN];
@@ -65,5 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)bfd_sess_detect_time(s);
 	if (s->state == BFD_UP && size > 1 && data[size - 1] == 0xff)
 		bfd_sess_detect_expired(s);
+	if (m->state == BFD_UP && size > 1 && data[size - 1] == 0xfe)
+		bfd_sess_detect_expired(m);
+	bfd_sess_tx(m); /* passive: sends only once the remote's discriminator is known */
 	return 0;
 }
