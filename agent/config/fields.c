@@ -57,7 +57,9 @@ int cfg_parse_range(const char *field, const char *s, struct cfg_range *out, cha
 
 	memset(out, 0, sizeof(*out));
 	if (strchr(s, '/')) {
-		if (trim_copy(s, strlen(s), a, sizeof(a)) == 0 && prefix_parse(a, &p) == 0) {
+		if (trim_copy(s, strlen(s), a, sizeof(a)) < 0)
+			goto bad; /* longer than any CIDR (a stays unset) */
+		if (prefix_parse(a, &p) == 0) {
 			out->first = p.ip;
 			prefix_last(&p, &out->last);
 			return 0;

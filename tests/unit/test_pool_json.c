@@ -35,6 +35,12 @@ static const struct {
 	{"10.0.0.1-", 0, NULL, NULL, "not a CIDR or range"},
 	{"", 0, NULL, NULL, "not a CIDR or range"},
 	{"banana", 0, NULL, NULL, "not a CIDR or range"},
+	/* longer than any address, with a slash: refused without reading the copy it never made
+	 * (found by fuzz_manifest: strchr ran past an unset stack buffer) */
+	{"/1VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVV92", 0, NULL, NULL,
+	 "not a CIDR or range"},
+	{"10.0.0.0/                                                          24", 0, NULL, NULL,
+	 "not a CIDR or range"},
 };
 
 static void test_ranges(void)
