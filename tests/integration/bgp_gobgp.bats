@@ -15,12 +15,10 @@
 load lib/agent
 load lib/bgp
 
-POOL="  - {name: p1, addresses: [192.0.2.100-192.0.2.110, '2001:db8:77::100-2001:db8:77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
-
 setup() {
 	command -v gobgpd >/dev/null || skip "gobgpd is not installed"
 	bgp_topology
-	CONF=$(bgp_node_conf "$POOL")
+	CONF=$(bgp_node_conf "$BGP_POOL")
 }
 
 teardown() {

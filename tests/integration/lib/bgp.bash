@@ -28,6 +28,10 @@ bgp_topology() {
 	chmod 755 "$BGP_DIR"
 }
 
+# The interop files' pool: both families, with communities, a large community and LOCAL_PREF
+# for the peer to show.
+BGP_POOL="  - {name: p1, addresses: [192.0.2.100-192.0.2.110, '2001:db8:77::100-2001:db8:77::110'], switch: vSwitch1, communities: ['64512:7'], largeCommunities: ['64512:1:2'], localPref: 150}"
+
 # bgp_node_conf [POOLS_YAML [SERVICES_YAML]]: writes the node config, prints its path.
 bgp_node_conf() {
 	local conf="$BGP_DIR/node.yaml"
