@@ -1,6 +1,6 @@
 # edgelb build: a chain of pattern rules.
 #   bpf/X.bpf.c -> $(B)/bpf/X.bpf.o -> $(B)/bpf/X.skel.h
-#   agent/**.c  -> $(B)/obj/**.o    -> $(B)/libedgelb.a -> $(B)/bin/edgelbd, $(B)/bin/edgelb
+#   agent/**.c  -> $(B)/obj/**.o    -> $(B)/libedgelb.a -> $(B)/bin/edgelbd, edgelb, edgelb-bgp
 #   tests/unit/test_X.c  (+ libedgelb built with ASan/UBSan) -> $(B)/tests/unit/test_X
 #   tests/bpf/test_X.c   (+ harness)                        -> $(B)/tests/bpf/test_X
 #   tests/fuzz/fuzz_X.c  (libFuzzer + ASan/UBSan)           -> $(B)/tests/fuzz/fuzz_X
@@ -32,7 +32,7 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(B)/bpf/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(B)/bpf/%.skel.h)
 
-MAINS := agent/daemon/main.c agent/cli/main.c
+MAINS := agent/daemon/main.c agent/cli/main.c agent/bgp/speaker_main.c
 LIB_SRCS := $(filter-out $(MAINS) agent/cli/%,$(shell find agent -name '*.c' | sort))
 CLI_SRCS := $(shell find agent/cli -name '*.c' | sort)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
@@ -52,7 +52,7 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
 
 .PHONY: all deps test test-build demo demo-down bench clean fmt FORCE
-all: $(B)/bin/edgelbd $(B)/bin/edgelb $(BPF_OBJS) $(SKELS)
+all: $(B)/bin/edgelbd $(B)/bin/edgelb $(B)/bin/edgelb-bgp $(BPF_OBJS) $(SKELS)
 
 deps:
 	$(Q)scripts/deps.sh
@@ -101,6 +101,12 @@ $(B)/bin/edgelbd: $(B)/obj/agent/daemon/main.o $(B)/libedgelb.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# The speaker process links only what it uses (libc, no BPF, netlink or JSON libraries): small.
+$(B)/bin/edgelb-bgp: $(B)/obj/agent/bgp/speaker_main.o $(B)/libedgelb.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^
 
 $(B)/bin/edgelb: $(CLI_SRCS:%.c=$(B)/obj/%.o) $(B)/libedgelb.a
 	@mkdir -p $(@D)

@@ -1,19 +1,28 @@
-/* The speaker: sessions for the configured peers, the listening sockets, and per peer an
- * adj-RIB-out (the service IPs of the peer's switch with the pool's advertisement options).
- * Changes are coalesced over a short window, then every prefix sharing attributes is packed
- * into as few UPDATEs as fit; End-of-RIB follows the initial table. Owns no config: it reads
- * a->cfg and the allocator, and tells the agent when a switch's announcement state changes. */
+/* The agent's side of BGP: which sessions exist, and per session the routes it should carry
+ * (the service IPs of the peer's switch with the pool's advertisement options and the node's
+ * next hops). The sessions themselves run in the speaker process (speaker.c, exec'd as
+ * edgelb-bgp next to edgelbd), which this file starts, feeds with changes (ipc.h), mirrors for
+ * the control commands and metrics, and restarts if it dies. Owns no config: it reads a->cfg
+ * and the allocator, and tells the agent when a switch's announcement state changes. BFD
+ * sessions stay here and tell the speaker when one goes Down. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc/alloc.h"
 #include "bfd/bfd.h"
 #include "bgp/bgp.h"
-#include "bgp/peer.h"
+#include "bgp/ipc.h"
 #include "config/config.h"
 #include "daemon/agent.h"
 #include "dataplane/dp.h"
@@ -21,12 +30,15 @@
 #include "lib/log.h"
 #include "netlink/nl.h"
 
-#define COALESCE_MS 50
-#define MAX_ADDRS   32
+#define MAX_ADDRS  32
+#define SYNC_MS	   2000 /* how long a query waits for the speaker */
+#define SEND_MS	   5000 /* how long a message waits for room in the channel */
+#define RESPAWN_MS 1000 /* pause before restarting a speaker that died young */
+#define ATTR_IDS   65535
 
 struct route {
 	struct prefix pfx;
-	uint32_t attr; /* index into the rib's attribute sets */
+	uint32_t attr; /* want: index into the rib's attribute sets; shadow: the set's id */
 };
 
 struct rib {
@@ -36,29 +48,36 @@ struct rib {
 	size_t n_attrs, cap_attrs;
 };
 
-/* The speaker's side of a peer (peer->glue). */
+/* A session as the agent sees it. */
 struct sess {
+	struct bgp_peer_view v; /* the speaker's last report */
+	uint32_t id;
 	struct bgp *b;
-	struct bgp_peer *p;
-	struct rib want, sent;
-	bool table_queued; /* initial table and End-of-RIB queued since Established */
-	bool table_sent;   /* ... and written to the socket: the peer has them (layer 2 may stop) */
-	bool leaving;	 /* de-configured: layer 2 takes over before the session closes */
-	bool warned_nh4, warned_nh6;
+	struct rib want;   /* what the peer should have */
+	struct rib shadow; /* what the speaker was told (attr = set id; attrs = the sets by id) */
+	bool leaving;	   /* de-configured: layer 2 takes over before the session closes */
+	bool warned_nh4, warned_nh6, warned_ids;
 	struct bfd_sess *bfd; /* when the peer has bfd: true */
 };
 
 struct bgp {
 	struct agent *a;
 	struct ev_loop *loop;
-	int lfd[2]; /* listening sockets: IPv4, IPv6 */
 	struct sess **s;
 	int n;
-	struct ev_timer *flush;
+	uint32_t next_id;
+	char path[PATH_MAX]; /* edgelb-bgp */
+	pid_t pid;
+	int fd; /* the channel to the speaker; -1 while none runs */
+	uint64_t spawned_ms;
+	struct ev_timer *respawn;
 	struct bfd *bfd; /* opened with the first BFD-enabled peer */
 };
 
-static void table_done(struct sess *s);
+static bool announced(const struct sess *s)
+{
+	return !s->leaving && s->v.table_sent && s->v.state == BGP_ESTABLISHED;
+}
 
 /* --- adj-RIB-out ------------------------------------------------------------------------- */
 
@@ -130,29 +149,6 @@ static void rib_sort(struct rib *r)
 	r->n = o;
 }
 
-static void rib_copy(struct rib *dst, const struct rib *src)
-{
-	dst->r = grow(dst->r, &dst->cap, src->n, sizeof(*dst->r));
-	dst->attrs = grow(dst->attrs, &dst->cap_attrs, src->n_attrs, sizeof(*dst->attrs));
-	if (src->n)
-		memcpy(dst->r, src->r, src->n * sizeof(*src->r));
-	if (src->n_attrs)
-		memcpy(dst->attrs, src->attrs, src->n_attrs * sizeof(*src->attrs));
-	dst->n = src->n;
-	dst->n_attrs = src->n_attrs;
-}
-
-static bool rib_eq(const struct rib *a, const struct rib *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (pfx_cmp(&a->r[i].pfx, &b->r[i].pfx) ||
-		    memcmp(&a->attrs[a->r[i].attr], &b->attrs[b->r[i].attr], sizeof(struct bgp_attrs)))
-			return false;
-	return true;
-}
-
 /* --- next hops ----------------------------------------------------------------------------- */
 
 static bool is_ll(const struct ip *ip)
@@ -222,13 +218,13 @@ struct collect {
 	struct bgp_attrs base;
 };
 
-static bool pool_for_peer(const struct cfg_pool *pool, const struct bgp_peer *p)
+static bool pool_for_peer(const struct cfg_pool *pool, const struct cfg_peer *pc)
 {
 	if (!pool->adv.n_peers)
 		return true;
 	for (int i = 0; i < pool->adv.n_peers; i++) {
 		struct ip ip;
-		if (ip_parse(pool->adv.peers[i], &ip) == 0 && ip_eq(&ip, &p->cfg.addr))
+		if (ip_parse(pool->adv.peers[i], &ip) == 0 && ip_eq(&ip, &pc->addr))
 			return true;
 	}
 	return false;
@@ -249,7 +245,7 @@ static void collect_one(const struct alloc_assignment *as, void *arg)
 	if (!pool)
 		return;
 	sw = cfg_pool_switch(c->cfg, pool);
-	if (!sw || strcmp(sw->name, s->p->cfg.sw) || !pool_for_peer(pool, s->p))
+	if (!sw || strcmp(sw->name, s->v.cfg.sw) || !pool_for_peer(pool, &s->v.cfg))
 		return;
 	at = c->base;
 	at.n_comm = (uint8_t)(pool->adv.n_communities < BGP_MAX_COMM ? pool->adv.n_communities :
@@ -279,252 +275,250 @@ static void collect_one(const struct alloc_assignment *as, void *arg)
 	}
 }
 
-/* The desired adj-RIB-out; true when it differs from what was sent. */
-static bool compute_want(struct sess *s, struct agent *a)
-{
-	struct collect c = {.s = s, .cfg = a->cfg};
-	const struct cfg_peer *pc = &s->p->cfg;
-
-	if (s->leaving)
-		return false; /* routes stay until the Cease: layer 2 is taking over */
-	rib_clear(&s->want);
-	c.base.ebgp = pc->peer_asn != pc->self_asn;
-	c.base.as4 = s->p->neg.as4;
-	c.base.local_as = pc->self_asn;
-	next_hops(a->cfg, pc, &c.base);
-	if (a->alloc)
-		alloc_foreach(a->alloc, collect_one, &c);
-	rib_sort(&s->want);
-	return !rib_eq(&s->want, &s->sent);
-}
-
-/* --- sending ---------------------------------------------------------------------------- */
-
-static bool fam_ok(const struct sess *s, const struct prefix *p, const struct bgp_attrs *at)
-{
-	const struct bgp_peer *pe = s->p;
-
-	if (p->ip.family == AF_INET)
-		return pe->neg.mp_ipv4 && (!at || at->nh4.family);
-	return pe->neg.mp_ipv6 && (!at || at->nh6.family);
-}
-
-/* Packs prefixes of one family into UPDATEs (announce with at, or withdraw) and queues them. */
-static void send_prefixes(struct sess *s, const struct bgp_attrs *at, int afi,
-			  const struct prefix *pfx, size_t n)
-{
-	uint8_t buf[BGP_MAX_LEN];
-
-	while (n) {
-		struct wbuf w = wbuf_make(buf, sizeof(buf));
-		size_t done = bgp_update_encode(&w, BGP_MAX_LEN, at, afi, pfx, n);
-
-		if (w.err || done == 0)
-			log_fatal("bgp: peer %s: UPDATE encoding failed", s->p->name);
-		bgp_peer_send(s->p, buf, w.len);
-		s->p->st.upd_tx++;
-		s->p->st.prefixes_tx += done;
-		pfx += done;
-		n -= done;
-	}
-}
-
-struct pending {
-	struct prefix pfx;
-	uint32_t attr;
-};
-
-static int pending_cmp(const void *x, const void *y)
-{
-	const struct pending *a = x, *b = y;
-
-	if (a->attr != b->attr)
-		return a->attr < b->attr ? -1 : 1;
-	if (a->pfx.ip.family != b->pfx.ip.family)
-		return a->pfx.ip.family < b->pfx.ip.family ? -1 : 1;
-	return pfx_cmp(&a->pfx, &b->pfx);
-}
-
-/* Sends runs of same-attribute, same-family prefixes; attr UINT32_MAX = withdraw. */
-static void send_pending(struct sess *s, struct pending *pd, size_t n)
-{
-	struct prefix *tmp;
-	size_t i = 0;
-
-	if (!n)
-		return;
-	qsort(pd, n, sizeof(*pd), pending_cmp);
-	tmp = malloc(n * sizeof(*tmp));
-	if (!tmp)
-		log_fatal("bgp: out of memory");
-	while (i < n) {
-		size_t j = i, k = 0;
-
-		while (j < n && pd[j].attr == pd[i].attr && pd[j].pfx.ip.family == pd[i].pfx.ip.family)
-			tmp[k++] = pd[j++].pfx;
-		send_prefixes(s, pd[i].attr == UINT32_MAX ? NULL : &s->want.attrs[pd[i].attr],
-			      pd[i].pfx.ip.family == AF_INET ? BGP_AFI_IPV4 : BGP_AFI_IPV6, tmp, k);
-		i = j;
-	}
-	free(tmp);
-}
-
 static void warn_nh(struct sess *s)
 {
 	for (size_t i = 0; i < s->want.n_attrs; i++) {
 		const struct bgp_attrs *at = &s->want.attrs[i];
 		if (!at->nh4.family && !s->warned_nh4) {
-			log_warn("bgp: peer %s: no IPv4 address on switch \"%s\": IPv4 routes not sent",
-				 s->p->name, s->p->cfg.sw);
+			log_warn(
+			    "bgp: peer %s: no IPv4 address on switch \"%s\": IPv4 routes not sent",
+			    s->v.name, s->v.cfg.sw);
 			s->warned_nh4 = true;
 		}
 		if (!at->nh6.family && !s->warned_nh6) {
-			log_warn("bgp: peer %s: no IPv6 address on switch \"%s\": IPv6 routes not sent",
-				 s->p->name, s->p->cfg.sw);
+			log_warn(
+			    "bgp: peer %s: no IPv6 address on switch \"%s\": IPv6 routes not sent",
+			    s->v.name, s->v.cfg.sw);
 			s->warned_nh6 = true;
 		}
 	}
 }
 
-/* Brings the peer's routes from `sent` to `want`: withdrawals, then announcements grouped by
- * attributes; End-of-RIB after the first table (RFC 4724 2). */
-static void sess_flush(struct sess *s)
+/* The desired adj-RIB-out (the 4-octet AS_PATH flag is the speaker's, per session). */
+static void compute_want(struct sess *s, struct agent *a)
 {
-	struct pending *pd;
-	size_t i = 0, j = 0, n = 0, w = 0;
-	uint8_t buf[64];
+	struct collect c = {.s = s, .cfg = a->cfg};
+	const struct cfg_peer *pc = &s->v.cfg;
 
-	if (s->p->state != BGP_ESTABLISHED)
-		return;
-	pd = malloc((s->want.n + s->sent.n + 1) * sizeof(*pd));
-	if (!pd)
-		log_fatal("bgp: out of memory");
-	/* withdrawals: sent and no longer wanted */
-	while (i < s->sent.n) {
-		int c = j < s->want.n ? pfx_cmp(&s->sent.r[i].pfx, &s->want.r[j].pfx) : -1;
+	rib_clear(&s->want);
+	c.base.ebgp = pc->peer_asn != pc->self_asn;
+	c.base.local_as = pc->self_asn;
+	next_hops(a->cfg, pc, &c.base);
+	if (a->alloc)
+		alloc_foreach(a->alloc, collect_one, &c);
+	rib_sort(&s->want);
+	if (s->v.state == BGP_ESTABLISHED)
+		warn_nh(s);
+}
 
-		if (c < 0) {
-			if (fam_ok(s, &s->sent.r[i].pfx, &s->sent.attrs[s->sent.r[i].attr]))
-				pd[n++] = (struct pending){s->sent.r[i].pfx, UINT32_MAX};
-			i++;
-		} else if (c > 0) {
-			j++;
-		} else {
-			i++;
-			j++;
+/* --- the speaker process ------------------------------------------------------------------- */
+
+static void spawn(struct bgp *b);
+static void speaker_lost(struct bgp *b, const char *why);
+
+/* Waits while the speaker's queue is full (it never waits on us: it queues), but not for a
+ * speaker that stopped reading: after SEND_MS it is killed and restarted. */
+static void ipc_send(struct bgp *b, const void *msg, size_t len)
+{
+	uint64_t until = ev_now_ms() + SEND_MS;
+
+	while (b->fd >= 0 && send(b->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		struct pollfd pfd = {.fd = b->fd, .events = POLLOUT};
+		uint64_t now = ev_now_ms();
+
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			speaker_lost(b, strerror(errno));
+			return;
 		}
-	}
-	w = n;
-	send_pending(s, pd, n);
-	n = 0;
-	/* announcements: new, or with other attributes (an implicit replace, RFC 4271 3.1) */
-	for (i = 0, j = 0; j < s->want.n; j++) {
-		const struct route *r = &s->want.r[j];
-		bool same = false;
-
-		while (i < s->sent.n && pfx_cmp(&s->sent.r[i].pfx, &r->pfx) < 0)
-			i++;
-		if (i < s->sent.n && !pfx_cmp(&s->sent.r[i].pfx, &r->pfx))
-			same = !memcmp(&s->sent.attrs[s->sent.r[i].attr], &s->want.attrs[r->attr],
-				       sizeof(struct bgp_attrs));
-		if (!same && fam_ok(s, &r->pfx, &s->want.attrs[r->attr]))
-			pd[n++] = (struct pending){r->pfx, r->attr};
-	}
-	send_pending(s, pd, n);
-	free(pd);
-	warn_nh(s);
-	if (w || n)
-		log_info("bgp: peer %s: sent %zu withdrawals, %zu announcements", s->p->name, w, n);
-	rib_copy(&s->sent, &s->want);
-	if (!s->table_queued) {
-		for (int afi = BGP_AFI_IPV4; afi <= BGP_AFI_IPV6; afi++) {
-			struct wbuf wb = wbuf_make(buf, sizeof(buf));
-
-			if (afi == BGP_AFI_IPV4 ? !s->p->neg.mp_ipv4 : !s->p->neg.mp_ipv6)
-				continue;
-			bgp_eor_encode(&wb, afi);
-			bgp_peer_send(s->p, buf, wb.len);
-			s->p->st.upd_tx++;
+		if (now >= until) {
+			speaker_lost(b, "not reading its channel");
+			return;
 		}
-		s->table_queued = true;
-		table_done(s);
+		poll(&pfd, 1, (int)(until - now));
 	}
 }
 
-/* The initial table counts as announced once the socket took all of it, End-of-RIB included:
- * only then may layer 2 stop answering, and the reconcile pass that follows (long with 100,000
- * services) no longer holds the rest of the table back in our send buffer. */
-static void table_done(struct sess *s)
+static struct sess *find_id(struct bgp *b, uint32_t id)
 {
-	if (!s->table_queued || s->table_sent || !bgp_peer_tx_idle(s->p))
-		return;
-	s->table_sent = true;
-	log_info("bgp: peer %s: initial table sent (%zu prefixes), End-of-RIB", s->p->name,
-		 s->sent.n);
-	agent_changed(s->b->a);
-}
-
-static void flush_cb(struct ev_timer *t, void *arg)
-{
-	struct bgp *b = arg;
-
 	for (int i = 0; i < b->n; i++)
-		sess_flush(b->s[i]);
+		if (b->s[i]->id == id)
+			return b->s[i];
+	return NULL;
 }
 
-static void schedule_flush(struct bgp *b)
+static void on_status(struct bgp *b, const struct bgp_ipc_status *m)
 {
-	if (!ev_timer_armed(b->flush))
-		ev_timer_arm(b->flush, COALESCE_MS);
+	struct sess *s = find_id(b, m->h.peer);
+	struct cfg_peer cfg;
+	bool was, up;
+
+	if (!s)
+		return;
+	was = announced(s);
+	up = s->v.state == BGP_ESTABLISHED;
+	cfg = s->v.cfg; /* ours: BFD options change without the speaker */
+	s->v = m->v;
+	s->v.cfg = cfg;
+	/* a new session: a pass recomputes its routes (next hops, warnings) */
+	if (was != announced(s) || up != (s->v.state == BGP_ESTABLISHED))
+		agent_changed(b->a);
 }
 
-/* --- peer hooks ---------------------------------------------------------------------------- */
-
-static void on_up(struct bgp_peer *p)
+/* One message from the speaker; true for the end of a query's answer. */
+static bool handle(struct bgp *b, const uint8_t *buf, size_t len)
 {
-	struct sess *s = p->glue;
+	const struct bgp_ipc_hdr *h = (const struct bgp_ipc_hdr *)buf;
 
-	p->our_caps.gr_flags &= (uint8_t)~BGP_GR_F_RESTART;
-	rib_clear(&s->sent);
-	s->table_queued = s->table_sent = false;
-	compute_want(s, s->b->a);
-	/* the initial table goes out at once: nothing to coalesce with */
-	ev_timer_arm(s->b->flush, 0);
+	if (len < sizeof(*h))
+		return false;
+	if (h->type == BGP_IPC_STATUS && len == sizeof(struct bgp_ipc_status))
+		on_status(b, (const struct bgp_ipc_status *)buf);
+	return h->type == BGP_IPC_QUERY_END;
 }
 
-static void on_down(struct bgp_peer *p)
+/* Reads what is there; true when a query's end came by. */
+static bool ipc_read(struct bgp *b)
 {
-	struct sess *s = p->glue;
+	static uint8_t buf[sizeof(struct bgp_ipc_status) + 64];
+	bool end = false;
 
-	rib_clear(&s->sent);
-	s->table_queued = false;
-	if (s->table_sent) {
-		s->table_sent = false;
-		agent_changed(s->b->a);
+	while (b->fd >= 0) {
+		ssize_t r = recv(b->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			break;
+		if (r <= 0) {
+			speaker_lost(b, r ? strerror(errno) : "channel closed");
+			break;
+		}
+		end |= handle(b, buf, (size_t)r);
+	}
+	return end;
+}
+
+static void ipc_cb(int fd, uint32_t events, void *arg)
+{
+	ipc_read(arg);
+}
+
+void bgp_sync(struct bgp *b)
+{
+	struct bgp_ipc_hdr q = {BGP_IPC_QUERY, 0};
+	uint64_t until = ev_now_ms() + SYNC_MS;
+
+	if (!b || b->fd < 0)
+		return;
+	ipc_send(b, &q, sizeof(q));
+	while (b->fd >= 0) {
+		struct pollfd pfd = {.fd = b->fd, .events = POLLIN};
+		uint64_t now = ev_now_ms();
+
+		if (now >= until) {
+			log_warn("bgp: the speaker did not answer within %d ms", SYNC_MS);
+			return;
+		}
+		if (poll(&pfd, 1, (int)(until - now)) > 0 && ipc_read(b))
+			return;
 	}
 }
 
-static void on_drained(struct bgp_peer *p)
+/* --- telling the speaker ------------------------------------------------------------------- */
+
+static void send_peer(struct sess *s)
 {
-	table_done(p->glue);
+	struct bgp *b = s->b;
+	struct bgp_ipc_peer m = {.h = {BGP_IPC_PEER, s->id},
+				 .cfg = s->v.cfg,
+				 .router_id = s->v.router_id,
+				 /* RFC 4724 4.1: the agent that adopted the previous run's
+				  * dataplane kept forwarding while it was away */
+				 .gr_fwd = dp_adopted(b->a->dp),
+				 .agent_started_ms = b->a->started_ms};
+
+	ipc_send(b, &m, sizeof(m));
+	for (size_t i = 0; i < s->shadow.n_attrs; i++) {
+		struct bgp_ipc_attrs at = {
+		    .h = {BGP_IPC_ATTRS, s->id}, .id = (uint16_t)(i + 1), .at = s->shadow.attrs[i]};
+		ipc_send(b, &at, sizeof(at));
+	}
 }
 
-/* RFC 2918 4: answer a ROUTE-REFRESH by sending the family's routes again. */
-static void on_refresh(struct bgp_peer *p, int afi)
+/* The stable id of an attribute set (sent to the speaker when new); 0 when ids ran out. */
+static uint16_t attr_id(struct sess *s, const struct bgp_attrs *at)
 {
-	struct sess *s = p->glue;
-	int fam = afi == BGP_AFI_IPV4 ? AF_INET : AF_INET6;
-	size_t o = 0;
+	struct rib *sh = &s->shadow;
+	size_t n = sh->n_attrs;
+	struct bgp_ipc_attrs m = {.h = {BGP_IPC_ATTRS, s->id}, .at = *at};
 
-	for (size_t i = 0; i < s->sent.n; i++)
-		if (s->sent.r[i].pfx.ip.family != fam)
-			s->sent.r[o++] = s->sent.r[i];
-	s->sent.n = o;
-	log_info("bgp: peer %s: route refresh for AFI %d", p->name, afi);
-	schedule_flush(s->b);
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(&sh->attrs[i], at, sizeof(*at)))
+			return (uint16_t)(i + 1);
+	if (n == ATTR_IDS) {
+		if (!s->warned_ids)
+			log_err("bgp: peer %s: more than %d distinct attribute sets: routes with "
+				"new ones are not sent",
+				s->v.name, ATTR_IDS);
+		s->warned_ids = true;
+		return 0;
+	}
+	rib_attr(sh, at);
+	m.id = (uint16_t)(n + 1);
+	ipc_send(s->b, &m, sizeof(m));
+	return m.id;
 }
 
-static const struct bgp_peer_ops sess_ops = {on_up, on_down, on_refresh, on_drained};
+struct batch {
+	struct sess *s;
+	struct bgp_ipc_routes *m;
+};
+
+static void batch_add(struct batch *t, const struct prefix *p, uint16_t attr)
+{
+	t->m->r[t->m->n++] = (struct bgp_ipc_route){*p, attr};
+	if (t->m->n < BGP_IPC_ROUTES_MAX)
+		return;
+	ipc_send(t->s->b, t->m, sizeof(*t->m) + t->m->n * sizeof(t->m->r[0]));
+	t->m->n = 0;
+}
+
+/* Sends the speaker the difference between what it holds for the session and `want`. */
+static void send_routes(struct sess *s)
+{
+	static uint8_t buf[BGP_IPC_MAX];
+	struct batch t = {s, (struct bgp_ipc_routes *)buf};
+	uint16_t *ids = malloc((s->want.n_attrs + 1) * sizeof(*ids));
+	const struct rib *sh = &s->shadow;
+	struct route *next;
+	size_t i = 0, j = 0;
+
+	if (!ids || !(next = malloc((s->want.n + 1) * sizeof(*next))))
+		log_fatal("bgp: out of memory");
+	*t.m = (struct bgp_ipc_routes){.h = {BGP_IPC_ROUTES, s->id}};
+	for (size_t k = 0; k < s->want.n_attrs; k++)
+		ids[k] = attr_id(s, &s->want.attrs[k]);
+	for (size_t k = 0; k < s->want.n; k++)
+		next[k] = (struct route){s->want.r[k].pfx, ids[s->want.r[k].attr]};
+	while (i < sh->n || j < s->want.n) {
+		int c = i == sh->n ? 1 : j == s->want.n ? -1 : pfx_cmp(&sh->r[i].pfx, &next[j].pfx);
+
+		if (c < 0)
+			batch_add(&t, &sh->r[i++].pfx, 0);
+		else if (c > 0 || sh->r[i++].attr != next[j].attr)
+			batch_add(&t, &next[j].pfx, (uint16_t)next[j].attr);
+		if (c >= 0)
+			j++;
+	}
+	t.m->complete = 1;
+	ipc_send(s->b, t.m, sizeof(*t.m) + t.m->n * sizeof(t.m->r[0]));
+	free(s->shadow.r);
+	s->shadow.r = next;
+	s->shadow.n = s->shadow.cap = s->want.n;
+	free(ids);
+}
 
 /* --- sessions ------------------------------------------------------------------------------ */
 
@@ -556,9 +550,10 @@ static uint32_t router_id(struct agent *a, const struct cfg_peer *pc)
 static void on_bfd(struct bfd_sess *bs, enum bfd_state old, void *arg)
 {
 	struct sess *s = arg;
+	struct bgp_ipc_hdr m = {BGP_IPC_BFD_DOWN, s->id};
 
 	if (old == BFD_UP && bs->state == BFD_DOWN && bs->remote_state != BFD_ADMIN_DOWN)
-		bgp_fsm(s->p, BGP_EV_BFD_DOWN);
+		ipc_send(s->b, &m, sizeof(m));
 }
 
 static struct bfd_params bfd_params(const struct cfg_peer *pc)
@@ -578,7 +573,7 @@ static struct bfd_params bfd_params(const struct cfg_peer *pc)
 static void sess_bfd_sync(struct sess *s, const struct cfg_peer *pc)
 {
 	struct bfd_params pr = bfd_params(pc);
-	struct cfg_peer *cur = &s->p->cfg;
+	struct cfg_peer *cur = &s->v.cfg;
 
 	cur->bfd = pc->bfd;
 	cur->bfd_min_tx_ms = pc->bfd_min_tx_ms;
@@ -600,37 +595,10 @@ static void sess_bfd_sync(struct sess *s, const struct cfg_peer *pc)
 	s->bfd = bfd_sess_new(s->b->bfd, &pc->addr, &pc->source_addr, &pr, on_bfd, s);
 }
 
-struct bfd_sess *bgp_peer_bfd(const struct bgp_peer *p)
+struct bfd_sess *bgp_peer_bfd(const struct bgp_peer_view *v)
 {
-	const struct sess *s = p->glue;
-	return s ? s->bfd : NULL;
-}
-
-static void listen_md5(struct bgp *b, const struct cfg_peer *pc, bool on)
-{
-	char key[96];
-	int fd = b->lfd[pc->addr.family == AF_INET6];
-
-	bgp_peer_key(pc, key, sizeof(key));
-	if (!key[0] || fd < 0)
-		return;
-	if (bgp_sock_md5(fd, &pc->addr, on ? key : NULL) < 0)
-		log_warn("bgp: peer %s: TCP_MD5SIG on the listening socket: %s",
-			 ip_str(&pc->addr, key), strerror(errno));
-}
-
-/* RFC 4724 4.1, the restarting speaker: an agent that adopted the previous run's dataplane
- * kept forwarding to the services while it was away, so its OPENs carry Forwarding State for
- * both families (the peer keeps our stale routes until End-of-RIB instead of flushing them),
- * and the first OPEN within the restart time we advertise carries Restart State (cleared once
- * Established, in on_up). A first start, or one after --cleanup-on-exit, sets neither. */
-static void gr_restarting(struct bgp *b, struct bgp_peer *p)
-{
-	if (!p->our_caps.gr || !dp_adopted(b->a->dp))
-		return;
-	p->our_caps.gr_fwd = true;
-	if (ev_now_ms() - b->a->started_ms < (uint64_t)p->our_caps.gr_time * 1000)
-		p->our_caps.gr_flags |= BGP_GR_F_RESTART;
+	const struct sess *s = (const struct sess *)((const char *)v - offsetof(struct sess, v));
+	return s->bfd;
 }
 
 static struct sess *sess_new(struct bgp *b, const struct cfg_peer *pc)
@@ -640,17 +608,20 @@ static struct sess *sess_new(struct bgp *b, const struct cfg_peer *pc)
 	if (!s)
 		log_fatal("bgp: out of memory");
 	s->b = b;
-	s->p = bgp_peer_new(b->loop, pc, router_id(b->a, pc), &sess_ops, s);
-	gr_restarting(b, s->p);
-	listen_md5(b, pc, true);
+	s->id = ++b->next_id;
+	s->v.cfg = *pc;
+	ip_str(&pc->addr, s->v.name);
+	s->v.router_id = router_id(b->a, pc);
+	s->v.peer_asn = pc->peer_asn;
 	if (pc->asn_mode == CFG_ASN_EXTERNAL)
 		log_info("bgp: peer %s: configured (AS: any but ours, from its OPEN; our AS %u, "
-			 "switch \"%s\")", s->p->name, pc->self_asn, pc->sw);
+			 "switch \"%s\")",
+			 s->v.name, pc->self_asn, pc->sw);
 	else
-		log_info("bgp: peer %s: configured (AS %u, our AS %u, switch \"%s\")", s->p->name,
+		log_info("bgp: peer %s: configured (AS %u, our AS %u, switch \"%s\")", s->v.name,
 			 pc->peer_asn, pc->self_asn, pc->sw);
 	sess_bfd_sync(s, pc);
-	bgp_fsm(s->p, BGP_EV_START);
+	send_peer(s);
 	return s;
 }
 
@@ -658,16 +629,13 @@ static struct sess *sess_new(struct bgp *b, const struct cfg_peer *pc)
  * through this session (the caller then asks for a pass so layer 2 takes over). */
 static bool sess_free(struct sess *s, uint8_t cease)
 {
-	bool was = s->table_sent;
+	bool was = s->v.table_sent && s->v.state == BGP_ESTABLISHED;
+	struct bgp_ipc_del m = {.h = {BGP_IPC_PEER_DEL, s->id}, .cease = cease};
 
-	s->table_queued = s->table_sent = false;
 	bfd_sess_free(s->bfd); /* AdminDown first: the peer's BFD client sees no failure */
-	bgp_err_set(&s->p->err, BGP_ERR_CEASE, cease, NULL, 0);
-	bgp_fsm(s->p, BGP_EV_STOP);
-	listen_md5(s->b, &s->p->cfg, false);
-	bgp_peer_free(s->p);
+	ipc_send(s->b, &m, sizeof(m));
 	rib_free(&s->want);
-	rib_free(&s->sent);
+	rib_free(&s->shadow);
 	free(s);
 	return was;
 }
@@ -695,21 +663,21 @@ static void remove_at(struct bgp *b, int i)
 int bgp_reconcile(struct bgp *b, struct agent *a)
 {
 	const struct cfg *cfg = a->cfg;
-	bool dirty = false;
 
 	/* sessions whose peer went away or changed */
 	for (int i = 0; i < b->n; i++) {
 		struct sess *s = b->s[i];
-		const struct cfg_peer *pc = cfg ? cfg_find_peer(cfg, &s->p->cfg.addr, s->p->cfg.sw) : NULL;
+		const struct cfg_peer *pc =
+		    cfg ? cfg_find_peer(cfg, &s->v.cfg.addr, s->v.cfg.sw) : NULL;
 
-		if (pc && peer_cfg_same(pc, &s->p->cfg)) {
+		if (pc && peer_cfg_same(pc, &s->v.cfg)) {
 			s->leaving = false;
 			sess_bfd_sync(s, pc);
 			continue;
 		}
 		if (pc) {
 			log_info("bgp: peer %s: configuration changed, restarting the session",
-				 s->p->name);
+				 s->v.name);
 			if (sess_free(s, BGP_CEASE_CONFIG_CHANGE))
 				agent_changed(a);
 			remove_at(b, i--);
@@ -717,12 +685,12 @@ int bgp_reconcile(struct bgp *b, struct agent *a)
 		}
 		/* Layer 2 answers first (this pass makes bgp_switch_announced() false), then the
 		 * Cease on the next pass, so traffic keeps a path. */
-		if (!s->leaving && s->table_sent && s->p->state == BGP_ESTABLISHED) {
+		if (!s->leaving && announced(s)) {
 			s->leaving = true;
 			agent_changed(a);
 			continue;
 		}
-		log_info("bgp: peer %s: removed", s->p->name);
+		log_info("bgp: peer %s: removed", s->v.name);
 		if (sess_free(s, BGP_CEASE_DECONFIGURED))
 			agent_changed(a);
 		remove_at(b, i--);
@@ -735,142 +703,181 @@ int bgp_reconcile(struct bgp *b, struct agent *a)
 			log_fatal("bgp: out of memory");
 		b->s[b->n++] = sess_new(b, &cfg->peers[i]);
 	}
+	/* routes stay as they are on a leaving session until the Cease: layer 2 is taking over */
 	for (int i = 0; i < b->n; i++)
-		if (b->s[i]->p->state == BGP_ESTABLISHED && compute_want(b->s[i], a))
-			dirty = true;
-	if (dirty)
-		schedule_flush(b);
+		if (!b->s[i]->leaving) {
+			compute_want(b->s[i], a);
+			send_routes(b->s[i]);
+		}
 	return 0;
 }
 
-/* --- listening ----------------------------------------------------------------------------- */
+/* --- the speaker's life -------------------------------------------------------------------- */
 
-static void accept_cb(int lfd, uint32_t events, void *arg)
+static void spawn(struct bgp *b)
 {
-	struct bgp *b = arg;
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char name[IP_STRLEN];
-	struct ip ip;
-	int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	char port[8];
+	const char *argv[] = {
+	    "edgelb-bgp", "--bgp-port", port, "--log-level", log_level_name(log_get_level()), NULL};
+	int sv[2];
 
-	if (fd < 0)
+	snprintf(port, sizeof(port), "%u", b->a->bgp_port ? b->a->bgp_port : BGP_PORT);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		log_fatal("bgp: socketpair: %s", strerror(errno));
+	b->pid = fork();
+	if (b->pid < 0)
+		log_fatal("bgp: fork: %s", strerror(errno));
+	if (b->pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(sv[1], BGP_IPC_FD) < 0)
+			_exit(127);
+		if (sv[1] == BGP_IPC_FD)
+			fcntl(BGP_IPC_FD, F_SETFD, 0);
+		execv(b->path, (char *const *)argv);
+		fprintf(stderr, "edgelbd: %s: %s\n", b->path, strerror(errno));
+		_exit(127);
+	}
+	close(sv[1]);
+	b->fd = sv[0];
+	b->spawned_ms = ev_now_ms();
+	ev_fd_add(b->loop, b->fd, EPOLLIN, ipc_cb, b);
+	log_info("bgp: speaker started (%s, pid %d)", b->path, (int)b->pid);
+	for (int i = 0; i < b->n; i++) {
+		struct sess *s = b->s[i];
+
+		free(s->shadow.r); /* the new speaker holds nothing yet */
+		s->shadow.r = NULL;
+		s->shadow.n = s->shadow.cap = 0;
+		send_peer(s);
+		if (!s->leaving)
+			send_routes(s);
+	}
+}
+
+static void respawn_cb(struct ev_timer *t, void *arg)
+{
+	spawn(arg);
+}
+
+/* The speaker died: sessions are down until a new one runs (layer 2 takes over meanwhile). */
+static void speaker_lost(struct bgp *b, const char *why)
+{
+	int status = 0;
+	bool young = ev_now_ms() - b->spawned_ms < 5000;
+
+	if (b->fd < 0)
 		return;
-	ip_from_sockaddr((struct sockaddr *)&ss, &ip, NULL);
-	for (int i = 0; i < b->n; i++)
-		if (ip_eq(&b->s[i]->p->cfg.addr, &ip) && !b->s[i]->leaving) {
-			bgp_peer_accept(b->s[i]->p, fd);
-			return;
-		}
-	/* RFC 4271 8: only configured peers */
-	log_info("bgp: connection from %s refused: not a configured peer", ip_str(&ip, name));
-	close(fd);
+	ev_fd_del(b->loop, b->fd);
+	close(b->fd);
+	b->fd = -1;
+	kill(b->pid, SIGKILL);
+	waitpid(b->pid, &status, 0);
+	log_err("bgp: the speaker (pid %d) is gone (%s; %s %d); restarting it", (int)b->pid, why,
+		WIFSIGNALED(status) ? "signal" : "exit status",
+		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	for (int i = 0; i < b->n; i++) {
+		struct sess *s = b->s[i];
+
+		if (announced(s))
+			agent_changed(b->a);
+		s->v.state = BGP_IDLE;
+		s->v.table_sent = false;
+		s->v.announced = s->v.pending = 0;
+	}
+	ev_timer_arm(b->respawn, young ? RESPAWN_MS : 0);
+}
+
+/* edgelb-bgp sits next to edgelbd. */
+static int speaker_path(struct bgp *b, char *err, size_t errlen)
+{
+	ssize_t n = readlink("/proc/self/exe", b->path, sizeof(b->path) - 16);
+	char *slash;
+
+	if (n < 0) {
+		snprintf(err, errlen, "/proc/self/exe: %s", strerror(errno));
+		return -1;
+	}
+	b->path[n] = '\0';
+	slash = strrchr(b->path, '/');
+	strcpy(slash ? slash + 1 : b->path, "edgelb-bgp");
+	if (access(b->path, X_OK) < 0) {
+		snprintf(err, errlen, "%s: %s (the speaker is installed next to edgelbd)", b->path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 struct bgp *bgp_new(struct agent *a, char *err, size_t errlen)
 {
 	struct bgp *b = calloc(1, sizeof(*b));
-	uint16_t port = a->bgp_port ? a->bgp_port : BGP_PORT;
 
 	if (!b)
 		log_fatal("bgp: out of memory");
 	b->a = a;
 	b->loop = a->loop;
-	b->flush = ev_timer_new(a->loop, flush_cb, b);
-	for (int i = 0; i < 2; i++) {
-		int fam = i ? AF_INET6 : AF_INET;
-
-		b->lfd[i] = bgp_sock_listen(fam, port);
-		if (b->lfd[i] < 0) {
-			log_warn("bgp: cannot listen on %s port %u: %s (active sessions only)",
-				 i ? "IPv6" : "IPv4", port, strerror(errno));
-			continue;
-		}
-		ev_fd_add(a->loop, b->lfd[i], EPOLLIN, accept_cb, b);
+	b->fd = -1;
+	if (speaker_path(b, err, errlen) < 0) {
+		free(b);
+		return NULL;
 	}
-	log_info("bgp: listening on port %u", port);
+	b->respawn = ev_timer_new(a->loop, respawn_cb, b);
+	spawn(b);
 	return b;
 }
 
 void bgp_free(struct bgp *b)
 {
+	struct bgp_ipc_hdr m = {BGP_IPC_EXIT, 0};
+	int status;
+
 	if (!b)
 		return;
-	for (int i = 0; i < b->n; i++)
-		sess_free(b->s[i], BGP_CEASE_SHUTDOWN);
+	for (int i = 0; i < b->n; i++) {
+		bfd_sess_free(b->s[i]->bfd);
+		rib_free(&b->s[i]->want);
+		rib_free(&b->s[i]->shadow);
+		free(b->s[i]);
+	}
 	free(b->s);
 	bfd_free(b->bfd);
-	for (int i = 0; i < 2; i++)
-		if (b->lfd[i] >= 0) {
-			ev_fd_del(b->loop, b->lfd[i]);
-			close(b->lfd[i]);
+	if (b->fd >= 0) {
+		/* the speaker sends each peer a Cease (administrative shutdown) and exits */
+		ipc_send(b, &m, sizeof(m));
+		for (int t = 0; t < 300 && waitpid(b->pid, &status, WNOHANG) == 0; t++)
+			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+		if (waitpid(b->pid, &status, WNOHANG) == 0) {
+			kill(b->pid, SIGKILL);
+			waitpid(b->pid, &status, 0);
 		}
-	ev_timer_free(b->flush);
+		ev_fd_del(b->loop, b->fd);
+		close(b->fd);
+	}
+	ev_timer_free(b->respawn);
 	free(b);
 }
 
 bool bgp_switch_announced(struct bgp *b, const char *sw)
 {
-	for (int i = 0; b && i < b->n; i++) {
-		const struct sess *s = b->s[i];
-		if (!s->leaving && s->table_sent && s->p->state == BGP_ESTABLISHED &&
-		    !strcmp(s->p->cfg.sw, sw))
+	for (int i = 0; b && i < b->n; i++)
+		if (announced(b->s[i]) && !strcmp(b->s[i]->v.cfg.sw, sw))
 			return true;
-	}
 	return false;
 }
 
 void bgp_foreach_peer(struct bgp *b, bgp_peer_iter_fn fn, void *arg)
 {
 	for (int i = 0; b && i < b->n; i++)
-		fn(b->s[i]->p, arg);
+		fn(&b->s[i]->v, arg);
 }
 
-struct bgp_peer *bgp_find_peer(struct bgp *b, const struct ip *addr, const char *sw)
+struct bgp_peer_view *bgp_find_peer(struct bgp *b, const struct ip *addr, const char *sw)
 {
 	for (int i = 0; b && i < b->n; i++)
-		if (ip_eq(&b->s[i]->p->cfg.addr, addr) && (!sw || !strcmp(b->s[i]->p->cfg.sw, sw)))
-			return b->s[i]->p;
+		if (ip_eq(&b->s[i]->v.cfg.addr, addr) && (!sw || !strcmp(b->s[i]->v.cfg.sw, sw)))
+			return &b->s[i]->v;
 	return NULL;
-}
-
-size_t bgp_peer_announced(const struct bgp_peer *p)
-{
-	const struct sess *s = p->glue;
-	size_t n = 0;
-
-	if (!s || p->state != BGP_ESTABLISHED)
-		return 0;
-	for (size_t i = 0; i < s->sent.n; i++)
-		if (fam_ok(s, &s->sent.r[i].pfx, &s->sent.attrs[s->sent.r[i].attr]))
-			n++;
-	return n;
-}
-
-size_t bgp_peer_pending(const struct bgp_peer *p)
-{
-	const struct sess *s = p->glue;
-	size_t i = 0, j = 0, n = 0;
-
-	if (!s || p->state != BGP_ESTABLISHED)
-		return 0;
-	/* routes still to announce or withdraw: the difference between want and sent */
-	while (i < s->sent.n || j < s->want.n) {
-		int c = i == s->sent.n ? 1 : j == s->want.n ? -1 :
-			pfx_cmp(&s->sent.r[i].pfx, &s->want.r[j].pfx);
-
-		if (c < 0) {
-			n++;
-			i++;
-		} else if (c > 0) {
-			n++;
-			j++;
-		} else {
-			n += memcmp(&s->sent.attrs[s->sent.r[i].attr], &s->want.attrs[s->want.r[j].attr],
-				    sizeof(struct bgp_attrs)) != 0;
-			i++;
-			j++;
-		}
-	}
-	return n;
 }

@@ -1,14 +1,14 @@
 /* Control commands of the BGP speaker: bgp.peer.set (upsert), bgp.peer.list, bgp.peer.remove,
  * bgp.peer.show. Runtime peers are validated fully, then stored (kind "peer", key
  * "<switch>/<address>") and the desired state rebuilt; a refused request changes nothing.
- * Session state comes from the speaker through bgp.h/peer.h. */
+ * Session state comes from the speaker process through bgp.h/ipc.h. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bfd/bfd.h"
 #include "bgp/bgp.h"
-#include "bgp/peer.h"
+#include "bgp/ipc.h"
 #include "config/config.h"
 #include "ctl/ctl.h"
 #include "daemon/agent.h"
@@ -125,7 +125,7 @@ static int peer_remove(struct agent *a, struct json_object *args, struct json_ob
 static struct json_object *peer_row(struct agent *a, const struct cfg_peer *c)
 {
 	struct json_object *o = json_object_new_object();
-	struct bgp_peer *p = bgp_find_peer(a->bgp, &c->addr, c->sw);
+	struct bgp_peer_view *p = bgp_find_peer(a->bgp, &c->addr, c->sw);
 	char s[IP_STRLEN];
 
 	json_object_object_add(o, "peerAddress", json_object_new_string(ip_str(&c->addr, s)));
@@ -155,6 +155,7 @@ static int peer_list(struct agent *a, struct json_object *args, struct json_obje
 	if (ctl_arg_str(args, "switch", false, &sw, err) < 0)
 		return -1;
 	rows = json_object_new_array();
+	bgp_sync(a->bgp);
 	for (int i = 0; i < a->cfg->n_peers; i++)
 		if (!sw || !strcmp(sw, a->cfg->peers[i].sw))
 			json_object_array_add(rows, peer_row(a, &a->cfg->peers[i]));
@@ -204,7 +205,7 @@ static int peer_show(struct agent *a, struct json_object *args, struct json_obje
 	struct ip ip;
 	const char *sw;
 	struct cfg_peer *c;
-	struct bgp_peer *p;
+	struct bgp_peer_view *p;
 	struct json_object *o;
 	char s[IP_STRLEN], caps[128];
 	struct ip id = {.family = AF_INET};
@@ -215,6 +216,7 @@ static int peer_show(struct agent *a, struct json_object *args, struct json_obje
 	if (!c)
 		return ctl_fail(err, "peerAddress: \"%s\": no such peer (allowed: a peer from "
 				     "`edgelb bgp peer list`)", ip_str(&ip, s));
+	bgp_sync(a->bgp);
 	o = peer_row(a, c);
 	p = bgp_find_peer(a->bgp, &c->addr, c->sw);
 	if (p) {
@@ -238,7 +240,7 @@ static int peer_show(struct agent *a, struct json_object *args, struct json_obje
 		add_u64(o, "negotiatedHoldTime", up ? p->hold : 0);
 		add_u64(o, "keepaliveTime", up ? p->keepalive : 0);
 		add_u64(o, "uptimeSeconds", up ? (ev_now_ms() - p->up_since_ms) / 1000 : 0);
-		add_u64(o, "prefixesSent", bgp_peer_announced(p));
+		add_u64(o, "prefixesSent", p->announced);
 		add_u64(o, "prefixesReceived", p->st.prefixes_rx);
 		add_u64(o, "updatesSent", p->st.upd_tx);
 		add_u64(o, "updatesReceived", p->st.upd_rx);

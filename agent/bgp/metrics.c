@@ -7,18 +7,18 @@
 
 #include "bfd/bfd.h"
 #include "bgp/bgp.h"
-#include "bgp/peer.h"
+#include "bgp/ipc.h"
 #include "daemon/agent.h"
 #include "metrics/metrics.h"
 
 struct bgp_metric {
 	const char *name, *type, *help;
-	uint64_t (*get)(const struct bgp_peer *p);
+	uint64_t (*get)(const struct bgp_peer_view *p);
 	bool bfd; /* only peers with a BFD session */
 };
 
 #define STAT_GETTER(field)                                                                         \
-	static uint64_t get_##field(const struct bgp_peer *p)                                      \
+	static uint64_t get_##field(const struct bgp_peer_view *p)                                 \
 	{                                                                                          \
 		return p->st.field;                                                                \
 	}
@@ -35,27 +35,27 @@ STAT_GETTER(prefixes_rx)
 STAT_GETTER(treat_as_withdraw)
 STAT_GETTER(attr_discarded)
 
-static uint64_t get_up(const struct bgp_peer *p)
+static uint64_t get_up(const struct bgp_peer_view *p)
 {
 	return p->state == BGP_ESTABLISHED;
 }
 
-static uint64_t get_announced(const struct bgp_peer *p)
+static uint64_t get_announced(const struct bgp_peer_view *p)
 {
-	return bgp_peer_announced(p);
+	return p->announced;
 }
 
-static uint64_t get_pending(const struct bgp_peer *p)
+static uint64_t get_pending(const struct bgp_peer_view *p)
 {
-	return bgp_peer_pending(p);
+	return p->pending;
 }
 
-static uint64_t get_bfd_up(const struct bgp_peer *p)
+static uint64_t get_bfd_up(const struct bgp_peer_view *p)
 {
 	return bgp_peer_bfd(p)->state == BFD_UP;
 }
 
-static uint64_t get_bfd_changes(const struct bgp_peer *p)
+static uint64_t get_bfd_changes(const struct bgp_peer_view *p)
 {
 	return bgp_peer_bfd(p)->st.changes;
 }
@@ -97,7 +97,7 @@ struct emit {
 	const struct bgp_metric *m;
 };
 
-static void emit(struct bgp_peer *p, void *arg)
+static void emit(struct bgp_peer_view *p, void *arg)
 {
 	struct emit *e = arg;
 	char labels[256] = "";
@@ -111,6 +111,7 @@ static void emit(struct bgp_peer *p, void *arg)
 
 void bgp_metrics(struct mbuf *o, struct agent *a)
 {
+	bgp_sync(a->bgp);
 	for (size_t i = 0; i < sizeof(bgp_metric_table) / sizeof(bgp_metric_table[0]); i++) {
 		struct emit e = {o, &bgp_metric_table[i]};
 

@@ -31,19 +31,30 @@ int log_parse_level(const char *s, enum log_level *out)
 	return -1;
 }
 
+/* One write per line: the agent and its BGP speaker process share stderr. */
 static void vlog(enum log_level lvl, const char *fmt, va_list ap)
 {
 	struct timespec ts;
 	struct tm tm;
-	char stamp[32];
+	char line[2048];
+	int n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ %-5s ", stamp, ts.tv_nsec / 1000000, names[lvl]);
-	vfprintf(stderr, fmt, ap);
-	if (!*fmt || fmt[strlen(fmt) - 1] != '\n') /* libbpf's lines bring their own */
-		fputc('\n', stderr);
+	n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+	n += snprintf(line + n, sizeof(line) - (size_t)n, ".%03ldZ %-5s ", ts.tv_nsec / 1000000,
+		      names[lvl]);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	if (line[n - 1] != '\n') /* libbpf's lines bring their own */
+		line[n++] = '\n';
+	fwrite(line, 1, (size_t)n, stderr);
+}
+
+const char *log_level_name(enum log_level lvl)
+{
+	return names[lvl];
 }
 
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # BGP bench: time from Established until BIRD holds all of N announced prefixes, for edgelbd's
 # own speaker and for GoBGP announcing the same prefixes to the same BIRD, plus the peak RSS
-# (VmHWM) of both speakers, printed with ratios. Measures, asserts nothing.
+# (VmHWM) of both speakers, printed with ratios: edgelb's speaker is the edgelb-bgp process
+# that edgelbd starts; the agent's own peak is printed beside it. Measures, asserts nothing.
 #
 #   +-- elb<id>n --------+          +-- elb<id>r --------------+          +-- elb<id>g ---------+
 #   | edgelbd            |  veth    | bird: protocol edge (tE) |  veth    | gobgpd              |
@@ -153,7 +154,8 @@ edgelb_run() {
 	"$B/bin/edgelb" bgp peer set --peer-address 192.0.2.1 --peer-asn 64512 --self-asn 64513 \
 		--switch vSwitch1 --connect-time 1 >/dev/null
 	read -r EDGE_MS EDGE_FIRST < <(measure edge tE "$n")
-	EDGE_KB=$(hwm_kb "$pid")
+	EDGE_KB=$(hwm_kb "$(pgrep -P "$pid" -x edgelb-bgp)")
+	AGENT_KB=$(hwm_kb "$pid")
 	kill -TERM "$pid"
 	wait "$pid" 2>/dev/null
 	wait_for 20 bash -c "! birdc -s $DIR/bird.ctl show protocols edge | grep -q Established"
@@ -211,19 +213,19 @@ ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]);
 
 topology
 bird_up
-printf '%-8s %12s %12s %8s %12s %12s %8s %14s %14s\n' prefixes edgelb_ms gobgp_ms time_x edgelb_rss_kb gobgp_rss_kb rss_x edgelb_first_ms gobgp_first_ms
+printf '%-8s %12s %12s %8s %12s %12s %8s %14s %14s %14s\n' prefixes edgelb_ms gobgp_ms time_x edgelb_rss_kb gobgp_rss_kb rss_x edgelb_first_ms gobgp_first_ms agent_rss_kb
 for n in $SIZES; do
-	EDGE_MS=FAIL EDGE_KB=0 GOBGP_MS=FAIL GOBGP_KB=0 EDGE_FIRST=- GOBGP_FIRST=-
+	EDGE_MS=FAIL EDGE_KB=0 GOBGP_MS=FAIL GOBGP_KB=0 EDGE_FIRST=- GOBGP_FIRST=- AGENT_KB=0
 	edgelb_run "$n"
 	gobgp_run "$n"
 	if [[ $EDGE_MS == FAIL || $GOBGP_MS == FAIL ]]; then
-		printf '%-8s %12s %12s %8s %12s %12s %8s %14s %14s\n' "$n" "$EDGE_MS" "$GOBGP_MS" n/a "$EDGE_KB" "$GOBGP_KB" n/a "$EDGE_FIRST" "$GOBGP_FIRST"
+		printf '%-8s %12s %12s %8s %12s %12s %8s %14s %14s %14s\n' "$n" "$EDGE_MS" "$GOBGP_MS" n/a "$EDGE_KB" "$GOBGP_KB" n/a "$EDGE_FIRST" "$GOBGP_FIRST" "$AGENT_KB"
 		continue
 	fi
-	printf '%-8s %12s %12s %8s %12s %12s %8s %14s %14s\n' "$n" "$EDGE_MS" "$GOBGP_MS" \
+	printf '%-8s %12s %12s %8s %12s %12s %8s %14s %14s %14s\n' "$n" "$EDGE_MS" "$GOBGP_MS" \
 		"$(ratio "$EDGE_MS" "$GOBGP_MS")" "$EDGE_KB" "$GOBGP_KB" "$(ratio "$EDGE_KB" "$GOBGP_KB")" \
-		"$EDGE_FIRST" "$GOBGP_FIRST"
+		"$EDGE_FIRST" "$GOBGP_FIRST" "$AGENT_KB"
 done
 echo "time_x = edgelb time / GoBGP time (goal <= 0.25 at 100000); rss_x = edgelb peak RSS / GoBGP peak RSS (goal <= 0.05)"
-echo "edgelb's RSS is the whole agent (allocator, dataplane loader, layer 2, speaker);"
+echo "edgelb_rss_kb: the speaker process (edgelb-bgp, sessions and adj-RIB-out); agent_rss_kb: edgelbd itself (allocator, dataplane loader, layer 2, the routes it feeds the speaker)"
 echo "*_first_ms: Established until the first route arrived (time the speaker's process spent elsewhere)"

@@ -343,3 +343,45 @@ bird_session() {
 	[ "$(grep -c have "$watch")" -ge 10 ]
 	! grep -q MISS "$watch" || false
 }
+
+@test "the speaker process: killed, it is restarted and BIRD gets the routes again; layer 2 answers meanwhile" {
+	bird_session 64512 64513 ""
+	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
+	mode() { elb -o json switch list | jq -r '.[] | select(.name == "vSwitch1") | .mode'; }
+	bgp_mode() { [ "$(mode)" = bgp ]; }
+	l2_more() { [ "$(grep -c 'l2: vSwitch1: announcing 192.0.2.100 ' "$ELB_LOG")" -gt "$l2" ]; }
+	elb_wait 5 bgp_mode
+	elb_speaker
+	old=$ELB_SPEAKER
+	l2=$(grep -c 'l2: vSwitch1: announcing 192.0.2.100 ' "$ELB_LOG")
+	kill -KILL "$old"
+	elb_wait 5 grep -q "bgp: the speaker (pid $old) is gone" "$ELB_LOG"
+	# until the new speaker has the table at BIRD again, layer 2 answers for the switch
+	elb_wait 5 l2_more
+	elb_wait 20 established
+	elb_speaker
+	[ "$ELB_SPEAKER" != "$old" ]
+	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
+	elb_wait 5 bird_has t6 2001:db8:77::100/128 2001:db8:77::2
+	elb_wait 5 bgp_mode
+	run elb -o json bgp peer show "$BGP_ROUTER4"
+	[ "$(jq -r .prefixesSent <<<"$output")" = 2 ]
+}
+
+@test "the speaker process: SIGTERM to edgelbd sends BIRD a Cease (shutdown) and takes the speaker along" {
+	bird_session 64512 64513 ""
+	elb_speaker
+	elb_stop TERM
+	elb_wait 5 grep -qi "shut down\|shutdown" "$BGP_DIR/bird.log"
+	! kill -0 "$ELB_SPEAKER" 2>/dev/null
+}
+
+@test "edgelbd without edgelb-bgp beside it refuses to start and says where it looked" {
+	elb_dirs
+	mkdir "$ELB_STATE/alone"
+	cp "$ELB_BIN/edgelbd" "$ELB_STATE/alone/"
+	run ip netns exec "$NODE" "$ELB_STATE/alone/edgelbd" --config "$CONF" --state-dir "$ELB_STATE" \
+		--run-dir "$ELB_RUN" --bpffs "$ELB_BPFFS" --bgp-port 1179 --metrics none
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$ELB_STATE/alone/edgelb-bgp: No such file or directory (the speaker is installed next to edgelbd)"* ]]
+}

@@ -129,7 +129,7 @@ gobgp_session() {
 	grep -q "maps adopted" "$ELB_LOG"
 }
 
-@test "GoBGP: a killed agent's routes go at once (its TCP closes); a frozen agent's stay until GoBGP's hold timer (9 s) expires" {
+@test "GoBGP: a killed agent's routes go at once (its TCP closes); a frozen speaker's stay until GoBGP's hold timer (9 s) expires" {
 	gobgp_session 64512 64513
 	elb_wait 5 gobgp_has ipv4 192.0.2.100/32
 	elb_stop KILL
@@ -138,12 +138,14 @@ gobgp_session() {
 	elb_start "$NODE" "$CONF" --bgp-port 1179
 	elb_wait 25 established
 	elb_wait 5 gobgp_has ipv4 192.0.2.100/32
-	kill -STOP "$ELB_PID"
+	# the speaker process holds the session: frozen, it sends no KEEPALIVE
+	elb_speaker
+	kill -STOP "$ELB_SPEAKER"
 	sleep 3
 	gobgp_has ipv4 192.0.2.100/32 # nothing told GoBGP yet
 	elb_wait 12 gobgp_lacks ipv4 192.0.2.100/32
 	grep -q 'hold timer expired' "$BGP_DIR/gobgpd.log"
-	kill -CONT "$ELB_PID"
+	kill -CONT "$ELB_SPEAKER"
 	elb_wait 30 established
 	elb_wait 5 gobgp_has ipv4 192.0.2.100/32
 }

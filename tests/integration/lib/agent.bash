@@ -77,6 +77,13 @@ elb_stop() {
 	ELB_PID=
 }
 
+# elb_speaker: sets ELB_SPEAKER to the PID of the current agent's BGP speaker process
+# (edgelb-bgp, its child) and records it for teardown.
+elb_speaker() {
+	ELB_SPEAKER=$(pgrep -P "$ELB_PID" -x edgelb-bgp) || return 1
+	ELB_PIDS+=("$ELB_SPEAKER")
+}
+
 # elb_bg NS CMD...: runs CMD in the background inside NS, recorded for teardown; sets ELB_BGPID.
 elb_bg() {
 	local ns=$1

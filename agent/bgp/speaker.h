@@ -1,0 +1,11 @@
+/* The BGP speaker process: runs the sessions the agent sends over the channel on fd (ipc.h)
+ * until the agent says BGP_IPC_EXIT (Cease to every peer) or goes away. Returns the exit
+ * status. */
+#ifndef EDGELB_BGP_SPEAKER_H
+#define EDGELB_BGP_SPEAKER_H
+
+#include <stdint.h>
+
+int bgp_speaker_run(int fd, uint16_t port);
+
+#endif
