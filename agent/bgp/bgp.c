@@ -56,7 +56,9 @@ struct sess {
 	struct rib want;   /* what the peer should have */
 	struct rib shadow; /* what the speaker was told (attr = set id; attrs = the sets by id) */
 	bool leaving;	   /* de-configured: layer 2 takes over before the session closes */
-	bool warned_nh4, warned_nh6, warned_ids;
+	/* the TCP MD5 key, read here: the speaker runs unprivileged and reads no files */
+	char key[CFG_PASSWORD_MAX + 1];
+	bool warned_nh4, warned_nh6, warned_ids, warned_key;
 	struct bfd_sess *bfd; /* when the peer has bfd: true */
 };
 
@@ -428,6 +430,23 @@ void bgp_sync(struct bgp *b)
 
 /* --- telling the speaker ------------------------------------------------------------------- */
 
+/* Reads the peer's key (password, or the first line of passwordFile); true when it differs
+ * from the one the session has. */
+static bool key_changed(struct sess *s)
+{
+	char key[sizeof(s->key)];
+
+	if (bgp_peer_key(&s->v.cfg, key, sizeof(key)) < 0 && !s->warned_key) {
+		log_warn("bgp: peer %s: password file %s: %s (no TCP MD5 key until it can be read)",
+			 s->v.name, s->v.cfg.password_file, strerror(errno));
+		s->warned_key = true;
+	}
+	if (!strcmp(key, s->key))
+		return false;
+	memcpy(s->key, key, sizeof(key));
+	return true;
+}
+
 static void send_peer(struct sess *s)
 {
 	struct bgp *b = s->b;
@@ -439,6 +458,8 @@ static void send_peer(struct sess *s)
 				 .gr_fwd = dp_adopted(b->a->dp),
 				 .agent_started_ms = b->a->started_ms};
 
+	snprintf(m.cfg.password, sizeof(m.cfg.password), "%s", s->key);
+	m.cfg.password_file[0] = '\0';
 	ipc_send(b, &m, sizeof(m));
 	for (size_t i = 0; i < s->shadow.n_attrs; i++) {
 		struct bgp_ipc_attrs at = {
@@ -620,6 +641,7 @@ static struct sess *sess_new(struct bgp *b, const struct cfg_peer *pc)
 	else
 		log_info("bgp: peer %s: configured (AS %u, our AS %u, switch \"%s\")", s->v.name,
 			 pc->peer_asn, pc->self_asn, pc->sw);
+	key_changed(s);
 	sess_bfd_sync(s, pc);
 	send_peer(s);
 	return s;
@@ -670,6 +692,15 @@ int bgp_reconcile(struct bgp *b, struct agent *a)
 		const struct cfg_peer *pc =
 		    cfg ? cfg_find_peer(cfg, &s->v.cfg.addr, s->v.cfg.sw) : NULL;
 
+		if (pc && peer_cfg_same(pc, &s->v.cfg) && s->v.cfg.password_file[0] &&
+		    key_changed(s)) {
+			log_info("bgp: peer %s: the key in %s changed, restarting the session",
+				 s->v.name, s->v.cfg.password_file);
+			if (sess_free(s, BGP_CEASE_CONFIG_CHANGE))
+				agent_changed(a);
+			remove_at(b, i--);
+			continue;
+		}
 		if (pc && peer_cfg_same(pc, &s->v.cfg)) {
 			s->leaving = false;
 			sess_bfd_sync(s, pc);

@@ -219,25 +219,24 @@ static void send_notification(struct bgp_peer *p, struct bgp_conn *c, const stru
 		 bgp_err_subcode_name(n->code, n->subcode));
 }
 
-void bgp_peer_key(const struct cfg_peer *c, char *key, size_t len)
+int bgp_peer_key(const struct cfg_peer *c, char *key, size_t len)
 {
 	FILE *f;
 
 	key[0] = '\0';
 	if (c->password[0]) {
 		snprintf(key, len, "%s", c->password);
-		return;
+		return 0;
 	}
 	if (!c->password_file[0])
-		return;
+		return 0;
 	f = fopen(c->password_file, "re");
-	if (!f) {
-		log_warn("bgp: password file %s: %s", c->password_file, strerror(errno));
-		return;
-	}
+	if (!f)
+		return -1;
 	if (fgets(key, (int)len, f))
 		key[strcspn(key, "\r\n")] = '\0';
 	fclose(f);
+	return 0;
 }
 
 static void conn_attach(struct bgp_peer *p, struct bgp_conn *c)

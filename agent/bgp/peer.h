@@ -103,8 +103,9 @@ void bgp_peer_accept(struct bgp_peer *p, int fd);
 bool bgp_peer_tx_idle(const struct bgp_peer *p);
 /* Queues one encoded message; flushed when the socket is writable. */
 void bgp_peer_send(struct bgp_peer *p, const uint8_t *msg, size_t len);
-/* The key in effect: password, or the first line of password_file ("" when none). */
-void bgp_peer_key(const struct cfg_peer *c, char *key, size_t len);
+/* The key in effect: password, or the first line of password_file ("" when none); -1 with
+ * errno when the file cannot be read. */
+int bgp_peer_key(const struct cfg_peer *c, char *key, size_t len);
 
 /* Socket helpers (sock.c). 0 ok, -1 with errno. */
 int bgp_sock_md5(int fd, const struct ip *peer, const char *key);

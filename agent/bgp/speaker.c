@@ -2,12 +2,17 @@
  * listening sockets and per session an adj-RIB-out (adj_out.c). The agent sends the sessions
  * and the routes each should carry (ipc.h); changes are coalesced over a short window, then
  * the prefixes sharing attributes are packed into as few UPDATEs as fit, End-of-RIB after the
- * initial table. The speaker holds no allocator, dataplane or config: it stays small. */
+ * initial table. The speaker holds no allocator, dataplane or config: it stays small. Started
+ * as root, it drops to the user nobody with no capabilities once it listens (OpenBGPD's
+ * session engine does the same): the agent reads the keys and owns netlink and BPF. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -501,6 +506,29 @@ static void accept_cb(int lfd, uint32_t events, void *arg)
 	close(fd);
 }
 
+#define NOBODY 65534
+
+/* Root only to bind the BGP port; everything after runs as nobody, without capabilities, and
+ * can never gain privileges again (no setuid binaries either). */
+static int drop_privileges(void)
+{
+	const struct passwd *pw = getpwnam("nobody");
+	uid_t uid = pw ? pw->pw_uid : NOBODY;
+	gid_t gid = pw ? pw->pw_gid : NOBODY;
+
+	if (geteuid() != 0)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_err("bgp: speaker: dropping privileges to uid %u: %s", (unsigned)uid,
+			strerror(errno));
+		return -1;
+	}
+	log_info("bgp: speaker runs as uid %u gid %u, no capabilities", (unsigned)uid,
+		 (unsigned)gid);
+	return 0;
+}
+
 int bgp_speaker_run(int fd, uint16_t port)
 {
 	struct speaker sp = {.fd = fd, .lfd = {-1, -1}};
@@ -527,6 +555,8 @@ int bgp_speaker_run(int fd, uint16_t port)
 		ev_fd_add(sp.loop, sp.lfd[i], EPOLLIN, accept_cb, &sp);
 	}
 	log_info("bgp: listening on port %u", port);
+	if (drop_privileges() < 0)
+		return 1;
 	ev_loop_run(sp.loop);
 	/* BGP_IPC_EXIT: the agent shuts down */
 	for (int i = 0; i < sp.n; i++)

@@ -385,3 +385,26 @@ bird_session() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"$ELB_STATE/alone/edgelb-bgp: No such file or directory (the speaker is installed next to edgelbd)"* ]]
 }
+
+@test "the speaker runs as nobody without capabilities; a TCP MD5 key in a root-only file still peers, and a new key in it restarts the session" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	elb_speaker
+	grep -qE '^Uid:\s+65534\s+65534\s+65534\s+65534$' "/proc/$ELB_SPEAKER/status"
+	grep -qE '^CapEff:\s+0+$' "/proc/$ELB_SPEAKER/status"
+	grep -qE '^NoNewPrivs:\s+1$' "/proc/$ELB_SPEAKER/status"
+	bird_start 64512 64513 'neighbor port 1179; password "s3cret-md5";'
+	(umask 077 && echo s3cret-md5 >"$BGP_DIR/root.key")
+	web_set
+	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/root.key"
+	elb_wait 15 established
+	elb_wait 5 bird_has t4 192.0.2.100/32 192.0.2.2
+	# a key the speaker could not read itself: the agent read it
+	run setpriv --reuid=65534 --regid=65534 --clear-groups cat "$BGP_DIR/root.key"
+	[ "$status" -ne 0 ]
+	# the same peer again (an upsert that changes nothing) reads the key again
+	echo other-key >"$BGP_DIR/root.key"
+	node_peer_set --peer-asn 64512 --self-asn 64513 --password-file "$BGP_DIR/root.key"
+	elb_wait 10 grep -q "the key in $BGP_DIR/root.key changed, restarting the session" "$ELB_LOG"
+	sleep 3
+	[ "$(node_peer_state)" != Established ]
+}
