@@ -5,16 +5,10 @@
 #include "bgp/adj_out.h"
 #include "lib/log.h"
 
-int adj_pfx_cmp(const struct prefix *a, const struct prefix *b)
-{
-	int c = ip_cmp(&a->ip, &b->ip);
-	return c ? c : (int)a->len - (int)b->len;
-}
-
 static int in_cmp(const void *x, const void *y)
 {
-	return adj_pfx_cmp(&((const struct bgp_ipc_route *)x)->pfx,
-			   &((const struct bgp_ipc_route *)y)->pfx);
+	return prefix_cmp(&((const struct bgp_ipc_route *)x)->pfx,
+			  &((const struct bgp_ipc_route *)y)->pfx);
 }
 
 void adj_set_attrs(struct adj_out *o, uint16_t id, const struct bgp_attrs *at)
@@ -55,7 +49,7 @@ static size_t lower_bound(const struct adj_out *o, const struct prefix *p)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (adj_pfx_cmp(&o->r[mid].pfx, p) < 0)
+		if (prefix_cmp(&o->r[mid].pfx, p) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -75,7 +69,7 @@ void adj_merge(struct adj_out *o, struct bgp_ipc_route *in, size_t n)
 	qsort(in, n, sizeof(*in), in_cmp);
 	i = lower_bound(o, &in[0].pfx);
 	while (j < n) {
-		int c = i < o->n ? adj_pfx_cmp(&o->r[i].pfx, &in[j].pfx) : 1;
+		int c = i < o->n ? prefix_cmp(&o->r[i].pfx, &in[j].pfx) : 1;
 
 		if (c < 0) {
 			i++;
@@ -101,7 +95,7 @@ void adj_merge(struct adj_out *o, struct bgp_ipc_route *in, size_t n)
 	j = n;
 	w = o->n + add;
 	while (j > 0) {
-		int c = i > 0 ? adj_pfx_cmp(&o->r[i - 1].pfx, &in[j - 1].pfx) : -1;
+		int c = i > 0 ? prefix_cmp(&o->r[i - 1].pfx, &in[j - 1].pfx) : -1;
 
 		if (c > 0) {
 			o->r[--w] = o->r[--i];

@@ -14,6 +14,7 @@ struct adj_route {
 	struct prefix pfx;
 	uint16_t want, sent; /* attribute set ids; 0 = none */
 };
+_Static_assert(sizeof(struct adj_route) == 22, "adj_route: 22 bytes a prefix");
 
 struct adj_out {
 	struct adj_route *r;
@@ -22,7 +23,6 @@ struct adj_out {
 	size_t n_attrs;
 };
 
-int adj_pfx_cmp(const struct prefix *a, const struct prefix *b);
 /* Attribute set `id` (1..65535); ids are never reused for other contents. */
 void adj_set_attrs(struct adj_out *o, uint16_t id, const struct bgp_attrs *at);
 const struct bgp_attrs *adj_attrs(const struct adj_out *o, uint16_t id);

@@ -128,15 +128,9 @@ static void rib_add(struct rib *r, const struct prefix *p, uint32_t attr)
 	r->n++;
 }
 
-static int pfx_cmp(const struct prefix *a, const struct prefix *b)
-{
-	int c = ip_cmp(&a->ip, &b->ip);
-	return c ? c : (int)a->len - (int)b->len;
-}
-
 static int route_cmp(const void *x, const void *y)
 {
-	return pfx_cmp(&((const struct route *)x)->pfx, &((const struct route *)y)->pfx);
+	return prefix_cmp(&((const struct route *)x)->pfx, &((const struct route *)y)->pfx);
 }
 
 /* Sorted, one entry per prefix (aggregation can map several IPs onto one prefix). */
@@ -146,7 +140,7 @@ static void rib_sort(struct rib *r)
 
 	qsort(r->r, r->n, sizeof(*r->r), route_cmp);
 	for (size_t i = 0; i < r->n; i++)
-		if (!o || pfx_cmp(&r->r[o - 1].pfx, &r->r[i].pfx))
+		if (!o || prefix_cmp(&r->r[o - 1].pfx, &r->r[i].pfx))
 			r->r[o++] = r->r[i];
 	r->n = o;
 }
@@ -524,7 +518,9 @@ static void send_routes(struct sess *s)
 	for (size_t k = 0; k < s->want.n; k++)
 		next[k] = (struct route){s->want.r[k].pfx, ids[s->want.r[k].attr]};
 	while (i < sh->n || j < s->want.n) {
-		int c = i == sh->n ? 1 : j == s->want.n ? -1 : pfx_cmp(&sh->r[i].pfx, &next[j].pfx);
+		int c = i == sh->n	 ? 1
+			: j == s->want.n ? -1
+					 : prefix_cmp(&sh->r[i].pfx, &next[j].pfx);
 
 		if (c < 0)
 			batch_add(&t, &sh->r[i++].pfx, 0);

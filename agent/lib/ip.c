@@ -73,6 +73,12 @@ bool ip_eq(const struct ip *a, const struct ip *b)
 	return ip_cmp(a, b) == 0;
 }
 
+int prefix_cmp(const struct prefix *a, const struct prefix *b)
+{
+	int c = ip_cmp(&a->ip, &b->ip);
+	return c ? c : (int)a->len - (int)b->len;
+}
+
 bool ip_is_unicast(const struct ip *ip)
 {
 	static const uint8_t zero[16];

@@ -30,6 +30,8 @@ bool ip_eq(const struct ip *a, const struct ip *b);
 int ip_bits(const struct ip *ip); /* 32 or 128 */
 bool ip_is_unicast(const struct ip *ip); /* not 0/unspecified, multicast, broadcast, loopback */
 bool prefix_contains(const struct prefix *p, const struct ip *ip);
+/* Orders by address (IPv4 before IPv6), then length. */
+int prefix_cmp(const struct prefix *a, const struct prefix *b);
 /* ip += n (n may be negative); returns -1 on wrap past the family's range. */
 int ip_add(struct ip *ip, int64_t n);
 /* a - b as an unsigned 128-bit count clamped to UINT64_MAX. Same family required. */

@@ -372,7 +372,7 @@ bird_session() {
 	bird_session 64512 64513 ""
 	elb_speaker
 	elb_stop TERM
-	elb_wait 5 grep -qi "shut down\|shutdown" "$BGP_DIR/bird.log"
+	elb_wait 5 grep -q "Received: Administrative shutdown" "$BGP_DIR/bird.log"
 	! kill -0 "$ELB_SPEAKER" 2>/dev/null
 }
 

@@ -28,7 +28,7 @@ static struct prefix v6(uint8_t last)
 static bool sorted(const struct adj_out *o)
 {
 	for (size_t i = 1; i < o->n; i++)
-		if (adj_pfx_cmp(&o->r[i - 1].pfx, &o->r[i].pfx) >= 0)
+		if (prefix_cmp(&o->r[i - 1].pfx, &o->r[i].pfx) >= 0)
 			return false;
 	return true;
 }
@@ -36,7 +36,7 @@ static bool sorted(const struct adj_out *o)
 static const struct adj_route *find(const struct adj_out *o, const struct prefix *p)
 {
 	for (size_t i = 0; i < o->n; i++)
-		if (!adj_pfx_cmp(&o->r[i].pfx, p))
+		if (!prefix_cmp(&o->r[i].pfx, p))
 			return &o->r[i];
 	return NULL;
 }
