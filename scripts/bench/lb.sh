@@ -4,8 +4,9 @@
 # kube-proxy-style iptables chains (KUBE-SERVICES with 100 other services ahead, KUBE-SVC,
 # KUBE-SEP, DNAT), same topology and run; then the per-packet cost of a conntrack hit through
 # BPF_PROG_TEST_RUN (tests/bench/bench_lb cthit), in one flow and among 64,512. A floor run
-# (bench_fwd: redirect with no lookup) gives the cost of the pipeline itself. Printed as
-# ratios; asserts nothing.
+# (bench_fwd: redirect with no lookup) gives the cost of the pipeline itself. Every round runs
+# the four back to back; ratios are taken within a round and their median printed; asserts
+# nothing.
 # Goals (issue 6): XDP >= 4x nftables, >= 6x iptables; conntrack hit <= 100 ns.
 # The generator (BPF_PROG_TEST_RUN + BPF_F_TEST_XDP_LIVE_FRAMES, one UDP 5-tuple) runs on CPU 0;
 # the node's receive path (nA's NAPI, threaded and pinned) and what it triggers run on CPU 1
@@ -23,16 +24,18 @@ cd "$(dirname "$0")/../.."
 B=$(realpath "${B:-build}")
 TOOL="$B/tests/bench/bench_lb"
 COUNT=${LB_BENCH_PACKETS:-5000000}
+WARM=$((COUNT / 5)) # warm-up packets before each measured run (more than 64,512)
 # workloads: one UDP 5-tuple (every packet a conntrack hit in a hot cache), and the source port
 # cycling through 64,512 values (conntrack working sets larger than the CPU caches)
 read -ra FLOWS <<<"${LB_BENCH_FLOWS:-1 64512}"
-ROUNDS=${LB_BENCH_ROUNDS:-3} # runs per approach and workload; the median is kept
+ROUNDS=${LB_BENCH_ROUNDS:-3} # rounds of every approach and workload; medians are kept
 ID=$(printf '%x' $$)
 G="elb${ID}g" N="elb${ID}n" P="elb${ID}p"
 DIR=$(mktemp -d /tmp/elb-lbbench-XXXXXX)
-AGENT=
+AGENT= FWD=
 
 cleanup() {
+	[[ -z $FWD ]] || kill "$FWD" 2>/dev/null || true
 	if [[ -n $AGENT ]]; then
 		kill "$AGENT" 2>/dev/null || true
 		wait "$AGENT" 2>/dev/null || true
@@ -65,7 +68,7 @@ ip -n "$P" addr add 198.51.100.2/24 dev pB
 ip netns exec "$N" sysctl -qw net.ipv4.ip_forward=1
 # frames sent by XDP into nA need its NAPI when no XDP program runs there (nft/iptables runs)
 cpu_split "$N" nA 1
-echo "$(cpu_layout); $COUNT packets per run, median of $ROUNDS runs"
+echo "$(cpu_layout); $COUNT packets per run after $WARM to warm up, $ROUNDS rounds"
 PB_MAC=$(ip -n "$P" -j link show dev pB | jq -r '.[0].address')
 NA_MAC=$(ip -n "$N" -j link show dev nA | jq -r '.[0].address')
 ip -n "$N" neigh replace 198.51.100.2 lladdr "$PB_MAC" dev nB nud permanent
@@ -75,13 +78,13 @@ delivered() {
 	ip netns exec "$P" ethtool -S pB | awk '/xdp_drops/ {s += $2} END {print s + 0}'
 }
 
-# run1 NAME FLOWS: one generator run; prints the delivered packets per second.
+# run1 FLOWS COUNT: one generator run of COUNT packets; prints the delivered packets per second.
 run1() {
 	local before after prev out secs deadline
 	before=$(delivered)
 	pin_napi
 	out=$(ip netns exec "$G" "${GEN_CPU[@]}" "$TOOL" gen gA "$NA_MAC" 192.0.2.2 192.0.2.100 80 \
-		"$COUNT" "$2")
+		"$2" "$1")
 	secs=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$out")
 	# the node may still drain its rings: poll until the count stops moving (3 s at most)
 	deadline=$((SECONDS + 3))
@@ -92,38 +95,30 @@ run1() {
 		sleep 0.1
 		after=$(delivered)
 	done
-	awk -v d=$((after - before)) -v s="$secs" -v n="$1" -v c="$COUNT" -v f="$2" \
-		'BEGIN {printf "%s, %d flows: sent %d in %.3f s, delivered %d, %.0f pps\n", n, f, c, s, d, d / s > "/dev/stderr"; printf "%.0f\n", d / s}'
+	awk -v d=$((after - before)) -v s="$secs" 'BEGIN {printf "%.0f %d %.3f\n", d / s, d, s}'
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-
-# run NAME: ROUNDS runs per workload (FLOWS); prints the median rate of each, space-separated.
-run() {
-	local f k r=() one
-	for f in "${FLOWS[@]}"; do
-		one=()
-		for ((k = 0; k < ROUNDS; k++)); do
-			one+=("$(run1 "$1" "$f")")
-		done
-		r+=("$(median "${one[@]}")")
-	done
-	echo "${r[*]}"
-}
-
+# Each approach has an _on and an _off step; a round runs every approach back to back, so a
+# change in the machine's speed between rounds (this VM has slow spells) weighs on all of them
+# alike, and the ratios are taken within a round.
 # 0. the floor: bench_fwd redirects to the backend with no lookup at all (the generator, the
 # veths and the sink cost this much); each approach's own cost per packet is 1/rate - 1/floor
-ip netns exec "$N" "$TOOL" fwd nA nB "$PB_MAC" 60 >"$DIR/fwd.out" 2>&1 &
-FWD=$!
-deadline=$((SECONDS + 10))
-until grep -qs ready "$DIR/fwd.out"; do
-	((SECONDS < deadline)) || { cat "$DIR/fwd.out"; exit 1; }
-	sleep 0.1
-done
-FLOOR=$(run "floor (redirect, no lookup)")
-kill "$FWD" 2>/dev/null || true
-wait "$FWD" 2>/dev/null || true
-ip -n "$N" link set dev nA xdp off 2>/dev/null || true
+floor_on() {
+	ip netns exec "$N" "$TOOL" fwd nA nB "$PB_MAC" 120 >"$DIR/fwd.out" 2>&1 &
+	FWD=$!
+	local deadline=$((SECONDS + 10))
+	until grep -qs ready "$DIR/fwd.out"; do
+		((SECONDS < deadline)) || { cat "$DIR/fwd.out"; exit 1; }
+		sleep 0.1
+	done
+}
+floor_off() {
+	kill "$FWD" 2>/dev/null || true
+	wait "$FWD" 2>/dev/null || true
+	FWD=
+	rm -f "$DIR/fwd.out"
+	ip -n "$N" link set dev nA xdp off 2>/dev/null || true
+}
 
 # 1. XDP: edgelbd programs the service; explain confirms the redirect before measuring
 mkdir -p "$DIR/state" "$DIR/run" "$DIR/bpffs"
@@ -143,24 +138,28 @@ services:
     pool: p1
     backends: ["198.51.100.2:8080"]
 YAML
-nsenter --net="/run/netns/$N" "$B/bin/edgelbd" --config "$DIR/node.yaml" --state-dir "$DIR/state" \
-	--run-dir "$DIR/run" --bpffs "$DIR/bpffs" --metrics none --cleanup-on-exit \
-	>"$DIR/edgelbd.log" 2>&1 &
-AGENT=$!
 export EDGELB_SOCKET="$DIR/run/edgelb.sock"
-deadline=$((SECONDS + 15))
-until "$B/bin/edgelb" -o json explain --src 192.0.2.2:12345 --dst 192.0.2.100:80 --proto udp 2>/dev/null |
-	jq -e '.action == "XDP_REDIRECT"' >/dev/null; do
-	((SECONDS < deadline)) || { echo "lb bench: service not programmed"; cat "$DIR/edgelbd.log"; exit 1; }
-	sleep 0.2
-done
-XDP=$(run "xdp (edgelb)")
-kill "$AGENT"
-wait "$AGENT" 2>/dev/null || true
-AGENT=
+xdp_on() {
+	nsenter --net="/run/netns/$N" "$B/bin/edgelbd" --config "$DIR/node.yaml" \
+		--state-dir "$DIR/state" --run-dir "$DIR/run" --bpffs "$DIR/bpffs" --metrics none \
+		--cleanup-on-exit >"$DIR/edgelbd.log" 2>&1 &
+	AGENT=$!
+	local deadline=$((SECONDS + 15))
+	until "$B/bin/edgelb" -o json explain --src 192.0.2.2:12345 --dst 192.0.2.100:80 \
+		--proto udp 2>/dev/null | jq -e '.action == "XDP_REDIRECT"' >/dev/null; do
+		((SECONDS < deadline)) || { echo "lb bench: service not programmed"; cat "$DIR/edgelbd.log"; exit 1; }
+		sleep 0.2
+	done
+}
+xdp_off() {
+	kill "$AGENT"
+	wait "$AGENT" 2>/dev/null || true
+	AGENT=
+}
 
 # 2. nftables DNAT
-ip netns exec "$N" nft -f - <<'NFT'
+nft_on() {
+	ip netns exec "$N" nft -f - <<'NFT'
 table ip elbbench {
 	chain pre {
 		type nat hook prerouting priority dstnat;
@@ -168,8 +167,8 @@ table ip elbbench {
 	}
 }
 NFT
-NFT=$(run "nftables dnat")
-ip netns exec "$N" nft delete table ip elbbench
+}
+nft_off() { ip netns exec "$N" nft delete table ip elbbench; }
 
 # 3. kube-proxy-style iptables: the chains kube-proxy's iptables mode (v1.27 and later) keeps
 # for a LoadBalancer service with externalTrafficPolicy Cluster and one endpoint, behind 100
@@ -213,30 +212,59 @@ ip netns exec "$N" nft delete table ip elbbench
 	echo "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark 0x4000/0x4000 -j ACCEPT"
 	echo "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
 	echo "COMMIT"
-} | ip netns exec "$N" iptables-restore
-IPT=$(run "iptables (kube-proxy style)")
-for t in nat filter; do
-	ip netns exec "$N" iptables -t $t -F
-	ip netns exec "$N" iptables -t $t -X
+} >"$DIR/ipt.rules"
+ipt_on() { ip netns exec "$N" iptables-restore <"$DIR/ipt.rules"; }
+ipt_off() {
+	for t in nat filter; do
+		ip netns exec "$N" iptables -t $t -F
+		ip netns exec "$N" iptables -t $t -X
+	done
+}
+
+APPROACHES=(floor xdp nft ipt)
+declare -A NAME=([floor]="floor (redirect, no lookup)" [xdp]="xdp (edgelb)" [nft]="nftables dnat"
+	[ipt]="iptables (kube-proxy style)")
+# RATES[approach flows] = the rates of the rounds, space-separated
+declare -A RATES
+for ((k = 1; k <= ROUNDS; k++)); do
+	for a in "${APPROACHES[@]}"; do
+		"${a}_on"
+		for f in "${FLOWS[@]}"; do
+			# warm-up, not counted: every flow gets its conntrack entry (nf_conntrack or
+			# edgelb's) before the measured run, which then sees hits only
+			run1 "$f" "$WARM" >/dev/null
+			read -r rate d secs <<<"$(run1 "$f" "$COUNT")"
+			printf 'round %d, %s, %d flows: sent %d in %s s, delivered %d, %s pps\n' "$k" \
+				"${NAME[$a]}" "$f" "$COUNT" "$secs" "$d" "$rate"
+			RATES[$a $f]+="$rate "
+		done
+		"${a}_off"
+	done
 done
 
 CT=$(B="$B" "$TOOL" cthit 2000000)
-read -ra FLOOR <<<"$FLOOR"
-read -ra XDP <<<"$XDP"
-read -ra NFT <<<"$NFT"
-read -ra IPT <<<"$IPT"
-for i in "${!FLOWS[@]}"; do
+for f in "${FLOWS[@]}"; do
 	echo
-	awk -v w="${FLOWS[i]}" -v f="${FLOOR[i]}" -v x="${XDP[i]}" -v n="${NFT[i]}" -v i="${IPT[i]}" 'BEGIN {
-	printf "%d flows (medians): pps through the node: xdp %.0f, nftables dnat %.0f, iptables kube-proxy %.0f (floor %.0f)\n", w, x, n, i, f
-	printf "ratio of rates: xdp/nftables %.2fx (goal >= 4x), xdp/iptables %.2fx (goal >= 6x)\n", (n ? x / n : 0), (i ? x / i : 0)
-	if (f > 0 && x > 0 && n > 0 && i > 0) {
-		cx = 1e9 / x - 1e9 / f; cn = 1e9 / n - 1e9 / f; ci = 1e9 / i - 1e9 / f
-		printf "node cost per packet beyond the floor: xdp %.0f ns, nftables %.0f ns, iptables %.0f ns\n", cx, cn, ci
-		if (cx > 0)
-			printf "ratio of costs: nftables/xdp %.1fx, iptables/xdp %.1fx\n", cn / cx, ci / cx
+	awk -v w="$f" -v fl="${RATES[floor $f]}" -v xs="${RATES[xdp $f]}" -v ns="${RATES[nft $f]}" \
+		-v is="${RATES[ipt $f]}" '
+	function med(a, n,    i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return a[int((n + 1) / 2)]
 	}
-}'
+	BEGIN {
+		n = split(fl, F); split(xs, X); split(ns, N); split(is, I)
+		for (k = 1; k <= n; k++) { rn[k] = N[k] ? X[k] / N[k] : 0; ri[k] = I[k] ? X[k] / I[k] : 0 }
+		f = med(F, n); x = med(X, n); m = med(N, n); i = med(I, n)
+		printf "%d flows (medians of %d rounds): pps through the node: xdp %.0f, nftables dnat %.0f, iptables kube-proxy %.0f (floor %.0f)\n", w, n, x, m, i, f
+		printf "ratio of rates (median of the rounds'"'"' ratios): xdp/nftables %.2fx (goal >= 4x), xdp/iptables %.2fx (goal >= 6x)\n", med(rn, n), med(ri, n)
+		if (f > 0 && x > 0 && m > 0 && i > 0) {
+			cx = 1e9 / x - 1e9 / f; cn = 1e9 / m - 1e9 / f; ci = 1e9 / i - 1e9 / f
+			printf "node cost per packet beyond the floor: xdp %.0f ns, nftables %.0f ns, iptables %.0f ns\n", cx, cn, ci
+			if (cx > 0)
+				printf "ratio of costs: nftables/xdp %.1fx, iptables/xdp %.1fx\n", cn / cx, ci / cx
+		}
+	}'
 done
 echo "per packet via BPF_PROG_TEST_RUN with repeat: $CT"
 awk -v l="$CT" 'BEGIN { match(l, /ct_hit_ns=[0-9.]+/); v = substr(l, RSTART + 10, RLENGTH - 10) + 0;
