@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +71,7 @@ struct bgp {
 	int n;
 	uint32_t next_id;
 	char path[PATH_MAX]; /* edgelb-bgp */
+	char root[PATH_MAX]; /* the empty directory it is chrooted to; "" when not root */
 	pid_t pid;
 	int fd; /* the channel to the speaker; -1 while none runs */
 	uint64_t spawned_ms;
@@ -745,10 +748,13 @@ static void spawn(struct bgp *b)
 {
 	char port[8];
 	const char *argv[] = {
-	    "edgelb-bgp", "--bgp-port", port, "--log-level", log_level_name(log_get_level()), NULL};
+	    "edgelb-bgp", "--bgp-port", port, "--log-level", log_level_name(log_get_level()),
+	    "--chroot",	  b->root,	NULL};
 	int sv[2];
 
 	snprintf(port, sizeof(port), "%u", b->a->bgp_port ? b->a->bgp_port : BGP_PORT);
+	if (!b->root[0])
+		argv[5] = NULL; /* not root: no chroot */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		log_fatal("bgp: socketpair: %s", strerror(errno));
 	b->pid = fork();
@@ -838,6 +844,48 @@ static int speaker_path(struct bgp *b, char *err, size_t errlen)
 	return 0;
 }
 
+/* The speaker's root: <run-dir>/bgp-empty, made here, empty, owned by root and writable by
+ * root alone (OpenBGPD's session engine chroots to /var/empty likewise). */
+static int speaker_root(struct bgp *b, const char *run_dir, char *err, size_t errlen)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	int extra = 0;
+
+	b->root[0] = '\0';
+	if (geteuid() != 0)
+		return 0; /* the speaker cannot chroot either */
+	if ((size_t)snprintf(b->root, sizeof(b->root), "%s/bgp-empty", run_dir) >=
+	    sizeof(b->root)) {
+		snprintf(err, errlen, "--run-dir %s: too long", run_dir);
+		return -1;
+	}
+	if (mkdir(b->root, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", b->root, strerror(errno));
+		return -1;
+	}
+	if (lstat(b->root, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 022)) {
+		snprintf(err, errlen,
+			 "%s: not a directory owned by root and writable by root alone "
+			 "(the BGP speaker's empty root)",
+			 b->root);
+		return -1;
+	}
+	d = opendir(b->root);
+	while (d && (e = readdir(d)))
+		extra += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (d)
+		closedir(d);
+	if (!d || extra) {
+		snprintf(err, errlen, "%s: %s (the BGP speaker's root must be empty)", b->root,
+			 d ? "not empty" : strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct bgp *bgp_new(struct agent *a, char *err, size_t errlen)
 {
 	struct bgp *b = calloc(1, sizeof(*b));
@@ -847,7 +895,7 @@ struct bgp *bgp_new(struct agent *a, char *err, size_t errlen)
 	b->a = a;
 	b->loop = a->loop;
 	b->fd = -1;
-	if (speaker_path(b, err, errlen) < 0) {
+	if (speaker_path(b, err, errlen) < 0 || speaker_root(b, a->run_dir, err, errlen) < 0) {
 		free(b);
 		return NULL;
 	}

@@ -3,8 +3,9 @@
  * and the routes each should carry (ipc.h); changes are coalesced over a short window, then
  * the prefixes sharing attributes are packed into as few UPDATEs as fit, End-of-RIB after the
  * initial table. The speaker holds no allocator, dataplane or config: it stays small. Started
- * as root, it drops to the user nobody with no capabilities once it listens (OpenBGPD's
- * session engine does the same): the agent reads the keys and owns netlink and BPF. */
+ * as root, it chroots to an empty directory and drops to the user nobody with no capabilities
+ * once it listens (OpenBGPD's session engine does the same): the agent reads the keys and
+ * owns netlink and BPF. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -508,28 +509,33 @@ static void accept_cb(int lfd, uint32_t events, void *arg)
 
 #define NOBODY 65534
 
-/* Root only to bind the BGP port; everything after runs as nobody, without capabilities, and
- * can never gain privileges again (no setuid binaries either). */
-static int drop_privileges(void)
+/* Root only to bind the BGP port; everything after runs as nobody in root (an empty directory;
+ * NULL: stay), without capabilities, and can never gain privileges again (no setuid binaries
+ * either). The speaker opens no file after this. */
+static int drop_privileges(const char *root)
 {
-	const struct passwd *pw = getpwnam("nobody");
+	const struct passwd *pw = getpwnam("nobody"); /* before the chroot hides /etc */
 	uid_t uid = pw ? pw->pw_uid : NOBODY;
 	gid_t gid = pw ? pw->pw_gid : NOBODY;
 
 	if (geteuid() != 0)
 		return 0;
+	if (root && (chroot(root) < 0 || chdir("/") < 0)) {
+		log_err("bgp: speaker: chroot to %s: %s", root, strerror(errno));
+		return -1;
+	}
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		log_err("bgp: speaker: dropping privileges to uid %u: %s", (unsigned)uid,
 			strerror(errno));
 		return -1;
 	}
-	log_info("bgp: speaker runs as uid %u gid %u, no capabilities", (unsigned)uid,
-		 (unsigned)gid);
+	log_info("bgp: speaker runs as uid %u gid %u in %s, no capabilities", (unsigned)uid,
+		 (unsigned)gid, root ? root : "/ (no chroot)");
 	return 0;
 }
 
-int bgp_speaker_run(int fd, uint16_t port)
+int bgp_speaker_run(int fd, uint16_t port, const char *root)
 {
 	struct speaker sp = {.fd = fd, .lfd = {-1, -1}};
 
@@ -555,7 +561,7 @@ int bgp_speaker_run(int fd, uint16_t port)
 		ev_fd_add(sp.loop, sp.lfd[i], EPOLLIN, accept_cb, &sp);
 	}
 	log_info("bgp: listening on port %u", port);
-	if (drop_privileges() < 0)
+	if (drop_privileges(root) < 0)
 		return 1;
 	ev_loop_run(sp.loop);
 	/* BGP_IPC_EXIT: the agent shuts down */

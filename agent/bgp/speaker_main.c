@@ -13,9 +13,11 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"bgp-port", required_argument, NULL, 'p'},
 	    {"log-level", required_argument, NULL, 'l'},
+	    {"chroot", required_argument, NULL, 'r'},
 	    {NULL, 0, NULL, 0},
 	};
 	enum log_level lvl;
+	const char *root = NULL;
 	long port = 179;
 	char *end;
 	int opt;
@@ -42,11 +44,15 @@ int main(int argc, char **argv)
 			}
 			log_set_level(lvl);
 			break;
+		case 'r':
+			root = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: edgelb-bgp [--bgp-port P] [--log-level L] (started "
-					"by edgelbd)\n");
+			fprintf(stderr,
+				"usage: edgelb-bgp [--bgp-port P] [--log-level L] [--chroot "
+				"DIR] (started by edgelbd)\n");
 			return 2;
 		}
 	}
-	return bgp_speaker_run(BGP_IPC_FD, (uint16_t)port);
+	return bgp_speaker_run(BGP_IPC_FD, (uint16_t)port, root);
 }

@@ -386,9 +386,28 @@ bird_session() {
 	[[ "$output" == *"$ELB_STATE/alone/edgelb-bgp: No such file or directory (the speaker is installed next to edgelbd)"* ]]
 }
 
-@test "the speaker runs as nobody without capabilities; a TCP MD5 key in a root-only file still peers, and a new key in it restarts the session" {
+@test "edgelbd refuses to start when the speaker's root, <run-dir>/bgp-empty, is not empty or not root's alone" {
+	elb_dirs
+	mkdir -m 0755 "$ELB_RUN/bgp-empty"
+	touch "$ELB_RUN/bgp-empty/left"
+	run ip netns exec "$NODE" "$ELB_BIN/edgelbd" --config "$CONF" --state-dir "$ELB_STATE" \
+		--run-dir "$ELB_RUN" --bpffs "$ELB_BPFFS" --bgp-port 1179 --metrics none
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$ELB_RUN/bgp-empty: not empty (the BGP speaker's root must be empty)"* ]]
+	rm "$ELB_RUN/bgp-empty/left"
+	chmod 0777 "$ELB_RUN/bgp-empty"
+	run ip netns exec "$NODE" "$ELB_BIN/edgelbd" --config "$CONF" --state-dir "$ELB_STATE" \
+		--run-dir "$ELB_RUN" --bpffs "$ELB_BPFFS" --bgp-port 1179 --metrics none
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$ELB_RUN/bgp-empty: not a directory owned by root and writable by root alone"* ]]
+}
+
+@test "the speaker runs as nobody, chrooted to an empty directory, without capabilities; a TCP MD5 key in a root-only file still peers, and a new key in it restarts the session" {
 	elb_start "$NODE" "$CONF" --bgp-port 1179
 	elb_speaker
+	[ "$(readlink "/proc/$ELB_SPEAKER/root")" = "$(realpath "$ELB_RUN")/bgp-empty" ]
+	[ -z "$(ls -A "$ELB_RUN/bgp-empty")" ]
+	grep -q "bgp: speaker runs as uid 65534 gid 65534 in $ELB_RUN/bgp-empty, no capabilities" "$ELB_LOG"
 	grep -qE '^Uid:\s+65534\s+65534\s+65534\s+65534$' "/proc/$ELB_SPEAKER/status"
 	grep -qE '^CapEff:\s+0+$' "/proc/$ELB_SPEAKER/status"
 	grep -qE '^NoNewPrivs:\s+1$' "/proc/$ELB_SPEAKER/status"
