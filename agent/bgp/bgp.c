@@ -5,6 +5,7 @@
  * the control commands and metrics, and restarts if it dies. Owns no config: it reads a->cfg
  * and the allocator, and tells the agent when a switch's announcement state changes. BFD
  * sessions stay here and tell the speaker when one goes Down. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
