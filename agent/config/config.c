@@ -411,6 +411,8 @@ struct json_object *cfg_to_json(const struct cfg *c)
 	json_object_object_add(node, "name", json_object_new_string(c->node.name));
 	json_object_object_add(node, "garpRefreshSeconds", json_object_new_int(c->node.garp_refresh_s));
 	json_object_object_add(node, "heartbeatTimeoutMs", json_object_new_int64(c->node.heartbeat_max_ms));
+	if (c->node.hairpin_cgroup[0])
+		json_object_object_add(node, "hairpinCgroup", json_object_new_string(c->node.hairpin_cgroup));
 	json_object_object_add(o, "node", node);
 	a = json_object_new_array();
 	for (int i = 0; i < c->n_switches; i++)

@@ -13,6 +13,7 @@
 #include "lib/ip.h"
 
 #define CFG_NAME_MAX	  64
+#define CFG_PATH_MAX	  256
 #define CFG_IFNAME_MAX	  16
 #define CFG_MAX_SW_IFACES 8
 #define CFG_MAX_RANGES	  64
@@ -149,6 +150,8 @@ struct cfg_node {
 	char name[CFG_NAME_MAX];
 	uint16_t garp_refresh_s; /* periodic gratuitous ARP/NA; 0 = off */
 	uint32_t heartbeat_max_ms; /* XDP answers stop when the agent is quiet this long */
+	/* hairpin: the cgroup v2 directory whose sockets reach VIPs through sock_lb; "" = off */
+	char hairpin_cgroup[CFG_PATH_MAX];
 };
 
 struct cfg_index;

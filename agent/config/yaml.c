@@ -298,8 +298,17 @@ static void parse_node_section(struct ctx *c, struct json_object *v, struct cfg 
 					     c->name, line_of(x), json_object_get_string(x));
 			else
 				cfg->node.heartbeat_max_ms = (uint32_t)n;
+		} else if (!strcmp(k, "hairpinCgroup")) {
+			const char *p = json_object_get_string(x);
+			if (!json_object_is_type(x, json_type_string))
+				cfg_errs_add(c->errs, "%s:%d: node.hairpinCgroup: %s given (allowed: a string)", c->name, line_of(x), type_name(x));
+			else if (*p && (*p != '/' || strlen(p) >= sizeof(cfg->node.hairpin_cgroup)))
+				cfg_errs_add(c->errs, "%s:%d: node.hairpinCgroup: \"%s\": not an absolute path of at most %zu characters (allowed: the path of a cgroup v2 directory, or \"\" = off)",
+					     c->name, line_of(x), p, sizeof(cfg->node.hairpin_cgroup) - 1);
+			else
+				strcpy(cfg->node.hairpin_cgroup, p);
 		} else {
-			cfg_errs_add(c->errs, "%s:%d: node.%s: unknown key (allowed: name, garpRefreshSeconds, heartbeatTimeoutMs)",
+			cfg_errs_add(c->errs, "%s:%d: node.%s: unknown key (allowed: name, garpRefreshSeconds, heartbeatTimeoutMs, hairpinCgroup)",
 				     c->name, key_line(v, x), k);
 		}
 	}

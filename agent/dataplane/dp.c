@@ -221,6 +221,7 @@ void dp_close(struct dp *d, bool cleanup)
 		return;
 	ev_timer_free(d->beat);
 	dp_revnat_close(d, cleanup); /* dataplane/revnat.c: tc egress return path */
+	dp_socklb_close(d, cleanup); /* dataplane/socklb.c: hairpin */
 	if (cleanup) {
 		dp_detach_all(d);
 		bpf_object__for_each_map(m, d->skel->obj)
@@ -248,6 +249,8 @@ int dp_reconcile(struct dp *d, struct agent *a)
 	if (dp_attach_reconcile(d, a) < 0)
 		rc = -1;
 	if (dp_lb_reconcile(d, a) < 0)
+		rc = -1;
+	if (dp_socklb_reconcile(d, a->cfg ? a->cfg->node.hairpin_cgroup : "") < 0)
 		rc = -1;
 	return rc;
 }

@@ -46,6 +46,10 @@ struct agent;
 struct ctl_err;
 int dp_revnat_reconcile(struct dp *d);
 void dp_revnat_close(struct dp *d, bool cleanup);
+/* dataplane/socklb.c: hairpin, sock_lb's links on the cgroup ("" = none); close keeps them
+ * pinned unless cleanup. */
+int dp_socklb_reconcile(struct dp *d, const char *cgroup);
+void dp_socklb_close(struct dp *d, bool cleanup);
 
 /* The service name of a service id as of the last sync, or NULL. */
 const char *lb_service_name(uint32_t id);

@@ -151,4 +151,27 @@ struct elb_lb_counter {
 };
 _Static_assert(sizeof(struct elb_lb_counter) == 24, "elb_lb_counter layout");
 
+/* sock_revnat_v1: LRU hash elb_sock_key → elb_sock_nat; sock_lb (hairpin, on the cgroup of the
+ * node's pods) writes one entry per socket and backend it steered a VIP:port to, and reads it to
+ * show the VIP:port again to getpeername() and recvmsg(). Entries are forgotten by the LRU. */
+#define ELB_SOCK_REVNAT_MAX 65536
+
+struct elb_sock_key {
+	__u64 cookie;	  /* the socket's cookie (bpf_get_socket_cookie) */
+	struct elb_ip be; /* backend address */
+	__be16 be_port;
+	__u8 family;
+	__u8 proto;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct elb_sock_key) == 32, "elb_sock_key layout");
+
+struct elb_sock_nat {
+	struct elb_ip vip;
+	__be16 vport;
+	__u16 pad;
+	__u32 svc_id;
+};
+_Static_assert(sizeof(struct elb_sock_nat) == 24, "elb_sock_nat layout");
+
 #endif

@@ -17,6 +17,7 @@
 #define ELB_MAP_CT_REPLY "ct_reply_v2"
 #define ELB_MAP_SVC_STATS "svc_stats_v1"
 #define ELB_MAP_BE_STATS  "be_stats_v1"
+#define ELB_MAP_SOCK_REVNAT "sock_revnat_v1"
 
 /* config_v1: array[1] → elb_config; written by the agent (heartbeat each second), read by XDP. */
 struct elb_config {

@@ -38,7 +38,9 @@
 	X(28, ARP_CONFLICT, "arp_conflict")	/* another MAC claims a VIP (ARP) */ \
 	X(29, NDP_CONFLICT, "ndp_conflict")	/* another MAC claims a VIP (NA) */ \
 	X(30, LB_REPLY_CLASH, "lb_reply_clash") /* reply tuple taken, no free port: drop */ \
-	X(31, LB_PORT_XLATE, "lb_port_xlate")	/* new flow's client port translated */
+	X(31, LB_PORT_XLATE, "lb_port_xlate")	/* new flow's client port translated */ \
+	X(32, SOCK_LB, "sock_lb")		/* hairpin: connect/sendmsg to a backend */ \
+	X(33, SOCK_LB_NO_BACKEND, "sock_lb_no_backend") /* hairpin: refused, no backend */
 
 enum elb_reason {
 #define ELB_REASON_ENUM(n, id, name) ELB_R_##id = n,

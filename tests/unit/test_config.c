@@ -24,6 +24,9 @@ static const struct row rows[] = {
 	{"interface in two switches", "switches:\n  - {name: s, interfaces: [a]}\n  - {name: t, interfaces: [a]}\n", {"\"a\": in both \"s\" and \"t\""}, 1},
 	{"yaml syntax error has a line", "switches:\n  - name: [unclosed\n", {"<f>:3: YAML syntax"}, 1},
 	{"heartbeat bound out of range", "node: {heartbeatTimeoutMs: -5}\n", {"node.heartbeatTimeoutMs: -5: out of range (allowed: 0 = gate off, or 1..600000)"}, 1},
+	{"hairpin cgroup must be an absolute path", "node: {hairpinCgroup: kubepods.slice}\n", {"<f>:1: node.hairpinCgroup: \"kubepods.slice\": not an absolute path of at most 255 characters (allowed: the path of a cgroup v2 directory, or \"\" = off)"}, 1},
+	{"hairpin cgroup must be a string", "node: {hairpinCgroup: [a]}\n", {"node.hairpinCgroup: list given (allowed: a string)"}, 1},
+	{"hairpin cgroup off when empty", "node: {hairpinCgroup: \"\"}\n", {NULL}, 0},
 	{"switches must be a list", "switches: {name: s}\n", {"switches: mapping given (allowed: a list)"}, 1},
 	{"two documents refused", "node: {name: a}\n---\nnode: {name: b}\n", {"2 YAML documents (allowed: exactly one)"}, 1},
 	{"aliases refused", "a: &x 1\nnode: *x\n", {"aliases are not supported"}, 1},
@@ -73,7 +76,7 @@ int main(void)
 
 	/* effective values */
 	{
-		const char *y = "node: {name: node-a, garpRefreshSeconds: 30}\nswitches:\n  - name: vSwitch1\n    interfaces: [eth1, eth2]\n    compute: true\n  - {name: vSwitch2, interfaces: [eth3]}\n";
+		const char *y = "node: {name: node-a, garpRefreshSeconds: 30, hairpinCgroup: /sys/fs/cgroup/kubepods.slice}\nswitches:\n  - name: vSwitch1\n    interfaces: [eth1, eth2]\n    compute: true\n  - {name: vSwitch2, interfaces: [eth3]}\n";
 		struct cfg_errs errs = {0};
 		struct cfg *c = cfg_load_buf("t", y, strlen(y), &errs);
 
@@ -83,12 +86,14 @@ int main(void)
 			T_EXPECT(!strcmp(c->node.name, "node-a"), "node name");
 			T_EXPECT(c->node.garp_refresh_s == 30, "garp refresh");
 			T_EXPECT(c->node.heartbeat_max_ms == 3000, "heartbeat default 3000 ms");
+			T_EXPECT(!strcmp(c->node.hairpin_cgroup, "/sys/fs/cgroup/kubepods.slice"), "hairpin cgroup");
 			T_EXPECT(c->n_switches == 2, "two switches");
 			T_EXPECT(c->switches[0].n_ifaces == 2 && !strcmp(c->switches[0].ifaces[1], "eth2"), "interfaces");
 			T_EXPECT(c->switches[0].compute && !c->switches[1].compute, "compute defaults to false");
 			T_EXPECT(cfg_pool_switch(c, &(struct cfg_pool){0}) == &c->switches[0], "default pool switch is the first compute switch");
 			struct cfg *d = cfg_dup(c);
 			T_EXPECT(d && d->n_switches == 2 && d->switches != c->switches, "dup is deep");
+			T_EXPECT(d && !strcmp(d->node.hairpin_cgroup, c->node.hairpin_cgroup), "dup keeps the hairpin cgroup");
 			cfg_free(d);
 		}
 		T_END();
