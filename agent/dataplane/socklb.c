@@ -137,21 +137,30 @@ static int sl_fail(const char *fmt, const char *path, const char *why)
 	return -1;
 }
 
-static int sl_attach(struct dp *d, const char *cgroup)
+/* The cgroup's directory open, and its id (the inode number on cgroup2); -1 when it is not
+ * a cgroup v2 directory (logged). */
+static int sl_open_cgroup(const char *cgroup, uint64_t *id)
 {
-	char pin[PATH_MAX + 64];
 	struct statfs fs;
 	struct stat st;
-	int cg_fd, n = 0, rc = 0;
+	int fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg_fd < 0)
-		return sl_fail("hairpinCgroup %s: %s", cgroup, strerror(errno));
-	if (fstatfs(cg_fd, &fs) || fs.f_type != CGROUP2_SUPER_MAGIC || fstat(cg_fd, &st)) {
-		close(cg_fd);
+	if (fd < 0)
+		return sl_fail("hairpinCgroup %s: %s (hairpin off)", cgroup, strerror(errno));
+	if (fstatfs(fd, &fs) || fs.f_type != CGROUP2_SUPER_MAGIC || fstat(fd, &st)) {
+		close(fd);
 		return sl_fail("hairpinCgroup %s: %s", cgroup,
 			       "not a cgroup v2 directory (hairpin off)");
 	}
+	*id = (uint64_t)st.st_ino;
+	return fd;
+}
+
+static int sl_attach(struct dp *d, const char *cgroup, int cg_fd, uint64_t cg_id)
+{
+	char pin[PATH_MAX + 64];
+	int n = 0;
+
 	for (size_t i = 0; i < SL_N_HOOKS; i++) {
 		char name[32];
 		struct bpf_program *p;
@@ -160,16 +169,12 @@ static int sl_attach(struct dp *d, const char *cgroup)
 		snprintf(name, sizeof(name), "sock_%s", sl_hooks[i]);
 		p = bpf_object__find_program_by_name(sl_skel->obj, name);
 		sl_pin_path(d, sl_hooks[i], pin, sizeof(pin));
-		err = p ? sl_link(p, cg_fd, (uint64_t)st.st_ino, pin) : -ENOENT;
-		if (err) {
-			rc = sl_fail("hairpinCgroup %s: attach failed: %s", cgroup, strerror(-err));
-			break;
-		}
+		err = p ? sl_link(p, cg_fd, cg_id, pin) : -ENOENT;
+		if (err)
+			return sl_fail("hairpinCgroup %s: attach failed: %s", cgroup,
+				       strerror(-err));
 		n++;
 	}
-	close(cg_fd);
-	if (rc)
-		return rc;
 	snprintf(sl_cgroup, sizeof(sl_cgroup), "%s", cgroup);
 	sl_error[0] = 0;
 	log_info("dataplane: hairpin: sock_lb attached to cgroup %s (%d hooks, links pinned as "
@@ -186,29 +191,38 @@ static void sl_unload(void)
 	sl_cgroup[0] = 0;
 }
 
+/* Hairpin off: removes what this run, or a previous one, attached and pinned. */
+static void sl_off(struct dp *d)
+{
+	if (!sl_skel && sl_owner == d)
+		return; /* done already */
+	sl_unpin_all(d);
+	if (sl_cgroup[0])
+		log_info("dataplane: hairpin: sock_lb detached from cgroup %s", sl_cgroup);
+	if (sl_skel)
+		sl_unload();
+	sl_owner = d;
+}
+
 int dp_socklb_reconcile(struct dp *d, const char *cgroup)
 {
+	uint64_t cg_id = 0;
+	int cg_fd, rc;
+
 	if (sl_skel && sl_owner != d) /* a new loader instance (tests): start over */
 		sl_unload();
 	if (sl_skel && !strcmp(sl_cgroup, cgroup))
 		return 0;
-	if (!*cgroup) {
-		/* off: remove what this or a previous run attached */
-		if (sl_skel || sl_owner != d) {
-			sl_unpin_all(d);
-			if (sl_cgroup[0])
-				log_info("dataplane: hairpin: sock_lb detached from cgroup %s",
-					 sl_cgroup);
-			if (sl_skel)
-				sl_unload();
-			sl_owner = d;
-		}
-		sl_error[0] = 0;
-		return 0;
+	cg_fd = *cgroup ? sl_open_cgroup(cgroup, &cg_id) : -1;
+	if (cg_fd < 0) {
+		sl_off(d);
+		if (!*cgroup)
+			sl_error[0] = 0;
+		return *cgroup ? -1 : 0;
 	}
-	if (!sl_skel && sl_load(d))
-		return -1;
-	return sl_attach(d, cgroup);
+	rc = !sl_skel && sl_load(d) ? -1 : sl_attach(d, cgroup, cg_fd, cg_id);
+	close(cg_fd);
+	return rc;
 }
 
 void dp_socklb_close(struct dp *d, bool cleanup)
