@@ -13,7 +13,7 @@
 #                                    | VIPs 192.0.2.100-102, 2001:db8::100       |
 #                                    +---------------------+---------------------+
 #   cgroup v2 <mnt>/elb<id>cg: sock_lb        +-- elb<id>q (client pod) ---------+
-#   (clients started in it run in q or p1)    | eQ 198.51.100.194/26 2001:db8:1:4::2 |
+#   (clients started in it run in q or p1)    | eP 198.51.100.194/26 2001:db8:1:4::2 |
 #                                             +----------------------------------+
 # Pod K's link is the /26 at 198.51.100.64(K-1): the node's end .64(K-1)+1, the pod .64(K-1)+2
 # (p1 198.51.100.2, p2 .66, p3 .130, q .194). Services: default/web on VIP4/VIP6 (tcp/80,
@@ -22,53 +22,19 @@
 
 load lib/agent
 load lib/netns
+load lib/pods
 
 VIP4=192.0.2.100
 VIP6=2001:db8::100
 VIP_EMPTY=192.0.2.101
 VIP_SELF=192.0.2.102
-TOOLS="$B/tests/tools"
-
-pod_gw() { echo "198.51.100.$((64 * $1 - 63))"; }
-pod_ip() { echo "198.51.100.$((64 * $1 - 62))"; }
 
 setup() {
-	[ -x "$TOOLS/elb_echo" ] && [ -x "$TOOLS/elb_lbclient" ] ||
-		skip "tests/tools not built (make B=$B test-build)"
 	CG_MNT=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
 	[ -n "$CG_MNT" ] || skip "no cgroup2 mount in /proc/mounts"
-	NODE=$(elb_ns n)
-	CLIENT=$(elb_ns c)
-	elb_veth "$NODE" eN "$CLIENT" eC
-	ip -n "$NODE" addr add 192.0.2.1/24 dev eN
-	ip -n "$NODE" addr add 2001:db8::1/64 dev eN nodad
-	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
-	ip -n "$CLIENT" addr add 2001:db8::2/64 dev eC nodad
-	ip netns exec "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	elb_xdp_pass "$CLIENT" eC
-	# XDP rewrites TCP: the sender must put full checksums on the wire
-	ip netns exec "$CLIENT" ethtool -K eC tx off >/dev/null
-	for k in 1 2 3; do
-		POD[$k]=$(elb_ns "p$k")
-		elb_veth "$NODE" "nB$k" "${POD[$k]}" eP
-		ip -n "$NODE" addr add "$(pod_gw $k)/26" dev "nB$k"
-		ip -n "$NODE" addr add "2001:db8:1:$k::1/64" dev "nB$k" nodad
-		ip -n "${POD[$k]}" addr add "$(pod_ip $k)/26" dev eP
-		ip -n "${POD[$k]}" addr add "2001:db8:1:$k::2/64" dev eP nodad
-		ip -n "${POD[$k]}" route add default via "$(pod_gw $k)"
-		ip -n "${POD[$k]}" -6 route add default via "2001:db8:1:$k::1"
-		# frames redirected by XDP into nB$k arrive here
-		elb_xdp_pass "${POD[$k]}" eP
-		elb_bg "${POD[$k]}" "$TOOLS/elb_echo" "p$k" 8080 120
-	done
+	pods_topology
 	Q=$(elb_ns q)
-	elb_veth "$NODE" nB4 "$Q" eQ
-	ip -n "$NODE" addr add "$(pod_gw 4)/26" dev nB4
-	ip -n "$NODE" addr add 2001:db8:1:4::1/64 dev nB4 nodad
-	ip -n "$Q" addr add "$(pod_ip 4)/26" dev eQ
-	ip -n "$Q" addr add 2001:db8:1:4::2/64 dev eQ nodad
-	ip -n "$Q" route add default via "$(pod_gw 4)"
-	ip -n "$Q" -6 route add default via 2001:db8:1:4::1
+	pod_link 4 "$Q"
 	CG="$CG_MNT/elb${ELB_ID}cg"
 	mkdir "$CG"
 	elb_dirs
@@ -136,9 +102,6 @@ write_conf() {
 	YAML
 }
 
-# refute CMD...: succeeds when CMD fails (a bare "! cmd" does not fail a bats test).
-refute() { ! "$@"; }
-
 # in_cg NS CMD...: CMD inside the test cgroup and namespace NS, at most 60 s.
 # shellcheck disable=SC2016 # $$ and $0 are the inner shell's
 in_cg() {
@@ -147,15 +110,6 @@ in_cg() {
 
 # qclient PROTO DST PORT CONNS ROUNDS: elb_lbclient in q inside the cgroup.
 qclient() { in_cg "$Q" "$TOOLS/elb_lbclient" "$@"; }
-
-# check_sticky FILE: every connection got answers, always from the same backend; prints the
-# set of backends seen.
-check_sticky() {
-	if grep -q ERROR "$1"; then grep ERROR "$1" | head >&2; return 1; fi
-	awk '$1=="conn" && $3 != "after" { if (($2 in n) && n[$2] != $4) bad=1; n[$2]=$4 }
-	     END { exit bad }' "$1" || { echo "a connection changed backend" >&2; return 1; }
-	awk '$1=="conn" {print $4}' "$1" | sort -u | tr '\n' ' '
-}
 
 # counter REASON: packets of one counter reason, 0 when it is not listed.
 counter() {

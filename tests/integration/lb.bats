@@ -15,41 +15,13 @@
 
 load lib/agent
 load lib/netns
+load lib/pods
 
 VIP4=192.0.2.100
 VIP6=2001:db8::100
-TOOLS="$B/tests/tools"
-
-pod_gw() { echo "198.51.100.$((64 * $1 - 63))"; }
-pod_ip() { echo "198.51.100.$((64 * $1 - 62))"; }
 
 setup() {
-	[ -x "$TOOLS/elb_echo" ] && [ -x "$TOOLS/elb_lbclient" ] ||
-		skip "tests/tools not built (make B=$B test-build)"
-	NODE=$(elb_ns n)
-	CLIENT=$(elb_ns c)
-	elb_veth "$NODE" eN "$CLIENT" eC
-	ip -n "$NODE" addr add 192.0.2.1/24 dev eN
-	ip -n "$NODE" addr add 2001:db8::1/64 dev eN nodad
-	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
-	ip -n "$CLIENT" addr add 2001:db8::2/64 dev eC nodad
-	ip netns exec "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	elb_xdp_pass "$CLIENT" eC
-	# XDP rewrites TCP: the sender must put full checksums on the wire
-	ip netns exec "$CLIENT" ethtool -K eC tx off >/dev/null
-	for k in 1 2 3; do
-		POD[$k]=$(elb_ns "p$k")
-		elb_veth "$NODE" "nB$k" "${POD[$k]}" eP
-		ip -n "$NODE" addr add "$(pod_gw $k)/26" dev "nB$k"
-		ip -n "$NODE" addr add "2001:db8:1:$k::1/64" dev "nB$k" nodad
-		ip -n "${POD[$k]}" addr add "$(pod_ip $k)/26" dev eP
-		ip -n "${POD[$k]}" addr add "2001:db8:1:$k::2/64" dev eP nodad
-		ip -n "${POD[$k]}" route add default via "$(pod_gw $k)"
-		ip -n "${POD[$k]}" -6 route add default via "2001:db8:1:$k::1"
-		# frames redirected by XDP into nB$k arrive here
-		elb_xdp_pass "${POD[$k]}" eP
-		elb_bg "${POD[$k]}" "$TOOLS/elb_echo" "p$k" 8080 120
-	done
+	pods_topology
 	elb_dirs
 	CONF="$ELB_STATE/../node.yaml"
 	write_conf 1 2 3
@@ -88,9 +60,6 @@ write_conf() {
 	YAML
 }
 
-# refute CMD...: succeeds when CMD fails (a bare "! cmd" does not fail a bats test).
-refute() { ! "$@"; }
-
 metrics() {
 	ip netns exec "$NODE" curl -s --max-time 3 http://127.0.0.1:7473/metrics
 }
@@ -98,15 +67,6 @@ metrics() {
 # client PROTO DST CONNS ROUNDS [HOLD_FILE]: the bounded client, inside the client namespace.
 client() {
 	timeout 60 ip netns exec "$CLIENT" "$TOOLS/elb_lbclient" "$@"
-}
-
-# check_sticky FILE: every connection got answers, always from the same backend; prints the
-# set of backends seen.
-check_sticky() {
-	if grep -q ERROR "$1"; then grep ERROR "$1" | head >&2; return 1; fi
-	awk '$1=="conn" && $3 != "after" { if (($2 in n) && n[$2] != $4) bad=1; n[$2]=$4 }
-	     END { exit bad }' "$1" || { echo "a connection changed backend" >&2; return 1; }
-	awk '$1=="conn" {print $4}' "$1" | sort -u | tr '\n' ' '
 }
 
 no_v6_p1() {
