@@ -6,6 +6,7 @@
 #   192.0.2.10  c0 ---------- br0 192.0.2.1, BIRD AS64512 ---- eth1 192.0.2.2, edgelbd AS64513
 #   2001:db8:1::10                                               |  p1,p2,p3
 #                                                   pods elbd<id>1..3 198.51.100.{2,6,10} :80
+#                                                   (in the cgroup <cgroup2>/elbd<id>pods: hairpin)
 set -u
 cd "$(dirname "$0")/.."
 B=$(realpath "${B:-build}")
@@ -20,6 +21,7 @@ down() {
 	sleep 0.5
 	for pid in $(cat "$RUN"/*.pid 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
 	for ns in c r n 1 2 3; do ip netns del "elbd${id}$ns" 2>/dev/null; done
+	[[ ! -f $RUN/cgroup ]] || rmdir "$(cat "$RUN/cgroup")" 2>/dev/null
 	while mountpoint -q "$RUN/bpffs" 2>/dev/null; do umount "$RUN/bpffs" || break; done
 	rm -rf "$RUN"
 	echo "demo: torn down"
@@ -66,8 +68,18 @@ up() {
 	done
 	in_ns "$C" ethtool -K c0 tx off >/dev/null 2>&1
 
-	step "edgelbd starts in the node namespace with scripts/demo/node.yaml"
-	nsenter --net="/run/netns/$N" "$B/bin/edgelbd" --config scripts/demo/node.yaml --state-dir "$RUN/state" \
+	# hairpin: the pods' cgroup (a cgroup v2 directory of its own) goes into the node's config
+	CONF=scripts/demo/node.yaml CG=
+	CG_MNT=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+	if [[ -n $CG_MNT ]] && mkdir "$CG_MNT/elbd${id}pods" 2>/dev/null; then
+		CG=$CG_MNT/elbd${id}pods
+		echo "$CG" >"$RUN/cgroup"
+		CONF=$RUN/node.yaml
+		sed "s|^  name: demo-node$|&\n  hairpinCgroup: $CG|" scripts/demo/node.yaml >"$CONF"
+	fi
+
+	step "edgelbd starts in the node namespace with $CONF"
+	nsenter --net="/run/netns/$N" "$B/bin/edgelbd" --config "$CONF" --state-dir "$RUN/state" \
 		--run-dir "$RUN/run" --bpffs "$RUN/bpffs" --metrics 127.0.0.1:7472 >"$RUN/edgelbd.log" 2>&1 &
 	echo $! >"$RUN/edgelbd.pid"
 	for _ in $(seq 50); do "$EL" status >/dev/null 2>&1 && break; sleep 0.1; done
@@ -89,6 +101,19 @@ up() {
 	step "fast path: curl from the client to http://$VIP/ reaches all three pods"
 	for i in $(seq 30); do in_ns "$C" curl -s --max-time 2 "http://$VIP/"; echo; done | grep . | sort | uniq -c
 	show "$EL" stats
+
+	if [[ -n $CG ]]; then
+		step "hairpin: pod 1, in the pods' cgroup, reaches http://$VIP/ through sock_lb (connect() steered, no packet rewritten)"
+		# shellcheck disable=SC2016 # $$ and $0 are the inner shell's
+		for i in $(seq 9); do
+			sh -c 'echo $$ >"$0/cgroup.procs" && exec ip netns exec "$1" curl -s --max-time 2 "http://$2/"' \
+				"$CG" "elbd${id}1" "$VIP"
+			echo
+		done | grep . | sort | uniq -c
+		show bpftool cgroup show "$CG"
+	else
+		step "hairpin: skipped (no cgroup v2 mount in /proc/mounts)"
+	fi
 
 	step "BGP: the seed's cmdlets peer the node with BIRD on the router"
 	in_ns "$R" bird -c scripts/demo/bird.conf -s "$RUN/bird/sock" -P "$RUN/bird.pid"
