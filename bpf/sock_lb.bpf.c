@@ -94,7 +94,7 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
 	__builtin_memset(&k, 0, sizeof(k));
 	k.cookie = bpf_get_socket_cookie(ctx);
 	be = svc->n_backends ? lb_maglev_pick(svc, sock_hash(k.cookie), &be_id) : NULL;
-	if (!be || be->family != family) {
+	if (!be) { /* the agent gives a VIP backends of its own family only */
 		count(ELB_R_SOCK_LB_NO_BACKEND, 0);
 		return SOCK_DENY;
 	}

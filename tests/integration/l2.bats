@@ -16,14 +16,7 @@ VIP4=192.0.2.100
 VIP6=2001:db8::100
 
 setup() {
-	NODE=$(elb_ns n)
-	CLIENT=$(elb_ns c)
-	elb_veth "$NODE" eN "$CLIENT" eC
-	ip -n "$NODE" addr add 192.0.2.1/24 dev eN
-	ip -n "$NODE" addr add 2001:db8::1/64 dev eN nodad
-	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
-	ip -n "$CLIENT" addr add 2001:db8::2/64 dev eC nodad
-	elb_xdp_pass "$CLIENT" eC
+	elb_node_client
 	NODE_MAC=$(elb_mac "$NODE" eN)
 	elb_dirs
 	CONF="$ELB_STATE/../node.yaml"

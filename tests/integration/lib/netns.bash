@@ -38,3 +38,17 @@ elb_ndp_silent() { ! elb_ndp "$@" >/dev/null; }
 elb_xdp_id() {
 	ip -n "$1" -j link show dev "$2" | jq -r '.[0].xdp.prog.id // empty'
 }
+
+# elb_node_client: namespaces NODE and CLIENT on one link, the node's compute port eN
+# (192.0.2.1/24, 2001:db8::1/64) facing the client's eC (192.0.2.2/24, 2001:db8::2/64, with
+# the pass-through XDP program).
+elb_node_client() {
+	NODE=$(elb_ns n)
+	CLIENT=$(elb_ns c)
+	elb_veth "$NODE" eN "$CLIENT" eC
+	ip -n "$NODE" addr add 192.0.2.1/24 dev eN
+	ip -n "$NODE" addr add 2001:db8::1/64 dev eN nodad
+	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
+	ip -n "$CLIENT" addr add 2001:db8::2/64 dev eC nodad
+	elb_xdp_pass "$CLIENT" eC
+}

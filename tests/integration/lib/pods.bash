@@ -30,15 +30,8 @@ pod_link() {
 pods_topology() {
 	[ -x "$TOOLS/elb_echo" ] && [ -x "$TOOLS/elb_lbclient" ] ||
 		skip "tests/tools not built (make B=$B test-build)"
-	NODE=$(elb_ns n)
-	CLIENT=$(elb_ns c)
-	elb_veth "$NODE" eN "$CLIENT" eC
-	ip -n "$NODE" addr add 192.0.2.1/24 dev eN
-	ip -n "$NODE" addr add 2001:db8::1/64 dev eN nodad
-	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
-	ip -n "$CLIENT" addr add 2001:db8::2/64 dev eC nodad
+	elb_node_client
 	ip netns exec "$NODE" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	elb_xdp_pass "$CLIENT" eC
 	# XDP rewrites TCP: the sender must put full checksums on the wire
 	ip netns exec "$CLIENT" ethtool -K eC tx off >/dev/null
 	for k in 1 2 3; do
