@@ -6,9 +6,10 @@
  * served VIP:port go to a backend of the service's Maglev table, picked by the socket's cookie
  * (one socket, one backend, while the table stands); the socket then talks to the backend
  * directly, with no packet rewritten anywhere, and a backend that is the client itself works.
- * getpeername() and recvmsg() show the VIP:port again, from sock_revnat_v1. A service without
- * backends refuses the call (EPERM); anything else passes unchanged. Counted under sock_lb and
- * sock_lb_no_backend, and as flows of the service and backend. Maps are shared with
+ * getpeername() and recvmsg() show the VIP:port again, from sock_revnat_v1. An IPv6 socket
+ * reaching an IPv4 VIP through its IPv4-mapped address (::ffff:VIP) is steered the same way. A
+ * service without backends refuses the call (EPERM); anything else passes unchanged. Counted under
+ * sock_lb and sock_lb_no_backend, and as flows of the service and backend. Maps are shared with
  * xdp_ingress; sock_revnat_v1 is this program's own. */
 #include "lib/common.h"
 #include "lib/lb.h"
@@ -42,25 +43,40 @@ static __always_inline void sock_flow(void *map, __u32 id)
 		c->flows++;
 }
 
-/* The destination of the call as an elb_ip (family ELB_AF_*). */
-static __always_inline void sock_dst(struct bpf_sock_addr *ctx, struct elb_ip *ip, __u8 family)
+/* The address of the call as an elb_ip, and its family (ELB_AF_*): on an IPv6 hook, an
+ * IPv4-mapped address (::ffff:a.b.c.d, RFC 4291 2.5.5.2: a dual-stack socket talking IPv4) is
+ * the IPv4 address it carries. */
+static __always_inline __u8 sock_dst(struct bpf_sock_addr *ctx, struct elb_ip *ip, __u8 hook)
 {
 	__builtin_memset(ip, 0, sizeof(*ip));
-	if (family == ELB_AF_INET) {
+	if (hook == ELB_AF_INET) {
 		ip->addr[0] = ctx->user_ip4;
-		return;
+		return ELB_AF_INET;
+	}
+	if (ctx->user_ip6[0] == 0 && ctx->user_ip6[1] == 0 &&
+	    ctx->user_ip6[2] == bpf_htonl(0xffff)) {
+		ip->addr[0] = ctx->user_ip6[3];
+		return ELB_AF_INET;
 	}
 	ip->addr[0] = ctx->user_ip6[0];
 	ip->addr[1] = ctx->user_ip6[1];
 	ip->addr[2] = ctx->user_ip6[2];
 	ip->addr[3] = ctx->user_ip6[3];
+	return ELB_AF_INET6;
 }
 
+/* Writes ip:port (of family) back into the call; an IPv4 address on an IPv6 hook goes in
+ * IPv4-mapped. */
 static __always_inline void sock_set_dst(struct bpf_sock_addr *ctx, const struct elb_ip *ip,
-					 __be16 port, __u8 family)
+					 __be16 port, __u8 hook, __u8 family)
 {
-	if (family == ELB_AF_INET) {
+	if (hook == ELB_AF_INET) {
 		ctx->user_ip4 = ip->addr[0];
+	} else if (family == ELB_AF_INET) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = ip->addr[0];
 	} else {
 		ctx->user_ip6[0] = ip->addr[0];
 		ctx->user_ip6[1] = ip->addr[1];
@@ -71,7 +87,7 @@ static __always_inline void sock_set_dst(struct bpf_sock_addr *ctx, const struct
 }
 
 /* connect() and sendmsg(): a served VIP:port becomes a backend; the pair is remembered. */
-static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
+static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 hook)
 {
 	struct elb_svc_key sk;
 	struct elb_sock_key k;
@@ -80,11 +96,12 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
 	struct elb_backend *be;
 	__u32 proto = ctx->protocol, be_id = 0;
 	__be16 vport = (__be16)ctx->user_port;
+	__u8 family;
 
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return SOCK_ALLOW;
 	__builtin_memset(&sk, 0, sizeof(sk));
-	sock_dst(ctx, &sk.vip, family);
+	family = sock_dst(ctx, &sk.vip, hook);
 	sk.port = vport;
 	sk.proto = (__u8)proto;
 	sk.family = family;
@@ -113,25 +130,26 @@ static __always_inline int sock_steer(struct bpf_sock_addr *ctx, __u8 family)
 		sock_flow(&svc_stats_v1, svc->id);
 		sock_flow(&be_stats_v1, be_id);
 	}
-	sock_set_dst(ctx, &be->addr, be->port, family);
+	sock_set_dst(ctx, &be->addr, be->port, hook, family);
 	return SOCK_ALLOW;
 }
 
 /* getpeername() and recvmsg(): a backend this socket was steered to shows as the VIP:port. */
-static __always_inline int sock_unsteer(struct bpf_sock_addr *ctx, __u8 family, __u8 proto)
+static __always_inline int sock_unsteer(struct bpf_sock_addr *ctx, __u8 hook, __u8 proto)
 {
 	struct elb_sock_key k;
 	struct elb_sock_nat *nat;
+	__u8 family;
 
 	__builtin_memset(&k, 0, sizeof(k));
-	sock_dst(ctx, &k.be, family);
+	family = sock_dst(ctx, &k.be, hook);
 	k.be_port = (__be16)ctx->user_port;
 	k.family = family;
 	k.proto = proto;
 	k.cookie = bpf_get_socket_cookie(ctx);
 	nat = bpf_map_lookup_elem(&sock_revnat_v1, &k);
 	if (nat)
-		sock_set_dst(ctx, &nat->vip, nat->vport, family);
+		sock_set_dst(ctx, &nat->vip, nat->vport, hook, family);
 	return SOCK_ALLOW;
 }
 

@@ -264,6 +264,38 @@ print("udp %s %d %s" % (a[0], a[1], d.decode().strip()))
 	done
 }
 
+@test "IPv4-mapped: an IPv6 socket to ::ffff:VIP4 is steered (TCP, connected and unconnected UDP); getpeername and recvfrom show ::ffff:VIP4 port 80" {
+	local out="$ELB_STATE/../mapped.out" before
+	start_hairpin
+	before=$(counter sock_lb)
+	qclient tcp "::ffff:$VIP4" 80 60 2 >"$out"
+	run check_sticky "$out"
+	[ "$status" -eq 0 ]
+	[ "$output" = "p1 p2 p3 " ]
+	qclient udp "::ffff:$VIP4" 80 60 2 >"$out"
+	run check_sticky "$out"
+	[ "$status" -eq 0 ]
+	[ "$output" = "p1 p2 p3 " ]
+	[ "$(counter sock_lb)" -eq $((before + 120)) ]
+	run in_cg "$Q" python3 -c '
+import socket, sys
+vip = "::ffff:" + sys.argv[1]
+t = socket.create_connection((vip, 80), timeout=3)
+print("peer %s %d" % t.getpeername()[:2])
+t.sendall(b"who\n")
+print("tcp", t.recv(100).decode().strip())
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.settimeout(3)
+u.sendto(b"who\n", (vip, 80))
+d, a = u.recvfrom(100)
+print("udp %s %d %s" % (a[0], a[1], d.decode().strip()))
+' "$VIP4"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "peer ::ffff:$VIP4 80" ]
+	[[ "${lines[1]}" =~ ^tcp\ p[123]$ ]]
+	[[ "${lines[2]}" =~ ^udp\ ::ffff:192\.0\.2\.100\ 80\ p[123]$ ]]
+}
+
 @test "a service without backends: connect() and sendto() fail with EPERM at once; sock_lb_no_backend counts them" {
 	local nob
 	start_hairpin
