@@ -2,8 +2,9 @@
  * as a client-facing failure detector for the BGP speaker (RFC 5882): the control packet
  * format (pkt.c), one session per peer with its state machine and timers on the agent's event
  * loop (session.c), and the sockets with the demultiplexing of received packets (sock.c). Active
- * or passive role (6.1). No authentication, no demand mode, no echo function. Owns no config:
- * the speaker passes the peer's timers, role and hop count. */
+ * or passive role (6.1). Authentication (6.7): simple password, keyed and meticulous keyed MD5
+ * and SHA1 (auth.c). No demand mode, no echo function. Owns no config: the speaker passes the
+ * peer's timers, role, hop count and key. */
 #ifndef EDGELB_BFD_H
 #define EDGELB_BFD_H
 
@@ -23,6 +24,7 @@ struct ev_timer;
 #define BFD_SRC_PORT_MAX  65535
 #define BFD_TTL		  255 /* RFC 5881 5 (GTSM) */
 #define BFD_PKT_LEN	  24  /* RFC 5880 4.1, without authentication */
+#define BFD_PKT_MAX	  (BFD_PKT_LEN + 28) /* with the largest section (keyed SHA1) */
 #define BFD_VERSION	  1
 #define BFD_SLOW_TX_US	  1000000 /* RFC 5880 6.8.3: at least 1 s while not Up */
 #define BFD_DEF_MIN_TX_MS 300
@@ -77,16 +79,37 @@ enum bfd_drop {
 	BFD_DROP_TTL,	       /* TTL / hop limit below what the session takes: 255 single hop
 				* (RFC 5881 5), the configured minimum multihop (RFC 5883 5) */
 	BFD_DROP_UNKNOWN_PEER, /* Your Discriminator zero and no session for the source */
+	BFD_DROP_AUTH_MISSING, /* A bit clear: the session authenticates (6.8.6) */
+	BFD_DROP_AUTH_FAILED,  /* type, length, key ID, password or digest not the session's */
+	BFD_DROP_AUTH_SEQ,     /* sequence number outside the window of 6.7.3 / 6.7.4 */
 	BFD_DROP_COUNT
 };
 const char *bfd_drop_name(enum bfd_drop d);
 const char *bfd_state_name(enum bfd_state s);
 const char *bfd_diag_name(uint8_t d);
 
-/* pkt.c: decode checks what the packet alone can tell (6.8.6 steps 1-6 and 9, A bit set while
- * no authentication is in use); 0, or -1 with *why. encode writes BFD_PKT_LEN bytes. */
+/* pkt.c: decode checks what the packet alone can tell (6.8.6 steps 1-6 and 9); 0, or -1 with
+ * *why. encode writes the BFD_PKT_LEN bytes of the mandatory section, Length as given. */
 int bfd_pkt_decode(const uint8_t *p, size_t len, struct bfd_pkt *out, enum bfd_drop *why);
 void bfd_pkt_encode(struct wbuf *w, const struct bfd_pkt *pkt);
+
+/* RFC 5880 4.1 Auth Type */
+enum bfd_auth_type {
+	BFD_AUTH_NONE = 0,
+	BFD_AUTH_SIMPLE = 1,
+	BFD_AUTH_KEYED_MD5 = 2,
+	BFD_AUTH_METICULOUS_MD5 = 3,
+	BFD_AUTH_KEYED_SHA1 = 4,
+	BFD_AUTH_METICULOUS_SHA1 = 5,
+};
+#define BFD_AUTH_KEY_MAX 20 /* SHA1; simple and MD5 take 16 */
+
+struct bfd_auth {
+	uint8_t type; /* enum bfd_auth_type */
+	uint8_t key_id;
+	uint8_t key_len;
+	uint8_t key[BFD_AUTH_KEY_MAX];
+};
 
 /* Per-session parameters; intervals in microseconds (wire units). */
 struct bfd_params {
@@ -98,6 +121,7 @@ struct bfd_params {
 	uint8_t min_ttl;
 	/* 6.1: the passive role sends nothing until the remote's discriminator is known */
 	bool passive;
+	struct bfd_auth auth; /* type BFD_AUTH_NONE: none */
 };
 
 struct bfd_sess;
@@ -135,6 +159,11 @@ struct bfd_sess {
 	uint32_t rx_in_force_us; /* the RequiredMinRx used for the detection time */
 	struct ev_timer *t_tx, *t_detect;
 	struct bfd_stats st;
+	/* 6.8.1 authentication variables; xmit_seq_ms: when XmitAuthSeq last moved, rcv_auth_ms:
+	 * the last authenticated packet (AuthSeqKnown lapses two detection times after it) */
+	uint32_t xmit_auth_seq, rcv_auth_seq;
+	bool auth_seq_known;
+	uint64_t xmit_seq_ms, rcv_auth_ms;
 	uint64_t changed_ms; /* last state change (monotonic) */
 	bfd_notify_fn notify;
 	void *arg;
@@ -163,6 +192,16 @@ uint64_t bfd_sess_detect_time(const struct bfd_sess *s);
 uint32_t bfd_jitter(uint32_t interval_us, uint8_t mult, uint32_t rnd);
 /* The packet this session sends now (flags P/F per the poll state). */
 void bfd_sess_build(const struct bfd_sess *s, struct bfd_pkt *pkt, bool final);
+
+/* auth.c (6.7): the section's length for a; sign appends it to the len bytes at p (the
+ * mandatory section, Length and A already set) with seq, returning the new length; check
+ * takes a received packet (len = its Length) for s: 0, or -1 with *why; a packet that passes
+ * moves the receive sequence. */
+size_t bfd_auth_len(const struct bfd_auth *a);
+size_t bfd_auth_sign(uint8_t *p, size_t len, const struct bfd_auth *a, uint32_t seq);
+int bfd_auth_check(struct bfd_sess *s, const uint8_t *p, size_t len, const struct bfd_pkt *k,
+		   enum bfd_drop *why);
+const char *bfd_auth_name(uint8_t type);
 
 /* sock.c: the sessions of the agent and the receiving sockets (port, and BFD_MH_PORT for
  * multihop). port 0 opens no socket (tests feed bfd_input and capture transmissions with

@@ -35,6 +35,9 @@ static const char *const drop_names[] = {
     [BFD_DROP_AUTH] = "authentication",
     [BFD_DROP_TTL] = "ttl",
     [BFD_DROP_UNKNOWN_PEER] = "unknown-peer",
+    [BFD_DROP_AUTH_MISSING] = "authentication-missing",
+    [BFD_DROP_AUTH_FAILED] = "authentication-failed",
+    [BFD_DROP_AUTH_SEQ] = "authentication-sequence",
 };
 _Static_assert(sizeof(drop_names) / sizeof(drop_names[0]) == BFD_DROP_COUNT,
 	       "bfd: a drop reason without a name");
@@ -103,10 +106,7 @@ int bfd_pkt_decode(const uint8_t *p, size_t len, struct bfd_pkt *out, enum bfd_d
 	/* 6.8.6: Your Discriminator zero is only valid in Down and AdminDown */
 	if (!k.your_disc && k.state != BFD_DOWN && k.state != BFD_ADMIN_DOWN)
 		return drop(why, BFD_DROP_YOUR_DISC);
-	/* 6.8.6: A bit set and no authentication in use (this implementation has none) */
-	if (k.flags & BFD_F_AUTH)
-		return drop(why, BFD_DROP_AUTH);
-	*out = k;
+	*out = k; /* the A bit is the session's to judge (bfd_auth_check) */
 	return 0;
 }
 
@@ -115,7 +115,7 @@ void bfd_pkt_encode(struct wbuf *w, const struct bfd_pkt *k)
 	wbuf_u8(w, (uint8_t)(BFD_VERSION << 5 | (k->diag & 0x1f)));
 	wbuf_u8(w, (uint8_t)((unsigned)k->state << 6 | (k->flags & 0x3f)));
 	wbuf_u8(w, k->detect_mult);
-	wbuf_u8(w, BFD_PKT_LEN);
+	wbuf_u8(w, k->length);
 	wbuf_u32(w, k->my_disc);
 	wbuf_u32(w, k->your_disc);
 	wbuf_u32(w, k->desired_min_tx);

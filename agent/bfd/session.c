@@ -1,7 +1,8 @@
 /* One BFD session (RFC 5880 6.8): the state machine (Down -> Init -> Up three-way handshake),
  * timer negotiation with poll/final sequences (6.5, 6.8.3), the jittered periodic transmission
- * (6.8.7), the detection time (6.8.4) and AdminDown when removed (6.8.16). Only set_state()
- * writes s->state. Sockets and demultiplexing are sock.c's. */
+ * (6.8.7), the detection time (6.8.4), AdminDown when removed (6.8.16) and the transmit
+ * sequence of authentication (6.7). Only set_state() writes s->state. Sockets and
+ * demultiplexing are sock.c's, the authentication section auth.c's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,7 +56,9 @@ void bfd_sess_build(const struct bfd_sess *s, struct bfd_pkt *k, bool final)
 	/* 6.8.7: P while a poll sequence runs, F only in the answer to a P, never both */
 	k->flags = final ? BFD_F_FINAL : s->polling ? BFD_F_POLL : 0;
 	k->detect_mult = s->cfg.mult;
-	k->length = BFD_PKT_LEN;
+	k->length = (uint8_t)(BFD_PKT_LEN + bfd_auth_len(&s->cfg.auth));
+	if (s->cfg.auth.type)
+		k->flags |= BFD_F_AUTH;
 	k->my_disc = s->local_disc;
 	k->your_disc = s->remote_disc;
 	k->desired_min_tx = s->desired_min_tx;
@@ -63,11 +66,28 @@ void bfd_sess_build(const struct bfd_sess *s, struct bfd_pkt *k, bool final)
 	k->required_min_echo_rx = 0; /* no echo function */
 }
 
+/* 6.7.3, 6.7.4: meticulous modes move bfd.XmitAuthSeq with every packet; keyed modes may,
+ * and move it once a second, as BIRD does: a peer's window of 3 x Detect Mult then spans at
+ * least that many seconds of our packets, not that many packets. */
+static uint32_t next_seq(struct bfd_sess *s)
+{
+	uint8_t t = s->cfg.auth.type;
+	uint64_t now = ev_now_ms();
+
+	if (t == BFD_AUTH_METICULOUS_MD5 || t == BFD_AUTH_METICULOUS_SHA1 ||
+	    now - s->xmit_seq_ms >= 1000) {
+		s->xmit_auth_seq++;
+		s->xmit_seq_ms = now;
+	}
+	return s->xmit_auth_seq;
+}
+
 static void send_pkt(struct bfd_sess *s, bool final)
 {
-	uint8_t buf[BFD_PKT_LEN];
+	uint8_t buf[BFD_PKT_MAX];
 	struct wbuf w = wbuf_make(buf, sizeof(buf));
 	struct bfd_pkt k;
+	size_t len;
 
 	/* 6.8.7: the passive role sends nothing while bfd.RemoteDiscr is zero (before the first
 	 * packet from the remote, and again once a detection time passed without one) */
@@ -77,7 +97,8 @@ static void send_pkt(struct bfd_sess *s, bool final)
 	bfd_pkt_encode(&w, &k);
 	if (w.err)
 		log_fatal("bfd: peer %s: packet encoding failed", s->name);
-	bfd_xmit(s, buf, w.len);
+	len = bfd_auth_sign(buf, w.len, &s->cfg.auth, s->cfg.auth.type > 1 ? next_seq(s) : 0);
+	bfd_xmit(s, buf, len);
 	s->st.tx++;
 }
 
@@ -231,6 +252,12 @@ void bfd_sess_rx(struct bfd_sess *s, const struct bfd_pkt *k)
 
 void bfd_sess_set_params(struct bfd_sess *s, const struct bfd_params *pr)
 {
+	if (memcmp(&s->cfg.auth, &pr->auth, sizeof(pr->auth)) != 0) {
+		s->cfg.auth = pr->auth;
+		s->auth_seq_known = false;
+		log_info("bfd: peer %s: authentication %s, key ID %u", s->name,
+			 bfd_auth_name(pr->auth.type), pr->auth.key_id);
+	}
 	if (s->cfg.passive != pr->passive || s->cfg.min_ttl != pr->min_ttl) {
 		s->cfg.passive = pr->passive;
 		s->cfg.min_ttl = pr->min_ttl;
@@ -273,6 +300,7 @@ struct bfd_sess *bfd_sess_new(struct bfd *b, const struct ip *peer, const struct
 	s->t_tx = ev_timer_new(bfd_loop(b), tx_cb, s);
 	s->t_detect = ev_timer_new(bfd_loop(b), detect_cb, s);
 	s->local_disc = bfd_new_disc(b);
+	s->xmit_auth_seq = bfd_rand(b); /* 6.8.1: bfd.XmitAuthSeq starts random */
 	s->changed_ms = ev_now_ms();
 	apply_timers(s);
 	if (bfd_sess_register(b, s) < 0) {
@@ -281,9 +309,10 @@ struct bfd_sess *bfd_sess_new(struct bfd *b, const struct ip *peer, const struct
 		free(s);
 		return NULL;
 	}
-	log_info("bfd: peer %s: session created (discriminator %u, %u/%u ms x %u%s)", s->name,
+	log_info("bfd: peer %s: session created (discriminator %u, %u/%u ms x %u%s%s%s)", s->name,
 		 s->local_disc, pr->min_tx_us / 1000, pr->min_rx_us / 1000, pr->mult,
-		 pr->passive ? ", passive" : "");
+		 pr->passive ? ", passive" : "", pr->auth.type ? ", authentication " : "",
+		 pr->auth.type ? bfd_auth_name(pr->auth.type) : "");
 	schedule_tx(s);
 	return s;
 }

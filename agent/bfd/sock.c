@@ -131,6 +131,10 @@ static void input(struct bfd *b, const uint8_t *p, size_t len, const struct ip *
 		count_drop(b, src, mh, BFD_DROP_TTL);
 		return;
 	}
+	if (bfd_auth_check(s, p, k.length, &k, &why) < 0) { /* 6.8.6: A bit and 6.7 */
+		count_drop(b, src, mh, why);
+		return;
+	}
 	bfd_sess_rx(s, &k);
 }
 

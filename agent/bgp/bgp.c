@@ -576,8 +576,14 @@ static void on_bfd(struct bfd_sess *bs, enum bfd_state old, void *arg)
 		ipc_send(s->b, &m, sizeof(m));
 }
 
+_Static_assert(CFG_BFD_KEY_MAX == BFD_AUTH_KEY_MAX, "bfd: key sizes");
+
 static struct bfd_params bfd_params(const struct cfg_peer *pc)
 {
+	struct bfd_auth auth = {.type = pc->bfd_auth_type, .key_id = pc->bfd_auth_key_id};
+
+	auth.key_len = (uint8_t)strlen(pc->bfd_auth_key); /* at most CFG_BFD_KEY_MAX */
+	memcpy(auth.key, pc->bfd_auth_key, auth.key_len);
 	return (struct bfd_params){
 		.min_tx_us = (pc->bfd_min_tx_ms ? pc->bfd_min_tx_ms : BFD_DEF_MIN_TX_MS) * 1000u,
 		.min_rx_us = (pc->bfd_min_rx_ms ? pc->bfd_min_rx_ms : BFD_DEF_MIN_RX_MS) * 1000u,
@@ -586,6 +592,7 @@ static struct bfd_params bfd_params(const struct cfg_peer *pc)
 		.multihop = pc->ebgp_multihop > 1,
 		.min_ttl = pc->bfd_min_ttl,
 		.passive = pc->bfd_passive,
+		.auth = auth,
 	};
 }
 
@@ -601,6 +608,9 @@ static void sess_bfd_sync(struct sess *s, const struct cfg_peer *pc)
 	cur->bfd_mult = pc->bfd_mult;
 	cur->bfd_passive = pc->bfd_passive;
 	cur->bfd_min_ttl = pc->bfd_min_ttl;
+	cur->bfd_auth_type = pc->bfd_auth_type;
+	cur->bfd_auth_key_id = pc->bfd_auth_key_id;
+	memcpy(cur->bfd_auth_key, pc->bfd_auth_key, sizeof(cur->bfd_auth_key));
 	if (!pc->bfd) {
 		bfd_sess_free(s->bfd);
 		s->bfd = NULL;
@@ -619,6 +629,11 @@ struct bfd_sess *bgp_peer_bfd(const struct bgp_peer_view *v)
 {
 	const struct sess *s = (const struct sess *)((const char *)v - offsetof(struct sess, v));
 	return s->bfd;
+}
+
+struct bfd *bgp_bfd(const struct bgp *b)
+{
+	return b->bfd;
 }
 
 static struct sess *sess_new(struct bgp *b, const struct cfg_peer *pc)

@@ -30,5 +30,7 @@ void bgp_foreach_peer(struct bgp *b, bgp_peer_iter_fn fn, void *arg);
 struct bgp_peer_view *bgp_find_peer(struct bgp *b, const struct ip *addr, const char *sw);
 /* The peer's BFD session (bfd/bfd.h), NULL when BFD is off. */
 struct bfd_sess *bgp_peer_bfd(const struct bgp_peer_view *p);
+/* The BFD sockets and sessions (bfd/bfd.h), NULL until a peer enables BFD. */
+struct bfd *bgp_bfd(const struct bgp *b);
 
 #endif

@@ -22,7 +22,7 @@ static const char *const set_fields[] = {
 	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
 	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
 	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier", "dynamicAsn",
-	"bfdPassive",    "bfdMinimumTtl", NULL,
+	"bfdPassive",    "bfdMinimumTtl", "bfdAuthType",  "bfdAuthKeyId",  "bfdAuthKey", NULL,
 };
 static const char *const key_fields[] = {"peerAddress", "switch", NULL};
 static const char *const list_fields[] = {"switch", NULL};
@@ -82,6 +82,8 @@ static int peer_set(struct agent *a, struct json_object *args, struct json_objec
 	*result = cfg_peer_to_json(&p);
 	if (p.password[0])
 		json_object_object_add(*result, "password", json_object_new_string("********"));
+	if (p.bfd_auth_key[0])
+		json_object_object_add(*result, "bfdAuthKey", json_object_new_string("********"));
 	return 0;
 }
 
@@ -188,6 +190,11 @@ static void bfd_show(struct json_object *o, const struct cfg_peer *c, struct bfd
 	json_object_object_add(o, "bfdPassive", json_object_new_boolean(b->cfg.passive));
 	/* the lowest TTL taken: 255 single hop (GTSM), the configured one multihop (0: any) */
 	add_u64(o, "bfdMinimumTtl", b->cfg.multihop ? b->cfg.min_ttl : 255);
+	/* the type and key ID, never the key */
+	json_object_object_add(o, "bfdAuthType",
+			       json_object_new_string(bfd_auth_name(b->cfg.auth.type)));
+	if (b->cfg.auth.type)
+		add_u64(o, "bfdAuthKeyId", b->cfg.auth.key_id);
 	add_u64(o, "bfdTxInterval", bfd_sess_tx_interval(b) / 1000);
 	add_u64(o, "bfdDetectTime", bfd_sess_detect_time(b) / 1000);
 	add_u64(o, "bfdLocalDiscriminator", b->local_disc);

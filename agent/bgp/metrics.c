@@ -118,4 +118,16 @@ void bgp_metrics(struct mbuf *o, struct agent *a)
 		metrics_family(o, e.m->name, e.m->type, e.m->help);
 		bgp_foreach_peer(a->bgp, emit, &e);
 	}
+	/* received BFD packets dropped, by reason (RFC 5880 6.8.6, RFC 5881 5, 6.7) */
+	if (bgp_bfd(a->bgp)) {
+		metrics_family(o, "edgelb_bfd_packets_dropped_total", "counter",
+			       "Received BFD packets dropped, by reason");
+		for (int d = 0; d < BFD_DROP_COUNT; d++) {
+			char labels[64] = "";
+
+			metrics_label(labels, sizeof(labels), "reason", bfd_drop_name(d));
+			metrics_sample(o, "edgelb_bfd_packets_dropped_total", labels,
+				       (double)bfd_drops(bgp_bfd(a->bgp), d));
+		}
+	}
 }

@@ -10,18 +10,19 @@
 struct opt_map {
 	const char *name, *alias, *key;
 	enum cli_opt_kind kind;
+	bool text; /* a string even when all digits: keys, file names, names */
 };
 
 static const struct opt_map set_opts[] = {
 	{"peer-address", "PeerAddress", "peerAddress", OPT_STR},
 	{"peer-asn", "PeerAsn", "peerAsn", OPT_STR},
 	{"self-asn", "SelfAsn", "selfAsn", OPT_STR},
-	{"switch", "SwitchName", "switch", OPT_STR},
+	{"switch", "SwitchName", "switch", OPT_STR, true},
 	{"hold-time", "HoldTimeInSeconds", "holdTime", OPT_STR},
 	{"keepalive-time", "KeepaliveTimeInSeconds", "keepaliveTime", OPT_STR},
 	{"connect-time", "ConnectTimeInSeconds", "connectTime", OPT_STR},
-	{"password", "Password", "password", OPT_STR},
-	{"password-file", "PasswordFile", "passwordFile", OPT_STR},
+	{"password", "Password", "password", OPT_STR, true},
+	{"password-file", "PasswordFile", "passwordFile", OPT_STR, true},
 	{"ebgp-multihop", "EbgpMultiHop", "ebgpMultiHop", OPT_STR},
 	{"source-address", "SourceAddress", "sourceAddress", OPT_STR},
 	{"peer-port", "PeerPort", "peerPort", OPT_STR},
@@ -34,6 +35,9 @@ static const struct opt_map set_opts[] = {
 	{"bfd-multiplier", "BfdMultiplier", "bfdMultiplier", OPT_STR},
 	{"bfd-passive", "BfdPassive", "bfdPassive", OPT_FLAG},
 	{"bfd-minimum-ttl", "BfdMinimumTtl", "bfdMinimumTtl", OPT_STR},
+	{"bfd-auth-type", "BfdAuthType", "bfdAuthType", OPT_STR},
+	{"bfd-auth-key-id", "BfdAuthKeyId", "bfdAuthKeyId", OPT_STR},
+	{"bfd-auth-key", "BfdAuthKey", "bfdAuthKey", OPT_STR, true},
 	{"dynamic-asn", "DynamicAsn", "dynamicAsn", OPT_STR},
 };
 #define N_SET (sizeof(set_opts) / sizeof(set_opts[0]))
@@ -44,15 +48,15 @@ static const struct cli_col list_cols[] = {
 	{"HoldTime", "holdTime"},	  {"State", "state"},		{NULL, NULL},
 };
 
-/* A decimal number goes as a JSON number, anything else as a string for the agent to refuse
- * with its one message naming the allowed values. */
-static struct json_object *value(const char *s, enum cli_opt_kind kind)
+/* A decimal number goes as a JSON number (unless the option is text), anything else as a
+ * string for the agent to refuse with its one message naming the allowed values. */
+static struct json_object *value(const char *s, const struct opt_map *m)
 {
 	size_t n = strlen(s);
 
-	if (kind == OPT_FLAG)
+	if (m->kind == OPT_FLAG)
 		return json_object_new_boolean(!strcmp(s, "true"));
-	if (n && n < 19 && strspn(s, "0123456789") == n)
+	if (!m->text && n && n < 19 && strspn(s, "0123456789") == n)
 		return json_object_new_int64(strtoll(s, NULL, 10));
 	return json_object_new_string(s);
 }
@@ -85,7 +89,8 @@ static int cmd_set(struct cli *c, int argc, char **argv)
 	args = json_object_new_object();
 	for (size_t i = 0; i < N_SET; i++)
 		if (o[i].set)
-			json_object_object_add(args, set_opts[i].key, value(o[i].val, o[i].kind));
+			json_object_object_add(args, set_opts[i].key,
+					       value(o[i].val, &set_opts[i]));
 	rc = cli_call(c, "bgp.peer.set", args, &res);
 	if (rc)
 		return rc;
@@ -166,6 +171,7 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		{"BfdMultiplier", "bfdMultiplier"},
 		{"BfdPassive", "bfdPassive"},
 		{"BfdMinimumTtl", "bfdMinimumTtl"},
+		{"BfdAuthType", "bfdAuthType"},
 		{"BfdTxInterval", "bfdTxInterval"},
 		{"BfdDetectTime", "bfdDetectTime"},
 		{"BfdUpCount", "bfdUpCount"},
@@ -202,7 +208,8 @@ const struct cli_cmd cli_bgp_cmds[] = {
 	 "[--keepalive-time T] [--connect-time T] [--password K | --password-file F] "
 	 "[--ebgp-multihop N] [--source-address A] [--peer-port P] [--router-id ID] [--passive] "
 	 "[--graceful-restart] [--bfd [--bfd-min-tx MS] [--bfd-min-rx MS] [--bfd-multiplier N] "
-	 "[--bfd-passive] [--bfd-minimum-ttl N]]",
+	 "[--bfd-passive] [--bfd-minimum-ttl N] [--bfd-auth-type T --bfd-auth-key K "
+	 "[--bfd-auth-key-id N]]]",
 	 "add or change a BGP peer (the session starts at once)"},
 	{"bgp peer list", "Get-HcsBGPPeers", cmd_list, "[--switch S]",
 	 "list BGP peers with their session state"},

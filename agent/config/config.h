@@ -22,6 +22,7 @@
 #define CFG_MAX_COMMUNITIES 16
 #define CFG_MAX_NAMESPACES 16
 #define CFG_PASSWORD_MAX   80 /* TCP MD5 key bytes (TCP_MD5SIG_MAXKEYLEN) */
+#define CFG_BFD_KEY_MAX	   20 /* BFD keyed SHA1; 16 for simple and MD5 (RFC 5880 4.2-4.4) */
 
 enum cfg_src { CFG_SRC_FILE, CFG_SRC_RUNTIME };
 
@@ -98,6 +99,10 @@ struct cfg_peer {
 	uint8_t bfd_mult;
 	bool bfd_passive;    /* RFC 5880 6.1 passive role */
 	uint8_t bfd_min_ttl; /* multihop: lowest TTL taken (RFC 5883 5); 0 = any */
+	/* BFD authentication (RFC 5880 6.7): enum bfd_auth_type (0 = none), key ID, key */
+	uint8_t bfd_auth_type;
+	uint8_t bfd_auth_key_id;
+	char bfd_auth_key[CFG_BFD_KEY_MAX + 1];
 	enum cfg_src src;
 };
 
@@ -236,6 +241,8 @@ void cfg_service_clear(struct cfg_service *s); /* frees its heap parts */
 void cfg_service_set_name(struct cfg_service *s, const char *name); /* a heap copy */
 int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, size_t len);
 struct json_object *cfg_peer_to_json(const struct cfg_peer *p);
+/* bfdAuthType's names by enum bfd_auth_type ("none" for 0), NULL past the last */
+const char *cfg_bfd_auth_name(uint8_t type);
 /* "internal" or "external" for a dynamicAsn peer, "" for a fixed peerAsn. */
 const char *cfg_asn_mode_name(const struct cfg_peer *p);
 /* Store kinds of runtime objects. */

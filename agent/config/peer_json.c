@@ -1,7 +1,8 @@
 /* The JSON form of a BGP peer (cfg_peer), camelCase keys:
  *   {peerAddress, peerAsn | dynamicAsn, selfAsn, switch, holdTime, keepaliveTime, connectTime,
  *    password, passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, routerId,
- *    gracefulRestart, bfd, bfdMinTx, bfdMinRx, bfdMultiplier, bfdPassive, bfdMinimumTtl}
+ *    gracefulRestart, bfd, bfdMinTx, bfdMinRx, bfdMultiplier, bfdPassive, bfdMinimumTtl,
+ *    bfdAuthType, bfdAuthKeyId, bfdAuthKey}
  * dynamicAsn (internal or external, instead of peerAsn): the peer's AS is ours (iBGP), or any
  * other, taken from its OPEN (eBGP).
  * The one decoder for control requests, the store and the YAML config (bgpPeers). Refuses
@@ -22,8 +23,27 @@ static const char *const peer_keys[] = {
 	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
 	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
 	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier", "dynamicAsn",
-	"bfdPassive",    "bfdMinimumTtl", NULL,
+	"bfdPassive",    "bfdMinimumTtl", "bfdAuthType",  "bfdAuthKeyId",  "bfdAuthKey", NULL,
 };
+
+/* RFC 5880 4.1 Auth Type, by number */
+static const char *const bfd_auth_names[] = {
+	"none", "simple", "keyed-md5", "meticulous-keyed-md5", "keyed-sha1",
+	"meticulous-keyed-sha1",
+};
+#define BFD_AUTH_TYPES                                                                            \
+	"simple, keyed-md5, meticulous-keyed-md5, keyed-sha1 or meticulous-keyed-sha1"
+
+const char *cfg_bfd_auth_name(uint8_t type)
+{
+	return type < sizeof(bfd_auth_names) / sizeof(bfd_auth_names[0]) ? bfd_auth_names[type]
+									 : NULL;
+}
+
+static bool bfd_auth_sha1(uint8_t type)
+{
+	return type == 4 || type == 5;
+}
 
 static const char *jstr(struct json_object *v)
 {
@@ -124,6 +144,7 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 {
 	struct cfg_peer p = {0};
 	bool has_addr = false, has_pasn = false, has_sasn = false, has_sw = false;
+	bool has_key_id = false;
 	uint64_t v;
 
 	if (!json_object_is_type(j, json_type_object)) {
@@ -236,6 +257,45 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			if (get_uint(key, val, UINT32_MAX, cfg_check_bfd_ttl, &v, msg, len) < 0)
 				return -1;
 			p.bfd_min_ttl = (uint8_t)v;
+		} else if (!strcmp(key, "bfdAuthType")) {
+			const char *m = json_object_get_string(val);
+			uint8_t t = 0;
+
+			while (json_object_is_type(val, json_type_string) && cfg_bfd_auth_name(t) &&
+			       strcmp(m, cfg_bfd_auth_name(t)) != 0)
+				t++;
+			if (!json_object_is_type(val, json_type_string) || !cfg_bfd_auth_name(t)) {
+				snprintf(msg, len, "bfdAuthType: %s: not a type (allowed: %s)",
+					 jstr(val), "none, " BFD_AUTH_TYPES);
+				return -1;
+			}
+			p.bfd_auth_type = t;
+		} else if (!strcmp(key, "bfdAuthKeyId")) {
+			if (get_uint(key, val, 255, NULL, &v, msg, len) < 0)
+				return -1;
+			p.bfd_auth_key_id = (uint8_t)v;
+			has_key_id = true;
+		} else if (!strcmp(key, "bfdAuthKey")) {
+			/* a secret: its length is named, never its text */
+			if (!json_object_is_type(val, json_type_string)) {
+				snprintf(msg, len, "bfdAuthKey: wrong type (allowed: a string)");
+				return -1;
+			}
+			if (strlen(json_object_get_string(val)) !=
+			    (size_t)json_object_get_string_len(val)) {
+				snprintf(msg, len, "bfdAuthKey: a NUL byte inside (allowed: a string "
+					 "without NUL bytes)");
+				return -1;
+			}
+			if (!json_object_get_string_len(val) ||
+			    json_object_get_string_len(val) > CFG_BFD_KEY_MAX) {
+				snprintf(msg, len, "bfdAuthKey: %d bytes (allowed: 1-16 bytes; 1-20 with "
+					 "keyed-sha1 and meticulous-keyed-sha1)",
+					 json_object_get_string_len(val));
+				return -1;
+			}
+			snprintf(p.bfd_auth_key, sizeof(p.bfd_auth_key), "%s",
+				 json_object_get_string(val));
 		}
 	}
 	if (has_pasn && p.asn_mode != CFG_ASN_FIXED) {
@@ -267,6 +327,29 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			 "bfdMinimumTtl");
 		return -1;
 	}
+	if (!p.bfd && (p.bfd_auth_type || has_key_id || p.bfd_auth_key[0])) {
+		snprintf(msg, len, "%s: set without bfd: true (allowed: BFD settings with bfd: true)",
+			 p.bfd_auth_type ? "bfdAuthType" : has_key_id ? "bfdAuthKeyId" : "bfdAuthKey");
+		return -1;
+	}
+	if (!p.bfd_auth_type && (has_key_id || p.bfd_auth_key[0])) {
+		snprintf(msg, len, "%s: set without bfdAuthType (allowed: with bfdAuthType %s)",
+			 has_key_id ? "bfdAuthKeyId" : "bfdAuthKey", BFD_AUTH_TYPES);
+		return -1;
+	}
+	if (p.bfd_auth_type && !p.bfd_auth_key[0]) {
+		snprintf(msg, len, "bfdAuthKey: missing (required with bfdAuthType %s)",
+			 cfg_bfd_auth_name(p.bfd_auth_type));
+		return -1;
+	}
+	if (p.bfd_auth_type && !bfd_auth_sha1(p.bfd_auth_type) && strlen(p.bfd_auth_key) > 16) {
+		snprintf(msg, len, "bfdAuthKey: %zu bytes, too long for %s (allowed: 1-16 bytes; "
+			 "1-20 with keyed-sha1 and meticulous-keyed-sha1)", strlen(p.bfd_auth_key),
+			 cfg_bfd_auth_name(p.bfd_auth_type));
+		return -1;
+	}
+	if (p.bfd_auth_type && !has_key_id)
+		p.bfd_auth_key_id = 1; /* BIRD's first password ID */
 	if (p.password[0] && p.password_file[0]) {
 		snprintf(msg, len, "password: set together with passwordFile (allowed: one of them)");
 		return -1;
@@ -335,5 +418,11 @@ struct json_object *cfg_peer_to_json(const struct cfg_peer *p)
 		json_object_object_add(j, "bfdPassive", json_object_new_boolean(1));
 	if (p->bfd_min_ttl)
 		json_object_object_add(j, "bfdMinimumTtl", json_object_new_int(p->bfd_min_ttl));
+	if (p->bfd_auth_type) {
+		json_object_object_add(j, "bfdAuthType",
+				       json_object_new_string(cfg_bfd_auth_name(p->bfd_auth_type)));
+		json_object_object_add(j, "bfdAuthKeyId", json_object_new_int(p->bfd_auth_key_id));
+		json_object_object_add(j, "bfdAuthKey", json_object_new_string(p->bfd_auth_key));
+	}
 	return j;
 }

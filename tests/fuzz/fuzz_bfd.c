@@ -1,7 +1,8 @@
 /* libFuzzer target for BFD reception (RFC 5880 6.8.6, RFC 5881): the packet decoder, a
  * re-encode/decode round trip of every accepted packet, and the whole input path (GTSM,
- * demultiplexing, state machine, poll/final answers) against two sessions that live across
- * inputs: single hop, and multihop in the passive role with a minimum TTL. Seeds:
+ * demultiplexing, authentication, state machine, poll/final answers) against three sessions
+ * that live across inputs: single hop, multihop in the passive role with a minimum TTL, and
+ * single hop with meticulous keyed SHA1 (discriminator 3). Seeds:
  * tests/fuzz/corpus/bfd/, written by test_bfd (EDGELB_CORPUS=dir). Any crash, sanitizer report or
  * round-trip mismatch is a bug. */
 #include <stddef.h>
@@ -22,8 +23,11 @@ static void xmit(struct bfd_sess *s, const uint8_t *p, size_t len, void *arg)
 
 	(void)s;
 	(void)arg;
-	/* what we send must pass our own validation (Your Discriminator 0 only in Down) */
-	if (len != BFD_PKT_LEN || bfd_pkt_decode(p, len, &k, &why) < 0 ||
+	/* what we send must pass our own validation (Your Discriminator 0 only in Down), its
+	 * Length be what was sent, and the A bit say whether the session authenticates */
+	if (bfd_pkt_decode(p, len, &k, &why) < 0 || k.length != len ||
+	    len != BFD_PKT_LEN + bfd_auth_len(&s->cfg.auth) ||
+	    !(k.flags & BFD_F_AUTH) != !s->cfg.auth.type ||
 	    ((k.flags & BFD_F_POLL) && (k.flags & BFD_F_FINAL)))
 		abort();
 }
@@ -32,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ev_loop *l;
 	static struct bfd *b;
-	static struct bfd_sess *s, *m;
+	static struct bfd_sess *s, *m, *a;
 	static struct ip peer;
 	static const struct bfd_params pr = {300000, 300000, 3};
 	static const struct bfd_params mpr = {.min_tx_us = 300000,
@@ -41,6 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					      .multihop = true,
 					      .min_ttl = 100,
 					      .passive = true};
+	static const struct bfd_params apr = {
+	    .min_tx_us = 300000,
+	    .min_rx_us = 300000,
+	    .mult = 3,
+	    .auth = {BFD_AUTH_METICULOUS_SHA1, 7, 6, {'e', 'd', 'g', 'e', 'l', 'b'}}};
 	struct bfd_pkt k, k2;
 	enum bfd_drop why;
 
@@ -53,14 +62,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s->local_disc = 1; /* lets inputs address the sessions by discriminator */
 		m = bfd_sess_new(b, &peer, NULL, &mpr, NULL, NULL);
 		m->local_disc = 2;
+		a = bfd_sess_new(b, &peer, NULL, &apr, NULL, NULL);
+		a->local_disc = 3;
 	}
 	if (bfd_pkt_decode(data, size, &k, &why) == 0) {
-		uint8_t buf[BFD_PKT_LEN];
+		uint8_t buf[256];
 		struct wbuf w = wbuf_make(buf, sizeof(buf));
 
+		/* the mandatory section re-encoded, the rest (authentication) as received */
 		bfd_pkt_encode(&w, &k);
-		if (w.err || bfd_pkt_decode(buf, w.len, &k2, &why) < 0 || memcmp(buf, data, 2) ||
-		    memcmp(buf + 2, data + 2, 1) || memcmp(buf + 4, data + 4, BFD_PKT_LEN - 4))
+		memcpy(buf + BFD_PKT_LEN, data + BFD_PKT_LEN, k.length - BFD_PKT_LEN);
+		if (w.err || bfd_pkt_decode(buf, k.length, &k2, &why) < 0 ||
+		    memcmp(buf, data, k.length))
 			abort();
 	} else if ((unsigned)why >= BFD_DROP_COUNT) {
 		abort();
@@ -77,5 +90,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (m->state == BFD_UP && size > 1 && data[size - 1] == 0xfe)
 		bfd_sess_detect_expired(m);
 	bfd_sess_tx(m); /* passive: sends only once the remote's discriminator is known */
+	bfd_sess_tx(a);
 	return 0;
 }

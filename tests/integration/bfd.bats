@@ -32,6 +32,7 @@ teardown() {
 
 # bird_bfd_start [BFD4 [BFD6 [PASSIVE]]]: BIRD with BFD on eR (300 ms x 3); edge4 with `bfd on`
 # and edge6 without unless told otherwise (on/off); BIRD's BFD active unless PASSIVE is on.
+# BIRD_BFD_IFACE: more options for the eR block (`authentication keyed md5; password ...;`).
 bird_bfd_start() {
 	local bfd4=${1:-on} bfd6=${2:-off} passive=${3:-off}
 	command -v bird >/dev/null || skip "bird2 is not installed"
@@ -43,7 +44,7 @@ bird_bfd_start() {
 	ipv4 table t4;
 	ipv6 table t6;
 	protocol bfd {
-		interface "eR" { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; passive $passive; };
+		interface "eR" { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; passive $passive; ${BIRD_BFD_IFACE:-} };
 		neighbor $BGP_NODE4;
 		neighbor $BGP_NODE6;
 	}
@@ -370,6 +371,166 @@ v4_up() {
 		--self-asn 64513 --bfd-passive
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"bfdPassive: set without bfd: true"* ]]
+	[ "$(elb -o json bgp peer list | jq length)" = 0 ]
+}
+
+# bird_bfd_auth TYPE KEY: BIRD_BFD_IFACE for BIRD's BFD authentication TYPE (in BIRD's words:
+# simple, keyed md5, meticulous keyed sha1, ...) with KEY as password ID 7.
+bird_bfd_auth() { BIRD_BFD_IFACE="authentication $1; password \"$2\" { id 7; };"; }
+
+# bird_stop: stops BIRD by its PID and reaps it.
+bird_stop() {
+	kill -TERM "$BIRD_PID"
+	elb_wait 10 bash -c "! ps -o stat= -p $BIRD_PID | grep -q '^[^Z]'"
+	wait "$BIRD_PID" 2>/dev/null || true
+	BIRD_PID=
+}
+
+bgp4_up() { [ "$(bird_state edge4)" = Established ] && [ "$(node_peer_state)" = Established ]; }
+
+# bird_since PROTO: when BIRD's protocol last changed state (it moves when BGP restarts).
+bird_since() { birdc_ show protocols "$1" | awk -v p="$1" '$1 == p { print $5 }'; }
+
+# node_drops REASON: received BFD packets dropped for REASON, from the agent's metrics
+# (edgelbd started with --metrics 127.0.0.1:17473).
+node_drops() {
+	ip netns exec "$NODE" curl -sf http://127.0.0.1:17473/metrics |
+		awk -v m="edgelb_bfd_packets_dropped_total{reason=\"$1\"}" '$1 == m {print $2; n++} END {exit n != 1}'
+}
+
+@test "BFD authentication with BIRD: meticulous keyed SHA1 and keyed MD5 come Up; show names the type and key ID, never the key" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	# a 20-byte key for SHA1 and a 16-byte one for MD5: the longest each allows
+	for row in "meticulous-keyed-sha1:meticulous keyed sha1:sha1-key-of-20-bytes" \
+		"keyed-md5:keyed md5:md5-key-16-bytes"; do
+		IFS=: read -r t bird_t key <<<"$row"
+		bird_bfd_auth "$bird_t" "$key"
+		bird_bfd_start
+		run elb -o json bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 \
+			--connect-time 1 --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd \
+			--bfd-auth-type "$t" --bfd-auth-key "$key" --bfd-auth-key-id 7
+		[ "$status" -eq 0 ]
+		[ "$(jq -r .bfdAuthKey <<<"$output")" = '********' ]
+		[ "$(jq -r .bfdAuthType <<<"$output")" = "$t" ]
+		[[ "$output" != *"$key"* ]]
+		elb_wait 20 v4_up
+		grep -q "bfd: peer 192.0.2.1: session created (discriminator [0-9]*, 300/300 ms x 3, authentication $t)" "$ELB_LOG"
+		out=$(peer_json "$BGP_ROUTER4")
+		[ "$(jq -r .bfdAuthType <<<"$out")" = "$t" ]
+		[ "$(jq -r .bfdAuthKeyId <<<"$out")" = 7 ]
+		[[ "$out" != *"$key"* ]]
+		run elb bgp peer show "$BGP_ROUTER4"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"BfdAuthType "*": $t"* ]]
+		[[ "$output" != *"$key"* ]]
+		run elb -o json bgp peer list
+		[[ "$output" != *"$key"* ]]
+		# the sequence numbers keep passing both ends' windows: no drop, no flap
+		sleep 2
+		out=$(peer_json "$BGP_ROUTER4")
+		[ "$(jq -r .bfdState <<<"$out")" = Up ]
+		[ "$(jq -r .bfdDownCount <<<"$out")" = 0 ]
+		[ "$(jq -r .bfdPacketsDropped <<<"$out")" = 0 ]
+		[ "$(bird_bfd_state "$BGP_NODE4")" = Up ]
+		elb bgp peer remove --peer-address "$BGP_ROUTER4" --switch vSwitch1
+		bird_stop
+	done
+}
+
+@test "a wrong BFD key never comes Up and is counted as authentication-failed; the right key set at run time brings it Up without restarting BGP" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179 --metrics 127.0.0.1:17473
+	bird_bfd_auth "keyed sha1" key-A-right
+	bird_bfd_start
+	sha1_peer_set() {
+		node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd \
+			--bfd-auth-type keyed-sha1 --bfd-auth-key-id 7 --bfd-auth-key "$1"
+	}
+	sha1_peer_set key-B-wrong
+	# BGP does not wait for BFD: it comes up, and a BFD session never Up cannot take it down
+	elb_wait 20 bgp4_up
+	est=$(peer_field "$BGP_ROUTER4" established)
+	since=$(bird_since edge4)
+	sleep 4
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -r .bfdState <<<"$out")" != Up ]
+	[ "$(jq -r .bfdUpCount <<<"$out")" = 0 ]
+	[ "$(jq -r .bfdRemoteDiscriminator <<<"$out")" = 0 ]
+	(($(jq -r .bfdPacketsDropped <<<"$out") > 0))
+	[ "$(bird_bfd_state "$BGP_NODE4")" != Up ]
+	(($(node_drops authentication-failed) > 0))
+	[ "$(node_drops authentication-sequence)" = 0 ]
+	[ "$(node_drops authentication-missing)" = 0 ]
+	sha1_peer_set key-A-right
+	grep -q 'bfd: peer 192.0.2.1: authentication keyed-sha1, key ID 7' "$ELB_LOG"
+	elb_wait 10 v4_up
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -r .bfdUpCount <<<"$out")" = 1 ]
+	[ "$(jq -r .established <<<"$out")" = "$est" ]
+	[ "$(bird_since edge4)" = "$since" ]
+	# with the right key nothing more is dropped
+	dropped=$(jq -r .bfdPacketsDropped <<<"$out")
+	sleep 1
+	[ "$(peer_field "$BGP_ROUTER4" bfdPacketsDropped)" = "$dropped" ]
+	[ "$(node_drops authentication-sequence)" = 0 ]
+}
+
+@test "simple password with BIRD comes Up; a password of digits only goes from the CLI as text" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_bfd_auth simple 20261125
+	bird_bfd_start
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd \
+		--bfd-auth-type simple --bfd-auth-key 20261125 --bfd-auth-key-id 7
+	elb_wait 20 v4_up
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -r .bfdAuthType <<<"$out")" = simple ]
+	[ "$(jq -r .bfdAuthKeyId <<<"$out")" = 7 ]
+	[ "$(jq -r .bfdPacketsDropped <<<"$out")" = 0 ]
+}
+
+@test "BIRD authenticates, edgelb does not: dropped as authentication (A bit), never Up" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179 --metrics 127.0.0.1:17473
+	bird_bfd_auth "keyed md5" md5-bird-only
+	bird_bfd_start
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd
+	elb_wait 20 bgp4_up
+	sleep 3
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -r .bfdAuthType <<<"$out")" = none ]
+	[ "$(jq -r .bfdAuthKeyId <<<"$out")" = null ]
+	[ "$(jq -r .bfdState <<<"$out")" != Up ]
+	[ "$(jq -r .bfdUpCount <<<"$out")" = 0 ]
+	(($(jq -r .bfdPacketsDropped <<<"$out") > 0))
+	[ "$(bird_bfd_state "$BGP_NODE4")" != Up ]
+	(($(node_drops authentication) > 0))
+	[ "$(node_drops authentication-failed)" = 0 ]
+	[ "$(node_peer_state)" = Established ]
+}
+
+@test "bgp peer set refuses bad BFD authentication values with one line naming the field, never the key" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	auth_set() {
+		elb bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 --peer-asn 64512 \
+			--self-asn 64513 --bfd "$@"
+	}
+	run auth_set --bfd-auth-type keyed-md5 --bfd-auth-key md5-key-17-bytesX
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdAuthKey: 17 bytes, too long for keyed-md5"*"1-16"* ]]
+	[[ "$output" != *"md5-key-17-bytes"* ]]
+	run auth_set --bfd-auth-type keyed-sha1 --bfd-auth-key sha1-key-of-21-bytesX
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdAuthKey: 21 bytes (allowed: "*"1-20"* ]]
+	[[ "$output" != *"sha1-key-of-21"* ]]
+	run auth_set --bfd-auth-type bogus --bfd-auth-key some-key
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'bfdAuthType: "bogus": not a type (allowed: none, simple, keyed-md5, meticulous-keyed-md5, keyed-sha1 or meticulous-keyed-sha1)'* ]]
+	run auth_set --bfd-auth-key lonely-key
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdAuthKey: set without bfdAuthType"* ]]
+	[[ "$output" != *"lonely-key"* ]]
 	[ "$(elb -o json bgp peer list | jq length)" = 0 ]
 }
 

@@ -92,6 +92,7 @@ static void test_encode_decode(void)
 			    .state = BFD_UP,
 			    .flags = BFD_F_POLL,
 			    .detect_mult = 3,
+			    .length = BFD_PKT_LEN, /* written as given */
 			    .my_disc = 0x12345678,
 			    .your_disc = 0x9abcdef0,
 			    .desired_min_tx = 300000,
@@ -185,10 +186,11 @@ static const struct vrow vrows[] = {
      {HDR(0x20, 0xc0, 3, 24), DISC_MY, DISC_0, TIMERS},
      24,
      BFD_DROP_YOUR_DISC},
-    {"A bit, no authentication configured",
+    /* the session judges the A bit (bfd_auth_check): test_auth_none, test_auth_check */
+    {"A bit with Length 26 is left to the session",
      {HDR(0x20, 0x44, 3, 26), DISC_MY, DISC_0, TIMERS, 1, 2},
      26,
-     BFD_DROP_AUTH},
+     -1},
 };
 
 static void test_validation(void)
@@ -297,8 +299,7 @@ static void test_input_multihop(struct ev_loop *l)
 
 	T_BEGIN("multihop: a packet on the single-hop port does not reach the multihop session");
 	bfd_input(b, pkt, sizeof(pkt), &peer_ip, 255);
-	T_EXPECT(bfd_drops(b, BFD_DROP_UNKNOWN_PEER) == 1 && s->st.rx == 0 &&
-			 s->state == BFD_DOWN,
+	T_EXPECT(bfd_drops(b, BFD_DROP_UNKNOWN_PEER) == 1 && s->st.rx == 0 && s->state == BFD_DOWN,
 		 "unknown-peer drops %llu, rx %llu",
 		 (unsigned long long)bfd_drops(b, BFD_DROP_UNKNOWN_PEER),
 		 (unsigned long long)s->st.rx);
@@ -718,6 +719,558 @@ static void test_timers(struct ev_loop *l)
 	T_END();
 }
 
+/* --- authentication (RFC 5880 4.2-4.4, 6.7) ------------------------------------------------- */
+
+#define AUTH(t, id, k)                                                                             \
+	{                                                                                          \
+		.type = (t), .key_id = (id), .key_len = sizeof(k) - 1, .key = k                    \
+	}
+
+static struct bfd_params with_auth(struct bfd_auth a)
+{
+	struct bfd_params p = defp;
+
+	p.auth = a;
+	return p;
+}
+
+/* k with A and Length for a (type none: as it is), signed with seq into buf: its length. */
+static size_t sign_pkt(uint8_t *buf, struct bfd_pkt k, const struct bfd_auth *a, uint32_t seq)
+{
+	struct wbuf w = wbuf_make(buf, BFD_PKT_MAX);
+
+	if (a->type) {
+		k.flags |= BFD_F_AUTH;
+		k.length = (uint8_t)(BFD_PKT_LEN + bfd_auth_len(a));
+	}
+	bfd_pkt_encode(&w, &k);
+	return bfd_auth_sign(buf, w.len, a, seq);
+}
+
+/* n bytes from the peer's address with TTL 255 into b: the drop reason counted, -1 for none. */
+static int feed_raw(struct bfd *b, const uint8_t *p, size_t n)
+{
+	uint64_t before[BFD_DROP_COUNT];
+
+	for (int d = 0; d < BFD_DROP_COUNT; d++)
+		before[d] = bfd_drops(b, (enum bfd_drop)d);
+	bfd_input(b, p, n, &peer_ip, 255);
+	for (int d = 0; d < BFD_DROP_COUNT; d++)
+		if (bfd_drops(b, (enum bfd_drop)d) != before[d])
+			return d;
+	return -1;
+}
+
+/* The peer's Down packet (Detect Mult 3) signed with a and seq, into s's agent. */
+static int feed(struct bfd_sess *s, const struct bfd_auth *a, uint32_t seq)
+{
+	uint8_t buf[BFD_PKT_MAX];
+	size_t n = sign_pkt(buf, from_peer(s, BFD_DOWN, 0, 1000000, 300000, 3), a, seq);
+
+	return feed_raw(s->b, buf, n);
+}
+
+static const char *drop_str(int d)
+{
+	return d < 0 ? "taken" : bfd_drop_name((enum bfd_drop)d);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Known answers computed apart from this code, with Python's hashlib over the whole packet
+ * with the key zero-padded in the digest's place (6.7.3, 6.7.4):
+ *   hdr = bytes([0x20, 0x44, 3, L]) + struct.pack(">IIIII", 0x12345678, 0, 1000000, 300000, 0)
+ *   sec = bytes([t, 8 + n, 7, 0]) + struct.pack(">I", 0x01020304)
+ *   hdr + sec + hashlib.md5(hdr + sec + b"edgelb".ljust(n, b"\0")).digest()   (sha1 alike)
+ * The header: Down with A, Detect Mult 3, My Discriminator 0x12345678, 1 s / 300 ms / 0. */
+struct karow {
+	const char *name;
+	struct bfd_auth a;
+	uint8_t want[BFD_PKT_MAX];
+	size_t len;
+};
+
+static const struct karow karows[] = {
+    {"simple password \"edgelb\", key ID 7 (6.7.2: no digest)",
+     AUTH(BFD_AUTH_SIMPLE, 7, "edgelb"),
+     {0x20, 0x44, 0x03, 0x21, 0x12, 0x34, 0x56, 0x78, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x0f, 0x42, 0x40, 0x00, 0x04, 0x93, 0xe0, 0x00, 0x00,
+      0x00, 0x00, 0x01, 0x09, 0x07, 0x65, 0x64, 0x67, 0x65, 0x6c, 0x62},
+     33},
+    {"keyed MD5 \"edgelb\", key ID 7, sequence 0x01020304",
+     AUTH(BFD_AUTH_KEYED_MD5, 7, "edgelb"),
+     {0x20, 0x44, 0x03, 0x30, 0x12, 0x34, 0x56, 0x78, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x0f, 0x42, 0x40, 0x00, 0x04, 0x93, 0xe0, 0x00, 0x00, 0x00, 0x00,
+      0x02, 0x18, 0x07, 0x00, 0x01, 0x02, 0x03, 0x04, 0x61, 0xab, 0xf0, 0xf1,
+      0xa6, 0xf2, 0x95, 0xe8, 0x95, 0xfc, 0xd8, 0x4b, 0x8e, 0xb5, 0xc9, 0xf8},
+     48},
+    {"keyed SHA1 \"edgelb\", key ID 7, sequence 0x01020304",
+     AUTH(BFD_AUTH_KEYED_SHA1, 7, "edgelb"),
+     {0x20, 0x44, 0x03, 0x34, 0x12, 0x34, 0x56, 0x78, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x0f, 0x42, 0x40, 0x00, 0x04, 0x93, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x04, 0x1c,
+      0x07, 0x00, 0x01, 0x02, 0x03, 0x04, 0x17, 0xb7, 0x26, 0x8b, 0xd5, 0x1b, 0x11,
+      0xdf, 0x53, 0x7b, 0x54, 0xf7, 0x15, 0xa7, 0xdd, 0xb4, 0xa6, 0x40, 0xef, 0xae},
+     52},
+};
+
+static void test_auth_known(struct ev_loop *l)
+{
+	for (size_t i = 0; i < sizeof(karows) / sizeof(karows[0]); i++) {
+		const struct karow *r = &karows[i];
+		struct bfd_pkt k = {.state = BFD_DOWN,
+				    .flags = BFD_F_AUTH,
+				    .detect_mult = 3,
+				    .length = (uint8_t)r->len,
+				    .my_disc = 0x12345678,
+				    .desired_min_tx = 1000000,
+				    .required_min_rx = 300000};
+		uint8_t buf[BFD_PKT_MAX];
+		struct wbuf w = wbuf_make(buf, sizeof(buf));
+		struct bfd_params p = with_auth(r->a);
+		struct bfd *b = bfd_new(l, 0, capture, &(struct cap){0});
+		struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &p, NULL, NULL);
+		size_t n;
+		int d;
+
+		T_BEGIN("auth: known answer, %s", r->name);
+		T_EXPECT(bfd_auth_len(&r->a) == r->len - BFD_PKT_LEN, "section length %zu",
+			 bfd_auth_len(&r->a));
+		bfd_pkt_encode(&w, &k);
+		n = bfd_auth_sign(buf, w.len, &r->a, 0x01020304);
+		T_EXPECT(!w.err && n == r->len && hexeq(buf, n, r->want, r->len),
+			 "signed bytes (length %zu)", n);
+		d = feed_raw(b, r->want, r->len);
+		T_EXPECT(d < 0 && s->state == BFD_INIT && s->remote_disc == 0x12345678,
+			 "a session with the same key takes it: %s, state %s", drop_str(d),
+			 bfd_state_name(s->state));
+		T_END();
+		seed(r->want, r->len);
+		bfd_free(b);
+	}
+}
+
+/* 6.8.6: the A bit while no authentication is in use. */
+static void test_auth_none(struct ev_loop *l)
+{
+	static const uint8_t two[] = {HDR(0x20, 0x44, 3, 26), DISC_MY, DISC_0, TIMERS, 1, 2};
+	const struct bfd_auth simple = AUTH(BFD_AUTH_SIMPLE, 1, "edgelb");
+	struct bfd *b = bfd_new(l, 0, capture, &(struct cap){0});
+	struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &defp, NULL, NULL);
+	const struct bfd_auth none = {0};
+	int d;
+
+	T_BEGIN("auth: A bit and a 2-byte section, no authentication configured: dropped");
+	d = feed_raw(b, two, sizeof(two));
+	T_EXPECT(d == BFD_DROP_AUTH && bfd_drops(b, BFD_DROP_AUTH) == 1, "drop %s, count %llu",
+		 drop_str(d), (unsigned long long)bfd_drops(b, BFD_DROP_AUTH));
+	T_EXPECT(s->state == BFD_DOWN && s->st.rx == 0 && s->st.rx_drop == 1 && s->remote_disc == 0,
+		 "state %s rx %llu session drops %llu", bfd_state_name(s->state),
+		 (unsigned long long)s->st.rx, (unsigned long long)s->st.rx_drop);
+	T_END();
+	seed(two, sizeof(two));
+
+	T_BEGIN("auth: A bit and a simple password section, no authentication configured");
+	d = feed(s, &simple, 0);
+	T_EXPECT(d == BFD_DROP_AUTH && bfd_drops(b, BFD_DROP_AUTH) == 2 && s->state == BFD_DOWN,
+		 "drop %s, state %s", drop_str(d), bfd_state_name(s->state));
+	T_END();
+
+	T_BEGIN("auth: the same packet without the A bit is taken");
+	d = feed(s, &none, 0);
+	T_EXPECT(d < 0 && s->state == BFD_INIT && s->st.rx == 1, "%s, state %s", drop_str(d),
+		 bfd_state_name(s->state));
+	T_END();
+	bfd_free(b);
+}
+
+/* One row: the session's authentication, what the peer signs with, a byte changed after
+ * signing, and what 6.7 does with the packet. */
+struct arow {
+	const char *name;
+	struct bfd_auth sess, sent; /* sent type none: a packet without A */
+	uint8_t off, x;		    /* then byte off ^= x (x 0: nothing changed) */
+	int drop;		    /* -1 = taken */
+};
+
+#define KMD5  BFD_AUTH_KEYED_MD5
+#define MMD5  BFD_AUTH_METICULOUS_MD5
+#define KSHA1 BFD_AUTH_KEYED_SHA1
+#define MSHA1 BFD_AUTH_METICULOUS_SHA1
+
+static const struct arow arows[] = {
+    {"simple password", AUTH(BFD_AUTH_SIMPLE, 7, "edgelb"), AUTH(BFD_AUTH_SIMPLE, 7, "edgelb"), 0,
+     0, -1},
+    {"simple password of 16 bytes", AUTH(BFD_AUTH_SIMPLE, 7, "0123456789abcdef"),
+     AUTH(BFD_AUTH_SIMPLE, 7, "0123456789abcdef"), 0, 0, -1},
+    {"keyed MD5", AUTH(KMD5, 7, "edgelb"), AUTH(KMD5, 7, "edgelb"), 0, 0, -1},
+    {"keyed MD5 with a 16-byte key", AUTH(KMD5, 7, "0123456789abcdef"),
+     AUTH(KMD5, 7, "0123456789abcdef"), 0, 0, -1},
+    {"meticulous keyed MD5", AUTH(MMD5, 7, "edgelb"), AUTH(MMD5, 7, "edgelb"), 0, 0, -1},
+    {"keyed SHA1", AUTH(KSHA1, 7, "edgelb"), AUTH(KSHA1, 7, "edgelb"), 0, 0, -1},
+    {"keyed SHA1 with a 20-byte key", AUTH(KSHA1, 255, "0123456789abcdefghij"),
+     AUTH(KSHA1, 255, "0123456789abcdefghij"), 0, 0, -1},
+    {"meticulous keyed SHA1", AUTH(MSHA1, 0, "edgelb"), AUTH(MSHA1, 0, "edgelb"), 0, 0, -1},
+    {"keyed MD5, wrong key", AUTH(KMD5, 7, "edgelb"), AUTH(KMD5, 7, "edgelc"), 0, 0,
+     BFD_DROP_AUTH_FAILED},
+    {"keyed SHA1, wrong key", AUTH(KSHA1, 7, "edgelb"), AUTH(KSHA1, 7, "Edgelb"), 0, 0,
+     BFD_DROP_AUTH_FAILED},
+    {"meticulous keyed SHA1, the key less its last byte", AUTH(MSHA1, 7, "edgelb"),
+     AUTH(MSHA1, 7, "edgel"), 0, 0, BFD_DROP_AUTH_FAILED},
+    {"keyed MD5, wrong key ID", AUTH(KMD5, 7, "edgelb"), AUTH(KMD5, 8, "edgelb"), 0, 0,
+     BFD_DROP_AUTH_FAILED},
+    {"simple password, wrong key ID", AUTH(BFD_AUTH_SIMPLE, 7, "edgelb"),
+     AUTH(BFD_AUTH_SIMPLE, 6, "edgelb"), 0, 0, BFD_DROP_AUTH_FAILED},
+    {"keyed MD5 session, meticulous keyed MD5 packet (same length)", AUTH(KMD5, 7, "edgelb"),
+     AUTH(MMD5, 7, "edgelb"), 0, 0, BFD_DROP_AUTH_FAILED},
+    {"keyed MD5 session, keyed SHA1 packet", AUTH(KMD5, 7, "edgelb"), AUTH(KSHA1, 7, "edgelb"), 0,
+     0, BFD_DROP_AUTH_FAILED},
+    {"meticulous keyed SHA1 session, simple password packet", AUTH(MSHA1, 7, "edgelb"),
+     AUTH(BFD_AUTH_SIMPLE, 7, "edgelb"), 0, 0, BFD_DROP_AUTH_FAILED},
+    {"keyed MD5, Auth Len 28 (24 + 4)", AUTH(KMD5, 7, "edgelb"), AUTH(KMD5, 7, "edgelb"), 25, 0x04,
+     BFD_DROP_AUTH_FAILED},
+    {"keyed SHA1, Auth Len 24 (28 - 4)", AUTH(KSHA1, 7, "edgelb"), AUTH(KSHA1, 7, "edgelb"), 25,
+     0x04, BFD_DROP_AUTH_FAILED},
+    {"simple password, Auth Len 8 for a 6-byte password", AUTH(BFD_AUTH_SIMPLE, 7, "edgelb"),
+     AUTH(BFD_AUTH_SIMPLE, 7, "edgelb"), 25, 0x01, BFD_DROP_AUTH_FAILED},
+    {"keyed MD5, first digest byte flipped", AUTH(KMD5, 7, "edgelb"), AUTH(KMD5, 7, "edgelb"), 32,
+     0x01, BFD_DROP_AUTH_FAILED},
+    {"keyed SHA1, last hash byte flipped", AUTH(KSHA1, 7, "edgelb"), AUTH(KSHA1, 7, "edgelb"), 51,
+     0x80, BFD_DROP_AUTH_FAILED},
+    {"keyed MD5, Required Min RX changed (the digest covers the header)", AUTH(KMD5, 7, "edgelb"),
+     AUTH(KMD5, 7, "edgelb"), 19, 0x01, BFD_DROP_AUTH_FAILED},
+    {"meticulous keyed SHA1, sequence number changed (covered too)", AUTH(MSHA1, 7, "edgelb"),
+     AUTH(MSHA1, 7, "edgelb"), 31, 0x01, BFD_DROP_AUTH_FAILED},
+    {"keyed SHA1 session, A bit clear", AUTH(KSHA1, 7, "edgelb"), {0}, 0, 0, BFD_DROP_AUTH_MISSING},
+    {"simple password session, A bit clear",
+     AUTH(BFD_AUTH_SIMPLE, 7, "edgelb"),
+     {0},
+     0,
+     0,
+     BFD_DROP_AUTH_MISSING},
+    {"simple password one byte longer", AUTH(BFD_AUTH_SIMPLE, 7, "edgelb"),
+     AUTH(BFD_AUTH_SIMPLE, 7, "edgelbs"), 0, 0, BFD_DROP_AUTH_FAILED},
+    {"simple password one byte shorter", AUTH(BFD_AUTH_SIMPLE, 7, "edgelb"),
+     AUTH(BFD_AUTH_SIMPLE, 7, "edgel"), 0, 0, BFD_DROP_AUTH_FAILED},
+    {"simple password of the same length, one byte different", AUTH(BFD_AUTH_SIMPLE, 7, "edgelb"),
+     AUTH(BFD_AUTH_SIMPLE, 7, "edgelB"), 0, 0, BFD_DROP_AUTH_FAILED},
+};
+
+static void test_auth_check(struct ev_loop *l)
+{
+	for (size_t i = 0; i < sizeof(arows) / sizeof(arows[0]); i++) {
+		const struct arow *r = &arows[i];
+		struct bfd_params p = with_auth(r->sess);
+		struct bfd *b = bfd_new(l, 0, capture, &(struct cap){0});
+		struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &p, NULL, NULL);
+		uint8_t buf[BFD_PKT_MAX];
+		size_t n =
+		    sign_pkt(buf, from_peer(s, BFD_DOWN, 0, 1000000, 300000, 3), &r->sent, 0x1000);
+		int d;
+
+		buf[r->off] ^= r->x;
+		d = feed_raw(b, buf, n);
+		T_BEGIN("auth check: %s", r->name);
+		T_EXPECT(d == r->drop, "%s (want %s)", drop_str(d), drop_str(r->drop));
+		if (r->drop < 0) {
+			T_EXPECT(s->state == BFD_INIT && s->st.rx == 1 && s->remote_disc == 0x51,
+				 "Down -> Init: state %s rx %llu", bfd_state_name(s->state),
+				 (unsigned long long)s->st.rx);
+			if (r->sess.type > BFD_AUTH_SIMPLE)
+				T_EXPECT(s->auth_seq_known && s->rcv_auth_seq == 0x1000,
+					 "receive sequence %#x known %d", s->rcv_auth_seq,
+					 s->auth_seq_known);
+		} else {
+			T_EXPECT(bfd_drops(b, (enum bfd_drop)r->drop) == 1 && s->st.rx_drop == 1,
+				 "counted once (session drops %llu)",
+				 (unsigned long long)s->st.rx_drop);
+			T_EXPECT(s->state == BFD_DOWN && s->st.rx == 0 && s->remote_disc == 0 &&
+				     !s->auth_seq_known,
+				 "nothing taken: state %s rx %llu sequence known %d",
+				 bfd_state_name(s->state), (unsigned long long)s->st.rx,
+				 s->auth_seq_known);
+		}
+		T_END();
+		seed(buf, n);
+		bfd_free(b);
+	}
+}
+
+/* One row: packets fed in order to a fresh session, each with its sequence number, signed
+ * with the session's key or another, and what happens to it. */
+struct qstep {
+	uint32_t seq;
+	bool wrong_key;
+	int drop; /* -1 = taken */
+};
+
+struct qrow {
+	const char *name;
+	uint8_t type;
+	struct qstep st[6];
+	int n;
+};
+
+#define SEQ BFD_DROP_AUTH_SEQ
+
+/* 6.7.3, 6.7.4 with Detect Mult 3: keyed modes take RcvAuthSeq to RcvAuthSeq + 9, meticulous
+ * modes RcvAuthSeq + 1 to RcvAuthSeq + 9, circularly. */
+static const struct qrow qrows[] = {
+    {"keyed MD5: after S, S and S+9 taken, S-1 and S+10 dropped",
+     KMD5,
+     {{1000, 0, -1}, {1000, 0, -1}, {999, 0, SEQ}, {1010, 0, SEQ}, {1009, 0, -1}},
+     5},
+    {"keyed SHA1 at 0: S-1 (0xffffffff) and S+10 dropped, S+9 taken",
+     KSHA1,
+     {{0, 0, -1}, {0xffffffff, 0, SEQ}, {10, 0, SEQ}, {9, 0, -1}, {0, 0, SEQ}},
+     5},
+    {"meticulous keyed MD5: after S, S dropped, S+1 taken, S+11 dropped, S+10 taken",
+     MMD5,
+     {{1000, 0, -1}, {1000, 0, SEQ}, {1001, 0, -1}, {1011, 0, SEQ}, {1010, 0, -1}},
+     5},
+    {"meticulous keyed SHA1 across the wrap: 0xfffffffe, then 8 (+10) dropped, 1 taken",
+     MSHA1,
+     {{0xfffffffe, 0, -1}, {8, 0, SEQ}, {1, 0, -1}, {0xffffffff, 0, SEQ}, {1, 0, SEQ}},
+     5},
+    {"keyed MD5 across the wrap: 0xfffffffe, then 1 taken, 0xfffffffe no more",
+     KMD5,
+     {{0xfffffffe, 0, -1}, {1, 0, -1}, {0xfffffffe, 0, SEQ}},
+     3},
+    {"meticulous keyed MD5: a packet that fails its digest does not move the sequence",
+     MMD5,
+     {{1000, 0, -1}, {1009, 1, BFD_DROP_AUTH_FAILED}, {1001, 0, -1}},
+     3},
+    {"keyed SHA1: the first packet may carry any sequence number",
+     KSHA1,
+     {{0x80000000, 0, -1}, {0x80000009, 0, -1}},
+     2},
+};
+
+static void test_auth_seq(struct ev_loop *l)
+{
+	for (size_t i = 0; i < sizeof(qrows) / sizeof(qrows[0]); i++) {
+		const struct qrow *r = &qrows[i];
+		const struct bfd_auth a = AUTH(r->type, 7, "edgelb"), other = AUTH(r->type, 7, "x");
+		struct bfd_params p = with_auth(a);
+		struct bfd *b = bfd_new(l, 0, capture, &(struct cap){0});
+		struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &p, NULL, NULL);
+		uint32_t last = 0;
+
+		T_BEGIN("auth sequence: %s", r->name);
+		for (int k = 0; k < r->n; k++) {
+			const struct qstep *q = &r->st[k];
+			int d = feed(s, q->wrong_key ? &other : &a, q->seq);
+
+			if (d < 0)
+				last = q->seq;
+			T_EXPECT(d == q->drop, "packet %d, sequence %#x: %s (want %s)", k + 1,
+				 q->seq, drop_str(d), drop_str(q->drop));
+			T_EXPECT(s->auth_seq_known && s->rcv_auth_seq == last,
+				 "packet %d: receive sequence %#x (want %#x)", k + 1,
+				 s->rcv_auth_seq, last);
+		}
+		T_END();
+		bfd_free(b);
+	}
+
+	T_BEGIN("auth sequence: forgotten after twice the detection time without a packet (6.8.1)");
+	{
+		const struct bfd_auth a = AUTH(MSHA1, 7, "edgelb");
+		struct bfd_params p = with_auth(a);
+		struct bfd *b = bfd_new(l, 0, capture, &(struct cap){0});
+		struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &p, NULL, NULL);
+		uint64_t twice;
+		int d;
+
+		d = feed(s, &a, 1000);
+		twice = 2 * bfd_sess_detect_time(s) / 1000;
+		T_EXPECT(d < 0 && twice == 6000,
+			 "first taken (%s), twice the detection time %llu ms", drop_str(d),
+			 (unsigned long long)twice);
+		/* the last authenticated packet moved back in time, not the clock forward */
+		s->rcv_auth_ms = ev_now_ms() - twice + 500;
+		d = feed(s, &a, 999);
+		T_EXPECT(d == BFD_DROP_AUTH_SEQ, "an older sequence within it: %s", drop_str(d));
+		s->rcv_auth_ms = ev_now_ms() - twice - 1;
+		d = feed(s, &a, 999);
+		T_EXPECT(d < 0 && s->rcv_auth_seq == 999, "the same after it: %s, sequence %#x",
+			 drop_str(d), s->rcv_auth_seq);
+		bfd_free(b);
+	}
+	T_END();
+}
+
+/* What a session with authentication sends, checked byte by byte and by a second agent with
+ * the same key as its peer. */
+static void test_auth_tx(struct ev_loop *l)
+{
+	struct cap c = {0};
+	struct bfd *b = bfd_new(l, 0, capture, &c);
+	struct bfd *b2 = bfd_new(l, 0, capture, &(struct cap){0});
+	uint8_t p1[64];
+	size_t n1;
+	uint32_t s1, s2;
+	int d1, d2, d3;
+
+	T_BEGIN("auth tx: meticulous keyed SHA1: A, Length 52, sequence one higher per packet");
+	{
+		const struct bfd_auth a = AUTH(MSHA1, 9, "edgelb");
+		struct bfd_params p = with_auth(a);
+		struct bfd_sess *s = bfd_sess_new(b, &other_ip, NULL, &p, NULL, NULL);
+		struct bfd_sess *r = bfd_sess_new(b2, &peer_ip, NULL, &p, NULL, NULL);
+
+		c.n = 0;
+		bfd_sess_tx(s);
+		memcpy(p1, c.raw, sizeof(p1));
+		n1 = c.raw_len;
+		bfd_sess_tx(s);
+		T_EXPECT(c.n == 2 && n1 == 52 && c.raw_len == 52, "%d packets of %zu and %zu bytes",
+			 c.n, n1, c.raw_len);
+		T_EXPECT(p1[3] == 52 && (p1[1] & BFD_F_AUTH) && c.last.length == 52 &&
+			     (c.last.flags & BFD_F_AUTH),
+			 "Length %u, flags %#x", c.last.length, c.last.flags);
+		T_EXPECT(p1[24] == MSHA1 && p1[25] == 28 && p1[26] == 9 && p1[27] == 0 &&
+			     c.raw[24] == MSHA1 && c.raw[25] == 28 && c.raw[26] == 9,
+			 "section: type %u, Auth Len %u, key ID %u, reserved %u", p1[24], p1[25],
+			 p1[26], p1[27]);
+		s1 = be32(p1 + 28);
+		s2 = be32(c.raw + 28);
+		T_EXPECT(s2 == s1 + 1 && s2 == s->xmit_auth_seq, "sequence %#x then %#x", s1, s2);
+		d1 = feed_raw(b2, p1, n1);
+		d2 = feed_raw(b2, c.raw, c.raw_len);
+		d3 = feed_raw(b2, p1, n1);
+		T_EXPECT(d1 < 0 && d2 < 0 && r->state == BFD_INIT && r->rcv_auth_seq == s2,
+			 "the peer takes both: %s, %s, state %s", drop_str(d1), drop_str(d2),
+			 bfd_state_name(r->state));
+		T_EXPECT(d3 == BFD_DROP_AUTH_SEQ, "and not the first one again: %s", drop_str(d3));
+		bfd_sess_destroy(s);
+		bfd_sess_destroy(r);
+	}
+	T_END();
+
+	T_BEGIN("auth tx: keyed MD5: Length 48, one sequence number for two packets in a second");
+	{
+		const struct bfd_auth a = AUTH(KMD5, 7, "edgelb");
+		struct bfd_params p = with_auth(a);
+		struct bfd_sess *s = bfd_sess_new(b, &other_ip, NULL, &p, NULL, NULL);
+		struct bfd_sess *r = bfd_sess_new(b2, &peer_ip, NULL, &p, NULL, NULL);
+
+		c.n = 0;
+		bfd_sess_tx(s);
+		memcpy(p1, c.raw, sizeof(p1));
+		n1 = c.raw_len;
+		bfd_sess_tx(s);
+		T_EXPECT(c.n == 2 && n1 == 48 && c.raw_len == 48 && p1[3] == 48 &&
+			     c.last.length == 48 && (c.last.flags & BFD_F_AUTH),
+			 "%d packets of %zu and %zu bytes, Length %u", c.n, n1, c.raw_len,
+			 c.last.length);
+		T_EXPECT(p1[24] == KMD5 && p1[25] == 24 && p1[26] == 7 && p1[27] == 0,
+			 "section: type %u, Auth Len %u, key ID %u, reserved %u", p1[24], p1[25],
+			 p1[26], p1[27]);
+		s1 = be32(p1 + 28);
+		s2 = be32(c.raw + 28);
+		T_EXPECT(s1 == s2, "sequence %#x then %#x", s1, s2);
+		d1 = feed_raw(b2, p1, n1);
+		d2 = feed_raw(b2, c.raw, c.raw_len);
+		T_EXPECT(d1 < 0 && d2 < 0 && r->state == BFD_INIT && r->rcv_auth_seq == s1,
+			 "the peer takes both: %s, %s", drop_str(d1), drop_str(d2));
+		/* a second later (the last move put back by a second, not the clock forward) */
+		s->xmit_seq_ms -= 1000;
+		bfd_sess_tx(s);
+		T_EXPECT(be32(c.raw + 28) == s1 + 1, "a second later: %#x", be32(c.raw + 28));
+		bfd_sess_destroy(s);
+		bfd_sess_destroy(r);
+	}
+	T_END();
+
+	T_BEGIN("auth tx: simple password: Length 33, the password after type, length, key ID");
+	{
+		static const uint8_t sec[] = {1, 9, 3, 'e', 'd', 'g', 'e', 'l', 'b'};
+		struct bfd_params p =
+		    with_auth((struct bfd_auth)AUTH(BFD_AUTH_SIMPLE, 3, "edgelb"));
+		struct bfd_sess *s = bfd_sess_new(b, &other_ip, NULL, &p, NULL, NULL);
+
+		c.n = 0;
+		bfd_sess_tx(s);
+		T_EXPECT(c.n == 1 && c.raw_len == 33 && c.last.length == 33 &&
+			     (c.last.flags & BFD_F_AUTH) &&
+			     hexeq(c.raw + BFD_PKT_LEN, c.raw_len - BFD_PKT_LEN, sec, sizeof(sec)),
+			 "%d packets of %zu bytes", c.n, c.raw_len);
+		bfd_sess_destroy(s);
+	}
+	T_END();
+
+	T_BEGIN("auth tx: without authentication: Length 24, no A bit");
+	{
+		struct bfd_sess *s = bfd_sess_new(b, &other_ip, NULL, &defp, NULL, NULL);
+
+		c.n = 0;
+		bfd_sess_tx(s);
+		T_EXPECT(c.n == 1 && c.raw_len == 24 && c.raw[3] == 24 && !(c.raw[1] & BFD_F_AUTH),
+			 "%zu bytes, Length %u, flags %#x", c.raw_len, c.raw[3], c.raw[1] & 0x3f);
+		bfd_sess_destroy(s);
+	}
+	T_END();
+	bfd_free(b);
+	bfd_free(b2);
+}
+
+/* bfd_sess_set_params changes the key at once; the receive sequence starts afresh. */
+static void test_auth_rekey(struct ev_loop *l)
+{
+	const struct bfd_auth old = AUTH(KSHA1, 7, "edgelb"), neu = AUTH(KSHA1, 8, "rotated");
+	struct cap c = {0};
+	struct bfd *b = bfd_new(l, 0, capture, &c);
+	struct bfd_params p = with_auth(old);
+	struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &p, NULL, NULL);
+	int d;
+
+	T_BEGIN("auth rekey: the old key is taken before the change");
+	d = feed(s, &old, 100);
+	T_EXPECT(d < 0 && s->state == BFD_INIT && s->rcv_auth_seq == 100, "%s, state %s",
+		 drop_str(d), bfd_state_name(s->state));
+	T_END();
+
+	T_BEGIN("auth rekey: after set_params, the old key is dropped, the new one taken");
+	p.auth = neu;
+	bfd_sess_set_params(s, &p);
+	T_EXPECT(!s->auth_seq_known && s->cfg.auth.key_id == 8, "sequence known %d, key ID %u",
+		 s->auth_seq_known, s->cfg.auth.key_id);
+	d = feed(s, &old, 101);
+	T_EXPECT(d == BFD_DROP_AUTH_FAILED, "old key: %s", drop_str(d));
+	d = feed(s, &neu, 5); /* below 100: the window starts again */
+	T_EXPECT(d < 0 && s->rcv_auth_seq == 5 && s->st.rx == 2, "new key: %s, sequence %u",
+		 drop_str(d), s->rcv_auth_seq);
+	c.n = 0;
+	bfd_sess_tx(s);
+	T_EXPECT(c.n == 1 && c.raw_len == 52 && c.raw[24] == KSHA1 && c.raw[26] == 8,
+		 "sent with the new key ID (%u)", c.raw[26]);
+	T_END();
+
+	T_BEGIN("auth rekey: the same parameters again keep the receive sequence");
+	bfd_sess_set_params(s, &p);
+	d = feed(s, &neu, 4);
+	T_EXPECT(s->auth_seq_known && d == BFD_DROP_AUTH_SEQ, "sequence 4 after 5: %s",
+		 drop_str(d));
+	T_END();
+
+	T_BEGIN("auth rekey: authentication off drops A and takes packets without it");
+	p.auth = (struct bfd_auth){0};
+	bfd_sess_set_params(s, &p);
+	d = feed(s, &neu, 6);
+	T_EXPECT(d == BFD_DROP_AUTH, "signed packet: %s", drop_str(d));
+	d = feed(s, &p.auth, 0);
+	T_EXPECT(d < 0 && s->st.rx == 3, "plain packet: %s", drop_str(d));
+	c.n = 0;
+	bfd_sess_tx(s);
+	T_EXPECT(c.n == 1 && c.raw_len == 24 && !(c.last.flags & BFD_F_AUTH),
+		 "sent without a section (%zu bytes)", c.raw_len);
+	T_END();
+	bfd_free(b);
+}
+
 /* --- configuration: the bgpPeers fields ---------------------------------------------------- */
 
 #define PEER_YAML(extra)                                                                           \
@@ -733,7 +1286,15 @@ struct crow {
 	uint8_t mult;
 	bool passive;
 	uint8_t min_ttl;
+	uint8_t auth_type, key_id;
+	const char *key;
+	const char *hide; /* a key the error must not show */
 };
+
+#define AUTHY(rest) PEER_YAML(", bfd: true, bfdAuthType: " rest)
+#define ALLOWED_TYPES                                                                              \
+	"(allowed: none, simple, keyed-md5, meticulous-keyed-md5, keyed-sha1 or "                  \
+	"meticulous-keyed-sha1)"
 
 static const struct crow crows[] = {
     {"no BFD by default", PEER_YAML(""), NULL, false, 0, 0, 0},
@@ -775,7 +1336,95 @@ static const struct crow crows[] = {
      "bfdMinimumTtl: \"abc\": not a number in range (allowed: 1-255)"},
     {"bfdMinTx -5", PEER_YAML(", bfd: true, bfdMinTx: -5"),
      "bfdMinTx: -5: not a number in range (allowed: 10-60000 milliseconds)"},
+    /* authentication (RFC 5880 4.2-4.4) */
+    {"keyed-sha1 with a 20-byte key, key ID 9",
+     AUTHY("keyed-sha1, bfdAuthKeyId: 9, bfdAuthKey: abcdefghijklmnopqrst"), NULL, true, 0, 0, 0,
+     false, 0, BFD_AUTH_KEYED_SHA1, 9, "abcdefghijklmnopqrst"},
+    {"meticulous-keyed-sha1 with a 20-byte key, key ID 255",
+     AUTHY("meticulous-keyed-sha1, bfdAuthKeyId: 255, bfdAuthKey: twentybytekeyforsha1"), NULL,
+     true, 0, 0, 0, false, 0, BFD_AUTH_METICULOUS_SHA1, 255, "twentybytekeyforsha1"},
+    {"keyed-md5 without bfdAuthKeyId: key ID 1", AUTHY("keyed-md5, bfdAuthKey: edgelb"), NULL, true,
+     0, 0, 0, false, 0, BFD_AUTH_KEYED_MD5, 1, "edgelb"},
+    {"meticulous-keyed-md5, key ID 0 given",
+     AUTHY("meticulous-keyed-md5, bfdAuthKeyId: 0, bfdAuthKey: edgelb"), NULL, true, 0, 0, 0, false,
+     0, BFD_AUTH_METICULOUS_MD5, 0, "edgelb"},
+    {"simple with a 16-byte password", AUTHY("simple, bfdAuthKey: sixteen-byte-key"), NULL, true, 0,
+     0, 0, false, 0, BFD_AUTH_SIMPLE, 1, "sixteen-byte-key"},
+    {"bfdAuthType none", AUTHY("none"), NULL, true, 0, 0, 0, false, 0, 0, 0, ""},
+    {"17-byte key with keyed-md5: the length is named, not the key",
+     AUTHY("keyed-md5, bfdAuthKey: keyseventeenbytes"),
+     "bgpPeers[0]: bfdAuthKey: 17 bytes, too long for keyed-md5 (allowed: 1-16 bytes; 1-20 with "
+     "keyed-sha1 and meticulous-keyed-sha1)",
+     .hide = "keyseventeenbytes"},
+    {"17-byte simple password", AUTHY("simple, bfdAuthKey: keyseventeenbytes"),
+     "bgpPeers[0]: bfdAuthKey: 17 bytes, too long for simple (allowed: 1-16 bytes",
+     .hide = "keyseventeenbytes"},
+    {"21-byte key with keyed-sha1", AUTHY("keyed-sha1, bfdAuthKey: twentyonebytekeysha1x"),
+     "bgpPeers[0]: bfdAuthKey: 21 bytes (allowed: 1-16 bytes; 1-20 with keyed-sha1 and "
+     "meticulous-keyed-sha1)",
+     .hide = "twentyonebytekeysha1x"},
+    {"a NUL byte inside the key (it would shorten the key)",
+     AUTHY("keyed-md5, bfdAuthKey: \"ab\\0cdefgh\""),
+     "bgpPeers[0]: bfdAuthKey: a NUL byte inside (allowed: a string without NUL bytes)",
+     .hide = "cdefgh"},
+    {"empty key", AUTHY("keyed-md5, bfdAuthKey: \"\""),
+     "bgpPeers[0]: bfdAuthKey: 0 bytes (allowed: 1-16 bytes; 1-20 with keyed-sha1"},
+    {"unknown type keyed-md6", AUTHY("keyed-md6, bfdAuthKey: edgelb"),
+     "bgpPeers[0]: bfdAuthType: \"keyed-md6\": not a type " ALLOWED_TYPES, .hide = "edgelb"},
+    {"type by number", AUTHY("2, bfdAuthKey: edgelb"),
+     "bgpPeers[0]: bfdAuthType: 2: not a type " ALLOWED_TYPES},
+    {"type without a key", AUTHY("keyed-sha1"),
+     "bgpPeers[0]: bfdAuthKey: missing (required with bfdAuthType keyed-sha1)"},
+    {"key without a type", PEER_YAML(", bfd: true, bfdAuthKey: edgelb"),
+     "bgpPeers[0]: bfdAuthKey: set without bfdAuthType (allowed: with bfdAuthType simple, "
+     "keyed-md5, meticulous-keyed-md5, keyed-sha1 or meticulous-keyed-sha1)",
+     .hide = "edgelb"},
+    {"key with type none", AUTHY("none, bfdAuthKey: edgelb"),
+     "bgpPeers[0]: bfdAuthKey: set without bfdAuthType", .hide = "edgelb"},
+    {"key ID without a type", PEER_YAML(", bfd: true, bfdAuthKeyId: 3"),
+     "bgpPeers[0]: bfdAuthKeyId: set without bfdAuthType (allowed: with bfdAuthType"},
+    {"bfdAuthKeyId 256", AUTHY("keyed-md5, bfdAuthKeyId: 256, bfdAuthKey: edgelb"),
+     "bgpPeers[0]: bfdAuthKeyId: 256: not a number in range (allowed: 0-255)", .hide = "edgelb"},
+    {"type and key without bfd: true", PEER_YAML(", bfdAuthType: keyed-md5, bfdAuthKey: edgelb"),
+     "bgpPeers[0]: bfdAuthType: set without bfd: true (allowed: BFD settings with bfd: true)",
+     .hide = "edgelb"},
+    {"key without bfd: true", PEER_YAML(", bfdAuthKey: edgelb"),
+     "bgpPeers[0]: bfdAuthKey: set without bfd: true", .hide = "edgelb"},
+    {"key ID without bfd: true", PEER_YAML(", bfdAuthKeyId: 5"),
+     "bgpPeers[0]: bfdAuthKeyId: set without bfd: true"},
 };
+
+/* The control requests' form: the message names bfdAuthKey first and never holds the key. */
+static void test_config_json_key(void)
+{
+	static const char *const bad[][2] = {
+	    {"keyed-md5", "keyseventeenbytes"},
+	    {"simple", "keyseventeenbytes"},
+	    {"meticulous-keyed-sha1", "twentyonebytekeysha1x"},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct json_object *j = json_object_new_object();
+		struct cfg_peer p;
+		char msg[256] = "";
+		int rc;
+
+		json_object_object_add(j, "peerAddress", json_object_new_string("192.0.2.1"));
+		json_object_object_add(j, "peerAsn", json_object_new_int(64512));
+		json_object_object_add(j, "selfAsn", json_object_new_int(64513));
+		json_object_object_add(j, "switch", json_object_new_string("sw1"));
+		json_object_object_add(j, "bfd", json_object_new_boolean(1));
+		json_object_object_add(j, "bfdAuthType", json_object_new_string(bad[i][0]));
+		json_object_object_add(j, "bfdAuthKey", json_object_new_string(bad[i][1]));
+		rc = cfg_peer_from_json(j, &p, msg, sizeof(msg));
+		T_BEGIN("config JSON: a %zu-byte %s key is refused without showing it",
+			strlen(bad[i][1]), bad[i][0]);
+		T_EXPECT(rc < 0 && !strncmp(msg, "bfdAuthKey: ", 12), "refused: %s", msg);
+		T_EXPECT(!strstr(msg, bad[i][1]), "the key is not in \"%s\"", msg);
+		T_END();
+		json_object_put(j);
+	}
+}
 
 static void test_config(void)
 {
@@ -793,6 +1442,11 @@ static void test_config(void)
 				struct cfg_peer back;
 				char msg[256];
 
+				T_EXPECT(p->bfd_auth_type == r->auth_type &&
+					     p->bfd_auth_key_id == r->key_id &&
+					     !strcmp(p->bfd_auth_key, r->key ? r->key : ""),
+					 "authentication: type %u key ID %u key \"%s\"",
+					 p->bfd_auth_type, p->bfd_auth_key_id, p->bfd_auth_key);
 				T_EXPECT(p->bfd == r->bfd && p->bfd_min_tx_ms == r->tx &&
 					     p->bfd_min_rx_ms == r->rx && p->bfd_mult == r->mult &&
 					     p->bfd_passive == r->passive &&
@@ -806,19 +1460,34 @@ static void test_config(void)
 					     back.bfd_min_rx_ms == p->bfd_min_rx_ms &&
 					     back.bfd_mult == p->bfd_mult &&
 					     back.bfd_passive == p->bfd_passive &&
-					     back.bfd_min_ttl == p->bfd_min_ttl,
+					     back.bfd_min_ttl == p->bfd_min_ttl &&
+					     back.bfd_auth_type == p->bfd_auth_type &&
+					     back.bfd_auth_key_id == p->bfd_auth_key_id &&
+					     !strcmp(back.bfd_auth_key, p->bfd_auth_key),
 					 "JSON round trip (the store's form)");
+				if (r->auth_type) {
+					struct json_object *t = NULL;
+
+					json_object_object_get_ex(j, "bfdAuthType", &t);
+					T_EXPECT(t && !strcmp(json_object_get_string(t),
+							      cfg_bfd_auth_name(r->auth_type)),
+						 "bfdAuthType by name: %s",
+						 t ? json_object_get_string(t) : "missing");
+				}
 				json_object_put(j);
 			}
 		} else {
 			T_EXPECT(!c && errs.n == 1 && strstr(errs.msgs[0], r->err),
 				 "one error with \"%s\" (got %d: %s)", r->err, errs.n,
 				 errs.n ? errs.msgs[0] : "");
+			T_EXPECT(!r->hide || !errs.n || !strstr(errs.msgs[0], r->hide),
+				 "the key is not shown: %s", errs.n ? errs.msgs[0] : "");
 		}
 		T_END();
 		cfg_free(c);
 		cfg_errs_free(&errs);
 	}
+	test_config_json_key();
 }
 
 int main(void)
@@ -835,6 +1504,12 @@ int main(void)
 	test_min_ttl_passive(l);
 	test_fsm(l);
 	test_timers(l);
+	test_auth_known(l);
+	test_auth_none(l);
+	test_auth_check(l);
+	test_auth_seq(l);
+	test_auth_tx(l);
+	test_auth_rekey(l);
 	test_config();
 	ev_loop_free(l);
 	return t_exit();
