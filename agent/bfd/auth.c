@@ -10,8 +10,7 @@
 
 #include "bfd/bfd.h"
 #include "lib/ev.h"
-#include "lib/md5.h"
-#include "lib/sha1.h"
+#include "lib/digest.h"
 
 static const char *const auth_names[] = {
     [BFD_AUTH_NONE] = "none",

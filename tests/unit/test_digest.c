@@ -1,12 +1,11 @@
-/* agent/lib/md5.c and agent/lib/sha1.c: the RFC 1321 A.5 and FIPS 180 / RFC 3174 vectors, one
+/* agent/lib/digest.c, MD5 and SHA-1: the RFC 1321 A.5 and FIPS 180 / RFC 3174 vectors, one
  * million 'a' fed in uneven chunks across block boundaries, incremental equal to one-shot for
  * every split of every length 0..200, and the padding boundaries 55, 56, 63, 64 against
  * digests computed independently (python3 hashlib). Failures print the wrong digest in hex. */
 #include <stdint.h>
 #include <string.h>
 
-#include "lib/md5.h"
-#include "lib/sha1.h"
+#include "lib/digest.h"
 #include "t.h"
 
 /* The digest as lowercase hex into s (2 * n + 1 bytes). */
