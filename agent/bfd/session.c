@@ -97,7 +97,8 @@ static void send_pkt(struct bfd_sess *s, bool final)
 	bfd_pkt_encode(&w, &k);
 	if (w.err)
 		log_fatal("bfd: peer %s: packet encoding failed", s->name);
-	len = bfd_auth_sign(buf, w.len, &s->cfg.auth, s->cfg.auth.type > 1 ? next_seq(s) : 0);
+	len = bfd_auth_sign(buf, w.len, &s->cfg.auth,
+			    s->cfg.auth.type >= BFD_AUTH_KEYED_MD5 ? next_seq(s) : 0);
 	bfd_xmit(s, buf, len);
 	s->st.tx++;
 }
