@@ -165,6 +165,16 @@ link_ids() {
 	done | tr '\n' ' '
 }
 
+# q_reaches_all PROTO DST: 60 sockets from q in the cgroup to DST:80, two rounds each, reach
+# p1, p2 and p3, each socket always the same pod.
+q_reaches_all() {
+	local out="$ELB_STATE/../reach.out"
+	qclient "$1" "$2" 80 60 2 >"$out"
+	run check_sticky "$out"
+	[ "$status" -eq 0 ]
+	[ "$output" = "p1 p2 p3 " ]
+}
+
 # hairpin_served VIP: one connection from q in the cgroup to VIP:80 is answered by a pod.
 hairpin_served() {
 	qclient tcp "$1" 80 1 1 | grep -qE '^conn 0 0 p[123]$'
@@ -248,34 +258,22 @@ print("udp %s %d %s" % (a[0], a[1], d.decode().strip()))
 }
 
 @test "IPv6: TCP and UDP from the cgroup to the IPv6 VIP reach all three pods" {
-	local out="$ELB_STATE/../v6.out" k
+	local k
 	start_hairpin
 	elb_wait 15 hairpin_served "$VIP6"
-	qclient tcp "$VIP6" 80 60 2 >"$out"
-	run check_sticky "$out"
-	[ "$status" -eq 0 ]
-	[ "$output" = "p1 p2 p3 " ]
-	qclient udp "$VIP6" 80 60 2 >"$out"
-	run check_sticky "$out"
-	[ "$status" -eq 0 ]
-	[ "$output" = "p1 p2 p3 " ]
+	q_reaches_all tcp "$VIP6"
+	q_reaches_all udp "$VIP6"
 	for k in 1 2 3; do
 		[ "$(flows "[2001:db8:1:$k::2]:8080")" -ge 1 ]
 	done
 }
 
 @test "IPv4-mapped: an IPv6 socket to ::ffff:VIP4 is steered (TCP, connected and unconnected UDP); getpeername and recvfrom show ::ffff:VIP4 port 80" {
-	local out="$ELB_STATE/../mapped.out" before
+	local before
 	start_hairpin
 	before=$(counter sock_lb)
-	qclient tcp "::ffff:$VIP4" 80 60 2 >"$out"
-	run check_sticky "$out"
-	[ "$status" -eq 0 ]
-	[ "$output" = "p1 p2 p3 " ]
-	qclient udp "::ffff:$VIP4" 80 60 2 >"$out"
-	run check_sticky "$out"
-	[ "$status" -eq 0 ]
-	[ "$output" = "p1 p2 p3 " ]
+	q_reaches_all tcp "::ffff:$VIP4"
+	q_reaches_all udp "::ffff:$VIP4"
 	[ "$(counter sock_lb)" -eq $((before + 120)) ]
 	run in_cg "$Q" python3 -c '
 import socket, sys
