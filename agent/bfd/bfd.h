@@ -3,8 +3,9 @@
  * format (pkt.c), one session per peer with its state machine and timers on the agent's event
  * loop (session.c), and the sockets with the demultiplexing of received packets (sock.c). Active
  * or passive role (6.1). Authentication (6.7): simple password, keyed and meticulous keyed MD5
- * and SHA1 (auth.c). No demand mode, no echo function. Owns no config: the speaker passes the
- * peer's timers, role, hop count and key. */
+ * and SHA1 (auth.c). The echo function (6.4) for IPv4 single-hop sessions (echo.c). No demand
+ * mode. Owns no config: the speaker passes the peer's timers, role, hop count, key and echo
+ * interval. */
 #ifndef EDGELB_BFD_H
 #define EDGELB_BFD_H
 
@@ -30,6 +31,9 @@ struct ev_timer;
 #define BFD_DEF_MIN_TX_MS 300
 #define BFD_DEF_MIN_RX_MS 300
 #define BFD_DEF_MULT	  3
+#define BFD_ECHO_PORT	  3785 /* RFC 5881 4 */
+#define BFD_ECHO_PAYLOAD  16   /* version, length, discriminator, sequence, cookie (echo.c) */
+#define BFD_ECHO_LEN	  (20 + 8 + BFD_ECHO_PAYLOAD) /* IPv4, UDP, payload */
 
 /* RFC 5880 4.1 State field. */
 enum bfd_state { BFD_ADMIN_DOWN = 0, BFD_DOWN = 1, BFD_INIT = 2, BFD_UP = 3 };
@@ -82,6 +86,7 @@ enum bfd_drop {
 	BFD_DROP_AUTH_MISSING, /* A bit clear: the session authenticates (6.8.6) */
 	BFD_DROP_AUTH_FAILED,  /* type, length, key ID, password or digest not the session's */
 	BFD_DROP_AUTH_SEQ,     /* sequence number outside the window of 6.7.3 / 6.7.4 */
+	BFD_DROP_ECHO,	       /* a looped-back echo packet that is not a recent one of ours */
 	BFD_DROP_COUNT
 };
 const char *bfd_drop_name(enum bfd_drop d);
@@ -122,6 +127,11 @@ struct bfd_params {
 	/* 6.1: the passive role sends nothing until the remote's discriminator is known */
 	bool passive;
 	struct bfd_auth auth; /* type BFD_AUTH_NONE: none */
+	/* echo function (IPv4 single hop): our echo transmit interval, 0 = off; echo_reflect:
+	 * this node forwards IPv4, so the peer's echoes come back to it and we may advertise
+	 * Required Min Echo RX (echo_us) */
+	uint32_t echo_us;
+	bool echo_reflect;
 };
 
 struct bfd_sess;
@@ -134,6 +144,7 @@ typedef void (*bfd_xmit_fn)(struct bfd_sess *s, const uint8_t *pkt, size_t len, 
 
 struct bfd_stats {
 	uint64_t tx, rx, rx_drop, up, down, changes;
+	uint64_t echo_tx, echo_rx; /* our echo packets sent, and back in time */
 };
 
 struct bfd_sess {
@@ -164,6 +175,14 @@ struct bfd_sess {
 	uint32_t xmit_auth_seq, rcv_auth_seq;
 	bool auth_seq_known;
 	uint64_t xmit_seq_ms, rcv_auth_ms;
+	/* echo function (echo.c): the remote's last Required Min Echo RX, whether we send echo
+	 * packets now, our address in them (source and destination), the sequence number of the
+	 * last one sent and the cookie a returning one must carry (new each time echo starts) */
+	uint32_t remote_echo_rx;
+	bool echo_on;
+	struct ip echo_src;
+	uint32_t echo_seq, echo_cookie;
+	struct ev_timer *t_echo_tx, *t_echo_detect;
 	uint64_t changed_ms; /* last state change (monotonic) */
 	bfd_notify_fn notify;
 	void *arg;
@@ -192,6 +211,35 @@ uint64_t bfd_sess_detect_time(const struct bfd_sess *s);
 uint32_t bfd_jitter(uint32_t interval_us, uint8_t mult, uint32_t rnd);
 /* The packet this session sends now (flags P/F per the poll state). */
 void bfd_sess_build(const struct bfd_sess *s, struct bfd_pkt *pkt, bool final);
+/* 6.8.5: the echo function failed: Down with diagnostic 2. */
+void bfd_sess_echo_failed(struct bfd_sess *s);
+
+/* echo.c (6.4, 6.8.9, 6.8.5; RFC 5881 4). Our echo packets carry our own address as source and
+ * destination and go to the peer, whose forwarding plane sends them straight back; the
+ * peer's come back to it through our kernel's forwarding (echo_reflect). */
+struct bfd_echo {
+	struct ip src, dst;
+	uint8_t ttl;
+	uint32_t disc, seq, cookie;
+};
+/* Required Min Echo RX we advertise: echo_us when on and reflecting, else 0. */
+uint32_t bfd_echo_rx_advert(const struct bfd_sess *s);
+/* 6.8.9: the interval between our echo packets, never below the remote's Required Min Echo
+ * RX; 0 while echo may not run (not Up, remote asks for none, off, multihop or IPv6). */
+uint32_t bfd_echo_interval(const struct bfd_sess *s);
+/* Starts or stops the echo function after a change of state, remote values or config;
+ * true when it changed (the caller re-applies the timers: 6.8.3, RequiredMinRx of 1 s). */
+bool bfd_echo_sync(struct bfd_sess *s);
+void bfd_echo_stop(struct bfd_sess *s);
+void bfd_echo_timers(struct bfd_sess *s); /* creates s->t_echo_tx and t_echo_detect */
+/* The BFD_ECHO_LEN-byte IPv4 packet of seq; parse checks IPv4, UDP to BFD_ECHO_PORT and our
+ * payload format: 0, or -1 when it is none of ours. */
+size_t bfd_echo_build(uint8_t *buf, const struct bfd_sess *s, uint32_t seq);
+int bfd_echo_parse(const uint8_t *p, size_t len, struct bfd_echo *e);
+/* A parsed echo matched to s by its discriminator: 0 taken, -1 dropped. */
+int bfd_echo_rx(struct bfd_sess *s, const struct bfd_echo *e);
+/* Whether this node forwards IPv4 (net.ipv4.conf.all.forwarding). */
+bool bfd_echo_can_reflect(void);
 
 /* auth.c (6.7): the section's length for a; sign appends it to the len bytes at p (the
  * mandatory section, Length and A already set) with seq, returning the new length; check
@@ -212,6 +260,8 @@ void bfd_free(struct bfd *b);
  * the multihop port, whose packets only multihop sessions take. */
 void bfd_input(struct bfd *b, const uint8_t *p, size_t len, const struct ip *src, int ttl);
 void bfd_input_mh(struct bfd *b, const uint8_t *p, size_t len, const struct ip *src, int ttl);
+/* A looped-back echo packet (IPv4 header on). */
+void bfd_echo_input(struct bfd *b, const uint8_t *p, size_t len);
 uint64_t bfd_drops(const struct bfd *b, enum bfd_drop d);
 struct ev_loop *bfd_loop(const struct bfd *b);
 /* Internal to the module: session registry and transmit. */
@@ -220,5 +270,8 @@ uint32_t bfd_rand(struct bfd *b);
 int bfd_sess_register(struct bfd *b, struct bfd_sess *s);
 void bfd_sess_unregister(struct bfd *b, struct bfd_sess *s);
 void bfd_xmit(struct bfd_sess *s, const uint8_t *pkt, size_t len);
+/* Opens the echo sockets once (0, or -1 logged) and sends an echo packet to the peer. */
+int bfd_echo_open(struct bfd *b);
+void bfd_echo_xmit(struct bfd_sess *s, const uint8_t *pkt, size_t len);
 
 #endif

@@ -38,6 +38,7 @@ static const char *const drop_names[] = {
     [BFD_DROP_AUTH_MISSING] = "authentication-missing",
     [BFD_DROP_AUTH_FAILED] = "authentication-failed",
     [BFD_DROP_AUTH_SEQ] = "authentication-sequence",
+    [BFD_DROP_ECHO] = "echo",
 };
 _Static_assert(sizeof(drop_names) / sizeof(drop_names[0]) == BFD_DROP_COUNT,
 	       "bfd: a drop reason without a name");

@@ -2,7 +2,8 @@
  * timer negotiation with poll/final sequences (6.5, 6.8.3), the jittered periodic transmission
  * (6.8.7), the detection time (6.8.4), AdminDown when removed (6.8.16) and the transmit
  * sequence of authentication (6.7). Only set_state() writes s->state. Sockets and
- * demultiplexing are sock.c's, the authentication section auth.c's. */
+ * demultiplexing are sock.c's, the authentication section auth.c's, the echo function
+ * echo.c's. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,7 +64,7 @@ void bfd_sess_build(const struct bfd_sess *s, struct bfd_pkt *k, bool final)
 	k->your_disc = s->remote_disc;
 	k->desired_min_tx = s->desired_min_tx;
 	k->required_min_rx = s->required_min_rx;
-	k->required_min_echo_rx = 0; /* no echo function */
+	k->required_min_echo_rx = bfd_echo_rx_advert(s);
 }
 
 /* 6.7.3, 6.7.4: meticulous modes move bfd.XmitAuthSeq with every packet; keyed modes may,
@@ -139,13 +140,14 @@ static void arm_detect(struct bfd_sess *s)
 		ev_timer_arm(s->t_detect, us_to_ms(d));
 }
 
-/* 6.8.3: the advertised Desired Min TX is at least 1 s unless Up; a change while Up starts a
- * poll sequence, and an increase only paces our packets once the Final arrives. */
+/* 6.8.3: the advertised Desired Min TX is at least 1 s unless Up, and Required Min RX at least
+ * 1 s while our echo packets do the detecting; a change while Up starts a poll sequence, and
+ * an increase only paces our packets once the Final arrives. */
 static void apply_timers(struct bfd_sess *s)
 {
 	uint32_t tx =
 	    s->state == BFD_UP ? s->cfg.min_tx_us : max_u32(s->cfg.min_tx_us, BFD_SLOW_TX_US);
-	uint32_t rx = s->cfg.min_rx_us;
+	uint32_t rx = s->echo_on ? max_u32(s->cfg.min_rx_us, BFD_SLOW_TX_US) : s->cfg.min_rx_us;
 	bool changed = tx != s->desired_min_tx || rx != s->required_min_rx;
 
 	s->desired_min_tx = tx;
@@ -181,10 +183,17 @@ static void set_state(struct bfd_sess *s, enum bfd_state to, uint8_t diag, const
 		s->st.down++;
 	log_info("bfd: peer %s: %s -> %s (%s)", s->name, bfd_state_name(old), bfd_state_name(to),
 		 why);
+	bfd_echo_sync(s);
 	apply_timers(s);
 	schedule_tx(s);
 	if (s->notify)
 		s->notify(s, old, s->arg);
+}
+
+void bfd_sess_echo_failed(struct bfd_sess *s)
+{
+	if (s->state == BFD_UP)
+		set_state(s, BFD_DOWN, BFD_DIAG_ECHO_FAILED, "echo detection time expired");
 }
 
 void bfd_sess_detect_expired(struct bfd_sess *s)
@@ -221,6 +230,7 @@ void bfd_sess_rx(struct bfd_sess *s, const struct bfd_pkt *k)
 	s->remote_min_rx = k->required_min_rx;
 	s->remote_min_tx = k->desired_min_tx;
 	s->remote_mult = k->detect_mult;
+	s->remote_echo_rx = k->required_min_echo_rx;
 	/* 6.5: the Final ends the poll sequence; the new values are in force from now */
 	if ((k->flags & BFD_F_FINAL) && s->polling) {
 		s->polling = false;
@@ -243,6 +253,9 @@ void bfd_sess_rx(struct bfd_sess *s, const struct bfd_pkt *k)
 	} else if (k->state == BFD_DOWN) {
 		set_state(s, BFD_DOWN, BFD_DIAG_NEIGHBOR_DOWN, "neighbor signaled session down");
 	}
+	/* 6.8.9: the remote starting or stopping to take echo packets while Up */
+	if (bfd_echo_sync(s))
+		apply_timers(s);
 	/* 6.8.7: answer a Poll with a Final at once, outside the periodic schedule */
 	if (k->flags & BFD_F_POLL)
 		send_pkt(s, true);
@@ -267,6 +280,18 @@ void bfd_sess_set_params(struct bfd_sess *s, const struct bfd_params *pr)
 			 s->cfg.multihop ? pr->min_ttl : BFD_TTL,
 			 s->cfg.multihop && !pr->min_ttl ? " (any)" : "");
 	}
+	if (s->cfg.echo_us != pr->echo_us || s->cfg.echo_reflect != pr->echo_reflect) {
+		s->cfg.echo_us = pr->echo_us;
+		s->cfg.echo_reflect = pr->echo_reflect;
+		log_info("bfd: peer %s: echo function %s%s", s->name, pr->echo_us ? "on" : "off",
+			 pr->echo_us && !pr->echo_reflect
+			     ? " (not looping the peer's: this node does not forward IPv4)"
+			     : "");
+		bfd_echo_stop(s); /* restarts at the new interval */
+		bfd_echo_sync(s);
+		apply_timers(s);
+		schedule_tx(s);
+	}
 	if (s->cfg.min_tx_us == pr->min_tx_us && s->cfg.min_rx_us == pr->min_rx_us &&
 	    s->cfg.mult == pr->mult)
 		return;
@@ -277,6 +302,14 @@ void bfd_sess_set_params(struct bfd_sess *s, const struct bfd_params *pr)
 		 pr->min_rx_us / 1000, pr->mult, s->state == BFD_UP ? " (poll sequence)" : "");
 	apply_timers(s);
 	schedule_tx(s);
+}
+
+static void free_timers(struct bfd_sess *s)
+{
+	ev_timer_free(s->t_tx);
+	ev_timer_free(s->t_detect);
+	ev_timer_free(s->t_echo_tx);
+	ev_timer_free(s->t_echo_detect);
 }
 
 struct bfd_sess *bfd_sess_new(struct bfd *b, const struct ip *peer, const struct ip *local,
@@ -300,20 +333,24 @@ struct bfd_sess *bfd_sess_new(struct bfd *b, const struct ip *peer, const struct
 	s->arg = arg;
 	s->t_tx = ev_timer_new(bfd_loop(b), tx_cb, s);
 	s->t_detect = ev_timer_new(bfd_loop(b), detect_cb, s);
+	bfd_echo_timers(s);
 	s->local_disc = bfd_new_disc(b);
 	s->xmit_auth_seq = bfd_rand(b); /* 6.8.1: bfd.XmitAuthSeq starts random */
 	s->changed_ms = ev_now_ms();
 	apply_timers(s);
 	if (bfd_sess_register(b, s) < 0) {
-		ev_timer_free(s->t_tx);
-		ev_timer_free(s->t_detect);
+		free_timers(s);
 		free(s);
 		return NULL;
 	}
-	log_info("bfd: peer %s: session created (discriminator %u, %u/%u ms x %u%s%s%s)", s->name,
+	log_info("bfd: peer %s: session created (discriminator %u, %u/%u ms x %u%s%s%s%s)", s->name,
 		 s->local_disc, pr->min_tx_us / 1000, pr->min_rx_us / 1000, pr->mult,
 		 pr->passive ? ", passive" : "", pr->auth.type ? ", authentication " : "",
-		 pr->auth.type ? bfd_auth_name(pr->auth.type) : "");
+		 pr->auth.type ? bfd_auth_name(pr->auth.type) : "",
+		 !pr->echo_us	    ? ""
+		 : pr->echo_reflect ? ", echo function"
+				    : ", echo function (not looping the peer's: this node does not "
+				      "forward IPv4)");
 	schedule_tx(s);
 	return s;
 }
@@ -344,7 +381,6 @@ void bfd_sess_destroy(struct bfd_sess *s)
 		bfd_sess_tx(s);
 	}
 	bfd_sess_unregister(s->b, s);
-	ev_timer_free(s->t_tx);
-	ev_timer_free(s->t_detect);
+	free_timers(s);
 	free(s);
 }

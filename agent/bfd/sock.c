@@ -5,8 +5,15 @@
  * TTL / hop limit; one sending socket per session with TTL 255 and its own source port in
  * 49152-65535 (RFC 5881 4); the demultiplexing of received packets (RFC 5880 6.8.6 steps 7-8: a
  * session takes packets from its own port only) and the drop counters. The state machine is
- * session.c's. */
+ * session.c's. The echo sockets, opened when a session first runs the echo function: a raw
+ * IPv4 socket sending our echo packets (header ours, routed by the peer's address), and a
+ * packet socket receiving them back (their source is ours, so the IP layer would drop them
+ * as martians), whose filter lets through only UDP to 3785 from an address to itself with
+ * TTL 254 addressed to this host. */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +31,7 @@ struct bfd {
 	struct ev_loop *loop;
 	int rx[2];    /* single hop: IPv4, IPv6; -1 when not open */
 	int rx_mh[2]; /* multihop: IPv4, IPv6 */
+	int echo_tx, echo_rx; /* -1 until a session runs the echo function */
 	bfd_xmit_fn xmit;
 	void *xmit_arg;
 	struct bfd_sess **s;
@@ -148,6 +156,97 @@ void bfd_input_mh(struct bfd *b, const uint8_t *p, size_t len, const struct ip *
 	input(b, p, len, src, ttl, true);
 }
 
+void bfd_echo_input(struct bfd *b, const uint8_t *p, size_t len)
+{
+	struct bfd_echo e;
+	struct bfd_sess *s = NULL;
+
+	if (bfd_echo_parse(p, len, &e) == 0 && (s = by_disc(b, e.disc)) && bfd_echo_rx(s, &e) == 0)
+		return;
+	b->drops[BFD_DROP_ECHO]++;
+	if (s)
+		s->st.rx_drop++;
+}
+
+static void echo_cb(int fd, uint32_t events, void *arg)
+{
+	(void)events;
+	for (int i = 0; i < RX_BATCH; i++) {
+		uint8_t buf[128];
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0)
+			return;
+		bfd_echo_input(arg, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf));
+	}
+}
+
+/* Classic BPF on the packet socket (offsets from the IPv4 header): to this host, UDP, not a
+ * fragment, TTL 254, destination port 3785, source address equal to the destination. */
+static int echo_filter(int fd)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 14),
+	    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 12),
+	    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+	    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, 10, 0),
+	    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 8),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BFD_TTL - 1, 0, 8),
+	    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+	    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BFD_ECHO_PORT, 0, 5),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),
+	    BPF_STMT(BPF_MISC | BPF_TAX, 0),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 12),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, 128),
+	    BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
+int bfd_echo_open(struct bfd *b)
+{
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP)};
+
+	if (b->xmit || b->echo_rx >= 0)
+		return 0;
+	b->echo_tx = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_RAW);
+	/* protocol 0 until bound: nothing is queued before the filter is on */
+	b->echo_rx = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (b->echo_tx < 0 || b->echo_rx < 0 || echo_filter(b->echo_rx) < 0 ||
+	    bind(b->echo_rx, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		log_warn("bfd: cannot open the echo sockets: %s", strerror(errno));
+		if (b->echo_tx >= 0)
+			close(b->echo_tx);
+		if (b->echo_rx >= 0)
+			close(b->echo_rx);
+		b->echo_tx = b->echo_rx = -1;
+		return -1;
+	}
+	ev_fd_add(b->loop, b->echo_rx, EPOLLIN, echo_cb, b);
+	return 0;
+}
+
+void bfd_echo_xmit(struct bfd_sess *s, const uint8_t *pkt, size_t len)
+{
+	struct sockaddr_storage ss;
+
+	if (s->b->xmit) {
+		s->b->xmit(s, pkt, len, s->b->xmit_arg);
+		return;
+	}
+	if (s->b->echo_tx < 0 || ip_to_sockaddr(&s->peer, 0, &ss) < 0)
+		return;
+	if (sendto(s->b->echo_tx, pkt, len, 0, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)) <
+	    0)
+		log_debug("bfd: peer %s: echo send: %s", s->name, strerror(errno));
+}
+
 static void rx_read(struct bfd *b, int fd, bool mh)
 {
 	for (int i = 0; i < RX_BATCH; i++) {
@@ -230,6 +329,7 @@ struct bfd *bfd_new(struct ev_loop *l, uint16_t port, bfd_xmit_fn xmit, void *xm
 	b->xmit = xmit;
 	b->xmit_arg = xmit_arg;
 	b->rx[0] = b->rx[1] = b->rx_mh[0] = b->rx_mh[1] = -1;
+	b->echo_tx = b->echo_rx = -1;
 	if (getrandom(&b->rnd, sizeof(b->rnd), 0) != sizeof(b->rnd) || !b->rnd)
 		b->rnd = (uint32_t)ev_now_ns() | 1;
 	b->next_port = (uint16_t)(BFD_SRC_PORT_MIN + bfd_rand(b) % 1024);
@@ -255,14 +355,16 @@ void bfd_free(struct bfd *b)
 	while (b->n)
 		bfd_sess_destroy(b->s[0]);
 	free(b->s);
-	for (int i = 0; i < 4; i++) {
-		int fd = i < 2 ? b->rx[i] : b->rx_mh[i - 2];
+	for (int i = 0; i < 5; i++) {
+		int fd = i < 2 ? b->rx[i] : i < 4 ? b->rx_mh[i - 2] : b->echo_rx;
 
 		if (fd >= 0) {
 			ev_fd_del(b->loop, fd);
 			close(fd);
 		}
 	}
+	if (b->echo_tx >= 0)
+		close(b->echo_tx);
 	free(b);
 }
 

@@ -581,6 +581,8 @@ _Static_assert(CFG_BFD_KEY_MAX == BFD_AUTH_KEY_MAX, "bfd: key sizes");
 static struct bfd_params bfd_params(const struct cfg_peer *pc)
 {
 	struct bfd_auth auth = {.type = pc->bfd_auth_type, .key_id = pc->bfd_auth_key_id};
+	uint32_t echo_ms =
+	    pc->bfd_echo_interval_ms ? pc->bfd_echo_interval_ms : CFG_BFD_ECHO_DEF_MS;
 
 	auth.key_len = (uint8_t)strlen(pc->bfd_auth_key); /* at most CFG_BFD_KEY_MAX */
 	memcpy(auth.key, pc->bfd_auth_key, auth.key_len);
@@ -593,6 +595,9 @@ static struct bfd_params bfd_params(const struct cfg_peer *pc)
 		.min_ttl = pc->bfd_min_ttl,
 		.passive = pc->bfd_passive,
 		.auth = auth,
+		.echo_us = pc->bfd_echo ? echo_ms * 1000u : 0,
+		/* the peer's echoes come back to it through this node's forwarding */
+		.echo_reflect = pc->bfd_echo && bfd_echo_can_reflect(),
 	};
 }
 
@@ -608,6 +613,8 @@ static void sess_bfd_sync(struct sess *s, const struct cfg_peer *pc)
 	cur->bfd_mult = pc->bfd_mult;
 	cur->bfd_passive = pc->bfd_passive;
 	cur->bfd_min_ttl = pc->bfd_min_ttl;
+	cur->bfd_echo = pc->bfd_echo;
+	cur->bfd_echo_interval_ms = pc->bfd_echo_interval_ms;
 	cur->bfd_auth_type = pc->bfd_auth_type;
 	cur->bfd_auth_key_id = pc->bfd_auth_key_id;
 	memcpy(cur->bfd_auth_key, pc->bfd_auth_key, sizeof(cur->bfd_auth_key));

@@ -17,13 +17,6 @@
 
 #define DEF_HOLD_S 90
 
-static const char *const set_fields[] = {
-	"peerAddress", "peerAsn",     "selfAsn",       "switch",	      "holdTime",
-	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
-	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
-	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier", "dynamicAsn",
-	"bfdPassive",    "bfdMinimumTtl", "bfdAuthType",  "bfdAuthKeyId",  "bfdAuthKey", NULL,
-};
 static const char *const key_fields[] = {"peerAddress", "switch", NULL};
 static const char *const list_fields[] = {"switch", NULL};
 
@@ -204,6 +197,17 @@ static void bfd_show(struct json_object *o, const struct cfg_peer *c, struct bfd
 	add_u64(o, "bfdPacketsSent", b->st.tx);
 	add_u64(o, "bfdPacketsReceived", b->st.rx);
 	add_u64(o, "bfdPacketsDropped", b->st.rx_drop);
+	/* echo function: configured interval, what we advertise (the peer's echoes we loop back),
+	 * what the peer advertises, and ours in flight (the interval in force, 0 while off) */
+	json_object_object_add(o, "bfdEchoMode", json_object_new_boolean(b->cfg.echo_us != 0));
+	if (b->cfg.echo_us)
+		add_u64(o, "bfdEchoInterval", b->cfg.echo_us / 1000);
+	add_u64(o, "bfdEchoReceiveInterval", bfd_echo_rx_advert(b) / 1000);
+	add_u64(o, "bfdRemoteEchoReceiveInterval", b->remote_echo_rx / 1000);
+	json_object_object_add(o, "bfdEchoActive", json_object_new_boolean(b->echo_on));
+	add_u64(o, "bfdEchoTxInterval", b->echo_on ? bfd_echo_interval(b) / 1000 : 0);
+	add_u64(o, "bfdEchoPacketsSent", b->st.echo_tx);
+	add_u64(o, "bfdEchoPacketsReceived", b->st.echo_rx);
 }
 
 static int peer_show(struct agent *a, struct json_object *args, struct json_object **result,
@@ -262,7 +266,7 @@ static int peer_show(struct agent *a, struct json_object *args, struct json_obje
 }
 
 const struct ctl_cmd bgp_ctl_cmds[] = {
-	{"bgp.peer.set", peer_set, set_fields},
+	{"bgp.peer.set", peer_set, cfg_peer_keys},
 	{"bgp.peer.list", peer_list, list_fields},
 	{"bgp.peer.remove", peer_remove, key_fields},
 	{"bgp.peer.show", peer_show, key_fields},

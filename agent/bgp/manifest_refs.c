@@ -102,21 +102,26 @@ static int put_target(struct manifest *m, const char *kind, const char *name,
 
 /* --- BFDProfile -------------------------------------------------------------------------- */
 
-/* MetalLB's BFDProfile field → the peer's BFD key, with the check the peer decoder makes. */
+/* MetalLB's BFDProfile field → the peer's BFD key, with the check the peer decoder makes;
+ * echo_only fields are read only with echoMode true (otherwise accepted, of no effect). */
 static const struct {
 	const char *metallb, *edgelb, *allowed;
 	int (*check)(const char *field, uint64_t v, char *msg, size_t len);
+	bool echo_only;
 } bfd_fields[] = {
     {"receiveInterval", "bfdMinRx", "10-60000 milliseconds", cfg_check_bfd_interval},
     {"transmitInterval", "bfdMinTx", "10-60000 milliseconds", cfg_check_bfd_interval},
     {"detectMultiplier", "bfdMultiplier", "1-255", cfg_check_bfd_mult},
     {"minimumTtl", "bfdMinimumTtl", "1-255", cfg_check_bfd_ttl},
+    {"echoInterval", "bfdEchoInterval", "10-60000 milliseconds", cfg_check_bfd_interval, true},
 };
 
-/* A BFDProfile: bfd on, its timers, role and multihop TTL for the peers naming it.
- * Asynchronous mode only: echoMode must be false; echoInterval, which only the echo function
- * uses, is accepted and has no effect. minimumTtl applies to multihop sessions (a single-hop
- * one takes TTL 255 only, RFC 5881 5), as in MetalLB. */
+/* A BFDProfile: bfd on, its timers, role, echo function and multihop TTL for the peers naming
+ * it. echoMode true turns on the echo function (RFC 5880 6.4), which the peer decoder allows
+ * for IPv4 single-hop peers only, at echoInterval (unset: CFG_BFD_ECHO_DEF_MS, as MetalLB's
+ * default); without echoMode true, echoInterval is accepted and has no effect. minimumTtl
+ * applies to multihop sessions (a single-hop one takes TTL 255 only, RFC 5881 5), as in
+ * MetalLB. */
 int bgp_manifest_bfdprofile(struct manifest *m, struct json_object *doc, const char *what,
 			    char *msg, size_t len)
 {
@@ -127,6 +132,7 @@ int bgp_manifest_bfdprofile(struct manifest *m, struct json_object *doc, const c
 	const char *name = manifest_str(doc, "metadata.name");
 	struct json_object *spec = manifest_get(doc, "spec"), *t, *v;
 	char field[64], err[256];
+	bool echo = false;
 
 	if (!name || !*name) {
 		snprintf(msg, len, "%s: metadata.name: missing (allowed: a BFDProfile name)", what);
@@ -138,13 +144,14 @@ int bgp_manifest_bfdprofile(struct manifest *m, struct json_object *doc, const c
 		return -1;
 	}
 	manifest_unsupported(m, what, "spec", spec, spec_known);
-	if (spec && json_object_object_get_ex(spec, "echoMode", &v) &&
-	    (!json_object_is_type(v, json_type_boolean) || json_object_get_boolean(v))) {
-		snprintf(msg, len,
-			 "%s: spec.echoMode: %s: not supported (allowed: false; edgelb runs BFD in "
-			 "asynchronous mode without the echo function, RFC 5880 6.4)",
-			 what, manifest_text(v));
-		return -1;
+	if (spec && json_object_object_get_ex(spec, "echoMode", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			snprintf(msg, len,
+				 "%s: spec.echoMode: %s: not a boolean (allowed: true, false)",
+				 what, manifest_text(v));
+			return -1;
+		}
+		echo = json_object_get_boolean(v);
 	}
 	if (spec && json_object_object_get_ex(spec, "passiveMode", &v) &&
 	    !json_object_is_type(v, json_type_boolean)) {
@@ -157,10 +164,13 @@ int bgp_manifest_bfdprofile(struct manifest *m, struct json_object *doc, const c
 	if (spec && json_object_object_get_ex(spec, "passiveMode", &v) &&
 	    json_object_get_boolean(v))
 		json_object_object_add(t, "bfdPassive", json_object_new_boolean(1));
+	if (echo)
+		json_object_object_add(t, "bfdEchoMode", json_object_new_boolean(1));
 	for (size_t i = 0; spec && i < sizeof(bfd_fields) / sizeof(bfd_fields[0]); i++) {
 		int64_t n;
 
-		if (!json_object_object_get_ex(spec, bfd_fields[i].metallb, &v))
+		if (!json_object_object_get_ex(spec, bfd_fields[i].metallb, &v) ||
+		    (bfd_fields[i].echo_only && !echo))
 			continue;
 		snprintf(field, sizeof(field), "spec.%s", bfd_fields[i].metallb);
 		if (!json_object_is_type(v, json_type_int) || (n = json_object_get_int64(v)) < 0) {

@@ -35,6 +35,8 @@ static const struct opt_map set_opts[] = {
 	{"bfd-multiplier", "BfdMultiplier", "bfdMultiplier", OPT_STR},
 	{"bfd-passive", "BfdPassive", "bfdPassive", OPT_FLAG},
 	{"bfd-minimum-ttl", "BfdMinimumTtl", "bfdMinimumTtl", OPT_STR},
+	{"bfd-echo-mode", "BfdEchoMode", "bfdEchoMode", OPT_FLAG},
+	{"bfd-echo-interval", "BfdEchoIntervalInMilliseconds", "bfdEchoInterval", OPT_STR},
 	{"bfd-auth-type", "BfdAuthType", "bfdAuthType", OPT_STR},
 	{"bfd-auth-key-id", "BfdAuthKeyId", "bfdAuthKeyId", OPT_STR},
 	{"bfd-auth-key", "BfdAuthKey", "bfdAuthKey", OPT_STR, true},
@@ -176,6 +178,12 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		{"BfdDetectTime", "bfdDetectTime"},
 		{"BfdUpCount", "bfdUpCount"},
 		{"BfdDownCount", "bfdDownCount"},
+		{"BfdEchoMode", "bfdEchoMode"},
+		{"BfdEchoInterval", "bfdEchoInterval"},
+		{"BfdEchoActive", "bfdEchoActive"},
+		{"BfdEchoTxInterval", "bfdEchoTxInterval"},
+		{"BfdEchoPacketsSent", "bfdEchoPacketsSent"},
+		{"BfdEchoPacketsReceived", "bfdEchoPacketsReceived"},
 		{NULL, NULL},
 	};
 	struct cli_opt o[] = {
@@ -208,7 +216,8 @@ const struct cli_cmd cli_bgp_cmds[] = {
 	 "[--keepalive-time T] [--connect-time T] [--password K | --password-file F] "
 	 "[--ebgp-multihop N] [--source-address A] [--peer-port P] [--router-id ID] [--passive] "
 	 "[--graceful-restart] [--bfd [--bfd-min-tx MS] [--bfd-min-rx MS] [--bfd-multiplier N] "
-	 "[--bfd-passive] [--bfd-minimum-ttl N] [--bfd-auth-type T --bfd-auth-key K "
+	 "[--bfd-passive] [--bfd-minimum-ttl N] [--bfd-echo-mode [--bfd-echo-interval MS]] "
+	 "[--bfd-auth-type T --bfd-auth-key K "
 	 "[--bfd-auth-key-id N]]]",
 	 "add or change a BGP peer (the session starts at once)"},
 	{"bgp peer list", "Get-HcsBGPPeers", cmd_list, "[--switch S]",

@@ -23,6 +23,7 @@
 #define CFG_MAX_NAMESPACES 16
 #define CFG_PASSWORD_MAX   80 /* TCP MD5 key bytes (TCP_MD5SIG_MAXKEYLEN) */
 #define CFG_BFD_KEY_MAX	   20 /* BFD keyed SHA1; 16 for simple and MD5 (RFC 5880 4.2-4.4) */
+#define CFG_BFD_ECHO_DEF_MS 50 /* echo transmit interval when bfdEchoInterval is unset */
 
 enum cfg_src { CFG_SRC_FILE, CFG_SRC_RUNTIME };
 
@@ -99,6 +100,8 @@ struct cfg_peer {
 	uint8_t bfd_mult;
 	bool bfd_passive;    /* RFC 5880 6.1 passive role */
 	uint8_t bfd_min_ttl; /* multihop: lowest TTL taken (RFC 5883 5); 0 = any */
+	bool bfd_echo;                 /* RFC 5880 6.4 echo function (IPv4 single hop) */
+	uint16_t bfd_echo_interval_ms; /* echo transmit interval; 0 = default (50 ms) */
 	/* BFD authentication (RFC 5880 6.7): enum bfd_auth_type (0 = none), key ID, key */
 	uint8_t bfd_auth_type;
 	uint8_t bfd_auth_key_id;
@@ -240,6 +243,8 @@ struct json_object *cfg_service_to_json(const struct cfg_service *s);
 void cfg_service_clear(struct cfg_service *s); /* frees its heap parts */
 void cfg_service_set_name(struct cfg_service *s, const char *name); /* a heap copy */
 int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, size_t len);
+/* The keys cfg_peer_from_json takes, NULL-terminated (the fields of `bgp peer set`). */
+extern const char *const cfg_peer_keys[];
 struct json_object *cfg_peer_to_json(const struct cfg_peer *p);
 /* bfdAuthType's names by enum bfd_auth_type ("none" for 0), NULL past the last */
 const char *cfg_bfd_auth_name(uint8_t type);

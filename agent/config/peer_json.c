@@ -2,7 +2,9 @@
  *   {peerAddress, peerAsn | dynamicAsn, selfAsn, switch, holdTime, keepaliveTime, connectTime,
  *    password, passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, routerId,
  *    gracefulRestart, bfd, bfdMinTx, bfdMinRx, bfdMultiplier, bfdPassive, bfdMinimumTtl,
- *    bfdAuthType, bfdAuthKeyId, bfdAuthKey}
+ *    bfdEchoMode, bfdEchoInterval, bfdAuthType, bfdAuthKeyId, bfdAuthKey}
+ * bfdEchoMode: the BFD echo function (RFC 5880 6.4), IPv4 single-hop peers only (RFC 5883 forbids
+ * it over several hops); bfdEchoInterval its transmit interval in ms (0: CFG_BFD_ECHO_DEF_MS).
  * dynamicAsn (internal or external, instead of peerAsn): the peer's AS is ours (iBGP), or any
  * other, taken from its OPEN (eBGP).
  * The one decoder for control requests, the store and the YAML config (bgpPeers). Refuses
@@ -18,12 +20,13 @@
 
 #include "config/config.h"
 
-static const char *const peer_keys[] = {
+const char *const cfg_peer_keys[] = {
 	"peerAddress", "peerAsn",     "selfAsn",       "switch",	      "holdTime",
 	"keepaliveTime", "connectTime", "password",      "passwordFile",  "ebgpMultiHop",
 	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
 	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier", "dynamicAsn",
-	"bfdPassive",    "bfdMinimumTtl", "bfdAuthType",  "bfdAuthKeyId",  "bfdAuthKey", NULL,
+	"bfdPassive",    "bfdMinimumTtl", "bfdAuthType",  "bfdAuthKeyId",  "bfdAuthKey",
+	"bfdEchoMode",   "bfdEchoInterval", NULL,
 };
 
 /* RFC 5880 4.1 Auth Type, by number */
@@ -155,14 +158,15 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 	{
 		bool known = false;
 
-		for (int i = 0; peer_keys[i]; i++)
-			known |= !strcmp(peer_keys[i], key);
+		for (int i = 0; cfg_peer_keys[i]; i++)
+			known |= !strcmp(cfg_peer_keys[i], key);
 		if (!known) {
-			snprintf(msg, len, "%s: unknown field (allowed: peerAddress, peerAsn, selfAsn, "
-				 "switch, holdTime, keepaliveTime, connectTime, password, "
-				 "passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, "
-				 "routerId, gracefulRestart, bfd, bfdMinTx, bfdMinRx, "
-				 "bfdMultiplier, bfdPassive, bfdMinimumTtl, dynamicAsn)", key);
+			char allowed[512] = "";
+
+			for (int i = 0; cfg_peer_keys[i]; i++)
+				snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed),
+					 "%s%s", i ? ", " : "", cfg_peer_keys[i]);
+			snprintf(msg, len, "%s: unknown field (allowed: %s)", key, allowed);
 			return -1;
 		}
 		if (!strcmp(key, "peerAddress")) {
@@ -257,6 +261,14 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			if (get_uint(key, val, UINT32_MAX, cfg_check_bfd_ttl, &v, msg, len) < 0)
 				return -1;
 			p.bfd_min_ttl = (uint8_t)v;
+		} else if (!strcmp(key, "bfdEchoMode")) {
+			if (get_bool(key, val, &p.bfd_echo, msg, len) < 0)
+				return -1;
+		} else if (!strcmp(key, "bfdEchoInterval")) {
+			if (get_uint(key, val, UINT32_MAX, cfg_check_bfd_interval, &v, msg, len) <
+			    0)
+				return -1;
+			p.bfd_echo_interval_ms = (uint16_t)v;
 		} else if (!strcmp(key, "bfdAuthType")) {
 			const char *m = json_object_get_string(val);
 			uint8_t t = 0;
@@ -325,6 +337,30 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			 p.bfd_min_tx_ms ? "bfdMinTx" : p.bfd_min_rx_ms ? "bfdMinRx" :
 			 p.bfd_mult ? "bfdMultiplier" : p.bfd_passive ? "bfdPassive" :
 			 "bfdMinimumTtl");
+		return -1;
+	}
+	if (!p.bfd && (p.bfd_echo || p.bfd_echo_interval_ms)) {
+		snprintf(msg, len,
+			 "%s: set without bfd: true (allowed: BFD settings with bfd: true)",
+			 p.bfd_echo ? "bfdEchoMode" : "bfdEchoInterval");
+		return -1;
+	}
+	if (!p.bfd_echo && p.bfd_echo_interval_ms) {
+		snprintf(msg, len, "bfdEchoInterval: set without bfdEchoMode: true (allowed: with "
+			 "bfdEchoMode: true)");
+		return -1;
+	}
+	/* RFC 5883 3: no echo function over multiple hops (ebgpMultiHop 1 is still one hop) */
+	if (p.bfd_echo && p.ebgp_multihop > 1) {
+		snprintf(msg, len, "bfdEchoMode: true: the peer is %u hops away (ebgpMultiHop %u) "
+			 "(allowed: single-hop peers; RFC 5883 forbids the echo function over "
+			 "several hops)", p.ebgp_multihop, p.ebgp_multihop);
+		return -1;
+	}
+	if (p.bfd_echo && p.addr.family != AF_INET) {
+		char a[IP_STRLEN];
+		snprintf(msg, len, "bfdEchoMode: true: IPv6 peer %s (allowed: IPv4 peers; echo "
+			 "over IPv6 is not supported)", ip_str(&p.addr, a));
 		return -1;
 	}
 	if (!p.bfd && (p.bfd_auth_type || has_key_id || p.bfd_auth_key[0])) {
@@ -418,6 +454,11 @@ struct json_object *cfg_peer_to_json(const struct cfg_peer *p)
 		json_object_object_add(j, "bfdPassive", json_object_new_boolean(1));
 	if (p->bfd_min_ttl)
 		json_object_object_add(j, "bfdMinimumTtl", json_object_new_int(p->bfd_min_ttl));
+	if (p->bfd_echo)
+		json_object_object_add(j, "bfdEchoMode", json_object_new_boolean(1));
+	if (p->bfd_echo_interval_ms)
+		json_object_object_add(j, "bfdEchoInterval",
+				       json_object_new_int(p->bfd_echo_interval_ms));
 	if (p->bfd_auth_type) {
 		json_object_object_add(j, "bfdAuthType",
 				       json_object_new_string(cfg_bfd_auth_name(p->bfd_auth_type)));

@@ -53,7 +53,7 @@ static int check_fields(const struct ctl_cmd *c, struct json_object *args, struc
 			if (strcmp(*f, k) == 0)
 				ok = true;
 		if (!ok) {
-			char allowed[256] = "";
+			char allowed[sizeof(e->msg)] = "";
 			for (const char *const *f = c->fields; f && *f; f++) {
 				if (allowed[0])
 					strncat(allowed, ", ", sizeof(allowed) - strlen(allowed) - 1);

@@ -2,7 +2,9 @@
  * re-encode/decode round trip of every accepted packet, and the whole input path (GTSM,
  * demultiplexing, authentication, state machine, poll/final answers) against three sessions
  * that live across inputs: single hop, multihop in the passive role with a minimum TTL, and
- * single hop with meticulous keyed SHA1 (discriminator 3). Seeds:
+ * single hop with meticulous keyed SHA1 (discriminator 3), and single hop with the echo
+ * function (discriminator 4; every input also goes to the echo receive path, and every echo
+ * packet we send must parse as ours). Seeds:
  * tests/fuzz/corpus/bfd/, written by test_bfd (EDGELB_CORPUS=dir). Any crash, sanitizer report or
  * round-trip mismatch is a bug. */
 #include <stddef.h>
@@ -21,8 +23,15 @@ static void xmit(struct bfd_sess *s, const uint8_t *p, size_t len, void *arg)
 	struct bfd_pkt k;
 	enum bfd_drop why;
 
-	(void)s;
 	(void)arg;
+	if (len && p[0] == 0x45) { /* an echo packet (IPv4), not a control packet */
+		struct bfd_echo e;
+
+		if (len != BFD_ECHO_LEN || bfd_echo_parse(p, len, &e) < 0 || e.disc != s->local_disc ||
+		    e.seq != s->echo_seq)
+			abort();
+		return;
+	}
 	/* what we send must pass our own validation (Your Discriminator 0 only in Down), its
 	 * Length be what was sent, and the A bit say whether the session authenticates */
 	if (bfd_pkt_decode(p, len, &k, &why) < 0 || k.length != len ||
@@ -37,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct ev_loop *l;
 	static struct bfd *b;
 	static struct bfd_sess *s, *m, *a;
-	static struct ip peer;
+	static struct ip peer, local;
 	static const struct bfd_params pr = {300000, 300000, 3};
 	static const struct bfd_params mpr = {.min_tx_us = 300000,
 					      .min_rx_us = 300000,
@@ -50,6 +59,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .min_rx_us = 300000,
 	    .mult = 3,
 	    .auth = {BFD_AUTH_METICULOUS_SHA1, 7, 6, {'e', 'd', 'g', 'e', 'l', 'b'}}};
+	static const struct bfd_params epr = {.min_tx_us = 300000,
+					      .min_rx_us = 300000,
+					      .mult = 3,
+					      .echo_us = 50000,
+					      .echo_reflect = true};
+	static struct bfd_sess *e;
 	struct bfd_pkt k, k2;
 	enum bfd_drop why;
 
@@ -64,6 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m->local_disc = 2;
 		a = bfd_sess_new(b, &peer, NULL, &apr, NULL, NULL);
 		a->local_disc = 3;
+		ip_parse("192.0.2.2", &local);
+		e = bfd_sess_new(b, &peer, &local, &epr, NULL, NULL);
+		e->local_disc = 4;
 	}
 	if (bfd_pkt_decode(data, size, &k, &why) == 0) {
 		uint8_t buf[256];
@@ -89,6 +107,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bfd_sess_detect_expired(s);
 	if (m->state == BFD_UP && size > 1 && data[size - 1] == 0xfe)
 		bfd_sess_detect_expired(m);
+	bfd_echo_input(b, data, size);
+	if (e->state == BFD_UP && size > 1 && data[size - 1] == 0xfd)
+		bfd_sess_echo_failed(e);
 	bfd_sess_tx(m); /* passive: sends only once the remote's discriminator is known */
 	bfd_sess_tx(a);
 	return 0;

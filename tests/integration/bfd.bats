@@ -167,11 +167,21 @@ v4_up() {
 		'{"bfd":true,"bfdMinTx":250,"bfdMinRx":200,"bfdMultiplier":4}' ]
 	# BIRD's timeout is our multiplier 4 x max(its 300 ms min rx, our 250 ms min tx)
 	[ "$(birdc_ show bfd sessions | awk -v ip="$BGP_NODE4" '$1 == ip { print $3, $6 }')" = "Up 1.200" ]
-	# a profile asking for the echo function is refused and changes nothing
-	sed -i 's/echoMode: false/echoMode: true/' "$BGP_DIR/mlb.yaml"
+	[ "$(jq -c '{bfdEchoMode, bfdEchoActive}' <<<"$out")" = \
+		'{"bfdEchoMode":false,"bfdEchoActive":false}' ]
+	# echoMode that is not a boolean is refused and changes nothing
+	sed -i 's/echoMode: false/echoMode: maybe/' "$BGP_DIR/mlb.yaml"
 	run elb apply -f "$BGP_DIR/mlb.yaml"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"BFDProfile fast ($BGP_DIR/mlb.yaml doc 2): spec.echoMode: true: not supported (allowed: false"* ]]
+	[[ "$output" == *"BFDProfile fast ($BGP_DIR/mlb.yaml doc 2): spec.echoMode: \"maybe\": not a boolean (allowed: true, false)"* ]]
+	[ "$(peer_field "$BGP_ROUTER4" bfdEchoMode)" = false ]
+	# echoMode: true with echoInterval reaches the peer; BIRD has no echo function (it
+	# advertises no Required Min Echo RX), so none is sent and the session stays Up
+	sed -i 's/echoMode: maybe/echoMode: true, echoInterval: 100/' "$BGP_DIR/mlb.yaml"
+	run elb apply -f "$BGP_DIR/mlb.yaml"
+	[ "$status" -eq 0 ]
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdEchoInterval)\" = 100 ]"
+	[ "$(peer_field "$BGP_ROUTER4" bfdEchoPacketsSent)" = 0 ]
 	[ "$(peer_field "$BGP_ROUTER4" bfdMinTx)" = 250 ]
 	v4_up
 }
@@ -534,7 +544,8 @@ node_drops() {
 	[ "$(elb -o json bgp peer list | jq length)" = 0 ]
 }
 
-# frr_bfd_start: FRR with `neighbor ... bfd` and bfdd (300 ms x 3) next to zebra and bgpd.
+# frr_bfd_start: FRR with `neighbor ... bfd` and bfdd (300 ms x 3) next to zebra and bgpd;
+# FRR_BFD_PROFILE: more lines for the profile (echo-mode ...).
 frr_bfd_start() {
 	[[ -x /usr/lib/frr/bfdd ]] || skip "frr's bfdd is not installed"
 	frr_start 64512 64513 "neighbor $BGP_NODE4 port 1179
@@ -546,6 +557,7 @@ frr_bfd_start() {
 	  receive-interval 300
 	  transmit-interval 300
 	  detect-multiplier 3
+	  ${FRR_BFD_PROFILE:-}
 	 !
 	 peer $BGP_NODE4 local-address $BGP_ROUTER4
 	  profile fast
@@ -676,4 +688,121 @@ far_bird_start() {
 	sleep 1
 	[ "$(peer_field 203.0.113.2 bfdPacketsDropped)" = "$dropped" ]
 	[ "$(peer_field 203.0.113.2 bfdMinimumTtl)" = 63 ]
+}
+
+frr_bfd_peer() { vtysh_ "show bfd peers json" 2>/dev/null | jq -r ".[] | select(.peer == \"$BGP_NODE4\") | .\"$1\""; }
+frr_bfd_counter() { vtysh_ "show bfd peers counters json" 2>/dev/null | jq -r ".[] | select(.peer == \"$BGP_NODE4\") | .\"$1\""; }
+frr_bfd_echo_start() {
+	FRR_BFD_PROFILE="echo-mode
+	  echo transmit-interval 50
+	  echo receive-interval 50" frr_bfd_start
+}
+frr_up() {
+	[ "$(frr_bfd_status)" = up ] && [ "$(node_bfd_state)" = Up ] &&
+		[ "$(frr_state)" = Established ] && [ "$(node_peer_state)" = Established ]
+}
+echo_up() { frr_up && [ "$(peer_field "$BGP_ROUTER4" bfdEchoActive)" = true ]; }
+
+@test "BFD echo with FRR bfdd (RFC 5880 6.4): each end loops the other's echo packets; a path that stops looping ours takes BFD and BGP down in 3 x 50 ms" {
+	[[ -x /usr/lib/frr/bgpd ]] || skip "frr is not installed"
+	ip netns exec "$NODE" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "$ROUTER" sysctl -qw net.ipv4.ip_forward=1
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	frr_bfd_echo_start
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd --bfd-echo-mode \
+		--bfd-echo-interval 50
+	elb_wait 30 echo_up
+	# both advertise 50 ms; 6.8.3: with echo doing the detecting, we ask FRR for control
+	# packets every second at most, so our control detection time is 3 x 1 s
+	[ "$(peer_field "$BGP_ROUTER4" bfdEchoReceiveInterval)" = 50 ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdRemoteEchoReceiveInterval)" = 50 ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdEchoTxInterval)" = 50 ]
+	[ "$(frr_bfd_peer remote-echo-receive-interval)" = 50 ]
+	elb_wait 5 bash -c "[ \"\$(vtysh --vty_socket $FRR_DIR -c 'show bfd peers json' | jq -r '.[0].\"remote-receive-interval\"')\" = 1000 ]"
+	elb_wait 5 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdDetectTime)\" = 3000 ]"
+	# over one second, ours come back and FRR's go through our kernel, about 20 each way
+	sent0=$(peer_field "$BGP_ROUTER4" bfdEchoPacketsSent)
+	back0=$(peer_field "$BGP_ROUTER4" bfdEchoPacketsReceived)
+	frr0=$(frr_bfd_counter echo-packet-input)
+	sleep 1
+	sent1=$(peer_field "$BGP_ROUTER4" bfdEchoPacketsSent)
+	back1=$(peer_field "$BGP_ROUTER4" bfdEchoPacketsReceived)
+	frr1=$(frr_bfd_counter echo-packet-input)
+	echo "echo in 1 s: ours sent $((sent1 - sent0)), back $((back1 - back0)); FRR's back $((frr1 - frr0))" >&3
+	((sent1 - sent0 >= 15 && sent1 - sent0 <= 30))
+	((back1 - back0 >= 15 && back1 - sent1 + sent0 - back0 <= 2))
+	((frr1 - frr0 >= 15))
+	[ "$(peer_field "$BGP_ROUTER4" bfdPacketsDropped)" = 0 ]
+	# the router stops forwarding: our echoes no longer come back while its bfdd still
+	# answers; the echo detection time (3 x 50 ms) takes BFD and BGP down, not the 3 s of
+	# control packets
+	t0=$(date +%s%3N)
+	ip netns exec "$ROUTER" sysctl -qw net.ipv4.ip_forward=0
+	elb_wait 5 grep -q "bfd: peer 192.0.2.1: Up -> Down (echo detection time expired)" "$ELB_LOG"
+	t_bfd=$(log_ms "bfd: peer 192.0.2.1: Up -> Down (echo detection time expired)")
+	echo "BFD down $((t_bfd - t0)) ms after the router stopped forwarding" >&3
+	((t_bfd - t0 >= 100 && t_bfd - t0 <= 1000))
+	elb_wait 5 grep -q 'bgp: peer 192.0.2.1: Established -> Idle (BFD session down)' "$ELB_LOG"
+	! grep -q "control detection time expired" "$ELB_LOG"
+	ip netns exec "$ROUTER" sysctl -qw net.ipv4.ip_forward=1
+	elb_wait 30 echo_up
+	downs=$(peer_field "$BGP_ROUTER4" bfdDownCount)
+	sleep 1
+	[ "$(peer_field "$BGP_ROUTER4" bfdDownCount)" = "$downs" ]
+	[ "$(node_bfd_state)" = Up ]
+}
+
+@test "BFD echo on a node that does not forward: no Required Min Echo RX advertised, FRR sends none, ours still loop through FRR" {
+	[[ -x /usr/lib/frr/bgpd ]] || skip "frr is not installed"
+	ip netns exec "$NODE" sysctl -qw net.ipv4.conf.all.forwarding=0
+	ip netns exec "$ROUTER" sysctl -qw net.ipv4.ip_forward=1
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	frr_bfd_echo_start
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd --bfd-echo-mode
+	elb_wait 30 echo_up
+	[ "$(peer_field "$BGP_ROUTER4" bfdEchoInterval)" = 50 ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdEchoReceiveInterval)" = 0 ]
+	[ "$(frr_bfd_peer remote-echo-receive-interval)" = 0 ]
+	grep -q "echo function (not looping the peer's: this node does not forward IPv4)" "$ELB_LOG"
+	back0=$(peer_field "$BGP_ROUTER4" bfdEchoPacketsReceived)
+	sleep 1
+	[ "$(frr_bfd_counter echo-packet-output)" = 0 ]
+	(($(peer_field "$BGP_ROUTER4" bfdEchoPacketsReceived) - back0 >= 15))
+	[ "$(node_bfd_state)" = Up ]
+}
+
+@test "BFD echo mode with BIRD, which has no echo function: none sent, timers untouched, Up" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	bird_bfd_start on off
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd --bfd-min-tx 300 \
+		--bfd-min-rx 300 --bfd-multiplier 3 --bfd-echo-mode --bfd-echo-interval 100
+	elb_wait 30 bash -c "[ \"\$($ELB_BIN/edgelb -o json bgp peer show $BGP_ROUTER4 | jq -r .bfdState)\" = Up ]"
+	sleep 1
+	[ "$(peer_field "$BGP_ROUTER4" bfdRemoteEchoReceiveInterval)" = 0 ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdEchoActive)" = false ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdEchoPacketsSent)" = 0 ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdDetectTime)" = 900 ]
+	[ "$(bird_bfd_state "$BGP_NODE4")" = Up ]
+}
+
+@test "bgp peer set refuses bad BFD echo settings with one line naming the field" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	run node_peer_set --peer-asn 64512 --self-asn 64513 --bfd-echo-mode
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdEchoMode: set without bfd: true"* ]]
+	run node_peer_set --peer-asn 64512 --self-asn 64513 --bfd --bfd-echo-mode --bfd-echo-interval 5
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdEchoInterval: 5: not a BFD interval (allowed: 10-60000 milliseconds)"* ]]
+	run node_peer_set --peer-asn 64512 --self-asn 64513 --bfd --bfd-echo-mode --ebgp-multihop 2
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdEchoMode: true: "*"(allowed: single-hop peers"* ]]
+	run elb bgp peer set --peer-address "$BGP_ROUTER6" --switch vSwitch1 --peer-asn 64512 \
+		--self-asn 64513 --bfd --bfd-echo-mode
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdEchoMode: true: IPv6 peer 2001:db8:77::1 (allowed: IPv4 peers"* ]]
+	[ "$(elb -o json bgp peer list | jq length)" = 0 ]
 }

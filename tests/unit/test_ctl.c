@@ -18,6 +18,13 @@ static const struct {
 	{"unknown command", "{\"cmd\":\"reboot\"}", "request: cmd: \"reboot\": unknown command"},
 	{"args not an object", "{\"cmd\":\"status\",\"args\":[1]}", "request: args: not a JSON object"},
 	{"unknown arg field", "{\"cmd\":\"switch.list\",\"args\":{\"name\":\"x\"}}", "switch.list: unknown field \"name\" (allowed: none)"},
+	/* the longest list of fields, whole: every key of the peer decoder, none cut off */
+	{"unknown bgp.peer.set field", "{\"cmd\":\"bgp.peer.set\",\"args\":{\"colour\":1}}",
+	 "bgp.peer.set: unknown field \"colour\" (allowed: peerAddress, peerAsn, selfAsn, switch, "
+	 "holdTime, keepaliveTime, connectTime, password, passwordFile, ebgpMultiHop, sourceAddress, "
+	 "peerPort, passive, routerId, gracefulRestart, bfd, bfdMinTx, bfdMinRx, bfdMultiplier, "
+	 "dynamicAsn, bfdPassive, bfdMinimumTtl, bfdAuthType, bfdAuthKeyId, bfdAuthKey, bfdEchoMode, "
+	 "bfdEchoInterval)"},
 };
 
 int main(void)

@@ -192,6 +192,8 @@ static void test_good(void)
 		    {"bfdMultiplier", "4", "detectMultiplier -> bfdMultiplier"},
 		    {"bfdPassive", "true", "passiveMode -> bfdPassive"},
 		    {"bfdMinimumTtl", "254", "minimumTtl -> bfdMinimumTtl"},
+		    {"bfdEchoMode", "", "echoMode false -> no bfdEchoMode"},
+		    {"bfdEchoInterval", "", "echoInterval without echoMode true: no effect"},
 		};
 
 		for (size_t i = 0; i < sizeof(peer) / sizeof(peer[0]); i++) {
@@ -405,12 +407,37 @@ static const struct {
      "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
      "spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, bfdProfile: [a]}\n",
      "spec.bfdProfile: [\"a\"]: wrong type", "a BFDProfile name"},
-    {"BFDProfile with echoMode",
+    {"BFDProfile with echoMode not a boolean",
      "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
      "spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, bfdProfile: e}\n---\n"
      "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: e}\n"
+     "spec: {echoMode: \"yes\"}\n",
+     "BFDProfile e (f.yaml doc 2): spec.echoMode: \"yes\": not a boolean",
+     "(allowed: true, false)"},
+    {"BFDProfile echoInterval below 10 ms with echoMode true",
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n"
+     "spec: {echoMode: true, echoInterval: 5}\n",
+     "BFDProfile p (f.yaml doc 1): spec.echoInterval: 5: not a BFD interval",
+     "(allowed: 10-60000 milliseconds)"},
+    {"BFDProfile echoInterval as a string with echoMode true",
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n"
+     "spec: {echoMode: true, echoInterval: 50ms}\n",
+     "spec.echoInterval: \"50ms\": not a whole number", "10-60000 milliseconds"},
+    {"BFDProfile with echoMode true on a multihop BGPPeer",
+     "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
+     "spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, ebgpMultiHop: true,\n"
+     "       bfdProfile: e}\n---\n"
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: e}\n"
      "spec: {echoMode: true}\n",
-     "BFDProfile e (f.yaml doc 2): spec.echoMode: true: not supported", "allowed: false"},
+     "bfdEchoMode: true: the peer is 255 hops away (ebgpMultiHop 255)",
+     "(allowed: single-hop peers; RFC 5883 forbids the echo function over several hops)"},
+    {"BFDProfile with echoMode true on an IPv6 BGPPeer",
+     "kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"
+     "spec: {myASN: 64513, peerASN: 64512, peerAddress: '2001:db8::1', bfdProfile: e}\n---\n"
+     "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: e}\n"
+     "spec: {echoMode: true}\n",
+     "bfdEchoMode: true: IPv6 peer 2001:db8::1",
+     "(allowed: IPv4 peers; echo over IPv6 is not supported)"},
     {"BFDProfile with passiveMode not a boolean",
      "kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: p}\n"
      "spec: {passiveMode: 1}\n",
@@ -657,6 +684,54 @@ static void test_dynamic_asn(void)
 	fx_agent_free(a);
 }
 
+#define ECHO_PEER(profile)                                                                         \
+	"kind: BGPPeer\napiVersion: metallb.io/v1beta2\nmetadata: {name: r}\n"                     \
+	"spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, bfdProfile: e}\n---\n"       \
+	"kind: BFDProfile\napiVersion: metallb.io/v1beta1\nmetadata: {name: e}\n"                  \
+	"spec: " profile "\n"
+
+/* BFDProfile echoMode and echoInterval (RFC 5880 6.4) -> bfdEchoMode, bfdEchoInterval. */
+static void test_bfd_echo(void)
+{
+	struct agent *a = agent_up(false);
+	struct json_object *res;
+	char msg[1024];
+	int rc;
+
+	T_BEGIN("BFDProfile echoMode true, echoInterval 100 -> bfdEchoMode true, bfdEchoInterval "
+		"100");
+	rc = run(a, ECHO_PEER("{echoMode: true, echoInterval: 100}"), false, &res, msg,
+		 sizeof(msg));
+	T_EXPECT(rc == 0, "accepted: %s", msg);
+	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdEchoMode"), "true"),
+		 "bfdEchoMode stored (%s)", field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1",
+						 "bfdEchoMode"));
+	T_EXPECT(!strcmp(field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdEchoInterval"), "100"),
+		 "bfdEchoInterval stored (%s)", field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1",
+						     "bfdEchoInterval"));
+	T_EXPECT(a->cfg->n_peers == 1 && a->cfg->peers[0].bfd && a->cfg->peers[0].bfd_echo &&
+		     a->cfg->peers[0].bfd_echo_interval_ms == 100,
+		 "the running peer has the echo function at 100 ms");
+	T_EXPECT(!has_warning(res, "echoMode") && !has_warning(res, "echoInterval"),
+		 "echoMode and echoInterval not warned about");
+	json_object_put(res);
+	T_END();
+
+	T_BEGIN("BFDProfile echoInterval without echoMode: accepted, no effect");
+	rc = run(a, ECHO_PEER("{echoInterval: 100}"), false, &res, msg, sizeof(msg));
+	T_EXPECT(rc == 0, "accepted: %s", msg);
+	T_EXPECT(!*field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdEchoMode") &&
+		     !*field(a, CFG_KIND_PEER, "vSwitch1/192.0.2.1", "bfdEchoInterval"),
+		 "no bfdEchoMode, no bfdEchoInterval stored");
+	T_EXPECT(a->cfg->n_peers == 1 && a->cfg->peers[0].bfd && !a->cfg->peers[0].bfd_echo &&
+		     !a->cfg->peers[0].bfd_echo_interval_ms,
+		 "the running peer has BFD without the echo function");
+	T_EXPECT(!has_warning(res, "echoInterval"), "echoInterval not warned about");
+	json_object_put(res);
+	T_END();
+	fx_agent_free(a);
+}
+
 static void test_secret(void)
 {
 	struct agent *a = agent_up(false);
@@ -711,6 +786,7 @@ int main(void)
 	test_good();
 	test_bad();
 	test_secret();
+	test_bfd_echo();
 	test_dynamic_asn();
 	test_switches();
 	return t_exit();
