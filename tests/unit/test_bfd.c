@@ -1271,11 +1271,869 @@ static void test_auth_rekey(struct ev_loop *l)
 	bfd_free(b);
 }
 
+/* --- echo function (RFC 5880 6.4, 6.8.9, 6.8.5, 6.8.3; RFC 5881 4) ------------------------- */
+
+static struct ip local_ip; /* our address: source and destination of our echo packets */
+
+/* Echo vectors seed the same fuzz target, which feeds every input to the echo path too. */
+static void echo_seed(const uint8_t *p, size_t n)
+{
+	wire_seed("echo", p, n);
+}
+
+/* Transmissions split by kind: control packets (first byte 0x20) decoded, echo packets (IPv4,
+ * first byte 0x45) kept whole with their send times. */
+#define ECAP_MAX 128
+
+struct ecap {
+	int n_ctl, n_echo;
+	int looped; /* n_echo when run_echo last looped one back */
+	struct bfd_pkt ctl;
+	uint8_t echo[64];
+	size_t echo_len;
+	uint64_t echo_ms[ECAP_MAX];
+};
+
+static void ecapture(struct bfd_sess *s, const uint8_t *p, size_t len, void *arg)
+{
+	struct ecap *c = arg;
+	enum bfd_drop why;
+
+	(void)s;
+	if (len && p[0] >> 4 == 4) {
+		if (c->n_echo < ECAP_MAX)
+			c->echo_ms[c->n_echo] = ev_now_ms();
+		c->n_echo++;
+		memcpy(c->echo, p, len < sizeof(c->echo) ? len : sizeof(c->echo));
+		c->echo_len = len;
+		return;
+	}
+	c->n_ctl++;
+	if (bfd_pkt_decode(p, len, &c->ctl, &why) < 0)
+		printf("  transmitted control packet does not decode: %s\n", bfd_drop_name(why));
+}
+
+/* The Internet checksum (RFC 1071) of a then b, written here apart from lib/csum.h. */
+static uint16_t inet_csum(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	uint32_t s = 0;
+
+	for (size_t i = 0; i + 1 < an; i += 2)
+		s += (uint32_t)a[i] << 8 | a[i + 1];
+	for (size_t i = 0; i + 1 < bn; i += 2)
+		s += (uint32_t)b[i] << 8 | b[i + 1];
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* The UDP checksum over the RFC 768 pseudo-header (source, destination, 0, 17, UDP length
+ * 24) and the 24 bytes after a 20-byte header: 0 when the packet's own one is right. */
+static uint16_t udp_csum(const uint8_t *p)
+{
+	uint8_t ph[12] = {0};
+
+	memcpy(ph, p + 12, 8);
+	ph[9] = 17;
+	ph[11] = 8 + BFD_ECHO_PAYLOAD;
+	return inet_csum(ph, sizeof(ph), p + 20, 8 + BFD_ECHO_PAYLOAD);
+}
+
+/* Sets the TTL and both checksums anew: what the peer's forwarding plane does to our echo
+ * packet (ttl 254), and, after a byte of a vector is changed, a packet that differs from a
+ * valid one in that byte only. 20-byte header. */
+static void reseal(uint8_t *p, uint8_t ttl)
+{
+	uint16_t c;
+
+	p[8] = ttl;
+	p[10] = p[11] = 0;
+	c = inet_csum(p, 20, NULL, 0);
+	p[10] = (uint8_t)(c >> 8);
+	p[11] = (uint8_t)c;
+	p[26] = p[27] = 0;
+	c = udp_csum(p);
+	c = c ? c : 0xffff;
+	p[26] = (uint8_t)(c >> 8);
+	p[27] = (uint8_t)c;
+}
+
+/* Echo on at 50 ms, reflecting; Desired Min TX 1 s so that going Up changes no transmit
+ * interval and any poll sequence is the echo function's RequiredMinRx (6.8.3). */
+static const struct bfd_params echop = {1000000, 300000, 3, .echo_us = 50000,
+					.echo_reflect = true};
+
+/* The peer's packet advertising echo_rx as its Required Min Echo RX. */
+static void rx_echo(struct bfd_sess *s, enum bfd_state st, uint8_t flags, uint32_t echo_rx)
+{
+	struct bfd_pkt k = from_peer(s, st, flags, 300000, 300000, 3);
+
+	k.required_min_echo_rx = echo_rx;
+	bfd_sess_rx(s, &k);
+}
+
+/* Down -> Init -> Up, the peer advertising echo_rx throughout, then its Final to the poll
+ * that going Up starts (when final). */
+static void echo_up(struct bfd_sess *s, uint32_t echo_rx, bool final)
+{
+	rx_echo(s, BFD_DOWN, 0, echo_rx);
+	rx_echo(s, BFD_UP, 0, echo_rx);
+	if (final)
+		rx_echo(s, BFD_UP, BFD_F_FINAL, echo_rx);
+}
+
+/* n echo bytes into b: -1 when taken (echo_rx counted), else BFD_DROP_ECHO when dropped as
+ * that, else -2 (both or neither counted). */
+static int feed_echo(struct bfd_sess *s, const uint8_t *p, size_t n)
+{
+	uint64_t d0 = bfd_drops(s->b, BFD_DROP_ECHO), r0 = s->st.echo_rx;
+
+	bfd_echo_input(s->b, p, n);
+	if (s->st.echo_rx == r0 + 1 && bfd_drops(s->b, BFD_DROP_ECHO) == d0)
+		return -1;
+	if (s->st.echo_rx == r0 && bfd_drops(s->b, BFD_DROP_ECHO) == d0 + 1)
+		return BFD_DROP_ECHO;
+	return -2;
+}
+
+/* Runs the loop for ms; with loop set, the peer is alive: the latest echo packet goes back at
+ * once (TTL 254) unless it went back already, and its Up control packet (the Required Min Echo
+ * RX it last sent) arrives every 200 ms, so only the echo function can take the session Down. */
+static void run_echo(struct ev_loop *l, struct bfd_sess *s, struct ecap *c, uint64_t ms, bool loop)
+{
+	uint64_t end = ev_now_ms() + ms, ctl = ev_now_ms() + 200;
+
+	do {
+		if (loop && ev_now_ms() >= ctl && s->state == BFD_UP) {
+			rx_echo(s, BFD_UP, 0, s->remote_echo_rx);
+			ctl += 200;
+		}
+		if (loop && c->n_echo != c->looped && s->echo_on) {
+			uint8_t p[64];
+
+			memcpy(p, c->echo, c->echo_len);
+			reseal(p, 254);
+			bfd_echo_input(s->b, p, c->echo_len);
+			c->looped = c->n_echo;
+		}
+		ev_loop_once(l, 2);
+	} while (ev_now_ms() < end);
+}
+
+/* Our echo packet for 192.0.2.2, source port 49200, discriminator 0x12345678, sequence 7,
+ * cookie 0xcafef00d, checksums computed apart from this code (Python):
+ *   ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0xc0, 44, 0, 0, 255, 17, csum, a, a)
+ *   udp = struct.pack(">HHHH", 49200, 3785, 24, csum) + struct.pack(">BBHIII", 1, 16, 0,
+ *         0x12345678, 7, 0xcafef00d)   (UDP checksum over a + a + b"\0\x11\0\x18" + udp) */
+static const uint8_t echo_vec[BFD_ECHO_LEN] = {
+    0x45, 0xc0, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0xff, 0x11, 0x36, 0xfc, 0xc0, 0x00, 0x02,
+    0x02, 0xc0, 0x00, 0x02, 0x02, 0xc0, 0x30, 0x0e, 0xc9, 0x00, 0x18, 0x87, 0xef, 0x01, 0x10,
+    0x00, 0x00, 0x12, 0x34, 0x56, 0x78, 0x00, 0x00, 0x00, 0x07, 0xca, 0xfe, 0xf0, 0x0d,
+};
+
+#define NOB 0xff /* no byte changed */
+
+/* One row: echo_vec with byte off set to val and cut to len bytes (0: all 44), and whether
+ * bfd_echo_parse takes it. */
+struct eprow {
+	const char *name;
+	uint8_t off, val;
+	size_t len;
+	bool ok;
+};
+
+static const struct eprow eprows[] = {
+    {"19 bytes, shorter than an IPv4 header", NOB, 0, 19, false},
+    {"IP version 6", 0, 0x65, 0, false},
+    {"IHL 4 (16-byte header)", 0, 0x44, 0, false},
+    {"IHL 6 without room for the payload after the options", 0, 0x46, 0, false},
+    {"IHL 15 beyond the packet", 0, 0x4f, 0, false},
+    {"total length 45 beyond the 44 bytes received", 3, 45, 0, false},
+    {"the last byte missing (43 of total length 44)", NOB, 0, 43, false},
+    {"total length 43: the payload one byte short", 3, 43, 0, false},
+    {"protocol TCP", 9, 6, 0, false},
+    {"More Fragments set", 6, 0x20, 0, false},
+    {"fragment offset 1", 7, 0x01, 0, false},
+    {"fragment offset 256 (the offset's high bits)", 6, 0x01, 0, false},
+    {"destination port 3784 (control, not echo)", 23, 0xc8, 0, false},
+    {"destination port 3785 + 256", 22, 0x0f, 0, false},
+    {"UDP length 23", 25, 23, 0, false},
+    {"payload version 0", 28, 0, 0, false},
+    {"payload version 2", 28, 2, 0, false},
+    {"payload length byte 15", 29, 15, 0, false},
+    {"payload length byte 17", 29, 17, 0, false},
+    {"Don't Fragment set: not a fragment", 6, 0x40, 0, true},
+    {"TTL 1 parses (the session judges the TTL)", 8, 1, 0, true},
+    {"any source port", 20, 0x00, 0, true},
+};
+
+static void test_echo_wire(struct ev_loop *l)
+{
+	struct ecap c = {0};
+	struct bfd *b = bfd_new(l, 0, ecapture, &c);
+	struct bfd_sess *s = bfd_sess_new(b, &peer_ip, &local_ip, &echop, NULL, NULL);
+	uint8_t buf[64];
+	struct bfd_echo e;
+	size_t n;
+
+	s->src_port = 49200;
+	s->local_disc = 0x12345678;
+	s->echo_cookie = 0xcafef00d;
+	s->echo_src = local_ip;
+
+	T_BEGIN("echo build: 44 bytes, IPv4/UDP to 3785 from the session's port, known bytes");
+	n = bfd_echo_build(buf, s, 7);
+	T_EXPECT(n == BFD_ECHO_LEN && n == 44, "length %zu", n);
+	T_EXPECT(hexeq(buf, n, echo_vec, sizeof(echo_vec)), "bytes");
+	T_EXPECT(buf[0] == 0x45 && buf[1] == 0xc0 && buf[8] == 255 && buf[9] == 17,
+		 "version/IHL %#x, DSCP byte %#x, TTL %u, protocol %u", buf[0], buf[1], buf[8],
+		 buf[9]);
+	T_EXPECT((buf[20] << 8 | buf[21]) == 49200 && (buf[22] << 8 | buf[23]) == BFD_ECHO_PORT,
+		 "ports %u -> %u", buf[20] << 8 | buf[21], buf[22] << 8 | buf[23]);
+	T_EXPECT(!memcmp(buf + 12, local_ip.a, 4) && !memcmp(buf + 16, local_ip.a, 4),
+		 "source and destination: our address");
+	T_END();
+	echo_seed(buf, n);
+
+	T_BEGIN("echo build: checksums verify (RFC 791 header, RFC 768 pseudo-header)");
+	for (uint32_t seq = 1; seq < 200000; seq += 9973) {
+		s->echo_cookie = seq * 2654435761u;
+		s->src_port = (uint16_t)(49152 + seq % 16384);
+		n = bfd_echo_build(buf, s, seq);
+		T_EXPECT(n == 44 && inet_csum(buf, 20, NULL, 0) == 0,
+			 "sequence %u: header checksum %#x", seq, inet_csum(buf, 20, NULL, 0));
+		T_EXPECT(udp_csum(buf) == 0 && (buf[26] | buf[27]),
+			 "sequence %u: UDP checksum %02x%02x verifies to %#x", seq, buf[26], buf[27],
+			 udp_csum(buf));
+	}
+	T_END();
+
+	T_BEGIN("echo parse: round trip of discriminator, sequence, cookie, addresses, TTL");
+	n = bfd_echo_build(buf, s, 0xfffffffe);
+	T_EXPECT(bfd_echo_parse(buf, n, &e) == 0, "parses");
+	T_EXPECT(e.disc == 0x12345678 && e.seq == 0xfffffffe && e.cookie == s->echo_cookie,
+		 "disc %#x seq %#x cookie %#x", e.disc, e.seq, e.cookie);
+	T_EXPECT(ip_eq(&e.src, &local_ip) && ip_eq(&e.dst, &local_ip) && e.ttl == 255,
+		 "addresses, TTL %u", e.ttl);
+	T_EXPECT(bfd_echo_parse(echo_vec, sizeof(echo_vec), &e) == 0 && e.disc == 0x12345678 &&
+		     e.seq == 7 && e.cookie == 0xcafef00d,
+		 "the known vector: disc %#x seq %u cookie %#x", e.disc, e.seq, e.cookie);
+	T_END();
+
+	T_BEGIN("echo parse: IHL 6, the UDP header after 4 bytes of IPv4 options");
+	{
+		uint8_t o[48];
+
+		memcpy(o, echo_vec, 20);
+		memset(o + 20, 1, 4); /* four NOP options */
+		memcpy(o + 24, echo_vec + 20, 24);
+		o[0] = 0x46;
+		o[3] = 48;
+		o[8] = 254;
+		T_EXPECT(bfd_echo_parse(o, sizeof(o), &e) == 0 && e.disc == 0x12345678 &&
+			     e.seq == 7 && e.cookie == 0xcafef00d && e.ttl == 254 &&
+			     ip_eq(&e.src, &local_ip),
+			 "disc %#x seq %u cookie %#x ttl %u", e.disc, e.seq, e.cookie, e.ttl);
+		echo_seed(o, sizeof(o));
+	}
+	T_END();
+
+	for (size_t i = 0; i < sizeof(eprows) / sizeof(eprows[0]); i++) {
+		const struct eprow *r = &eprows[i];
+		size_t len = r->len ? r->len : sizeof(echo_vec);
+		int rc;
+
+		memcpy(buf, echo_vec, sizeof(echo_vec));
+		if (r->off != NOB)
+			buf[r->off] = r->val;
+		if (r->ok)
+			reseal(buf, buf[8]);
+		rc = bfd_echo_parse(buf, len, &e);
+		T_BEGIN("echo parse: %s", r->name);
+		T_EXPECT(rc == (r->ok ? 0 : -1), "rc %d (want %s)", rc, r->ok ? "taken" : "refused");
+		if (r->ok)
+			T_EXPECT(e.disc == 0x12345678 && e.seq == 7 && e.cookie == 0xcafef00d,
+				 "disc %#x seq %u cookie %#x", e.disc, e.seq, e.cookie);
+		T_END();
+		echo_seed(buf, len);
+	}
+	bfd_free(b);
+}
+
+/* 6.8.9: when echo runs and at which interval. A session's fields as the functions read them. */
+struct eirow {
+	const char *name;
+	enum bfd_state state;
+	uint32_t remote_rx, echo_us;
+	bool multihop, v6;
+	uint32_t want;
+};
+
+static const struct eirow eirows[] = {
+    {"Up, ours 50 ms above the remote's 30 ms: ours", BFD_UP, 30000, 50000, 0, 0, 50000},
+    {"Up, the remote's 200 ms above our 50 ms: the remote's", BFD_UP, 200000, 50000, 0, 0, 200000},
+    {"Up, both 50 ms", BFD_UP, 50000, 50000, 0, 0, 50000},
+    {"Init", BFD_INIT, 50000, 50000, 0, 0, 0},
+    {"Down", BFD_DOWN, 50000, 50000, 0, 0, 0},
+    {"AdminDown", BFD_ADMIN_DOWN, 50000, 50000, 0, 0, 0},
+    {"Up, the remote advertises 0", BFD_UP, 0, 50000, 0, 0, 0},
+    {"Up, echo_us 0 (off)", BFD_UP, 50000, 0, 0, 0, 0},
+    {"Up, multihop (RFC 5883 3)", BFD_UP, 50000, 50000, 1, 0, 0},
+    {"Up, IPv6 peer", BFD_UP, 50000, 50000, 0, 1, 0},
+};
+
+struct earow {
+	const char *name;
+	uint32_t echo_us;
+	bool reflect, multihop, v6;
+	uint32_t want;
+};
+
+static const struct earow earows[] = {
+    {"on and reflecting: echo_us", 50000, 1, 0, 0, 50000},
+    {"on and reflecting, 10 ms", 10000, 1, 0, 0, 10000},
+    {"on, not reflecting (no IPv4 forwarding): 0", 50000, 0, 0, 0, 0},
+    {"off, reflecting: 0", 0, 1, 0, 0, 0},
+    {"multihop: 0", 50000, 1, 1, 0, 0},
+    {"IPv6 peer: 0", 50000, 1, 0, 1, 0},
+};
+
+static void test_echo_gates(struct ev_loop *l)
+{
+	for (size_t i = 0; i < sizeof(eirows) / sizeof(eirows[0]); i++) {
+		const struct eirow *r = &eirows[i];
+		struct bfd_sess s = {.state = r->state, .remote_echo_rx = r->remote_rx};
+		uint32_t got;
+
+		s.cfg = echop;
+		s.cfg.echo_us = r->echo_us;
+		s.cfg.multihop = r->multihop;
+		ip_parse(r->v6 ? "fd00::1" : "192.0.2.1", &s.peer);
+		got = bfd_echo_interval(&s);
+		T_BEGIN("echo interval: %s", r->name);
+		T_EXPECT(got == r->want, "%u us (want %u)", got, r->want);
+		T_END();
+	}
+	for (size_t i = 0; i < sizeof(earows) / sizeof(earows[0]); i++) {
+		const struct earow *r = &earows[i];
+		struct bfd_sess s = {.state = BFD_DOWN};
+		uint32_t got;
+
+		s.cfg = echop;
+		s.cfg.echo_us = r->echo_us;
+		s.cfg.echo_reflect = r->reflect;
+		s.cfg.multihop = r->multihop;
+		ip_parse(r->v6 ? "fd00::1" : "192.0.2.1", &s.peer);
+		got = bfd_echo_rx_advert(&s);
+		T_BEGIN("echo advertised Required Min Echo RX: %s", r->name);
+		T_EXPECT(got == r->want, "%u us (want %u)", got, r->want);
+		T_END();
+	}
+
+	T_BEGIN("echo: the control packet carries Required Min Echo RX (0 when off or not "
+		"reflecting)");
+	{
+		struct ecap c = {0};
+		struct bfd *b = bfd_new(l, 0, ecapture, &c);
+		struct bfd_params off = echop, noref = echop;
+		struct bfd_sess *s1, *s2;
+		struct bfd_pkt k;
+
+		off.echo_us = 0;
+		noref.echo_reflect = false;
+		s1 = bfd_sess_new(b, &peer_ip, &local_ip, &echop, NULL, NULL);
+		s2 = bfd_sess_new(b, &other_ip, &local_ip, &off, NULL, NULL);
+		bfd_sess_tx(s1);
+		T_EXPECT(c.n_ctl == 1 && c.ctl.required_min_echo_rx == 50000,
+			 "echo on: %u on the wire", c.ctl.required_min_echo_rx);
+		bfd_sess_build(s1, &k, false);
+		T_EXPECT(k.required_min_echo_rx == 50000, "built: %u", k.required_min_echo_rx);
+		bfd_sess_tx(s2);
+		T_EXPECT(c.n_ctl == 2 && c.ctl.required_min_echo_rx == 0, "echo off: %u",
+			 c.ctl.required_min_echo_rx);
+		bfd_sess_set_params(s2, &noref);
+		bfd_sess_tx(s2);
+		T_EXPECT(c.n_ctl == 3 && c.ctl.required_min_echo_rx == 0,
+			 "echo on, not reflecting: %u", c.ctl.required_min_echo_rx);
+		bfd_sess_set_params(s2, &echop);
+		bfd_sess_tx(s2);
+		T_EXPECT(c.n_ctl == 4 && c.ctl.required_min_echo_rx == 50000,
+			 "reflecting again: %u", c.ctl.required_min_echo_rx);
+		T_EXPECT(c.n_echo == 0, "no echo packets while Down (%d)", c.n_echo);
+		bfd_free(b);
+	}
+	T_END();
+}
+
+/* Up with a remote that takes echo packets: ours start, and 6.8.3's RequiredMinRx of 1 s. */
+static void test_echo_up(struct ev_loop *l)
+{
+	struct ecap c = {0};
+	struct bfd *b = bfd_new(l, 0, ecapture, &c);
+	struct bfd_sess *s = bfd_sess_new(b, &peer_ip, &local_ip, &echop, NULL, NULL);
+	struct bfd_echo e;
+	uint8_t p[64];
+	int d;
+
+	T_BEGIN("echo: not before Up (Init with the remote advertising 50 ms)");
+	rx_echo(s, BFD_DOWN, 0, 50000);
+	T_EXPECT(s->state == BFD_INIT && !s->echo_on && c.n_echo == 0 && s->st.echo_tx == 0,
+		 "state %s, echo on %d, %d echo packets", bfd_state_name(s->state), s->echo_on,
+		 c.n_echo);
+	T_EXPECT(s->remote_echo_rx == 50000, "remote Required Min Echo RX stored: %u",
+		 s->remote_echo_rx);
+	T_EXPECT(s->required_min_rx == 300000, "Required Min RX %u", s->required_min_rx);
+	T_END();
+
+	T_BEGIN("echo: Up starts it, one packet at once: disc ours, sequence 1, our address");
+	rx_echo(s, BFD_UP, 0, 50000);
+	T_EXPECT(s->state == BFD_UP && s->echo_on, "state %s, echo on %d",
+		 bfd_state_name(s->state), s->echo_on);
+	T_EXPECT(c.n_echo == 1 && s->st.echo_tx == 1 && c.echo_len == BFD_ECHO_LEN,
+		 "%d echo packets of %zu bytes (counted %llu)", c.n_echo, c.echo_len,
+		 (unsigned long long)s->st.echo_tx);
+	T_EXPECT(bfd_echo_parse(c.echo, c.echo_len, &e) == 0, "it parses");
+	T_EXPECT(e.disc == s->local_disc && e.seq == 1 && s->echo_seq == 1 &&
+		     e.cookie == s->echo_cookie,
+		 "disc %#x seq %u cookie %#x", e.disc, e.seq, e.cookie);
+	T_EXPECT(ip_eq(&e.src, &local_ip) && ip_eq(&e.dst, &local_ip) &&
+		     ip_eq(&s->echo_src, &local_ip) && e.ttl == 255,
+		 "from and to our address, TTL %u", e.ttl);
+	T_EXPECT(bfd_echo_interval(s) == 50000, "interval %u", bfd_echo_interval(s));
+	T_EXPECT(ev_timer_armed(s->t_echo_tx) && ev_timer_armed(s->t_echo_detect),
+		 "transmit and detection timers armed");
+	T_END();
+
+	T_BEGIN("echo: 6.8.3: Required Min RX 1 s with P while echo runs (configured 300 ms)");
+	bfd_sess_tx(s);
+	T_EXPECT(c.ctl.required_min_rx == 1000000 && (c.ctl.flags & BFD_F_POLL) &&
+		     s->cfg.min_rx_us == 300000,
+		 "advertised %u, flags %#x, configured %u", c.ctl.required_min_rx, c.ctl.flags,
+		 s->cfg.min_rx_us);
+	T_EXPECT(c.ctl.desired_min_tx == 1000000 && c.ctl.required_min_echo_rx == 50000,
+		 "Desired Min TX %u, Required Min Echo RX %u", c.ctl.desired_min_tx,
+		 c.ctl.required_min_echo_rx);
+	T_END();
+
+	T_BEGIN("echo: 6.8.3: the remote's Final puts Required Min RX 1 s in force, P clears");
+	rx_echo(s, BFD_UP, BFD_F_FINAL, 50000);
+	bfd_sess_tx(s);
+	T_EXPECT(!s->polling && s->rx_in_force_us == 1000000 && c.ctl.required_min_rx == 1000000 &&
+		     !(c.ctl.flags & BFD_F_POLL),
+		 "polling %d, in force %u, advertised %u, flags %#x", s->polling,
+		 s->rx_in_force_us, c.ctl.required_min_rx, c.ctl.flags);
+	T_EXPECT(bfd_sess_detect_time(s) == 3000000, "control detection time %llu",
+		 (unsigned long long)bfd_sess_detect_time(s));
+	T_EXPECT(c.n_echo == 1 && s->echo_on, "echo unchanged by the Final (%d sent)", c.n_echo);
+	T_END();
+
+	T_BEGIN("echo: the packet looped back (TTL 254) is counted, nothing dropped");
+	memcpy(p, c.echo, c.echo_len);
+	reseal(p, 254);
+	d = feed_echo(s, p, c.echo_len);
+	T_EXPECT(d == -1 && s->st.echo_rx == 1 && bfd_drops(b, BFD_DROP_ECHO) == 0 &&
+		     s->st.rx_drop == 0,
+		 "%s, echo rx %llu", drop_str(d), (unsigned long long)s->st.echo_rx);
+	T_END();
+	echo_seed(p, c.echo_len);
+
+	T_BEGIN("echo: not reflecting (no IPv4 forwarding) advertises 0 and still sends ours");
+	{
+		struct bfd_params noref = echop;
+		struct bfd_sess *r;
+		int n0 = c.n_echo;
+
+		noref.echo_reflect = false;
+		r = bfd_sess_new(b, &other_ip, &local_ip, &noref, NULL, NULL);
+		echo_up(r, 50000, false);
+		bfd_sess_tx(r);
+		T_EXPECT(r->state == BFD_UP && r->echo_on && c.n_echo == n0 + 1,
+			 "state %s echo on %d, %d sent", bfd_state_name(r->state), r->echo_on,
+			 c.n_echo - n0);
+		T_EXPECT(c.ctl.required_min_echo_rx == 0 && c.ctl.required_min_rx == 1000000,
+			 "advertised echo %u, Required Min RX %u", c.ctl.required_min_echo_rx,
+			 c.ctl.required_min_rx);
+	}
+	T_END();
+	bfd_free(b);
+}
+
+/* One row: our echo packet of sequence echo_seq - back, looped back (TTL 254), then byte off
+ * XORed with x (x 0: none) and the checksums made right again; taken or dropped. */
+struct edrow {
+	const char *name;
+	int64_t back;
+	uint8_t off, x;
+	bool taken;
+};
+
+static const struct edrow edrows[] = {
+    {"the last one sent", 0, 0, 0, true},
+    {"63 behind the last one sent", 63, 0, 0, true},
+    {"64 behind the last one sent", 64, 0, 0, false},
+    {"sequence 0, 1000 behind", 1000, 0, 0, false},
+    {"one newer than the last one sent", -1, 0, 0, false},
+    {"2^31 newer than the last one sent", -(1ll << 31), 0, 0, false},
+    {"wrong cookie (last bit)", 0, 43, 0x01, false},
+    {"wrong cookie (first bit)", 0, 40, 0x80, false},
+    {"TTL 255: not looped back", 0, 8, 0x01, false},
+    {"TTL 253: looped back by two routers", 0, 8, 0x03, false},
+    {"source not our echo address", 0, 15, 0x01, false},
+    {"destination not our echo address", 0, 19, 0x01, false},
+    {"discriminator of no session", 0, 35, 0x01, false},
+};
+
+static void test_echo_drops(struct ev_loop *l)
+{
+	struct ecap c = {0};
+	struct bfd *b = bfd_new(l, 0, ecapture, &c);
+	struct bfd_sess *s = bfd_sess_new(b, &peer_ip, &local_ip, &echop, NULL, NULL);
+	static const uint8_t junk[][BFD_ECHO_LEN] = {
+	    {0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5,
+	     0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5,
+	     0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5},
+	    {0},
+	    {HDR(0x20, 0x40, 3, 24), DISC_MY, DISC_0, TIMERS}, /* a control packet */
+	};
+	static const size_t junk_len[] = {BFD_ECHO_LEN, BFD_ECHO_LEN, 24};
+
+	echo_up(s, 50000, true);
+	s->echo_seq = 1000; /* as if 1000 had been sent */
+
+	for (size_t i = 0; i < sizeof(edrows) / sizeof(edrows[0]); i++) {
+		const struct edrow *r = &edrows[i];
+		uint8_t p[BFD_ECHO_LEN];
+		uint64_t drops = bfd_drops(b, BFD_DROP_ECHO);
+		int d;
+
+		bfd_echo_build(p, s, (uint32_t)(s->echo_seq - r->back));
+		reseal(p, 254);
+		p[r->off] ^= r->x;
+		reseal(p, p[8]);
+		d = feed_echo(s, p, sizeof(p));
+		T_BEGIN("echo rx: %s: %s", r->name, r->taken ? "taken" : "dropped");
+		T_EXPECT(d == (r->taken ? -1 : BFD_DROP_ECHO), "%s (want %s)",
+			 d == -2 ? "miscounted" : drop_str(d), r->taken ? "taken" : "echo drop");
+		T_EXPECT(bfd_drops(b, BFD_DROP_ECHO) == drops + !r->taken, "echo drops %llu",
+			 (unsigned long long)bfd_drops(b, BFD_DROP_ECHO));
+		T_EXPECT(s->state == BFD_UP && s->echo_on, "still Up, echo on");
+		T_END();
+		echo_seed(p, sizeof(p));
+	}
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		int d = feed_echo(s, junk[i], junk_len[i]);
+
+		T_BEGIN("echo rx: garbage %zu (%zu bytes from %#x) is dropped as echo", i,
+			junk_len[i], (unsigned)junk[i][0]);
+		T_EXPECT(d == BFD_DROP_ECHO, "%s", d == -2 ? "miscounted" : drop_str(d));
+		T_END();
+	}
+	T_BEGIN("echo rx: 3 bytes and 0 bytes are dropped as echo");
+	T_EXPECT(feed_echo(s, echo_vec, 3) == BFD_DROP_ECHO, "3 bytes");
+	T_EXPECT(feed_echo(s, echo_vec, 0) == BFD_DROP_ECHO, "0 bytes");
+	T_END();
+	bfd_free(b);
+}
+
+/* 6.8.5: Detect Mult echo intervals without one back take the session Down, diagnostic 2. */
+static void test_echo_detect(struct ev_loop *l)
+{
+	struct ecap c = {0};
+	struct bfd *b = bfd_new(l, 0, ecapture, &c);
+
+	T_BEGIN("echo detect: nothing back for 3 x 50 ms: Down, diag 2, echo and its timers off");
+	{
+		struct trans t = {0};
+		struct bfd_sess *s = bfd_sess_new(b, &peer_ip, &local_ip, &echop, notify, &t);
+		uint64_t t0 = ev_now_ms(), end = t0 + 2000, took;
+		int sent;
+
+		echo_up(s, 50000, true);
+		while (ev_now_ms() < end && s->state == BFD_UP)
+			ev_loop_once(l, 2);
+		took = ev_now_ms() - t0;
+		T_EXPECT(s->state == BFD_DOWN && s->local_diag == BFD_DIAG_ECHO_FAILED,
+			 "state %s diag %u after %llu ms", bfd_state_name(s->state), s->local_diag,
+			 (unsigned long long)took);
+		T_EXPECT(took >= 149 && took < 1000, "after %llu ms (3 x 50 ms)",
+			 (unsigned long long)took);
+		T_EXPECT(t.n == 3 && t.from[2] == BFD_UP && t.to[2] == BFD_DOWN,
+			 "notified Up -> Down (%d notifications)", t.n);
+		T_EXPECT(!s->echo_on && !ev_timer_armed(s->t_echo_tx) &&
+			     !ev_timer_armed(s->t_echo_detect),
+			 "echo on %d, timers armed %d %d", s->echo_on, ev_timer_armed(s->t_echo_tx),
+			 ev_timer_armed(s->t_echo_detect));
+		T_EXPECT(c.n_echo >= 3 && c.n_echo == (int)s->st.echo_tx && s->st.echo_rx == 0,
+			 "%d echo packets went out meanwhile", c.n_echo);
+		T_EXPECT(s->required_min_rx == 300000 && s->rx_in_force_us == 300000 && !s->polling,
+			 "Required Min RX back to %u (in force %u), polling %d", s->required_min_rx,
+			 s->rx_in_force_us, s->polling);
+		bfd_sess_tx(s);
+		T_EXPECT(c.ctl.state == BFD_DOWN && c.ctl.diag == BFD_DIAG_ECHO_FAILED &&
+			     c.ctl.required_min_rx == 300000,
+			 "sent: %s diag %u Required Min RX %u", bfd_state_name(c.ctl.state),
+			 c.ctl.diag, c.ctl.required_min_rx);
+		sent = c.n_echo;
+		run_echo(l, s, &c, 200, false);
+		T_EXPECT(c.n_echo == sent, "no echo packets once Down (%d more)", c.n_echo - sent);
+		s->notify = NULL;
+		bfd_sess_destroy(s);
+	}
+	T_END();
+
+	T_BEGIN("echo detect: echoes back on time keep it Up over 4 detection times");
+	{
+		struct bfd_sess *s = bfd_sess_new(b, &peer_ip, &local_ip, &echop, NULL, NULL);
+		uint64_t end, last;
+
+		c.n_echo = c.looped = 0;
+		echo_up(s, 50000, true);
+		run_echo(l, s, &c, 600, true);
+		T_EXPECT(s->state == BFD_UP && s->echo_on, "state %s diag %u",
+			 bfd_state_name(s->state), s->local_diag);
+		T_EXPECT(c.n_echo >= 12 && c.n_echo < ECAP_MAX && s->st.echo_rx == s->st.echo_tx &&
+			     s->st.echo_tx == (uint64_t)c.n_echo,
+			 "%d sent, %llu back", c.n_echo, (unsigned long long)s->st.echo_rx);
+
+		/* then none back: Down one detection time (3 x 50 ms) after the last one taken */
+		last = c.echo_ms[c.looped - 1];
+		end = ev_now_ms() + 2000;
+		while (ev_now_ms() < end && s->state == BFD_UP)
+			ev_loop_once(l, 2);
+		T_EXPECT(s->state == BFD_DOWN && s->local_diag == BFD_DIAG_ECHO_FAILED,
+			 "then Down, diag %u", s->local_diag);
+		T_EXPECT(ev_now_ms() - last >= 148 && ev_now_ms() - last < 1000,
+			 "%llu ms after the last one back (150 ms)",
+			 (unsigned long long)(ev_now_ms() - last));
+		bfd_sess_destroy(s);
+	}
+	T_END();
+
+	T_BEGIN("echo pacing: 75-100%% of the remote's 100 ms, never more often (6.8.9)");
+	{
+		struct bfd_params fast = echop;
+		struct bfd_sess *s;
+		uint64_t lo = UINT64_MAX, hi = 0;
+
+		fast.echo_us = 20000; /* the remote's 100 ms wins */
+		s = bfd_sess_new(b, &peer_ip, &local_ip, &fast, NULL, NULL);
+		c.n_echo = c.looped = 0;
+		echo_up(s, 100000, true);
+		run_echo(l, s, &c, 1600, true);
+		for (int i = 1; i < c.n_echo && i < ECAP_MAX; i++) {
+			uint64_t g = c.echo_ms[i] - c.echo_ms[i - 1];
+
+			lo = g < lo ? g : lo;
+			hi = g > hi ? g : hi;
+		}
+		T_EXPECT(s->state == BFD_UP && c.n_echo >= 16 && c.n_echo <= 23,
+			 "state %s, %d sent in 1.6 s", bfd_state_name(s->state), c.n_echo);
+		T_EXPECT(lo >= 74 && hi <= 110, "gaps %llu..%llu ms", (unsigned long long)lo,
+			 (unsigned long long)hi);
+		bfd_sess_destroy(s);
+	}
+	T_END();
+	bfd_free(b);
+}
+
+/* 6.8.9: the remote's Required Min Echo RX changing while Up. */
+static void test_echo_remote(struct ev_loop *l)
+{
+	struct ecap c = {0};
+	struct bfd *b = bfd_new(l, 0, ecapture, &c);
+	struct bfd_sess *s = bfd_sess_new(b, &peer_ip, &local_ip, &echop, NULL, NULL);
+	int n0;
+
+	echo_up(s, 50000, true);
+
+	T_BEGIN("echo remote: raising its Required Min Echo RX to 200 ms paces ours at 200 ms");
+	{
+		uint64_t lo = UINT64_MAX, hi = 0;
+		int first;
+
+		rx_echo(s, BFD_UP, 0, 200000);
+		T_EXPECT(s->echo_on && bfd_echo_interval(s) == 200000, "echo on %d, interval %u",
+			 s->echo_on, bfd_echo_interval(s));
+		run_echo(l, s, &c, 100, true); /* the one due at the old rate */
+		first = c.n_echo;
+		run_echo(l, s, &c, 1000, true);
+		for (int i = first; i < c.n_echo && i < ECAP_MAX; i++) {
+			uint64_t g = c.echo_ms[i] - c.echo_ms[i - 1];
+
+			lo = g < lo ? g : lo;
+			hi = g > hi ? g : hi;
+		}
+		T_EXPECT(s->state == BFD_UP && c.n_echo - first >= 4 && c.n_echo - first <= 8,
+			 "state %s, %d sent in 1 s", bfd_state_name(s->state), c.n_echo - first);
+		T_EXPECT(lo >= 149 && hi <= 215, "gaps %llu..%llu ms", (unsigned long long)lo,
+			 (unsigned long long)hi);
+	}
+	T_END();
+
+	T_BEGIN("echo remote: Required Min Echo RX 0 stops ours; Required Min RX back, with P");
+	rx_echo(s, BFD_UP, 0, 0);
+	T_EXPECT(!s->echo_on && !ev_timer_armed(s->t_echo_tx) && !ev_timer_armed(s->t_echo_detect),
+		 "echo on %d, timers armed %d %d", s->echo_on, ev_timer_armed(s->t_echo_tx),
+		 ev_timer_armed(s->t_echo_detect));
+	bfd_sess_tx(s);
+	T_EXPECT(c.ctl.required_min_rx == 300000 && (c.ctl.flags & BFD_F_POLL) && s->polling,
+		 "advertised %u, flags %#x", c.ctl.required_min_rx, c.ctl.flags);
+	T_EXPECT(s->rx_in_force_us == 1000000, "a reduction waits for the Final: %u in force",
+		 s->rx_in_force_us);
+	T_EXPECT(c.ctl.required_min_echo_rx == 50000, "we still take the peer's: %u",
+		 c.ctl.required_min_echo_rx);
+	rx_echo(s, BFD_UP, BFD_F_FINAL, 0);
+	T_EXPECT(!s->polling && s->rx_in_force_us == 300000 && bfd_sess_detect_time(s) == 900000,
+		 "after the Final: in force %u, detection time %llu", s->rx_in_force_us,
+		 (unsigned long long)bfd_sess_detect_time(s));
+	n0 = c.n_echo;
+	run_echo(l, s, &c, 200, false);
+	T_EXPECT(c.n_echo == n0 && s->state == BFD_UP, "no echo packets, still Up (%d sent)",
+		 c.n_echo - n0);
+	T_END();
+
+	T_BEGIN("echo remote: advertising 50 ms again restarts ours at once, 1 s with P");
+	rx_echo(s, BFD_UP, 0, 50000);
+	bfd_sess_tx(s);
+	T_EXPECT(s->echo_on && c.n_echo == n0 + 1, "echo on %d, %d sent", s->echo_on,
+		 c.n_echo - n0);
+	T_EXPECT(c.ctl.required_min_rx == 1000000 && (c.ctl.flags & BFD_F_POLL),
+		 "advertised %u, flags %#x", c.ctl.required_min_rx, c.ctl.flags);
+	T_END();
+	bfd_free(b);
+}
+
+/* bfd_sess_set_params turning the echo function off and on while Up. */
+static void test_echo_params(struct ev_loop *l)
+{
+	struct ecap c = {0};
+	struct bfd *b = bfd_new(l, 0, ecapture, &c);
+	struct bfd_params p = echop;
+	struct bfd_sess *s = bfd_sess_new(b, &peer_ip, &local_ip, &p, NULL, NULL);
+	uint8_t old[64];
+	uint32_t cookie;
+	int n0, d;
+
+	echo_up(s, 50000, true);
+	memcpy(old, c.echo, c.echo_len);
+	reseal(old, 254);
+	cookie = s->echo_cookie;
+
+	T_BEGIN("echo params: echo_us 0 while active stops it; Required Min RX back with P");
+	p.echo_us = 0;
+	bfd_sess_set_params(s, &p);
+	T_EXPECT(!s->echo_on && !ev_timer_armed(s->t_echo_tx) && !ev_timer_armed(s->t_echo_detect),
+		 "echo on %d, timers armed %d %d", s->echo_on, ev_timer_armed(s->t_echo_tx),
+		 ev_timer_armed(s->t_echo_detect));
+	bfd_sess_tx(s);
+	T_EXPECT(c.ctl.required_min_rx == 300000 && (c.ctl.flags & BFD_F_POLL) &&
+		     c.ctl.required_min_echo_rx == 0,
+		 "advertised %u, echo %u, flags %#x", c.ctl.required_min_rx,
+		 c.ctl.required_min_echo_rx, c.ctl.flags);
+	n0 = c.n_echo;
+	run_echo(l, s, &c, 250, false);
+	T_EXPECT(c.n_echo == n0 && s->state == BFD_UP,
+		 "no echo packets and no echo failure: %d sent, %s", c.n_echo - n0,
+		 bfd_state_name(s->state));
+	d = feed_echo(s, old, BFD_ECHO_LEN);
+	T_EXPECT(d == BFD_DROP_ECHO, "an echo of ours while off: %s", drop_str(d));
+	T_END();
+
+	T_BEGIN("echo params: echo_us 50 ms while Up starts it at once, new cookie, 1 s with P");
+	rx_echo(s, BFD_UP, BFD_F_FINAL, 50000);
+	p.echo_us = 50000;
+	bfd_sess_set_params(s, &p);
+	bfd_sess_tx(s);
+	T_EXPECT(s->echo_on && c.n_echo == n0 + 1 && ev_timer_armed(s->t_echo_detect),
+		 "echo on %d, %d sent", s->echo_on, c.n_echo - n0);
+	T_EXPECT(c.ctl.required_min_rx == 1000000 && (c.ctl.flags & BFD_F_POLL) &&
+		     c.ctl.required_min_echo_rx == 50000,
+		 "advertised %u, echo %u, flags %#x", c.ctl.required_min_rx,
+		 c.ctl.required_min_echo_rx, c.ctl.flags);
+	T_EXPECT(s->echo_cookie != cookie, "cookie %#x, was %#x", s->echo_cookie, cookie);
+	d = feed_echo(s, old, BFD_ECHO_LEN);
+	T_EXPECT(d == BFD_DROP_ECHO, "the echo of before the restart: %s", drop_str(d));
+	memcpy(old, c.echo, c.echo_len);
+	reseal(old, 254);
+	d = feed_echo(s, old, BFD_ECHO_LEN);
+	T_EXPECT(d == -1, "the new one: %s", drop_str(d));
+	T_END();
+
+	T_BEGIN("echo params: removal stops it (AdminDown)");
+	bfd_sess_free(s); /* the loop's from here on */
+	n0 = c.n_echo;
+	run_echo(l, NULL, &c, 200, false);
+	T_EXPECT(c.n_echo == n0, "%d echo packets after removal", c.n_echo - n0);
+	T_END();
+	bfd_free(b);
+}
+
+/* No echo packets where the echo function may not run, though echo_us is set. */
+static void test_echo_never(struct ev_loop *l)
+{
+	struct ecap c = {0};
+	struct bfd *b = bfd_new(l, 0, ecapture, &c);
+	struct bfd_params pp = echop, mp = echop;
+	struct ip peer6, local6;
+	struct bfd_sess *s;
+
+	pp.passive = true;
+	mp.multihop = true;
+	ip_parse("fd00::1", &peer6);
+	ip_parse("fd00::2", &local6);
+
+	T_BEGIN("echo never: passive, the remote unheard of: nothing sent at all");
+	s = bfd_sess_new(b, &peer_ip, &local_ip, &pp, NULL, NULL);
+	T_EXPECT(!bfd_echo_sync(s) && !s->echo_on, "sync starts nothing");
+	run_echo(l, s, &c, 300, false);
+	T_EXPECT(c.n_echo == 0 && c.n_ctl == 0, "%d echo, %d control packets", c.n_echo, c.n_ctl);
+	rx_echo(s, BFD_DOWN, 0, 50000);
+	T_EXPECT(s->state == BFD_INIT && !s->echo_on && c.n_echo == 0,
+		 "Init after the remote's Down: echo on %d, %d echo packets", s->echo_on, c.n_echo);
+	bfd_sess_destroy(s);
+	T_END();
+
+	T_BEGIN("echo never: multihop session Up, the remote advertising 50 ms");
+	c = (struct ecap){0};
+	s = bfd_sess_new(b, &peer_ip, &local_ip, &mp, NULL, NULL);
+	echo_up(s, 50000, true);
+	run_echo(l, s, &c, 200, false);
+	bfd_sess_tx(s);
+	T_EXPECT(s->state == BFD_UP && !s->echo_on && c.n_echo == 0,
+		 "state %s, echo on %d, %d echo packets", bfd_state_name(s->state), s->echo_on,
+		 c.n_echo);
+	T_EXPECT(c.ctl.required_min_echo_rx == 0 && c.ctl.required_min_rx == 300000,
+		 "advertised echo %u, Required Min RX %u", c.ctl.required_min_echo_rx,
+		 c.ctl.required_min_rx);
+	bfd_sess_destroy(s);
+	T_END();
+
+	T_BEGIN("echo never: IPv6 session Up, the remote advertising 50 ms");
+	c = (struct ecap){0};
+	s = bfd_sess_new(b, &peer6, &local6, &echop, NULL, NULL);
+	echo_up(s, 50000, true);
+	run_echo(l, s, &c, 200, false);
+	bfd_sess_tx(s);
+	T_EXPECT(s->state == BFD_UP && !s->echo_on && c.n_echo == 0,
+		 "state %s, echo on %d, %d echo packets", bfd_state_name(s->state), s->echo_on,
+		 c.n_echo);
+	T_EXPECT(c.ctl.required_min_echo_rx == 0 && c.ctl.required_min_rx == 300000,
+		 "advertised echo %u, Required Min RX %u", c.ctl.required_min_echo_rx,
+		 c.ctl.required_min_rx);
+	bfd_sess_destroy(s);
+	T_END();
+	bfd_free(b);
+}
+
 /* --- configuration: the bgpPeers fields ---------------------------------------------------- */
 
 #define PEER_YAML(extra)                                                                           \
 	"node: {name: node-a}\nswitches:\n  - {name: sw1, interfaces: [eth1], compute: true}\n"    \
 	"bgpPeers:\n  - {peerAddress: 192.0.2.1, peerAsn: 64512, selfAsn: 64513, switch: "         \
+	"sw1" extra "}\n"
+#define PEER6_YAML(extra)                                                                          \
+	"node: {name: node-a}\nswitches:\n  - {name: sw1, interfaces: [eth1], compute: true}\n"    \
+	"bgpPeers:\n  - {peerAddress: 'fd00::1', peerAsn: 64512, selfAsn: 64513, switch: "         \
 	"sw1" extra "}\n"
 
 struct crow {
@@ -1289,6 +2147,8 @@ struct crow {
 	uint8_t auth_type, key_id;
 	const char *key;
 	const char *hide; /* a key the error must not show */
+	bool echo;	  /* bfdEchoMode */
+	uint16_t echo_ms; /* bfdEchoInterval */
 };
 
 #define AUTHY(rest) PEER_YAML(", bfd: true, bfdAuthType: " rest)
@@ -1336,6 +2196,42 @@ static const struct crow crows[] = {
      "bfdMinimumTtl: \"abc\": not a number in range (allowed: 1-255)"},
     {"bfdMinTx -5", PEER_YAML(", bfd: true, bfdMinTx: -5"),
      "bfdMinTx: -5: not a number in range (allowed: 10-60000 milliseconds)"},
+    /* the echo function (RFC 5880 6.4): IPv4 single hop only */
+    {"echo mode at 100 ms", PEER_YAML(", bfd: true, bfdEchoMode: true, bfdEchoInterval: 100"),
+     NULL, true, .echo = true, .echo_ms = 100},
+    {"echo mode at the default interval, ebgpMultiHop 1 (one hop)",
+     PEER_YAML(", ebgpMultiHop: 1, bfd: true, bfdEchoMode: true"), NULL, true, .echo = true},
+    {"echo interval bounds 10 ms and 60000 ms",
+     PEER_YAML(", bfd: true, bfdEchoMode: true, bfdEchoInterval: 60000, bfdMinTx: 10"), NULL, true,
+     10, .echo = true, .echo_ms = 60000},
+    {"bfdEchoMode: false", PEER_YAML(", bfd: true, bfdEchoMode: false"), NULL, true},
+    {"IPv6 peer with BFD, no echo", PEER6_YAML(", bfd: true"), NULL, true},
+    {"bfdEchoInterval 9", PEER_YAML(", bfd: true, bfdEchoMode: true, bfdEchoInterval: 9"),
+     "bgpPeers[0]: bfdEchoInterval: 9: not a BFD interval (allowed: 10-60000 milliseconds)"},
+    {"bfdEchoInterval 60001", PEER_YAML(", bfd: true, bfdEchoMode: true, bfdEchoInterval: 60001"),
+     "bfdEchoInterval: 60001: not a BFD interval (allowed: 10-60000 milliseconds)"},
+    {"bfdEchoInterval 50ms", PEER_YAML(", bfd: true, bfdEchoMode: true, bfdEchoInterval: 50ms"),
+     "bfdEchoInterval: \"50ms\": not a number in range (allowed: 10-60000 milliseconds)"},
+    {"bfdEchoMode: yes please", PEER_YAML(", bfd: true, bfdEchoMode: yes please"),
+     "bfdEchoMode: \"yes please\": wrong type (allowed: true or false)"},
+    {"echo mode without bfd: true", PEER_YAML(", bfdEchoMode: true"),
+     "bgpPeers[0]: bfdEchoMode: set without bfd: true (allowed: BFD settings with bfd: true)"},
+    {"echo interval without bfd: true", PEER_YAML(", bfdEchoInterval: 100"),
+     "bgpPeers[0]: bfdEchoInterval: set without bfd: true (allowed: BFD settings with bfd: "
+     "true)"},
+    {"echo interval without bfdEchoMode", PEER_YAML(", bfd: true, bfdEchoInterval: 100"),
+     "bgpPeers[0]: bfdEchoInterval: set without bfdEchoMode: true (allowed: with bfdEchoMode: "
+     "true)"},
+    {"echo interval with bfdEchoMode: false",
+     PEER_YAML(", bfd: true, bfdEchoMode: false, bfdEchoInterval: 100"),
+     "bfdEchoInterval: set without bfdEchoMode: true"},
+    {"echo mode two hops away (RFC 5883 3)",
+     PEER_YAML(", ebgpMultiHop: 2, bfd: true, bfdEchoMode: true"),
+     "bgpPeers[0]: bfdEchoMode: true: the peer is 2 hops away (ebgpMultiHop 2) (allowed: "
+     "single-hop peers; RFC 5883 forbids the echo function over several hops)"},
+    {"echo mode with an IPv6 peer", PEER6_YAML(", bfd: true, bfdEchoMode: true"),
+     "bgpPeers[0]: bfdEchoMode: true: IPv6 peer fd00::1 (allowed: IPv4 peers; echo over IPv6 is "
+     "not supported)"},
     /* authentication (RFC 5880 4.2-4.4) */
     {"keyed-sha1 with a 20-byte key, key ID 9",
      AUTHY("keyed-sha1, bfdAuthKeyId: 9, bfdAuthKey: abcdefghijklmnopqrst"), NULL, true, 0, 0, 0,
@@ -1454,6 +2350,9 @@ static void test_config(void)
 					 "fields %d %u %u %u %d %u", p->bfd, p->bfd_min_tx_ms,
 					 p->bfd_min_rx_ms, p->bfd_mult, p->bfd_passive,
 					 p->bfd_min_ttl);
+				T_EXPECT(p->bfd_echo == r->echo &&
+					     p->bfd_echo_interval_ms == r->echo_ms,
+					 "echo %d at %u ms", p->bfd_echo, p->bfd_echo_interval_ms);
 				T_EXPECT(cfg_peer_from_json(j, &back, msg, sizeof(msg)) == 0 &&
 					     back.bfd == p->bfd &&
 					     back.bfd_min_tx_ms == p->bfd_min_tx_ms &&
@@ -1461,6 +2360,8 @@ static void test_config(void)
 					     back.bfd_mult == p->bfd_mult &&
 					     back.bfd_passive == p->bfd_passive &&
 					     back.bfd_min_ttl == p->bfd_min_ttl &&
+					     back.bfd_echo == p->bfd_echo &&
+					     back.bfd_echo_interval_ms == p->bfd_echo_interval_ms &&
 					     back.bfd_auth_type == p->bfd_auth_type &&
 					     back.bfd_auth_key_id == p->bfd_auth_key_id &&
 					     !strcmp(back.bfd_auth_key, p->bfd_auth_key),
@@ -1497,6 +2398,7 @@ int main(void)
 	log_set_level(LOG_WARN);
 	ip_parse("192.0.2.1", &peer_ip);
 	ip_parse("198.51.100.9", &other_ip);
+	ip_parse("192.0.2.2", &local_ip);
 	test_encode_decode();
 	test_validation();
 	test_input(l);
@@ -1510,6 +2412,14 @@ int main(void)
 	test_auth_seq(l);
 	test_auth_tx(l);
 	test_auth_rekey(l);
+	test_echo_wire(l);
+	test_echo_gates(l);
+	test_echo_up(l);
+	test_echo_drops(l);
+	test_echo_detect(l);
+	test_echo_remote(l);
+	test_echo_params(l);
+	test_echo_never(l);
 	test_config();
 	ev_loop_free(l);
 	return t_exit();
