@@ -180,6 +180,7 @@ struct bfd_sess {
 	 * last one sent and the cookie a returning one must carry (new each time echo starts) */
 	uint32_t remote_echo_rx;
 	bool echo_on;
+	uint32_t echo_iv; /* the interval the echo timers run at */
 	struct ip echo_src;
 	uint32_t echo_seq, echo_cookie;
 	struct ev_timer *t_echo_tx, *t_echo_detect;
@@ -230,7 +231,6 @@ uint32_t bfd_echo_interval(const struct bfd_sess *s);
 /* Starts or stops the echo function after a change of state, remote values or config;
  * true when it changed (the caller re-applies the timers: 6.8.3, RequiredMinRx of 1 s). */
 bool bfd_echo_sync(struct bfd_sess *s);
-void bfd_echo_stop(struct bfd_sess *s);
 void bfd_echo_timers(struct bfd_sess *s); /* creates s->t_echo_tx and t_echo_detect */
 /* The BFD_ECHO_LEN-byte IPv4 packet of seq; parse checks IPv4, UDP to BFD_ECHO_PORT and our
  * payload format: 0, or -1 when it is none of ours. */

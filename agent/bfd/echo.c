@@ -190,7 +190,7 @@ static int echo_source(struct bfd_sess *s)
 	return rc;
 }
 
-void bfd_echo_stop(struct bfd_sess *s)
+static void echo_stop(struct bfd_sess *s)
 {
 	if (!s->echo_on)
 		return;
@@ -207,11 +207,21 @@ bool bfd_echo_sync(struct bfd_sess *s)
 
 	if (!iv) {
 		bool was = s->echo_on;
-		bfd_echo_stop(s);
+		echo_stop(s);
 		return was;
 	}
-	if (s->echo_on)
+	if (s->echo_on) {
+		/* a new interval (the remote's or ours) paces the next packet from now, so none
+		 * goes out faster than the remote now takes, and the detection time follows */
+		if (iv != s->echo_iv) {
+			s->echo_iv = iv;
+			ev_timer_arm(s->t_echo_tx, ms_of(bfd_jitter(iv, 2, bfd_rand(s->b))));
+			ev_timer_arm(s->t_echo_detect, echo_detect_ms(s));
+			log_info("bfd: peer %s: echo every %u ms, detection %llu ms", s->name,
+				 (unsigned)ms_of(iv), (unsigned long long)echo_detect_ms(s));
+		}
 		return false;
+	}
 	if (echo_source(s) < 0) {
 		log_warn("bfd: peer %s: echo function not started: no source address toward it: %s",
 			 s->name, strerror(errno));
@@ -220,6 +230,7 @@ bool bfd_echo_sync(struct bfd_sess *s)
 	if (bfd_echo_open(s->b) < 0)
 		return false;
 	s->echo_on = true;
+	s->echo_iv = iv;
 	s->echo_cookie = bfd_rand(s->b);
 	log_info("bfd: peer %s: echo function active from %s, every %u ms, detection %llu ms",
 		 s->name, ip_str(&s->echo_src, a), (unsigned)ms_of(iv),

@@ -287,7 +287,6 @@ void bfd_sess_set_params(struct bfd_sess *s, const struct bfd_params *pr)
 			 pr->echo_us && !pr->echo_reflect
 			     ? " (not looping the peer's: this node does not forward IPv4)"
 			     : "");
-		bfd_echo_stop(s); /* restarts at the new interval */
 		bfd_echo_sync(s);
 		apply_timers(s);
 		schedule_tx(s);
