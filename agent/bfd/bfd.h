@@ -266,6 +266,7 @@ uint64_t bfd_drops(const struct bfd *b, enum bfd_drop d);
 struct ev_loop *bfd_loop(const struct bfd *b);
 /* Internal to the module: session registry and transmit. */
 uint32_t bfd_new_disc(struct bfd *b);
+uint64_t bfd_us_to_ms(uint64_t us); /* rounded up, at least 1: timer delays */
 uint32_t bfd_rand(struct bfd *b);
 int bfd_sess_register(struct bfd *b, struct bfd_sess *s);
 void bfd_sess_unregister(struct bfd *b, struct bfd_sess *s);

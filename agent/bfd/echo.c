@@ -24,12 +24,6 @@
 #define ECHO_TTL     (BFD_TTL - 1) /* looped back by exactly one router */
 #define ECHO_WINDOW  64		   /* how many of our latest sequence numbers are taken */
 
-static uint64_t ms_of(uint64_t us)
-{
-	uint64_t ms = (us + 999) / 1000;
-	return ms ? ms : 1;
-}
-
 static bool echo_capable(const struct bfd_sess *s)
 {
 	return s->cfg.echo_us && !s->cfg.multihop && s->peer.family == AF_INET;
@@ -49,7 +43,7 @@ uint32_t bfd_echo_interval(const struct bfd_sess *s)
 
 static uint64_t echo_detect_ms(const struct bfd_sess *s)
 {
-	return ms_of((uint64_t)s->cfg.mult * bfd_echo_interval(s));
+	return bfd_us_to_ms((uint64_t)s->cfg.mult * bfd_echo_interval(s));
 }
 
 size_t bfd_echo_build(uint8_t *buf, const struct bfd_sess *s, uint32_t seq)
@@ -144,6 +138,20 @@ static void echo_send(struct bfd_sess *s)
 	s->st.echo_tx++;
 }
 
+/* 6.8.9: the next packet at 75-100% of iv from now, never more often */
+static void arm_tx(struct bfd_sess *s, uint32_t iv)
+{
+	ev_timer_arm(s->t_echo_tx, bfd_us_to_ms(bfd_jitter(iv, 2, bfd_rand(s->b))));
+}
+
+/* Both echo timers at the interval iv from now: the next packet, and the detection time. */
+static void arm_timers(struct bfd_sess *s, uint32_t iv)
+{
+	s->echo_iv = iv;
+	arm_tx(s, iv);
+	ev_timer_arm(s->t_echo_detect, echo_detect_ms(s));
+}
+
 static void echo_tx_cb(struct ev_timer *t, void *arg)
 {
 	struct bfd_sess *s = arg;
@@ -153,8 +161,7 @@ static void echo_tx_cb(struct ev_timer *t, void *arg)
 	if (!s->echo_on || !iv)
 		return;
 	echo_send(s);
-	/* 6.8.9: at most 25% below the interval, never more often */
-	ev_timer_arm(s->t_echo_tx, ms_of(bfd_jitter(iv, 2, bfd_rand(s->b))));
+	arm_tx(s, iv);
 }
 
 static void echo_detect_cb(struct ev_timer *t, void *arg)
@@ -214,11 +221,9 @@ bool bfd_echo_sync(struct bfd_sess *s)
 		/* a new interval (the remote's or ours) paces the next packet from now, so none
 		 * goes out faster than the remote now takes, and the detection time follows */
 		if (iv != s->echo_iv) {
-			s->echo_iv = iv;
-			ev_timer_arm(s->t_echo_tx, ms_of(bfd_jitter(iv, 2, bfd_rand(s->b))));
-			ev_timer_arm(s->t_echo_detect, echo_detect_ms(s));
+			arm_timers(s, iv);
 			log_info("bfd: peer %s: echo every %u ms, detection %llu ms", s->name,
-				 (unsigned)ms_of(iv), (unsigned long long)echo_detect_ms(s));
+				 (unsigned)bfd_us_to_ms(iv), (unsigned long long)echo_detect_ms(s));
 		}
 		return false;
 	}
@@ -230,14 +235,12 @@ bool bfd_echo_sync(struct bfd_sess *s)
 	if (bfd_echo_open(s->b) < 0)
 		return false;
 	s->echo_on = true;
-	s->echo_iv = iv;
 	s->echo_cookie = bfd_rand(s->b);
 	log_info("bfd: peer %s: echo function active from %s, every %u ms, detection %llu ms",
-		 s->name, ip_str(&s->echo_src, a), (unsigned)ms_of(iv),
+		 s->name, ip_str(&s->echo_src, a), (unsigned)bfd_us_to_ms(iv),
 		 (unsigned long long)echo_detect_ms(s));
 	echo_send(s);
-	ev_timer_arm(s->t_echo_tx, ms_of(bfd_jitter(iv, 2, bfd_rand(s->b))));
-	ev_timer_arm(s->t_echo_detect, echo_detect_ms(s));
+	arm_timers(s, iv);
 	return true;
 }
 

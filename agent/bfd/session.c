@@ -11,7 +11,10 @@
 #include "lib/ev.h"
 #include "lib/log.h"
 
-static uint64_t us_to_ms(uint64_t us)
+/* the note logged when echo is on but the peer's echoes cannot come back through us */
+#define NO_REFLECT " (not looping the peer's: this node does not forward IPv4)"
+
+uint64_t bfd_us_to_ms(uint64_t us)
 {
 	uint64_t ms = (us + 999) / 1000;
 	return ms ? ms : 1;
@@ -118,7 +121,7 @@ static void schedule_tx(struct bfd_sess *s)
 		ev_timer_stop(s->t_tx);
 		return;
 	}
-	ev_timer_arm(s->t_tx, us_to_ms(bfd_jitter(iv, s->cfg.mult, bfd_rand(s->b))));
+	ev_timer_arm(s->t_tx, bfd_us_to_ms(bfd_jitter(iv, s->cfg.mult, bfd_rand(s->b))));
 }
 
 static void tx_cb(struct ev_timer *t, void *arg)
@@ -137,7 +140,7 @@ static void arm_detect(struct bfd_sess *s)
 	if (!d || (s->remote_demand && s->state == BFD_UP && s->remote_state == BFD_UP))
 		ev_timer_stop(s->t_detect);
 	else
-		ev_timer_arm(s->t_detect, us_to_ms(d));
+		ev_timer_arm(s->t_detect, bfd_us_to_ms(d));
 }
 
 /* 6.8.3: the advertised Desired Min TX is at least 1 s unless Up, and Required Min RX at least
@@ -284,9 +287,7 @@ void bfd_sess_set_params(struct bfd_sess *s, const struct bfd_params *pr)
 		s->cfg.echo_us = pr->echo_us;
 		s->cfg.echo_reflect = pr->echo_reflect;
 		log_info("bfd: peer %s: echo function %s%s", s->name, pr->echo_us ? "on" : "off",
-			 pr->echo_us && !pr->echo_reflect
-			     ? " (not looping the peer's: this node does not forward IPv4)"
-			     : "");
+			 pr->echo_us && !pr->echo_reflect ? NO_REFLECT : "");
 		bfd_echo_sync(s);
 		apply_timers(s);
 		schedule_tx(s);
@@ -342,14 +343,12 @@ struct bfd_sess *bfd_sess_new(struct bfd *b, const struct ip *peer, const struct
 		free(s);
 		return NULL;
 	}
-	log_info("bfd: peer %s: session created (discriminator %u, %u/%u ms x %u%s%s%s%s)", s->name,
-		 s->local_disc, pr->min_tx_us / 1000, pr->min_rx_us / 1000, pr->mult,
+	log_info("bfd: peer %s: session created (discriminator %u, %u/%u ms x %u%s%s%s%s%s)",
+		 s->name, s->local_disc, pr->min_tx_us / 1000, pr->min_rx_us / 1000, pr->mult,
 		 pr->passive ? ", passive" : "", pr->auth.type ? ", authentication " : "",
 		 pr->auth.type ? bfd_auth_name(pr->auth.type) : "",
-		 !pr->echo_us	    ? ""
-		 : pr->echo_reflect ? ", echo function"
-				    : ", echo function (not looping the peer's: this node does not "
-				      "forward IPv4)");
+		 pr->echo_us ? ", echo function" : "",
+		 pr->echo_us && !pr->echo_reflect ? NO_REFLECT : "");
 	schedule_tx(s);
 	return s;
 }
@@ -369,7 +368,7 @@ void bfd_sess_free(struct bfd_sess *s)
 	set_state(s, BFD_ADMIN_DOWN, BFD_DIAG_ADMIN_DOWN, "removed");
 	bfd_sess_tx(s);
 	linger = (uint64_t)s->cfg.mult * max_u32(s->desired_min_tx, s->remote_min_rx);
-	ev_timer_arm(s->t_detect, us_to_ms(linger));
+	ev_timer_arm(s->t_detect, bfd_us_to_ms(linger));
 }
 
 void bfd_sess_destroy(struct bfd_sess *s)
