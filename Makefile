@@ -16,7 +16,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
-PKGS := libbpf libnl-3.0 libnl-route-3.0 json-c yaml-0.1 libmicrohttpd
+PKGS := libbpf libnl-3.0 libnl-route-3.0 json-c yaml-0.1 libmicrohttpd libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 

@@ -7,13 +7,15 @@ set -euo pipefail
 pkgs=(
 	# build
 	make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
-	libnl-3-dev libnl-route-3-dev libyaml-dev libjson-c-dev libmicrohttpd-dev
+	libnl-3-dev libnl-route-3-dev libyaml-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev
 	libclang-rt-14-dev
 	# run and test
 	iproute2 bats iputils-ping arping ndisc6 tcpdump ethtool curl jq socat
 	nftables iptables procps psmisc
 	# real BGP peers
 	bird2 frr gobgpd exabgp
+	# a real etcd v3 for the cluster back end
+	etcd-server etcd-client
 )
 
 missing=()
@@ -37,7 +39,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 # The packaged daemons must not run on the host: tests start their own inside namespaces.
-for svc in bird frr; do
+for svc in bird frr etcd; do
 	if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
 		systemctl stop "$svc" || true
 		systemctl disable "$svc" >/dev/null 2>&1 || true

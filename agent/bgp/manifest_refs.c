@@ -12,6 +12,7 @@
 #include "alloc/manifest.h"
 #include "bgp/manifest_bgp.h"
 #include "config/config.h"
+#include "lib/base64.h"
 
 /* The manifest_later key of the references read so far ({peer, kind, name, field, what});
  * the referenced objects wait under their kind ("BFDProfile", "Secret"), by name. */
@@ -190,46 +191,6 @@ int bgp_manifest_bfdprofile(struct manifest *m, struct json_object *doc, const c
 }
 
 /* --- Secret (kubernetes.io/basic-auth) --------------------------------------------------- */
-
-static int base64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* RFC 4648 section 4, padding required (as Kubernetes writes it). Bytes decoded, or -1. */
-static int base64_decode(const char *in, unsigned char *out, size_t cap)
-{
-	size_t n = strlen(in), o = 0;
-
-	if (n == 0 || n % 4)
-		return -1;
-	for (size_t i = 0; i < n; i += 4) {
-		uint32_t acc = 0;
-		int pad = 0, v;
-
-		for (int k = 0; k < 4; k++) {
-			if (in[i + k] == '=' && i + 4 == n && k >= 2) { /* padding ends the input */
-				pad++;
-				v = 0;
-			} else if (pad || (v = base64_value(in[i + k])) < 0) {
-				return -1;
-			}
-			acc = acc << 6 | (uint32_t)v;
-		}
-		for (int k = 0; k < 3 - pad; k++) {
-			if (o == cap)
-				return -1;
-			out[o++] = (unsigned char)(acc >> (16 - 8 * k));
-		}
-	}
-	return (int)o;
-}
 
 /* A basic-auth Secret: the TCP MD5 password (RFC 2385) of the peers naming it. Other types
  * are not edgelb's: warned about and ignored. stringData wins over data, as in Kubernetes. */

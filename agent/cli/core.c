@@ -13,6 +13,9 @@ static int cmd_status(struct cli *c, int argc, char **argv)
 		{"Reloads", "reloads"},	      {"Switches", "switches"},
 		{"Pools", "pools"},	      {"BGPPeers", "bgpPeers"},
 		{"Services", "services"},     {"ServicesAssigned", "servicesAssigned"},
+		{"Etcd", "etcd"},	      {"Lease", "lease"},
+		{"LeaseLive", "leaseLive"},   {"L2IpsHeld", "l2IpsHeld"},
+		{"L2IpsWanted", "l2IpsWanted"},
 		{NULL, NULL},
 	};
 	char *pos[1];

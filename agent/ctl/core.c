@@ -4,6 +4,7 @@
 
 #include "alloc/alloc.h"
 #include "bgp/bgp.h"
+#include "cluster/cluster.h"
 #include "config/config.h"
 #include "ctl/ctl.h"
 #include "daemon/agent.h"
@@ -39,6 +40,7 @@ static int cmd_status(struct agent *a, struct json_object *args, struct json_obj
 	json_object_object_add(o, "bgpPeers", json_object_new_int(a->cfg->n_peers));
 	json_object_object_add(o, "services", json_object_new_int(a->cfg->n_services));
 	json_object_object_add(o, "servicesAssigned", json_object_new_int(assigned));
+	cluster_status_add(a->cluster, o);
 	*res = o;
 	return 0;
 }

@@ -19,6 +19,7 @@ struct bgp;
 struct metrics;
 struct ctl_server;
 struct nl;
+struct cluster;
 
 struct agent {
 	struct ev_loop *loop;
@@ -31,6 +32,8 @@ struct agent {
 	const char *node_name;
 	const char *metrics_addr; /* "ADDR:PORT" or "none" */
 	uint16_t bgp_port;	  /* listen port; 179 by default */
+	const char *etcd_endpoints; /* NULL: no cluster */
+	unsigned etcd_lease_ttl;    /* seconds */
 	bool cleanup_on_exit;
 	uint64_t started_ms;
 	uint64_t reloads;
@@ -41,6 +44,7 @@ struct agent {
 	struct l2 *l2;
 	struct bgp *bgp;
 	struct nl *nl;
+	struct cluster *cluster; /* NULL: this node alone */
 	struct metrics *metrics;
 	struct ctl_server *ctl;
 	struct ev_timer *reconcile_timer;

@@ -13,6 +13,8 @@
 
 #include "alloc/alloc.h"
 #include "bgp/bgp.h"
+#include "cluster/cluster.h"
+#include "cluster/etcd.h"
 #include "config/config.h"
 #include "ctl/ctl.h"
 #include "daemon/agent.h"
@@ -30,11 +32,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: edgelbd [--config FILE] [--state-dir DIR] [--run-dir DIR] [--bpffs DIR]\n"
 		"               [--node-name NAME] [--metrics ADDR:PORT|none] [--bgp-port PORT]\n"
+		"               [--etcd-endpoints URL[,URL...]] [--etcd-lease-ttl SECONDS]\n"
 		"               [--log-level debug|info|warn|error] [--cleanup-on-exit]\n"
 		"       edgelbd --check-config FILE\n"
 		"       edgelbd --version\n"
 		"defaults: --state-dir /var/lib/edgelb --run-dir /run/edgelb --bpffs /sys/fs/bpf/edgelb\n"
-		"          --node-name $(hostname) --metrics 127.0.0.1:7472 --bgp-port 179\n");
+		"          --node-name $(hostname) --metrics 127.0.0.1:7472 --bgp-port 179\n"
+		"          no --etcd-endpoints (this node alone), --etcd-lease-ttl 5\n");
 }
 
 static int check_config(const char *path)
@@ -133,6 +137,8 @@ int main(int argc, char **argv)
 		{"node-name", required_argument, NULL, 'n'},
 		{"metrics", required_argument, NULL, 'm'},
 		{"bgp-port", required_argument, NULL, 'p'},
+		{"etcd-endpoints", required_argument, NULL, 'e'},
+		{"etcd-lease-ttl", required_argument, NULL, 't'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"check-config", required_argument, NULL, 'k'},
 		{"cleanup-on-exit", no_argument, NULL, 'C'},
@@ -146,6 +152,7 @@ int main(int argc, char **argv)
 		.bpffs = "/sys/fs/bpf/edgelb",
 		.metrics_addr = "127.0.0.1:7472",
 		.bgp_port = 179,
+		.etcd_lease_ttl = CLUSTER_TTL_DEF,
 	};
 	char host[CFG_NAME_MAX], err[512] = "";
 	enum log_level lvl;
@@ -191,6 +198,24 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			a.bgp_port = (uint16_t)port;
+			break;
+		case 'e':
+			if (etcd_check_endpoints(optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "edgelbd: %s\n", err);
+				return 2;
+			}
+			a.etcd_endpoints = optarg;
+			break;
+		case 't':
+			port = strtol(optarg, &end, 10);
+			if (*end || port < CLUSTER_TTL_MIN || port > CLUSTER_TTL_MAX) {
+				fprintf(stderr,
+					"edgelbd: --etcd-lease-ttl: \"%s\": out of range (allowed: "
+					"%d..%d seconds)\n",
+					optarg, CLUSTER_TTL_MIN, CLUSTER_TTL_MAX);
+				return 2;
+			}
+			a.etcd_lease_ttl = (unsigned)port;
 			break;
 		case 'l':
 			if (log_parse_level(optarg, &lvl) < 0) {
@@ -287,6 +312,20 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	a.l2 = l2_new(&a);
+	if (a.etcd_endpoints) {
+		uint32_t hb = a.cfg->node.heartbeat_max_ms;
+
+		if (hb == 0 || hb >= a.etcd_lease_ttl * 1000)
+			log_warn("cluster: node.heartbeatTimeoutMs (%u ms, 0 = off) is not below "
+				 "--etcd-lease-ttl (%u s): a killed agent's XDP may still answer when "
+				 "another node takes its IPs",
+				 hb, a.etcd_lease_ttl);
+		a.cluster = cluster_new(&a, a.etcd_endpoints, a.etcd_lease_ttl, err, sizeof(err));
+		if (!a.cluster) {
+			log_err("%s", err);
+			goto out;
+		}
+	}
 	a.bgp = bgp_new(&a, err, sizeof(err));
 	if (!a.bgp) {
 		log_err("bgp: %s", err);
@@ -306,6 +345,11 @@ out:
 	metrics_stop(a.metrics);
 	if (a.bgp)
 		bgp_free(a.bgp);
+	if (a.cluster) {
+		/* stop answering before the lease goes, so two nodes never answer at once */
+		l2_withdraw(a.l2);
+		cluster_free(a.cluster);
+	}
 	if (a.l2)
 		l2_free(a.l2);
 	if (a.dp)

@@ -20,6 +20,7 @@
 
 #include "alloc/alloc.h"
 #include "bgp/bgp.h"
+#include "cluster/cluster.h"
 #include "config/config.h"
 #include "daemon/agent.h"
 #include "dataplane/dp.h"
@@ -452,13 +453,18 @@ static void want_assignment(const struct alloc_assignment *as, void *arg)
 	sw = pool ? cfg_pool_switch(c->a->cfg, pool) : NULL;
 	if (!sw || !l2_switch_is_l2(c->a, sw))
 		return;
-	for (int i = 0; i < sw->n_ifaces; i++) {
+	for (int j = 0; j < as->n_ips; j++) {
 		struct dp_iface_info ifi;
+		int attached = 0;
 
-		if (dp_iface(c->a->dp, sw->ifaces[i], &ifi) < 0)
-			continue; /* not attached (yet): nothing would answer */
-		for (int j = 0; j < as->n_ips; j++)
-			want_vip(c, sw, sw->ifaces[i], &ifi, &as->ips[j], as->service);
+		for (int i = 0; i < sw->n_ifaces; i++)
+			attached += dp_iface(c->a->dp, sw->ifaces[i], &ifi) == 0;
+		/* not attached (yet): nothing would answer; in a cluster, another may hold it */
+		if (!attached || !cluster_l2_claim(c->a->cluster, &as->ips[j]))
+			continue;
+		for (int i = 0; i < sw->n_ifaces; i++)
+			if (dp_iface(c->a->dp, sw->ifaces[i], &ifi) == 0)
+				want_vip(c, sw, sw->ifaces[i], &ifi, &as->ips[j], as->service);
 	}
 }
 
@@ -520,7 +526,9 @@ int l2_reconcile(struct l2 *l, struct agent *a)
 	}
 	for (int i = 0; i < l->n; i++)
 		l->e[i].seen = false;
+	cluster_l2_begin(a->cluster);
 	alloc_foreach(a->alloc, want_assignment, &c);
+	cluster_l2_end(a->cluster);
 	if (c.n_fail)
 		log_err("l2: %d %s update(s) failed this pass (map full?); first: %s", c.n_fail,
 			ELB_MAP_L2_VIPS, c.fail_msg);
@@ -560,6 +568,22 @@ int l2_reconcile(struct l2 *l, struct agent *a)
 }
 
 /* The reason counters once a second; the entries are walked only when a conflict was counted. */
+void l2_withdraw(struct l2 *l)
+{
+	int fd = vips_fd(l), n = l->n;
+
+	for (int i = 0; fd >= 0 && i < l->n; i++) {
+		struct elb_l2_key k = ent_key(&l->e[i]);
+
+		bpf_map_delete_elem(fd, &k);
+		l->ifs[l->e[i].ifx].released++;
+	}
+	l->n = 0;
+	index_rebuild(l, 0);
+	if (n)
+		log_info("l2: stopped answering for %d VIP(s) on leaving", n);
+}
+
 static void on_conflict_timer(struct ev_timer *t, void *arg)
 {
 	struct l2 *l = arg;

@@ -15,6 +15,9 @@ struct l2;
 struct l2 *l2_new(struct agent *a);
 void l2_free(struct l2 *l);
 int l2_reconcile(struct l2 *l, struct agent *a);
+/* Stops answering for every VIP at once (the agent leaves a cluster: another node takes
+ * them). */
+void l2_withdraw(struct l2 *l);
 
 /* Warnings about a switch for `switch list` (e.g. service IPs outside the compute port's
  * subnet), written into buf ("" when none). */

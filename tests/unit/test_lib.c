@@ -1,7 +1,8 @@
-/* agent/lib: addresses (parse, prefix, arithmetic), the bounded reader/writer and the event
- * loop's timers. Table-driven where it fits. */
+/* agent/lib: addresses (parse, prefix, arithmetic), base64, the bounded reader/writer and the
+ * event loop's timers. Table-driven where it fits. */
 #include <string.h>
 
+#include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/ev.h"
 #include "lib/ip.h"
@@ -32,9 +33,48 @@ static void on_timer(struct ev_timer *t, void *arg)
 	fired = fired * 10 + (int)(long)arg;
 }
 
+/* RFC 4648 section 10, and one with every byte value's bits across the alphabet's ends */
+static const struct {
+	const char *raw, *b64;
+} b64_rows[] = {
+	{"", ""},	     {"f", "Zg=="},	    {"fo", "Zm8="},	    {"foo", "Zm9v"},
+	{"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff\xbf", "+/+/"},
+};
+
+/* refused: bad length, a character outside the alphabet, padding inside, three '=' */
+static const char *const b64_bad[] = {"Zg=", "Zm9", "Zm9v!", "Zg==Zg==", "Z===", "Zm 9"};
+
+static void base64_cases(void)
+{
+	for (size_t i = 0; i < sizeof(b64_rows) / sizeof(b64_rows[0]); i++) {
+		size_t n = strlen(b64_rows[i].raw);
+		char enc[BASE64_LEN(8)];
+		unsigned char dec[8];
+		int m;
+
+		T_BEGIN("base64 \"%s\"", b64_rows[i].b64);
+		base64_encode(b64_rows[i].raw, n, enc);
+		T_EXPECT(!strcmp(enc, b64_rows[i].b64), "encoded \"%s\"", enc);
+		m = base64_decode(b64_rows[i].b64, dec, sizeof(dec));
+		T_EXPECT(m == (int)n && !memcmp(dec, b64_rows[i].raw, n), "decoded %d bytes", m);
+		T_EXPECT(n == 0 || base64_decode(b64_rows[i].b64, dec, n - 1) == -1,
+			 "one byte short of room refused");
+		T_END();
+	}
+	for (size_t i = 0; i < sizeof(b64_bad) / sizeof(b64_bad[0]); i++) {
+		unsigned char dec[8];
+
+		T_BEGIN("base64 refuses \"%s\"", b64_bad[i]);
+		T_EXPECT(base64_decode(b64_bad[i], dec, sizeof(dec)) == -1, "accepted");
+		T_END();
+	}
+}
+
 int main(void)
 {
 	char s[IP_STRLEN];
+
+	base64_cases();
 
 	for (size_t i = 0; i < sizeof(ip_rows) / sizeof(ip_rows[0]); i++) {
 		struct ip ip;

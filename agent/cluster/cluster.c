@@ -1,0 +1,644 @@
+#include "cluster/cluster.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cluster/etcd.h"
+#include "config/config.h"
+#include "daemon/agent.h"
+#include "lib/ev.h"
+#include "lib/hash.h"
+#include "lib/ip.h"
+#include "lib/log.h"
+
+#define KEY_NODES  "/edgelb/nodes/"
+#define KEY_L2	   "/edgelb/l2/"
+#define KEY_L2_END "/edgelb/l20" /* the prefix's range end: '/' + 1 */
+#define CALL_MS	   2000
+#define REWATCH_MS 1000
+#define KEY_MAX	   (sizeof(KEY_L2) + IP_STRLEN)
+
+/* One layer-2 IP this node wants or still holds. Freed only at a pass's end with no call in
+ * flight (calls point at it). */
+struct claim {
+	struct cluster *c;
+	struct ip ip;
+	char key[KEY_MAX];
+	char owner[CFG_NAME_MAX]; /* the holder etcd last told us of, "" none */
+	long long owner_lease;
+	bool seen; /* claimed in the current pass */
+	struct etcd_req *req;
+};
+
+struct cluster {
+	struct agent *a;
+	struct etcd *e;
+	unsigned ttl_s;
+	long long lease;	/* 0: none */
+	uint64_t live_until_ms; /* the lease is surely ours until then, by our clock */
+	uint64_t sent_ms;	/* when the grant or keepalive in flight was sent */
+	bool fenced;		/* the lease ran out here without a renewal */
+	bool unreachable;	/* logged once per outage */
+	struct etcd_req *grant, *keepalive, *watch;
+	struct ev_timer *tick, *fence, *rewatch;
+	struct claim **cl;
+	int n, cap;
+	struct hmap idx; /* ip_key → index in cl */
+};
+
+static void ip_key(const struct ip *ip, unsigned char k[17])
+{
+	memset(k, 0, 17);
+	k[0] = ip->family;
+	memcpy(k + 1, ip->a, ip->family == AF_INET ? 4 : 16);
+}
+
+static void reindex(struct cluster *c)
+{
+	hmap_free(&c->idx);
+	hmap_init(&c->idx, 17, (size_t)c->n + 16);
+	for (int i = 0; i < c->n; i++) {
+		unsigned char k[17];
+
+		ip_key(&c->cl[i]->ip, k);
+		hmap_put(&c->idx, k, i);
+	}
+}
+
+static struct claim *find(struct cluster *c, const struct ip *ip)
+{
+	unsigned char k[17];
+	int i;
+
+	ip_key(ip, k);
+	return hmap_get(&c->idx, k, &i) ? c->cl[i] : NULL;
+}
+
+static bool live(const struct cluster *c)
+{
+	return c->lease && ev_now_ms() < c->live_until_ms;
+}
+
+static bool held(const struct cluster *c, const struct claim *k)
+{
+	return c->lease && k->owner_lease == c->lease && !strcmp(k->owner, c->a->node_name);
+}
+
+static bool mine(const struct cluster *c, const struct claim *k)
+{
+	return live(c) && held(c, k);
+}
+
+static struct json_object *lease_json(long long id)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%lld", id);
+	return json_object_new_string(s);
+}
+
+static struct json_object *b64s(const char *s)
+{
+	return etcd_b64(s, strlen(s));
+}
+
+/* {"key": k, "target": T, field: v, "result": "EQUAL"} */
+static struct json_object *compare(const char *key, const char *target, const char *field,
+				   struct json_object *v)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "key", b64s(key));
+	json_object_object_add(o, "target", json_object_new_string(target));
+	json_object_object_add(o, field, v);
+	json_object_object_add(o, "result", json_object_new_string("EQUAL"));
+	return o;
+}
+
+/* {"key": k[, "value": v][, "lease": id]}: a put, a range or a delete */
+static struct json_object *kv_req(const char *key, const char *val, long long lease)
+{
+	struct json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "key", b64s(key));
+	if (val)
+		json_object_object_add(r, "value", b64s(val));
+	if (lease)
+		json_object_object_add(r, "lease", lease_json(lease));
+	return r;
+}
+
+/* {"request_X": kv_req(...)}: one operation of a transaction */
+static struct json_object *op(const char *kind, const char *key, const char *val, long long lease)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, kind, kv_req(key, val, lease));
+	return o;
+}
+
+static struct json_object *txn(struct json_object *cmp, struct json_object *ok,
+			       struct json_object *fail)
+{
+	struct json_object *o = json_object_new_object(), *a;
+
+	a = json_object_new_array();
+	json_object_array_add(a, cmp);
+	json_object_object_add(o, "compare", a);
+	a = json_object_new_array();
+	json_object_array_add(a, ok);
+	json_object_object_add(o, "success", a);
+	a = json_object_new_array();
+	if (fail)
+		json_object_array_add(a, fail);
+	json_object_object_add(o, "failure", a);
+	return o;
+}
+
+/* An int64 that etcd's gateway writes as a string; 0 when absent. */
+static long long num(struct json_object *o, const char *field)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, field, &v) ? (long long)json_object_get_int64(v)
+							    : 0;
+}
+
+/* o.a, or o.a.b when b is given; NULL when absent. */
+static struct json_object *path(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v = NULL;
+
+	if (!o || !json_object_object_get_ex(o, a, &v))
+		return NULL;
+	if (b && !json_object_object_get_ex(v, b, &v))
+		return NULL;
+	return v;
+}
+
+/* Records the holder a key-value says; schedules a pass when this node's answer changes. */
+static void set_owner(struct claim *k, struct json_object *kv)
+{
+	struct cluster *c = k->c;
+	bool was = mine(c, k);
+
+	if (!kv || etcd_unb64(kv, "value", k->owner, sizeof(k->owner)) < 0)
+		k->owner[0] = '\0';
+	k->owner_lease = k->owner[0] ? num(kv, "lease") : 0;
+	if (was != mine(c, k)) {
+		char s[IP_STRLEN];
+
+		log_info("cluster: %s %s", ip_str(&k->ip, s),
+			 was ? k->owner[0] ? "taken by another node" : "released"
+			     : "held by this node: answering for it");
+		agent_changed(c->a);
+	}
+}
+
+static void campaign(struct cluster *c, struct claim *k, long long mod_rev);
+
+/* Worth a claim: wanted, not held, and free or under this node's name on an older lease. */
+static bool open_claim(const struct cluster *c, const struct claim *k)
+{
+	return k->seen && !held(c, k) && (!k->owner[0] || !strcmp(k->owner, c->a->node_name));
+}
+
+static void on_campaign(void *arg, struct json_object *resp, const char *err)
+{
+	struct claim *k = arg;
+	struct cluster *c = k->c;
+	struct json_object *kvs, *kv = NULL;
+
+	k->req = NULL;
+	if (!resp) {
+		log_warn("cluster: claim of %s: %s (retried)", k->key, err);
+		return;
+	}
+	if (json_object_get_boolean(path(resp, "succeeded", NULL))) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "value", b64s(c->a->node_name));
+		json_object_object_add(o, "lease", lease_json(c->lease));
+		set_owner(k, o);
+		json_object_put(o);
+		return;
+	}
+	/* lost the race, or the key stood: who holds it (response_range of the failure branch) */
+	kvs = path(json_object_array_get_idx(path(resp, "responses", NULL), 0), "response_range",
+		   "kvs");
+	if (kvs)
+		kv = json_object_array_get_idx(kvs, 0);
+	set_owner(k, kv);
+	if (!kv) {
+		if (k->seen)
+			campaign(c, k, 0); /* deleted in between: try again */
+		return;
+	}
+	/* our name on another lease: a previous run of this node, not yet expired; take it over
+	 * unless it changed since we looked */
+	if (!held(c, k) && !strcmp(k->owner, c->a->node_name) && k->seen)
+		campaign(c, k, num(kv, "mod_revision"));
+}
+
+/* Puts the key with our name on our lease if it is absent (mod_rev 0) or still at mod_rev;
+ * else learns the holder. */
+static void campaign(struct cluster *c, struct claim *k, long long mod_rev)
+{
+	struct json_object *body, *cmp;
+
+	if (k->req || !live(c))
+		return;
+	if (mod_rev)
+		cmp = compare(k->key, "MOD", "mod_revision", lease_json(mod_rev));
+	else
+		cmp = compare(k->key, "CREATE", "create_revision", lease_json(0));
+	body = txn(cmp, op("request_put", k->key, c->a->node_name, c->lease),
+		   op("request_range", k->key, NULL, 0));
+	k->req = etcd_call(c->e, "/v3/kv/txn", body, CALL_MS, on_campaign, k);
+	json_object_put(body);
+}
+
+static void on_resign(void *arg, struct json_object *resp, const char *err)
+{
+	struct claim *k = arg;
+
+	k->req = NULL;
+	if (!resp) {
+		log_warn("cluster: release of %s: %s (retried)", k->key, err);
+		return;
+	}
+	set_owner(k, NULL); /* deleted, or someone else's already */
+}
+
+/* Deletes the key if it still names this node. */
+static void resign(struct cluster *c, struct claim *k)
+{
+	struct json_object *body;
+
+	if (k->req)
+		return;
+	body = txn(compare(k->key, "VALUE", "value", b64s(c->a->node_name)),
+		   op("request_delete_range", k->key, NULL, 0), NULL);
+	k->req = etcd_call(c->e, "/v3/kv/txn", body, CALL_MS, on_resign, k);
+	json_object_put(body);
+}
+
+static void campaign_all(struct cluster *c)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->cl[i]->seen && !held(c, c->cl[i]))
+			campaign(c, c->cl[i], 0);
+}
+
+static void arm_fence(struct cluster *c)
+{
+	uint64_t now = ev_now_ms();
+
+	ev_timer_arm(c->fence, c->live_until_ms > now ? c->live_until_ms - now : 0);
+}
+
+static void watch(struct cluster *c);
+
+/* etcd answers again after an outage: a watch that outlived it may be a dead connection
+ * (no reset came), so it starts afresh; its first message claims every wanted IP again. */
+static void reachable(struct cluster *c)
+{
+	if (!c->unreachable)
+		return;
+	c->unreachable = false;
+	log_info("cluster: etcd %s answers again", etcd_endpoint(c->e));
+	etcd_cancel(c->e, c->watch);
+	c->watch = NULL;
+	watch(c);
+}
+
+static void unreachable(struct cluster *c, const char *what, const char *err)
+{
+	if (!c->unreachable)
+		log_warn("cluster: %s: %s (retried every %u ms)", what, err, c->ttl_s * 1000 / 3);
+	c->unreachable = true;
+}
+
+/* The lease is gone: nothing is held; a new lease is asked for at the next tick. */
+static void lose_lease(struct cluster *c, const char *why)
+{
+	log_warn("cluster: lease %llx %s: answering for none of its IPs", c->lease, why);
+	c->lease = 0;
+	c->fenced = false;
+	ev_timer_stop(c->fence);
+	agent_changed(c->a);
+}
+
+static void on_put_node(void *arg, struct json_object *resp, const char *err)
+{
+	(void)arg;
+	if (!resp)
+		log_warn("cluster: %s: %s", KEY_NODES, err);
+}
+
+static void on_grant(void *arg, struct json_object *resp, const char *err)
+{
+	struct cluster *c = arg;
+	long long id = num(resp, "ID"), ttl = num(resp, "TTL");
+	char key[sizeof(KEY_NODES) + CFG_NAME_MAX];
+	struct json_object *body, *v;
+
+	c->grant = NULL;
+	if (!resp || id <= 0 || ttl <= 0) {
+		unreachable(c, "lease grant", resp ? "no lease in the answer" : err);
+		return;
+	}
+	reachable(c);
+	c->lease = id;
+	c->live_until_ms = c->sent_ms + (uint64_t)ttl * 1000;
+	arm_fence(c);
+	log_info("cluster: node %s joined through %s (lease %llx, TTL %lld s)", c->a->node_name,
+		 etcd_endpoint(c->e), id, ttl);
+	snprintf(key, sizeof(key), KEY_NODES "%s", c->a->node_name);
+	v = json_object_new_object();
+	json_object_object_add(v, "node", json_object_new_string(c->a->node_name));
+	body = kv_req(key, json_object_to_json_string(v), id);
+	json_object_put(v);
+	etcd_call(c->e, "/v3/kv/put", body, CALL_MS, on_put_node, c);
+	json_object_put(body);
+	campaign_all(c);
+}
+
+static void on_keepalive(void *arg, struct json_object *resp, const char *err)
+{
+	struct cluster *c = arg;
+	struct json_object *r = path(resp, "result", NULL);
+	long long ttl = num(r, "TTL");
+
+	c->keepalive = NULL;
+	if (!resp || !r) {
+		unreachable(c, "lease keepalive", resp ? "no result in the answer" : err);
+		return;
+	}
+	reachable(c);
+	if (ttl <= 0) {
+		lose_lease(c, "expired in etcd");
+		return;
+	}
+	c->live_until_ms = c->sent_ms + (uint64_t)ttl * 1000;
+	arm_fence(c);
+	if (c->fenced) {
+		c->fenced = false;
+		log_info("cluster: lease %llx renewed after a lapse: claiming its IPs again",
+			 c->lease);
+		agent_changed(c->a);
+		campaign_all(c);
+	}
+}
+
+static void on_fence(struct ev_timer *t, void *arg)
+{
+	struct cluster *c = arg;
+
+	(void)t;
+	if (!c->lease || live(c))
+		return;
+	c->fenced = true;
+	log_warn("cluster: lease %llx not renewed within its TTL: stopped answering (another node "
+		 "may hold the IPs now)",
+		 c->lease);
+	agent_changed(c->a);
+}
+
+static void on_rewatch(struct ev_timer *t, void *arg)
+{
+	(void)t;
+	watch(arg);
+}
+
+/* Each change under /edgelb/l2/: the holder of a claimed IP; a deleted key is claimed at once
+ * when wanted. The first message (created) is followed by a claim of every wanted IP, which
+ * also tells the holders of those that changed while no watch ran. */
+static void on_watch(void *arg, struct json_object *resp, const char *err)
+{
+	struct cluster *c = arg;
+	struct json_object *r = path(resp, "result", NULL), *evs;
+
+	if (!resp) {
+		c->watch = NULL;
+		unreachable(c, "watch " KEY_L2, err);
+		ev_timer_arm(c->rewatch, REWATCH_MS);
+		return;
+	}
+	if (json_object_get_boolean(path(r, "created", NULL))) {
+		campaign_all(c);
+		return;
+	}
+	evs = path(r, "events", NULL);
+	for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
+		struct json_object *ev = json_object_array_get_idx(evs, i),
+				   *kv = path(ev, "kv", NULL);
+		bool del = !strcmp(json_object_get_string(path(ev, "type", NULL)) ?: "", "DELETE");
+		char key[KEY_MAX];
+		struct claim *k;
+		struct ip ip;
+
+		if (etcd_unb64(kv, "key", key, sizeof(key)) < 0 ||
+		    strncmp(key, KEY_L2, sizeof(KEY_L2) - 1) ||
+		    ip_parse(key + sizeof(KEY_L2) - 1, &ip) < 0 || !(k = find(c, &ip)))
+			continue;
+		set_owner(k, del ? NULL : kv);
+		if (del && k->seen)
+			campaign(c, k, 0);
+	}
+}
+
+static void watch(struct cluster *c)
+{
+	struct json_object *body = json_object_new_object(), *w = json_object_new_object();
+
+	if (c->watch)
+		return;
+	json_object_object_add(w, "key", b64s(KEY_L2));
+	json_object_object_add(w, "range_end", b64s(KEY_L2_END));
+	json_object_object_add(body, "create_request", w);
+	c->watch = etcd_stream(c->e, "/v3/watch", body, on_watch, c);
+	json_object_put(body);
+}
+
+static void tick_ms(struct cluster *c)
+{
+	ev_timer_arm(c->tick, c->ttl_s * 1000 / 3);
+}
+
+/* Every third of the TTL: renew (or ask for) the lease, and retry what failed. */
+static void on_tick(struct ev_timer *t, void *arg)
+{
+	struct cluster *c = arg;
+	struct json_object *body;
+
+	(void)t;
+	tick_ms(c);
+	if (!c->lease) {
+		if (!c->grant) {
+			body = json_object_new_object();
+			json_object_object_add(body, "TTL", json_object_new_int((int)c->ttl_s));
+			c->sent_ms = ev_now_ms();
+			c->grant = etcd_call(c->e, "/v3/lease/grant", body, CALL_MS, on_grant, c);
+			json_object_put(body);
+		}
+		return;
+	}
+	if (!c->keepalive) {
+		body = json_object_new_object();
+		json_object_object_add(body, "ID", lease_json(c->lease));
+		c->sent_ms = ev_now_ms();
+		c->keepalive =
+		    etcd_call(c->e, "/v3/lease/keepalive", body, CALL_MS, on_keepalive, c);
+		json_object_put(body);
+	}
+	for (int i = 0; i < c->n; i++) {
+		struct claim *k = c->cl[i];
+
+		if (open_claim(c, k))
+			campaign(c, k, 0);
+		else if (!k->seen && held(c, k))
+			resign(c, k);
+	}
+}
+
+struct cluster *cluster_new(struct agent *a, const char *endpoints, unsigned ttl_s, char *err,
+			    size_t errlen)
+{
+	struct cluster *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		log_fatal("cluster: out of memory");
+	c->e = etcd_new(a->loop, endpoints, err, errlen);
+	if (!c->e) {
+		free(c);
+		return NULL;
+	}
+	c->a = a;
+	c->ttl_s = ttl_s;
+	hmap_init(&c->idx, 17, 16);
+	c->tick = ev_timer_new(a->loop, on_tick, c);
+	c->fence = ev_timer_new(a->loop, on_fence, c);
+	c->rewatch = ev_timer_new(a->loop, on_rewatch, c);
+	ev_timer_arm(c->tick, 0);
+	watch(c);
+	return c;
+}
+
+void cluster_free(struct cluster *c)
+{
+	if (!c)
+		return;
+	if (c->lease) {
+		struct json_object *body = json_object_new_object();
+
+		json_object_object_add(body, "ID", lease_json(c->lease));
+		if (etcd_call_sync(c->e, "/v3/lease/revoke", body, 1000) == 0)
+			log_info("cluster: lease %llx revoked: other nodes take this node's IPs",
+				 c->lease);
+		json_object_put(body);
+	}
+	etcd_free(c->e);
+	ev_timer_free(c->tick);
+	ev_timer_free(c->fence);
+	ev_timer_free(c->rewatch);
+	for (int i = 0; i < c->n; i++)
+		free(c->cl[i]);
+	free(c->cl);
+	hmap_free(&c->idx);
+	free(c);
+}
+
+void cluster_l2_begin(struct cluster *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->n; i++)
+		c->cl[i]->seen = false;
+}
+
+bool cluster_l2_claim(struct cluster *c, const struct ip *ip)
+{
+	struct claim *k;
+	char s[IP_STRLEN];
+
+	if (!c)
+		return true;
+	k = find(c, ip);
+	if (!k) {
+		if (c->n == c->cap) {
+			c->cap = c->cap ? 2 * c->cap : 16;
+			c->cl = realloc(c->cl, (size_t)c->cap * sizeof(*c->cl));
+			if (!c->cl)
+				log_fatal("cluster: out of memory");
+		}
+		k = calloc(1, sizeof(*k));
+		if (!k)
+			log_fatal("cluster: out of memory");
+		k->c = c;
+		k->ip = *ip;
+		snprintf(k->key, sizeof(k->key), KEY_L2 "%s", ip_str(ip, s));
+		c->cl[c->n] = k;
+		{
+			unsigned char hk[17];
+
+			ip_key(ip, hk);
+			hmap_put(&c->idx, hk, c->n);
+		}
+		c->n++;
+	}
+	if (!k->seen) {
+		k->seen = true;
+		if (open_claim(c, k))
+			campaign(c, k, 0);
+	}
+	return mine(c, k);
+}
+
+void cluster_l2_end(struct cluster *c)
+{
+	int w = 0;
+
+	if (!c)
+		return;
+	for (int i = 0; i < c->n; i++) {
+		struct claim *k = c->cl[i];
+
+		if (!k->seen && held(c, k))
+			resign(c, k);
+		if (k->seen || k->req || held(c, k)) {
+			c->cl[w++] = k;
+			continue;
+		}
+		free(k);
+	}
+	if (w != c->n) {
+		c->n = w;
+		reindex(c);
+	}
+}
+
+void cluster_status_add(const struct cluster *c, struct json_object *o)
+{
+	int held_n = 0, wanted = 0;
+	char id[24];
+
+	if (!c) {
+		json_object_object_add(o, "etcd", json_object_new_string("none"));
+		return;
+	}
+	for (int i = 0; i < c->n; i++) {
+		wanted += c->cl[i]->seen;
+		held_n += c->cl[i]->seen && mine(c, c->cl[i]);
+	}
+	snprintf(id, sizeof(id), "%llx", c->lease);
+	json_object_object_add(o, "etcd", json_object_new_string(etcd_endpoint(c->e)));
+	json_object_object_add(o, "lease", json_object_new_string(c->lease ? id : ""));
+	json_object_object_add(o, "leaseTtlSeconds", json_object_new_int((int)c->ttl_s));
+	json_object_object_add(o, "leaseLive", json_object_new_boolean(live(c)));
+	json_object_object_add(o, "l2IpsHeld", json_object_new_int(held_n));
+	json_object_object_add(o, "l2IpsWanted", json_object_new_int(wanted));
+}

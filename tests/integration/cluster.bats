@@ -1,0 +1,204 @@
+#!/usr/bin/env bats
+# Two nodes of one cluster in layer-2 mode share a real etcd v3 (Debian's etcd-server): one
+# lease per node, one key per service IP (/edgelb/l2/<ip>) naming the node that answers ARP
+# for it. One answer on the wire; failover when the holder dies (lease expiry), leaves
+# (revoke) or loses etcd (it stops answering by itself); the key goes when the IP does.
+#
+#   +-- elb<id>l (LAN) ----------------------------------------------+
+#   |  br0 192.0.2.9/24, etcd serving http://192.0.2.9:2379           |
+#   |  ports lA, lB (xdp_pass), lC                                    |
+#   +----+-----------------------+-----------------------+-----------+
+#        | veth                  | veth                  | veth
+#   +----+---------------+  +----+---------------+  +----+-------------+
+#   | elb<id>a node-a    |  | elb<id>b node-b    |  | elb<id>c client  |
+#   | eN 192.0.2.1/24    |  | eN 192.0.2.3/24    |  | eC 192.0.2.2/24  |
+#   | edgelbd, XDP on eN |  | edgelbd, XDP on eN |  | arping           |
+#   +--------------------+  +--------------------+  +------------------+
+#   VIP 192.0.2.100 (pool p1, service default/web on both nodes); 192.0.2.101 (pool p2)
+
+load lib/agent
+load lib/netns
+load lib/etcd
+
+VIP=192.0.2.100
+VIP2=192.0.2.101
+TTL=4
+
+setup() {
+	LAN=$(elb_ns l)
+	NA=$(elb_ns a)
+	NB=$(elb_ns b)
+	CLIENT=$(elb_ns c)
+	ip -n "$LAN" link add br0 type bridge
+	ip -n "$LAN" link set br0 up
+	ip -n "$LAN" addr add 192.0.2.9/24 dev br0
+	elb_veth "$NA" eN "$LAN" lA
+	elb_veth "$NB" eN "$LAN" lB
+	elb_veth "$CLIENT" eC "$LAN" lC
+	for p in lA lB lC; do
+		ip -n "$LAN" link set "$p" master br0
+	done
+	# the nodes answer ARP with XDP_TX: a program on the receiving veth end takes it in
+	elb_xdp_pass "$LAN" lA
+	elb_xdp_pass "$LAN" lB
+	ip -n "$NA" addr add 192.0.2.1/24 dev eN
+	ip -n "$NB" addr add 192.0.2.3/24 dev eN
+	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
+	MAC_A=$(elb_mac "$NA" eN)
+	MAC_B=$(elb_mac "$NB" eN)
+	elb_etcd "$LAN" 192.0.2.9
+}
+
+teardown() {
+	elb_teardown
+}
+
+# node X NAME NS [edgelbd flags...]: starts NAME's agent in NS with the shared config; its
+# PID, socket and log go to PID_X, SOCK_X and LOG_X.
+node() {
+	local x=$1 name=$2 ns=$3
+	shift 3
+	elb_dirs
+	cat >"$ELB_STATE/../node.yaml" <<-YAML
+	node: {name: $name}
+	switches:
+	  - name: vSwitch1
+	    interfaces: [eN]
+	    compute: true
+	pools:
+	  - name: p1
+	    addresses: [$VIP/32]
+	  - name: p2
+	    addresses: [$VIP2/32]
+	bgpPeers: []
+	services:
+	  - name: default/web
+	    ports: ["tcp/80"]
+	    pool: p1
+	YAML
+	elb_start "$ns" "$ELB_STATE/../node.yaml" --metrics none --etcd-endpoints "$ETCD_URL" \
+		--etcd-lease-ttl "$TTL" "$@"
+	printf -v "PID_$x" %s "$ELB_PID"
+	printf -v "SOCK_$x" %s "$EDGELB_SOCKET"
+	printf -v "LOG_$x" %s "$ELB_LOG"
+}
+
+# on X CLI-ARGS...: the CLI against node X.
+on() {
+	local s="SOCK_$1"
+	shift
+	EDGELB_SOCKET=${!s} elb "$@"
+}
+
+# held X N / live X: node X holds N IPs / has a live lease (for elb_wait).
+held() { [ "$(on "$1" -o json status | jq -r .l2IpsHeld)" = "$2" ]; }
+live() { [ "$(on "$1" -o json status | jq -r .leaseLive)" = true ]; }
+# key_is IP VALUE: etcd's /edgelb/l2/IP holds VALUE ("" absent).
+key_is() { [ "$(etcd_value "/edgelb/l2/$1")" = "$2" ]; }
+
+# macs: the distinct MACs answering three ARP requests for the VIP (3 s at most), sorted.
+macs() {
+	ip netns exec "$CLIENT" arping -c 3 -w 3 -I eC "$VIP" 2>/dev/null |
+		grep -oE 'from ([0-9a-f]{2}:){5}[0-9a-f]{2}' | cut -d' ' -f2 | sort -u | paste -sd' '
+}
+only() { [ "$(macs)" = "$1" ]; }
+
+# kill_node X SIGNAL: stops node X by its PID.
+kill_node() {
+	local p="PID_$1"
+	ELB_PID=${!p}
+	elb_stop "$2"
+}
+
+@test "two nodes: the first holds the VIP in etcd and alone answers ARP; status says so" {
+	node A node-a "$NA"
+	elb_wait 10 held A 1
+	node B node-b "$NB"
+	elb_wait 10 live B
+	run etcd_value "/edgelb/l2/$VIP"
+	[ "$output" = node-a ]
+	run on B -o json status
+	[ "$(jq -r .l2IpsHeld,.l2IpsWanted,.etcd <<<"$output" | paste -sd' ')" = "0 1 $ETCD_URL" ]
+	[ -n "$(jq -r .lease <<<"$output")" ]
+	run macs
+	[ "$output" = "$MAC_A" ]
+	# both nodes are members, each on its own lease
+	run etcdq get --prefix --keys-only /edgelb/nodes/
+	[ "$(grep -c . <<<"$output")" -eq 2 ]
+	run on A status
+	[[ "$output" == *"L2IpsHeld        : 1"* ]]
+}
+
+@test "the holder killed (-9): its lease expires, the other node takes the VIP and alone answers" {
+	node A node-a "$NA"
+	elb_wait 10 held A 1
+	node B node-b "$NB"
+	elb_wait 10 live B
+	kill_node A KILL
+	# the key outlives the process until the lease TTL; then node-b holds it
+	elb_wait $((TTL + 10)) key_is "$VIP" node-b
+	elb_wait 5 held B 1
+	elb_wait 5 only "$MAC_B"
+	run macs
+	[ "$output" = "$MAC_B" ]
+	grep -q "held by this node: answering for it" "$LOG_B"
+}
+
+@test "the holder stopped (TERM): it stops answering and revokes its lease, the other takes over before any TTL" {
+	TTL=30
+	node A node-a "$NA"
+	elb_wait 10 held A 1
+	node B node-b "$NB"
+	elb_wait 10 live B
+	kill_node A TERM
+	grep -q "revoked" "$LOG_A"
+	# well within the 30 s TTL: the revoke, not an expiry, handed it over
+	elb_wait 5 key_is "$VIP" node-b
+	elb_wait 5 only "$MAC_B"
+}
+
+@test "a holder cut off from etcd stops answering when its lease runs out, and answers again when etcd is back" {
+	node A node-a "$NA"
+	elb_wait 10 held A 1
+	kill -STOP "$ETCD_PID"
+	elb_wait $((TTL + 5)) grep -q "not renewed within its TTL: stopped answering" "$LOG_A"
+	run macs
+	[ -z "$output" ]
+	run on A -o json status
+	[ "$(jq -r .leaseLive,.l2IpsHeld <<<"$output" | paste -sd' ')" = "false 0" ]
+	kill -CONT "$ETCD_PID"
+	# etcd keeps leases across a pause (their TTLs restart with the leader), or they expired:
+	# either way node-a holds the VIP again
+	elb_wait 20 held A 1
+	elb_wait 5 only "$MAC_A"
+}
+
+@test "an IP given up (service removed) leaves etcd and the wire; a new one is claimed" {
+	node A node-a "$NA"
+	elb_wait 10 held A 1
+	on A service set default/api --ports tcp/80 --pool p2 >/dev/null
+	elb_wait 5 key_is "$VIP2" node-a
+	elb_wait 5 held A 2
+	elb_wait 5 elb_arp_is "$CLIENT" eC "$VIP2" "$MAC_A"
+	on A service remove default/api >/dev/null
+	elb_wait 5 key_is "$VIP2" ""
+	run elb_arp "$CLIENT" eC "$VIP2"
+	[ "$status" -ne 0 ]
+	run on A -o json status
+	[ "$(jq -r .l2IpsWanted,.l2IpsHeld <<<"$output" | paste -sd' ')" = "1 1" ]
+	[ "$(etcd_value "/edgelb/l2/$VIP")" = node-a ]
+}
+
+@test "bad --etcd-endpoints and --etcd-lease-ttl: one-line errors naming the flag and what is allowed" {
+	elb_dirs
+	run "$ELB_BIN/edgelbd" --etcd-endpoints ftp://192.0.2.9:2379 --state-dir "$ELB_STATE" \
+		--run-dir "$ELB_RUN" --bpffs "$ELB_BPFFS"
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'--etcd-endpoints: "ftp://192.0.2.9:2379": not a list of URLs (allowed: 1-8 of http://HOST:PORT or https://HOST:PORT'* ]]
+	run "$ELB_BIN/edgelbd" --etcd-lease-ttl 1
+	[ "$status" -eq 2 ]
+	[ "$output" = 'edgelbd: --etcd-lease-ttl: "1": out of range (allowed: 2..60 seconds)' ]
+	run "$ELB_BIN/edgelbd" --etcd-endpoints "$ETCD_URL," --etcd-lease-ttl 61
+	[ "$status" -eq 2 ]
+}
