@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "cluster/etcd.h"
+#include "cluster/members.h"
 #include "config/config.h"
 #include "daemon/agent.h"
 #include "lib/ev.h"
@@ -14,12 +15,16 @@
 #include "lib/ip.h"
 #include "lib/log.h"
 
-#define KEY_NODES  "/edgelb/nodes/"
-#define KEY_L2	   "/edgelb/l2/"
-#define KEY_L2_END "/edgelb/l20" /* the prefix's range end: '/' + 1 */
-#define CALL_MS	   2000
-#define REWATCH_MS 1000
-#define KEY_MAX	   (sizeof(KEY_L2) + IP_STRLEN)
+#define KEY_ALL	      "/edgelb/"
+#define KEY_ALL_END   "/edgelb0" /* a prefix's range end: its last byte + 1 */
+#define KEY_NODES     "/edgelb/nodes/"
+#define KEY_NODES_END "/edgelb/nodes0"
+#define KEY_L2	      "/edgelb/l2/"
+#define CALL_MS	      2000
+#define REWATCH_MS    1000
+#define DEFER_MS      1000 /* a free IP waits this long for its preferred node */
+#define KEY_MAX	      (sizeof(KEY_L2) + IP_STRLEN)
+#define EVENT_KEY_MAX (sizeof(KEY_NODES) + CFG_NAME_MAX + IP_STRLEN) /* longer: not ours */
 
 /* One layer-2 IP this node wants or still holds. Freed only at a pass's end with no call in
  * flight (calls point at it). */
@@ -29,7 +34,15 @@ struct claim {
 	char key[KEY_MAX];
 	char owner[CFG_NAME_MAX]; /* the holder etcd last told us of, "" none */
 	long long owner_lease;
-	bool seen; /* claimed in the current pass */
+	bool seen;		       /* claimed in the current pass */
+	bool yield;		       /* held, being handed to its preferred node */
+	bool withdrawn;		       /* not answered since the last pass: may be released */
+	bool probing;		       /* the call in flight only looks */
+	uint64_t free_since_ms;	       /* when we learned no node holds it; 0 unknown */
+	char yielded_to[CFG_NAME_MAX]; /* the node of the last hand-over */
+	uint64_t yielded_to_since;     /* its membership then (members_since) */
+	bool refused;		       /* ... which did not take it: not offered again while it
+					* stays a member */
 	struct etcd_req *req;
 };
 
@@ -44,9 +57,12 @@ struct cluster {
 	bool unreachable;	/* logged once per outage */
 	struct etcd_req *grant, *keepalive, *watch;
 	struct ev_timer *tick, *fence, *rewatch;
+	struct etcd_req *nodes_req;
 	struct claim **cl;
 	int n, cap;
 	struct hmap idx; /* ip_key → index in cl */
+	struct members members;
+	bool members_known; /* read once since the watch started */
 };
 
 static void ip_key(const struct ip *ip, unsigned char k[17])
@@ -89,7 +105,7 @@ static bool held(const struct cluster *c, const struct claim *k)
 
 static bool mine(const struct cluster *c, const struct claim *k)
 {
-	return live(c) && held(c, k);
+	return live(c) && held(c, k) && !k->yield;
 }
 
 static struct json_object *lease_json(long long id)
@@ -149,7 +165,8 @@ static struct json_object *txn(struct json_object *cmp, struct json_object *ok,
 	json_object_array_add(a, cmp);
 	json_object_object_add(o, "compare", a);
 	a = json_object_new_array();
-	json_object_array_add(a, ok);
+	if (ok)
+		json_object_array_add(a, ok);
 	json_object_object_add(o, "success", a);
 	a = json_object_new_array();
 	if (fail)
@@ -188,6 +205,13 @@ static void set_owner(struct claim *k, struct json_object *kv)
 	if (!kv || etcd_unb64(kv, "value", k->owner, sizeof(k->owner)) < 0)
 		k->owner[0] = '\0';
 	k->owner_lease = k->owner[0] ? num(kv, "lease") : 0;
+	k->free_since_ms = k->owner[0] ? 0 : ev_now_ms();
+	if (!held(c, k))
+		k->yield = false;
+	if (k->owner[0] && strcmp(k->owner, c->a->node_name)) {
+		k->yielded_to[0] = '\0'; /* another node holds it: a hand-over worked */
+		k->refused = false;
+	}
 	if (was != mine(c, k)) {
 		char s[IP_STRLEN];
 
@@ -200,10 +224,21 @@ static void set_owner(struct claim *k, struct json_object *kv)
 
 static void campaign(struct cluster *c, struct claim *k, long long mod_rev);
 
-/* Worth a claim: wanted, not held, and free or under this node's name on an older lease. */
+/* This node may take the IP now: wanted, not held, and under its own name on an older lease,
+ * or (the members known) not held by another node and preferring this node, or free for
+ * DEFER_MS (its preferred node did not take it). */
 static bool open_claim(const struct cluster *c, const struct claim *k)
 {
-	return k->seen && !held(c, k) && (!k->owner[0] || !strcmp(k->owner, c->a->node_name));
+	const char *self = c->a->node_name;
+
+	if (!k->seen || held(c, k))
+		return false;
+	if (k->owner[0])
+		return !strcmp(k->owner, self);
+	if (!c->members_known)
+		return false;
+	return !strcmp(members_preferred(&c->members, self, &k->ip), self) ||
+	       (k->free_since_ms && ev_now_ms() - k->free_since_ms >= DEFER_MS);
 }
 
 static void on_campaign(void *arg, struct json_object *resp, const char *err)
@@ -217,6 +252,12 @@ static void on_campaign(void *arg, struct json_object *resp, const char *err)
 		log_warn("cluster: claim of %s: %s (retried)", k->key, err);
 		return;
 	}
+	if (json_object_get_boolean(path(resp, "succeeded", NULL)) && k->probing) {
+		set_owner(k, NULL); /* free: open_claim says when to take it */
+		if (open_claim(c, k))
+			campaign(c, k, 0);
+		return;
+	}
 	if (json_object_get_boolean(path(resp, "succeeded", NULL))) {
 		struct json_object *o = json_object_new_object();
 
@@ -224,6 +265,11 @@ static void on_campaign(void *arg, struct json_object *resp, const char *err)
 		json_object_object_add(o, "lease", lease_json(c->lease));
 		set_owner(k, o);
 		json_object_put(o);
+		if (k->yielded_to[0] && !k->refused) {
+			k->refused = true; /* taken back: its preferred node let it lie */
+			log_info("cluster: %s taken back: %s did not take it", k->key,
+				 k->yielded_to);
+		}
 		return;
 	}
 	/* lost the race, or the key stood: who holds it (response_range of the failure branch) */
@@ -233,7 +279,7 @@ static void on_campaign(void *arg, struct json_object *resp, const char *err)
 		kv = json_object_array_get_idx(kvs, 0);
 	set_owner(k, kv);
 	if (!kv) {
-		if (k->seen)
+		if (open_claim(c, k))
 			campaign(c, k, 0); /* deleted in between: try again */
 		return;
 	}
@@ -243,19 +289,20 @@ static void on_campaign(void *arg, struct json_object *resp, const char *err)
 		campaign(c, k, num(kv, "mod_revision"));
 }
 
-/* Puts the key with our name on our lease if it is absent (mod_rev 0) or still at mod_rev;
- * else learns the holder. */
+/* Puts the key with our name on our lease if it is absent (mod_rev 0) or still at mod_rev and
+ * this node may take it (open_claim); else only learns whether it is free or who holds it. */
 static void campaign(struct cluster *c, struct claim *k, long long mod_rev)
 {
 	struct json_object *body, *cmp;
 
 	if (k->req || !live(c))
 		return;
+	k->probing = !mod_rev && !open_claim(c, k);
 	if (mod_rev)
 		cmp = compare(k->key, "MOD", "mod_revision", lease_json(mod_rev));
 	else
 		cmp = compare(k->key, "CREATE", "create_revision", lease_json(0));
-	body = txn(cmp, op("request_put", k->key, c->a->node_name, c->lease),
+	body = txn(cmp, k->probing ? NULL : op("request_put", k->key, c->a->node_name, c->lease),
 		   op("request_range", k->key, NULL, 0));
 	k->req = etcd_call(c->e, "/v3/kv/txn", body, CALL_MS, on_campaign, k);
 	json_object_put(body);
@@ -286,11 +333,47 @@ static void resign(struct cluster *c, struct claim *k)
 	json_object_put(body);
 }
 
+/* Every wanted IP not held: asked for (the answer names the holder of those held). */
 static void campaign_all(struct cluster *c)
 {
 	for (int i = 0; i < c->n; i++)
 		if (c->cl[i]->seen && !held(c, c->cl[i]))
 			campaign(c, c->cl[i], 0);
+}
+
+/* After the members or time changed: free IPs this node may now take are claimed; held IPs
+ * whose preferred node has been a member for a TTL are handed over (stop answering, then the
+ * key goes at the pass's end), unless that node let it lie once already (it may not want it:
+ * another config, no compute port) and has stayed a member since. */
+static void rebalance(struct cluster *c)
+{
+	const char *self = c->a->node_name;
+	uint64_t now = ev_now_ms();
+
+	for (int i = 0; i < c->n; i++) {
+		struct claim *k = c->cl[i];
+		const char *p;
+		uint64_t since;
+
+		if (open_claim(c, k)) {
+			campaign(c, k, 0);
+			continue;
+		}
+		if (!k->seen || !mine(c, k))
+			continue;
+		p = members_preferred(&c->members, self, &k->ip);
+		since = members_since(&c->members, p);
+		if (!strcmp(p, self) || !since || now - since < c->ttl_s * 1000ULL)
+			continue;
+		if (k->refused && !strcmp(p, k->yielded_to) && since == k->yielded_to_since)
+			continue;
+		k->yield = true;
+		k->refused = false;
+		snprintf(k->yielded_to, sizeof(k->yielded_to), "%s", p);
+		k->yielded_to_since = since;
+		log_info("cluster: %s handed over to %s, the node it prefers", k->key, p);
+		agent_changed(c->a);
+	}
 }
 
 static void arm_fence(struct cluster *c)
@@ -414,9 +497,79 @@ static void on_rewatch(struct ev_timer *t, void *arg)
 	watch(arg);
 }
 
-/* Each change under /edgelb/l2/: the holder of a claimed IP; a deleted key is claimed at once
- * when wanted. The first message (created) is followed by a claim of every wanted IP, which
- * also tells the holders of those that changed while no watch ran. */
+static void member(struct cluster *c, const char *name)
+{
+	if (members_put(&c->members, name, ev_now_ms()) < 0)
+		log_warn("cluster: more than %d nodes: %s not counted for spreading IPs",
+			 MEMBERS_MAX, name);
+}
+
+/* The members as etcd has them now (the range after a watch starts). */
+static void on_nodes(void *arg, struct json_object *resp, const char *err)
+{
+	struct cluster *c = arg;
+	struct json_object *kvs = path(resp, "kvs", NULL);
+	struct members old = c->members;
+
+	c->nodes_req = NULL;
+	if (!resp) {
+		log_warn("cluster: %s: %s", KEY_NODES, err);
+		return;
+	}
+	c->members.n = 0;
+	c->members_known = true;
+	for (size_t i = 0; kvs && i < json_object_array_length(kvs); i++) {
+		char key[sizeof(KEY_NODES) + CFG_NAME_MAX];
+		const char *name = key + sizeof(KEY_NODES) - 1;
+
+		if (etcd_unb64(json_object_array_get_idx(kvs, i), "key", key, sizeof(key)) < 0 ||
+		    strncmp(key, KEY_NODES, sizeof(KEY_NODES) - 1) || !*name)
+			continue;
+		member(c, name);
+		if (members_since(&old, name)) /* known before: its settle time goes on */
+			c->members.m[c->members.n - 1].since_ms = members_since(&old, name);
+	}
+	rebalance(c);
+}
+
+static void read_members(struct cluster *c)
+{
+	struct json_object *body = json_object_new_object();
+
+	json_object_object_add(body, "key", b64s(KEY_NODES));
+	json_object_object_add(body, "range_end", b64s(KEY_NODES_END));
+	json_object_object_add(body, "keys_only", json_object_new_boolean(true));
+	etcd_cancel(c->e, c->nodes_req);
+	c->nodes_req = etcd_call(c->e, "/v3/kv/range", body, CALL_MS, on_nodes, c);
+	json_object_put(body);
+}
+
+/* One change under /edgelb/: a member came or went, or the holder of a claimed IP changed (a
+ * deleted key is claimed when this node may take it). */
+static void on_event(struct cluster *c, struct json_object *ev, const char *key)
+{
+	struct json_object *kv = path(ev, "kv", NULL);
+	bool del = !strcmp(json_object_get_string(path(ev, "type", NULL)) ?: "", "DELETE");
+	struct claim *k;
+	struct ip ip;
+
+	if (!strncmp(key, KEY_NODES, sizeof(KEY_NODES) - 1)) {
+		if (del)
+			members_del(&c->members, key + sizeof(KEY_NODES) - 1);
+		else if (key[sizeof(KEY_NODES) - 1])
+			member(c, key + sizeof(KEY_NODES) - 1);
+		return;
+	}
+	if (strncmp(key, KEY_L2, sizeof(KEY_L2) - 1) ||
+	    ip_parse(key + sizeof(KEY_L2) - 1, &ip) < 0 || !(k = find(c, &ip)))
+		return;
+	set_owner(k, del ? NULL : kv);
+}
+
+/* The watch on /edgelb/. Its first message (created) is followed by a read of the members and
+ * a claim of every wanted IP, which also tells the holders of those that changed while no
+ * watch ran. Members are applied before IPs (a dead node's keys go in one revision), then the
+ * IPs are rebalanced. */
 static void on_watch(void *arg, struct json_object *resp, const char *err)
 {
 	struct cluster *c = arg;
@@ -424,31 +577,28 @@ static void on_watch(void *arg, struct json_object *resp, const char *err)
 
 	if (!resp) {
 		c->watch = NULL;
-		unreachable(c, "watch " KEY_L2, err);
+		unreachable(c, "watch " KEY_ALL, err);
 		ev_timer_arm(c->rewatch, REWATCH_MS);
 		return;
 	}
 	if (json_object_get_boolean(path(r, "created", NULL))) {
+		read_members(c);
 		campaign_all(c);
 		return;
 	}
 	evs = path(r, "events", NULL);
-	for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
-		struct json_object *ev = json_object_array_get_idx(evs, i),
-				   *kv = path(ev, "kv", NULL);
-		bool del = !strcmp(json_object_get_string(path(ev, "type", NULL)) ?: "", "DELETE");
-		char key[KEY_MAX];
-		struct claim *k;
-		struct ip ip;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
+			struct json_object *ev = json_object_array_get_idx(evs, i);
+			char key[EVENT_KEY_MAX];
+			bool key_ok =
+			    etcd_unb64(path(ev, "kv", NULL), "key", key, sizeof(key)) >= 0;
+			bool node = key_ok && !strncmp(key, KEY_NODES, sizeof(KEY_NODES) - 1);
 
-		if (etcd_unb64(kv, "key", key, sizeof(key)) < 0 ||
-		    strncmp(key, KEY_L2, sizeof(KEY_L2) - 1) ||
-		    ip_parse(key + sizeof(KEY_L2) - 1, &ip) < 0 || !(k = find(c, &ip)))
-			continue;
-		set_owner(k, del ? NULL : kv);
-		if (del && k->seen)
-			campaign(c, k, 0);
-	}
+			if ((pass == 0) == node && (node || key_ok))
+				on_event(c, ev, key);
+		}
+	rebalance(c);
 }
 
 static void watch(struct cluster *c)
@@ -457,8 +607,8 @@ static void watch(struct cluster *c)
 
 	if (c->watch)
 		return;
-	json_object_object_add(w, "key", b64s(KEY_L2));
-	json_object_object_add(w, "range_end", b64s(KEY_L2_END));
+	json_object_object_add(w, "key", b64s(KEY_ALL));
+	json_object_object_add(w, "range_end", b64s(KEY_ALL_END));
 	json_object_object_add(body, "create_request", w);
 	c->watch = etcd_stream(c->e, "/v3/watch", body, on_watch, c);
 	json_object_put(body);
@@ -495,14 +645,12 @@ static void on_tick(struct ev_timer *t, void *arg)
 		    etcd_call(c->e, "/v3/lease/keepalive", body, CALL_MS, on_keepalive, c);
 		json_object_put(body);
 	}
-	for (int i = 0; i < c->n; i++) {
-		struct claim *k = c->cl[i];
-
-		if (open_claim(c, k))
-			campaign(c, k, 0);
-		else if (!k->seen && held(c, k))
-			resign(c, k);
-	}
+	for (int i = 0; i < c->n; i++)
+		if (c->cl[i]->withdrawn && held(c, c->cl[i]))
+			resign(c, c->cl[i]); /* a release that failed */
+	if (c->watch && !c->members_known && !c->nodes_req)
+		read_members(c); /* a read that failed */
+	rebalance(c);
 }
 
 struct cluster *cluster_new(struct agent *a, const char *endpoints, unsigned ttl_s, char *err,
@@ -607,7 +755,9 @@ void cluster_l2_end(struct cluster *c)
 	for (int i = 0; i < c->n; i++) {
 		struct claim *k = c->cl[i];
 
-		if (!k->seen && held(c, k))
+		/* this pass stopped answering for it: the key may go */
+		k->withdrawn = !k->seen || k->yield;
+		if (k->withdrawn && held(c, k))
 			resign(c, k);
 		if (k->seen || k->req || held(c, k)) {
 			c->cl[w++] = k;

@@ -189,6 +189,39 @@ kill_node() {
 	[ "$(etcd_value "/edgelb/l2/$VIP")" = node-a ]
 }
 
+@test "IPs spread by rendezvous hashing: node-a hands 192.0.2.101 to node-b once node-b has been a member for a TTL" {
+	# members_preferred (test_members): 192.0.2.100 prefers node-a, 192.0.2.101 node-b
+	node A node-a "$NA"
+	on A service set default/api --ports tcp/80 --pool p2 >/dev/null
+	elb_wait 10 held A 2
+	node B node-b "$NB"
+	on B service set default/api --ports tcp/80 --pool p2 >/dev/null
+	elb_wait $((2 * TTL + 10)) key_is "$VIP2" node-b
+	elb_wait 5 held B 1
+	elb_wait 5 elb_arp_is "$CLIENT" eC "$VIP2" "$MAC_B"
+	run macs
+	[ "$output" = "$MAC_A" ]
+	[ "$(on A -o json status | jq -r .l2IpsHeld)" = 1 ]
+	[ "$(etcd_value "/edgelb/l2/$VIP")" = node-a ]
+	grep -q "/edgelb/l2/$VIP2 handed over to node-b" "$LOG_A"
+	# node-b took 192.0.2.101 when it was free, without a wait: it is its preferred node
+	! grep -q "taken back" "$LOG_A"
+}
+
+@test "an IP handed to a node that does not want it is taken back, and not offered to it again" {
+	node A node-a "$NA"
+	on A service set default/api --ports tcp/80 --pool p2 >/dev/null
+	elb_wait 10 held A 2
+	node B node-b "$NB" # without default/api: it never claims 192.0.2.101
+	elb_wait $((2 * TTL + 10)) grep -q "taken back: node-b did not take it" "$LOG_A"
+	elb_wait 5 held A 2
+	elb_wait 5 elb_arp_is "$CLIENT" eC "$VIP2" "$MAC_A"
+	# two more lease TTLs: no second hand-over to the same member
+	sleep $((2 * TTL))
+	[ "$(grep -c "handed over to node-b" "$LOG_A")" -eq 1 ]
+	[ "$(etcd_value "/edgelb/l2/$VIP2")" = node-a ]
+}
+
 @test "bad --etcd-endpoints and --etcd-lease-ttl: one-line errors naming the flag and what is allowed" {
 	elb_dirs
 	run "$ELB_BIN/edgelbd" --etcd-endpoints ftp://192.0.2.9:2379 --state-dir "$ELB_STATE" \
