@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "cluster/etcd.h"
+#include "cluster/etcd_json.h"
 #include "cluster/members.h"
 #include "config/config.h"
 #include "daemon/agent.h"
@@ -108,109 +109,25 @@ static bool mine(const struct cluster *c, const struct claim *k)
 	return live(c) && held(c, k) && !k->yield;
 }
 
-static struct json_object *lease_json(long long id)
-{
-	char s[24];
-
-	snprintf(s, sizeof(s), "%lld", id);
-	return json_object_new_string(s);
-}
-
-static struct json_object *b64s(const char *s)
-{
-	return etcd_b64(s, strlen(s));
-}
-
-/* {"key": k, "target": T, field: v, "result": "EQUAL"} */
-static struct json_object *compare(const char *key, const char *target, const char *field,
-				   struct json_object *v)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "key", b64s(key));
-	json_object_object_add(o, "target", json_object_new_string(target));
-	json_object_object_add(o, field, v);
-	json_object_object_add(o, "result", json_object_new_string("EQUAL"));
-	return o;
-}
-
-/* {"key": k[, "value": v][, "lease": id]}: a put, a range or a delete */
-static struct json_object *kv_req(const char *key, const char *val, long long lease)
-{
-	struct json_object *r = json_object_new_object();
-
-	json_object_object_add(r, "key", b64s(key));
-	if (val)
-		json_object_object_add(r, "value", b64s(val));
-	if (lease)
-		json_object_object_add(r, "lease", lease_json(lease));
-	return r;
-}
-
-/* {"request_X": kv_req(...)}: one operation of a transaction */
-static struct json_object *op(const char *kind, const char *key, const char *val, long long lease)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, kind, kv_req(key, val, lease));
-	return o;
-}
-
-static struct json_object *txn(struct json_object *cmp, struct json_object *ok,
-			       struct json_object *fail)
-{
-	struct json_object *o = json_object_new_object(), *a;
-
-	a = json_object_new_array();
-	json_object_array_add(a, cmp);
-	json_object_object_add(o, "compare", a);
-	a = json_object_new_array();
-	if (ok)
-		json_object_array_add(a, ok);
-	json_object_object_add(o, "success", a);
-	a = json_object_new_array();
-	if (fail)
-		json_object_array_add(a, fail);
-	json_object_object_add(o, "failure", a);
-	return o;
-}
-
-/* An int64 that etcd's gateway writes as a string; 0 when absent. */
-static long long num(struct json_object *o, const char *field)
-{
-	struct json_object *v;
-
-	return o && json_object_object_get_ex(o, field, &v) ? (long long)json_object_get_int64(v)
-							    : 0;
-}
-
-/* o.a, or o.a.b when b is given; NULL when absent. */
-static struct json_object *path(struct json_object *o, const char *a, const char *b)
-{
-	struct json_object *v = NULL;
-
-	if (!o || !json_object_object_get_ex(o, a, &v))
-		return NULL;
-	if (b && !json_object_object_get_ex(v, b, &v))
-		return NULL;
-	return v;
-}
-
 /* Records the holder a key-value says; schedules a pass when this node's answer changes. */
 static void set_owner(struct claim *k, struct json_object *kv)
 {
 	struct cluster *c = k->c;
-	bool was = mine(c, k);
+	bool was = mine(c, k), was_held = held(c, k);
 
 	if (!kv || etcd_unb64(kv, "value", k->owner, sizeof(k->owner)) < 0)
 		k->owner[0] = '\0';
-	k->owner_lease = k->owner[0] ? num(kv, "lease") : 0;
+	k->owner_lease = k->owner[0] ? etcd_num(kv, "lease") : 0;
 	k->free_since_ms = k->owner[0] ? 0 : ev_now_ms();
 	if (!held(c, k))
 		k->yield = false;
 	if (k->owner[0] && strcmp(k->owner, c->a->node_name)) {
 		k->yielded_to[0] = '\0'; /* another node holds it: a hand-over worked */
 		k->refused = false;
+	} else if (!was_held && held(c, k) && k->yielded_to[0] && !k->refused) {
+		/* ours again (by our answer or the watch, whichever comes first) */
+		k->refused = true;
+		log_info("cluster: %s taken back: %s did not take it", k->key, k->yielded_to);
 	}
 	if (was != mine(c, k)) {
 		char s[IP_STRLEN];
@@ -252,29 +169,24 @@ static void on_campaign(void *arg, struct json_object *resp, const char *err)
 		log_warn("cluster: claim of %s: %s (retried)", k->key, err);
 		return;
 	}
-	if (json_object_get_boolean(path(resp, "succeeded", NULL)) && k->probing) {
+	if (json_object_get_boolean(etcd_get(resp, "succeeded", NULL)) && k->probing) {
 		set_owner(k, NULL); /* free: open_claim says when to take it */
 		if (open_claim(c, k))
 			campaign(c, k, 0);
 		return;
 	}
-	if (json_object_get_boolean(path(resp, "succeeded", NULL))) {
+	if (json_object_get_boolean(etcd_get(resp, "succeeded", NULL))) {
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "value", b64s(c->a->node_name));
-		json_object_object_add(o, "lease", lease_json(c->lease));
+		json_object_object_add(o, "value", etcd_b64s(c->a->node_name));
+		json_object_object_add(o, "lease", etcd_id(c->lease));
 		set_owner(k, o);
 		json_object_put(o);
-		if (k->yielded_to[0] && !k->refused) {
-			k->refused = true; /* taken back: its preferred node let it lie */
-			log_info("cluster: %s taken back: %s did not take it", k->key,
-				 k->yielded_to);
-		}
 		return;
 	}
 	/* lost the race, or the key stood: who holds it (response_range of the failure branch) */
-	kvs = path(json_object_array_get_idx(path(resp, "responses", NULL), 0), "response_range",
-		   "kvs");
+	kvs = etcd_get(json_object_array_get_idx(etcd_get(resp, "responses", NULL), 0),
+		       "response_range", "kvs");
 	if (kvs)
 		kv = json_object_array_get_idx(kvs, 0);
 	set_owner(k, kv);
@@ -286,7 +198,7 @@ static void on_campaign(void *arg, struct json_object *resp, const char *err)
 	/* our name on another lease: a previous run of this node, not yet expired; take it over
 	 * unless it changed since we looked */
 	if (!held(c, k) && !strcmp(k->owner, c->a->node_name) && k->seen)
-		campaign(c, k, num(kv, "mod_revision"));
+		campaign(c, k, etcd_num(kv, "mod_revision"));
 }
 
 /* Puts the key with our name on our lease if it is absent (mod_rev 0) or still at mod_rev and
@@ -299,11 +211,12 @@ static void campaign(struct cluster *c, struct claim *k, long long mod_rev)
 		return;
 	k->probing = !mod_rev && !open_claim(c, k);
 	if (mod_rev)
-		cmp = compare(k->key, "MOD", "mod_revision", lease_json(mod_rev));
+		cmp = etcd_compare(k->key, "MOD", "mod_revision", etcd_id(mod_rev));
 	else
-		cmp = compare(k->key, "CREATE", "create_revision", lease_json(0));
-	body = txn(cmp, k->probing ? NULL : op("request_put", k->key, c->a->node_name, c->lease),
-		   op("request_range", k->key, NULL, 0));
+		cmp = etcd_compare(k->key, "CREATE", "create_revision", etcd_id(0));
+	body = etcd_txn(
+	    cmp, k->probing ? NULL : etcd_op("request_put", k->key, c->a->node_name, c->lease),
+	    etcd_op("request_range", k->key, NULL, 0));
 	k->req = etcd_call(c->e, "/v3/kv/txn", body, CALL_MS, on_campaign, k);
 	json_object_put(body);
 }
@@ -327,8 +240,8 @@ static void resign(struct cluster *c, struct claim *k)
 
 	if (k->req)
 		return;
-	body = txn(compare(k->key, "VALUE", "value", b64s(c->a->node_name)),
-		   op("request_delete_range", k->key, NULL, 0), NULL);
+	body = etcd_txn(etcd_compare(k->key, "VALUE", "value", etcd_b64s(c->a->node_name)),
+			etcd_op("request_delete_range", k->key, NULL, 0), NULL);
 	k->req = etcd_call(c->e, "/v3/kv/txn", body, CALL_MS, on_resign, k);
 	json_object_put(body);
 }
@@ -425,7 +338,7 @@ static void on_put_node(void *arg, struct json_object *resp, const char *err)
 static void on_grant(void *arg, struct json_object *resp, const char *err)
 {
 	struct cluster *c = arg;
-	long long id = num(resp, "ID"), ttl = num(resp, "TTL");
+	long long id = etcd_num(resp, "ID"), ttl = etcd_num(resp, "TTL");
 	char key[sizeof(KEY_NODES) + CFG_NAME_MAX];
 	struct json_object *body, *v;
 
@@ -443,7 +356,7 @@ static void on_grant(void *arg, struct json_object *resp, const char *err)
 	snprintf(key, sizeof(key), KEY_NODES "%s", c->a->node_name);
 	v = json_object_new_object();
 	json_object_object_add(v, "node", json_object_new_string(c->a->node_name));
-	body = kv_req(key, json_object_to_json_string(v), id);
+	body = etcd_kv(key, json_object_to_json_string(v), id);
 	json_object_put(v);
 	etcd_call(c->e, "/v3/kv/put", body, CALL_MS, on_put_node, c);
 	json_object_put(body);
@@ -453,8 +366,8 @@ static void on_grant(void *arg, struct json_object *resp, const char *err)
 static void on_keepalive(void *arg, struct json_object *resp, const char *err)
 {
 	struct cluster *c = arg;
-	struct json_object *r = path(resp, "result", NULL);
-	long long ttl = num(r, "TTL");
+	struct json_object *r = etcd_get(resp, "result", NULL);
+	long long ttl = etcd_num(r, "TTL");
 
 	c->keepalive = NULL;
 	if (!resp || !r) {
@@ -508,7 +421,7 @@ static void member(struct cluster *c, const char *name)
 static void on_nodes(void *arg, struct json_object *resp, const char *err)
 {
 	struct cluster *c = arg;
-	struct json_object *kvs = path(resp, "kvs", NULL);
+	struct json_object *kvs = etcd_get(resp, "kvs", NULL);
 	struct members old = c->members;
 
 	c->nodes_req = NULL;
@@ -536,8 +449,8 @@ static void read_members(struct cluster *c)
 {
 	struct json_object *body = json_object_new_object();
 
-	json_object_object_add(body, "key", b64s(KEY_NODES));
-	json_object_object_add(body, "range_end", b64s(KEY_NODES_END));
+	json_object_object_add(body, "key", etcd_b64s(KEY_NODES));
+	json_object_object_add(body, "range_end", etcd_b64s(KEY_NODES_END));
 	json_object_object_add(body, "keys_only", json_object_new_boolean(true));
 	etcd_cancel(c->e, c->nodes_req);
 	c->nodes_req = etcd_call(c->e, "/v3/kv/range", body, CALL_MS, on_nodes, c);
@@ -548,8 +461,8 @@ static void read_members(struct cluster *c)
  * deleted key is claimed when this node may take it). */
 static void on_event(struct cluster *c, struct json_object *ev, const char *key)
 {
-	struct json_object *kv = path(ev, "kv", NULL);
-	bool del = !strcmp(json_object_get_string(path(ev, "type", NULL)) ?: "", "DELETE");
+	struct json_object *kv = etcd_get(ev, "kv", NULL);
+	bool del = !strcmp(json_object_get_string(etcd_get(ev, "type", NULL)) ?: "", "DELETE");
 	struct claim *k;
 	struct ip ip;
 
@@ -573,7 +486,7 @@ static void on_event(struct cluster *c, struct json_object *ev, const char *key)
 static void on_watch(void *arg, struct json_object *resp, const char *err)
 {
 	struct cluster *c = arg;
-	struct json_object *r = path(resp, "result", NULL), *evs;
+	struct json_object *r = etcd_get(resp, "result", NULL), *evs;
 
 	if (!resp) {
 		c->watch = NULL;
@@ -581,18 +494,18 @@ static void on_watch(void *arg, struct json_object *resp, const char *err)
 		ev_timer_arm(c->rewatch, REWATCH_MS);
 		return;
 	}
-	if (json_object_get_boolean(path(r, "created", NULL))) {
+	if (json_object_get_boolean(etcd_get(r, "created", NULL))) {
 		read_members(c);
 		campaign_all(c);
 		return;
 	}
-	evs = path(r, "events", NULL);
+	evs = etcd_get(r, "events", NULL);
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
 			struct json_object *ev = json_object_array_get_idx(evs, i);
 			char key[EVENT_KEY_MAX];
 			bool key_ok =
-			    etcd_unb64(path(ev, "kv", NULL), "key", key, sizeof(key)) >= 0;
+			    etcd_unb64(etcd_get(ev, "kv", NULL), "key", key, sizeof(key)) >= 0;
 			bool node = key_ok && !strncmp(key, KEY_NODES, sizeof(KEY_NODES) - 1);
 
 			if ((pass == 0) == node && (node || key_ok))
@@ -607,8 +520,8 @@ static void watch(struct cluster *c)
 
 	if (c->watch)
 		return;
-	json_object_object_add(w, "key", b64s(KEY_ALL));
-	json_object_object_add(w, "range_end", b64s(KEY_ALL_END));
+	json_object_object_add(w, "key", etcd_b64s(KEY_ALL));
+	json_object_object_add(w, "range_end", etcd_b64s(KEY_ALL_END));
 	json_object_object_add(body, "create_request", w);
 	c->watch = etcd_stream(c->e, "/v3/watch", body, on_watch, c);
 	json_object_put(body);
@@ -639,7 +552,7 @@ static void on_tick(struct ev_timer *t, void *arg)
 	}
 	if (!c->keepalive) {
 		body = json_object_new_object();
-		json_object_object_add(body, "ID", lease_json(c->lease));
+		json_object_object_add(body, "ID", etcd_id(c->lease));
 		c->sent_ms = ev_now_ms();
 		c->keepalive =
 		    etcd_call(c->e, "/v3/lease/keepalive", body, CALL_MS, on_keepalive, c);
@@ -683,7 +596,7 @@ void cluster_free(struct cluster *c)
 	if (c->lease) {
 		struct json_object *body = json_object_new_object();
 
-		json_object_object_add(body, "ID", lease_json(c->lease));
+		json_object_object_add(body, "ID", etcd_id(c->lease));
 		if (etcd_call_sync(c->e, "/v3/lease/revoke", body, 1000) == 0)
 			log_info("cluster: lease %llx revoked: other nodes take this node's IPs",
 				 c->lease);

@@ -5,11 +5,12 @@
  * Each agent holds one lease (TTL --etcd-lease-ttl seconds, kept alive every third of it) and
  * the key /edgelb/nodes/<node> on it. A layer-2 IP is answered only by the node holding
  * /edgelb/l2/<ip> (value: its node name, on its lease), taken with a create-if-absent
- * transaction, so two nodes never both hold it. Ownership is sticky: a holder keeps the IP
- * until it stops wanting it, stops (the lease is revoked at exit) or dies (the lease expires
- * after its TTL); a watch on /edgelb/l2/ tells the other nodes at once, and one of them takes
- * it. A node that cannot renew its lease stops answering when its last renewal's TTL runs out
- * (by its own clock, counted from when the renewal was sent), before etcd can give the IP away.
+ * transaction, so two nodes never both hold it. A holder keeps the IP until it stops wanting
+ * it, stops (the lease is revoked at exit), dies (the lease expires after its TTL) or hands it
+ * to the member the IP prefers (members.h); a watch on /edgelb/ tells the other nodes at once,
+ * and one of them takes it. A node that cannot renew its lease stops answering when its last
+ * renewal's TTL runs out (by its own clock, counted from when the renewal was sent), before
+ * etcd can give the IP away.
  *
  * Without --etcd-endpoints there is no cluster (c NULL): every wanted IP is this node's. */
 #ifndef EDGELB_CLUSTER_H

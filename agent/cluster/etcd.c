@@ -7,7 +7,6 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
-#include "lib/base64.h"
 #include "lib/ev.h"
 #include "lib/log.h"
 
@@ -145,7 +144,7 @@ static int parse_endpoints(struct etcd *e, const char *list, char *err, size_t e
 			u[--n] = '\0';
 		if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
 			goto bad;
-		if (!strchr(u, ':') || u[strchr(u, ':') - u + 3] == '\0')
+		if (!strstr(u, "://")[3]) /* a host must follow the scheme */
 			goto bad;
 		p += n + (end ? 1 : 0);
 		if (end && !*p)
@@ -448,32 +447,4 @@ static void process(struct etcd *e)
 		if (r)
 			finish(e, r, m->data.result);
 	}
-}
-
-struct json_object *etcd_b64(const void *p, size_t n)
-{
-	char *s = malloc(BASE64_LEN(n));
-	struct json_object *o;
-
-	if (!s)
-		log_fatal("etcd: out of memory");
-	base64_encode(p, n, s);
-	o = json_object_new_string(s);
-	free(s);
-	return o;
-}
-
-int etcd_unb64(struct json_object *o, const char *field, char *out, size_t cap)
-{
-	struct json_object *v;
-	int n;
-
-	if (cap == 0 || !o || !json_object_object_get_ex(o, field, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return -1;
-	n = base64_decode(json_object_get_string(v), (unsigned char *)out, cap - 1);
-	if (n < 0)
-		return -1;
-	out[n] = '\0';
-	return n;
 }

@@ -1,7 +1,7 @@
 /* An asynchronous etcd v3 client on the agent's event loop: JSON over HTTP to etcd's gRPC
  * gateway (POST /v3/kv/txn, /v3/lease/grant, ...), through libcurl's multi interface, so a
  * slow or absent etcd never blocks BGP, BFD or the control socket. Keys and values are bytes
- * in base64 on the wire; callers use the etcd_b64 helpers.
+ * in base64 on the wire; etcd_json.h builds the bodies and reads the answers.
  *
  * Endpoints are tried in order: a call that cannot reach one (connect error or timeout)
  * moves later calls to the next. A unary call answers once; a stream (watch) hands each
@@ -44,11 +44,5 @@ int etcd_call_sync(struct etcd *e, const char *path, struct json_object *body, u
 void etcd_cancel(struct etcd *e, struct etcd_req *r);
 
 const char *etcd_endpoint(const struct etcd *e); /* the one in use */
-
-/* A JSON string holding the base64 of n bytes. */
-struct json_object *etcd_b64(const void *p, size_t n);
-/* The bytes of a base64 JSON string field into out (cap bytes, NUL-terminated): length, or
- * -1 when absent or not base64 or too long. */
-int etcd_unb64(struct json_object *o, const char *field, char *out, size_t cap);
 
 #endif
