@@ -14,8 +14,8 @@ pkgs=(
 	nftables iptables procps psmisc
 	# real BGP peers
 	bird2 frr gobgpd exabgp
-	# a real etcd v3 for the cluster back end
-	etcd-server etcd-client
+	# a real etcd v3 for the cluster back end, and openssl for its test PKI
+	etcd-server etcd-client openssl
 )
 
 missing=()

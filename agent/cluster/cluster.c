@@ -573,7 +573,7 @@ struct cluster *cluster_new(struct agent *a, const char *endpoints, unsigned ttl
 
 	if (!c)
 		log_fatal("cluster: out of memory");
-	c->e = etcd_new(a->loop, endpoints, err, errlen);
+	c->e = etcd_new(a->loop, endpoints, &a->etcd_tls, err, errlen);
 	if (!c->e) {
 		free(c);
 		return NULL;

@@ -1,6 +1,7 @@
 #include "cluster/etcd.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,7 @@ struct etcd {
 	struct ev_timer *timer;
 	char urls[ETCD_MAX_ENDPOINTS][ETCD_URL_MAX];
 	int n_urls, cur;
+	char *cacert, *cert, *key; /* TLS files, or NULL */
 	struct etcd_req *reqs;
 };
 
@@ -169,7 +171,121 @@ int etcd_check_endpoints(const char *endpoints, char *err, size_t errlen)
 	return parse_endpoints(&scratch, endpoints, err, errlen);
 }
 
-struct etcd *etcd_new(struct ev_loop *loop, const char *endpoints, char *err, size_t errlen)
+/* Reads up to PEM_MAX bytes of path into buf (NUL-terminated); -1 with err on failure. */
+#define PEM_MAX (64u << 10)
+static int pem_read(const char *flag, const char *path, char *buf, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: \"%s\": cannot read: %s (allowed: a readable PEM file)",
+			 flag, path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, PEM_MAX - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Whether buf holds a PEM block of the kind: "CERTIFICATE", or an unencrypted private key
+ * ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"); *encrypted tells an encrypted key. */
+static bool pem_has(const char *buf, bool key, bool *encrypted)
+{
+	for (const char *b = strstr(buf, "-----BEGIN "); b; b = strstr(b + 1, "-----BEGIN ")) {
+		const char *label = b + 11, *end = strstr(label, "-----");
+		size_t n = end ? (size_t)(end - label) : 0;
+
+		if (!key && n == 11 && !memcmp(label, "CERTIFICATE", 11))
+			return true;
+		if (key && n == 21 && !memcmp(label, "ENCRYPTED PRIVATE KEY", 21))
+			*encrypted = true;
+		else if (key && n >= 11 && !memcmp(label + n - 11, "PRIVATE KEY", 11))
+			return true;
+	}
+	return false;
+}
+
+/* One TLS file: readable and holding a PEM block of its kind. */
+static int check_pem(const char *flag, const char *path, bool key, char *err, size_t errlen)
+{
+	static char buf[PEM_MAX];
+	bool encrypted = false;
+
+	if (pem_read(flag, path, buf, err, errlen) < 0)
+		return -1;
+	if (pem_has(buf, key, &encrypted))
+		return 0;
+	if (encrypted)
+		snprintf(err, errlen,
+			 "%s: \"%s\": an encrypted private key (allowed: an unencrypted PEM key)",
+			 flag, path);
+	else
+		snprintf(
+		    err, errlen,
+		    "%s: \"%s\": not a PEM %s (allowed: a file with a -----BEGIN %s----- block)",
+		    flag, path, key ? "private key" : "certificate",
+		    key ? "PRIVATE KEY" : "CERTIFICATE");
+	return -1;
+}
+
+int etcd_check_tls(const char *endpoints, const struct etcd_tls *tls, char *err, size_t errlen)
+{
+	const char *flag = tls->cacert ? "--etcd-cacert" : tls->cert ? "--etcd-cert" : "--etcd-key";
+	const char *p, *next;
+
+	if (!tls->cacert && !tls->cert && !tls->key)
+		return 0;
+	if (!tls->cert != !tls->key) {
+		snprintf(
+		    err, errlen,
+		    "%s: given alone (allowed: --etcd-cert and --etcd-key together, or neither)",
+		    tls->cert ? "--etcd-cert" : "--etcd-key");
+		return -1;
+	}
+	if (!endpoints) {
+		snprintf(err, errlen,
+			 "%s: no --etcd-endpoints to use it with (allowed: with "
+			 "https:// endpoints)",
+			 flag);
+		return -1;
+	}
+	for (p = endpoints; p; p = next) {
+		size_t n = strcspn(p, ",");
+
+		next = p[n] ? p + n + 1 : NULL;
+		if (strncmp(p, "https://", 8)) {
+			snprintf(err, errlen,
+				 "%s: \"%.*s\" is not https:// (allowed: https:// endpoints only, "
+				 "when TLS files are given)",
+				 flag, (int)n, p);
+			return -1;
+		}
+	}
+	if (tls->cacert && check_pem("--etcd-cacert", tls->cacert, false, err, errlen) < 0)
+		return -1;
+	if (tls->cert && check_pem("--etcd-cert", tls->cert, false, err, errlen) < 0)
+		return -1;
+	if (tls->key && check_pem("--etcd-key", tls->key, true, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		log_fatal("etcd: out of memory");
+	return d;
+}
+
+struct etcd *etcd_new(struct ev_loop *loop, const char *endpoints, const struct etcd_tls *tls,
+		      char *err, size_t errlen)
 {
 	static bool curl_ready;
 	struct etcd *e = calloc(1, sizeof(*e));
@@ -183,6 +299,11 @@ struct etcd *etcd_new(struct ev_loop *loop, const char *endpoints, char *err, si
 	if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		log_fatal("etcd: libcurl does not initialise");
 	curl_ready = true;
+	if (tls) {
+		e->cacert = dup_or_null(tls->cacert);
+		e->cert = dup_or_null(tls->cert);
+		e->key = dup_or_null(tls->key);
+	}
 	e->loop = loop;
 	e->multi = curl_multi_init();
 	if (!e->multi)
@@ -217,6 +338,9 @@ void etcd_free(struct etcd *e)
 		req_free(e, e->reqs);
 	curl_multi_cleanup(e->multi);
 	ev_timer_free(e->timer);
+	free(e->cacert);
+	free(e->cert);
+	free(e->key);
 	free(e);
 }
 
@@ -254,6 +378,12 @@ static CURL *easy(struct etcd *e, const char *path, struct json_object *body,
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never through an http_proxy of the env */
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)ETCD_CONNECT_MS);
+	if (e->cacert)
+		curl_easy_setopt(h, CURLOPT_CAINFO, e->cacert);
+	if (e->cert) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, e->cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, e->key);
+	}
 	return h;
 }
 

@@ -22,11 +22,23 @@ struct etcd_req;
  * status with etcd's message, or "stream ended"). */
 typedef void (*etcd_fn)(void *arg, struct json_object *resp, const char *err);
 
-/* endpoints: "http://HOST:PORT[,http://HOST:PORT...]" (https:// works too: libcurl). Returns
- * NULL with a one-line err when the list is malformed. */
-struct etcd *etcd_new(struct ev_loop *loop, const char *endpoints, char *err, size_t errlen);
+/* TLS for https:// endpoints, as etcdctl's --cacert, --cert and --key: PEM files. cacert NULL:
+ * the system's trusted CAs; cert and key NULL: no client certificate. The server's name or IP
+ * must match its certificate. */
+struct etcd_tls {
+	const char *cacert, *cert, *key;
+};
+
+/* endpoints: "http://HOST:PORT[,https://HOST:PORT...]". tls: NULL or its files (checked by
+ * etcd_check_tls). Returns NULL with a one-line err when the list is malformed. */
+struct etcd *etcd_new(struct ev_loop *loop, const char *endpoints, const struct etcd_tls *tls,
+		      char *err, size_t errlen);
 /* The same check alone: 0, or -1 with the one-line err. */
 int etcd_check_endpoints(const char *endpoints, char *err, size_t errlen);
+/* The TLS files against the endpoints (NULL: none): each readable PEM of its kind, cert and key
+ * together, every endpoint https:// once any is given. 0, or -1 with a one-line err naming the
+ * flag (--etcd-cacert, --etcd-cert, --etcd-key) and what is allowed. */
+int etcd_check_tls(const char *endpoints, const struct etcd_tls *tls, char *err, size_t errlen);
 /* Cancels every call in flight without calling back. */
 void etcd_free(struct etcd *e);
 

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster/etcd.h"
+
 struct ev_loop;
 struct ev_timer;
 struct cfg;
@@ -34,6 +36,7 @@ struct agent {
 	uint16_t bgp_port;	  /* listen port; 179 by default */
 	const char *etcd_endpoints; /* NULL: no cluster */
 	unsigned etcd_lease_ttl;    /* seconds */
+	struct etcd_tls etcd_tls;   /* files for https:// endpoints; NULLs: none */
 	bool cleanup_on_exit;
 	uint64_t started_ms;
 	uint64_t reloads;

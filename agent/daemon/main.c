@@ -33,6 +33,7 @@ static void usage(FILE *f)
 		"usage: edgelbd [--config FILE] [--state-dir DIR] [--run-dir DIR] [--bpffs DIR]\n"
 		"               [--node-name NAME] [--metrics ADDR:PORT|none] [--bgp-port PORT]\n"
 		"               [--etcd-endpoints URL[,URL...]] [--etcd-lease-ttl SECONDS]\n"
+		"               [--etcd-cacert FILE] [--etcd-cert FILE --etcd-key FILE]\n"
 		"               [--log-level debug|info|warn|error] [--cleanup-on-exit]\n"
 		"       edgelbd --check-config FILE\n"
 		"       edgelbd --version\n"
@@ -139,6 +140,9 @@ int main(int argc, char **argv)
 		{"bgp-port", required_argument, NULL, 'p'},
 		{"etcd-endpoints", required_argument, NULL, 'e'},
 		{"etcd-lease-ttl", required_argument, NULL, 't'},
+		{"etcd-cacert", required_argument, NULL, 'A'},
+		{"etcd-cert", required_argument, NULL, 'T'},
+		{"etcd-key", required_argument, NULL, 'K'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"check-config", required_argument, NULL, 'k'},
 		{"cleanup-on-exit", no_argument, NULL, 'C'},
@@ -217,6 +221,15 @@ int main(int argc, char **argv)
 			}
 			a.etcd_lease_ttl = (unsigned)port;
 			break;
+		case 'A':
+			a.etcd_tls.cacert = optarg;
+			break;
+		case 'T':
+			a.etcd_tls.cert = optarg;
+			break;
+		case 'K':
+			a.etcd_tls.key = optarg;
+			break;
 		case 'l':
 			if (log_parse_level(optarg, &lvl) < 0) {
 				fprintf(stderr, "edgelbd: --log-level: \"%s\": unknown (allowed: debug, info, warn, error)\n", optarg);
@@ -239,6 +252,10 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (etcd_check_tls(a.etcd_endpoints, &a.etcd_tls, err, sizeof(err)) < 0) {
+		fprintf(stderr, "edgelbd: %s\n", err);
+		return 2;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "edgelbd: unexpected argument \"%s\"\n", argv[optind]);
