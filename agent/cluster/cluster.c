@@ -27,6 +27,10 @@
 #define KEY_MAX	      (sizeof(KEY_L2) + IP_STRLEN)
 #define EVENT_KEY_MAX (sizeof(KEY_NODES) + CFG_NAME_MAX + IP_STRLEN) /* longer: not ours */
 
+/* edgelb_l2_failover_duration_seconds: an etcd round trip at the low end; DEFER_MS, claims
+ * retried every third of a TTL and etcd outages above */
+static const double failover_le[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
 /* One layer-2 IP this node wants or still holds. Freed only at a pass's end with no call in
  * flight (calls point at it). */
 struct claim {
@@ -44,6 +48,8 @@ struct claim {
 	uint64_t yielded_to_since;     /* its membership then (members_since) */
 	bool refused;		       /* ... which did not take it: not offered again while it
 					* stays a member */
+	uint64_t other_freed_ns;       /* when the watch saw another node's key deleted; 0 none
+					* (observed, then cleared, at the first answer since) */
 	struct etcd_req *req;
 };
 
@@ -64,6 +70,8 @@ struct cluster {
 	struct hmap idx; /* ip_key → index in cl */
 	struct members members;
 	bool members_known; /* read once since the watch started */
+	struct histogram failover;
+	unsigned long long n_taken, n_handed_over, n_taken_back, n_fenced; /* cluster_stats */
 };
 
 static void ip_key(const struct ip *ip, unsigned char k[17])
@@ -109,6 +117,16 @@ static bool mine(const struct cluster *c, const struct claim *k)
 	return live(c) && held(c, k) && !k->yield;
 }
 
+/* The wanted IPs this node answers for while its lease is live. */
+static int answered(const struct cluster *c)
+{
+	int n = 0;
+
+	for (int i = 0; i < c->n; i++)
+		n += c->cl[i]->seen && held(c, c->cl[i]) && !c->cl[i]->yield;
+	return n;
+}
+
 /* Records the holder a key-value says; schedules a pass when this node's answer changes. */
 static void set_owner(struct claim *k, struct json_object *kv)
 {
@@ -124,9 +142,11 @@ static void set_owner(struct claim *k, struct json_object *kv)
 	if (k->owner[0] && strcmp(k->owner, c->a->node_name)) {
 		k->yielded_to[0] = '\0'; /* another node holds it: a hand-over worked */
 		k->refused = false;
+		k->other_freed_ns = 0;
 	} else if (!was_held && held(c, k) && k->yielded_to[0] && !k->refused) {
 		/* ours again (by our answer or the watch, whichever comes first) */
 		k->refused = true;
+		c->n_taken_back++;
 		log_info("cluster: %s taken back: %s did not take it", k->key, k->yielded_to);
 	}
 	if (was != mine(c, k)) {
@@ -284,6 +304,7 @@ static void rebalance(struct cluster *c)
 		k->refused = false;
 		snprintf(k->yielded_to, sizeof(k->yielded_to), "%s", p);
 		k->yielded_to_since = since;
+		c->n_handed_over++;
 		log_info("cluster: %s handed over to %s, the node it prefers", k->key, p);
 		agent_changed(c->a);
 	}
@@ -322,6 +343,8 @@ static void unreachable(struct cluster *c, const char *what, const char *err)
 static void lose_lease(struct cluster *c, const char *why)
 {
 	log_warn("cluster: lease %llx %s: answering for none of its IPs", c->lease, why);
+	if (!c->fenced)
+		c->n_fenced += (unsigned long long)answered(c);
 	c->lease = 0;
 	c->fenced = false;
 	ev_timer_stop(c->fence);
@@ -398,6 +421,7 @@ static void on_fence(struct ev_timer *t, void *arg)
 	if (!c->lease || live(c))
 		return;
 	c->fenced = true;
+	c->n_fenced += (unsigned long long)answered(c);
 	log_warn("cluster: lease %llx not renewed within its TTL: stopped answering (another node "
 		 "may hold the IPs now)",
 		 c->lease);
@@ -476,6 +500,9 @@ static void on_event(struct cluster *c, struct json_object *ev, const char *key)
 	if (strncmp(key, KEY_L2, sizeof(KEY_L2) - 1) ||
 	    ip_parse(key + sizeof(KEY_L2) - 1, &ip) < 0 || !(k = find(c, &ip)))
 		return;
+	/* expired, revoked or handed over (a DELETE carries no value: the holder is k->owner) */
+	if (del && k->owner[0] && strcmp(k->owner, c->a->node_name))
+		k->other_freed_ns = ev_now_ns();
 	set_owner(k, del ? NULL : kv);
 }
 
@@ -581,6 +608,7 @@ struct cluster *cluster_new(struct agent *a, const char *endpoints, unsigned ttl
 	c->a = a;
 	c->ttl_s = ttl_s;
 	hmap_init(&c->idx, 17, 16);
+	histogram_init(&c->failover, failover_le, sizeof(failover_le) / sizeof(failover_le[0]));
 	c->tick = ev_timer_new(a->loop, on_tick, c);
 	c->fence = ev_timer_new(a->loop, on_fence, c);
 	c->rewatch = ev_timer_new(a->loop, on_rewatch, c);
@@ -656,7 +684,16 @@ bool cluster_l2_claim(struct cluster *c, const struct ip *ip)
 		if (open_claim(c, k))
 			campaign(c, k, 0);
 	}
-	return mine(c, k);
+	if (!mine(c, k))
+		return false;
+	/* this pass answers: a take from another node completes (in ns: it can take less than a
+	 * millisecond) */
+	if (k->other_freed_ns) {
+		histogram_observe(&c->failover, (double)(ev_now_ns() - k->other_freed_ns) / 1e9);
+		c->n_taken++;
+		k->other_freed_ns = 0;
+	}
+	return true;
 }
 
 void cluster_l2_end(struct cluster *c)
@@ -672,6 +709,8 @@ void cluster_l2_end(struct cluster *c)
 		k->withdrawn = !k->seen || k->yield;
 		if (k->withdrawn && held(c, k))
 			resign(c, k);
+		if (!k->seen)
+			k->other_freed_ns = 0; /* not wanted now: a later take is no failover */
 		if (k->seen || k->req || held(c, k)) {
 			c->cl[w++] = k;
 			continue;
@@ -686,17 +725,16 @@ void cluster_l2_end(struct cluster *c)
 
 void cluster_status_add(const struct cluster *c, struct json_object *o)
 {
-	int held_n = 0, wanted = 0;
+	int held_n, wanted = 0;
 	char id[24];
 
 	if (!c) {
 		json_object_object_add(o, "etcd", json_object_new_string("none"));
 		return;
 	}
-	for (int i = 0; i < c->n; i++) {
+	for (int i = 0; i < c->n; i++)
 		wanted += c->cl[i]->seen;
-		held_n += c->cl[i]->seen && mine(c, c->cl[i]);
-	}
+	held_n = live(c) ? answered(c) : 0;
 	snprintf(id, sizeof(id), "%llx", c->lease);
 	json_object_object_add(o, "etcd", json_object_new_string(etcd_endpoint(c->e)));
 	json_object_object_add(o, "lease", json_object_new_string(c->lease ? id : ""));
@@ -704,4 +742,16 @@ void cluster_status_add(const struct cluster *c, struct json_object *o)
 	json_object_object_add(o, "leaseLive", json_object_new_boolean(live(c)));
 	json_object_object_add(o, "l2IpsHeld", json_object_new_int(held_n));
 	json_object_object_add(o, "l2IpsWanted", json_object_new_int(wanted));
+}
+
+void cluster_stats(const struct cluster *c, struct cluster_stats *out)
+{
+	out->lease_live = live(c);
+	out->members = c->members.n;
+	out->l2_ips_held = out->lease_live ? answered(c) : 0;
+	out->failover = c->failover;
+	out->taken = c->n_taken;
+	out->handed_over = c->n_handed_over;
+	out->taken_back = c->n_taken_back;
+	out->fenced = c->n_fenced;
 }

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/histogram.h"
+
 struct agent;
 struct ip;
 struct cluster;
@@ -46,5 +48,22 @@ void cluster_l2_end(struct cluster *c);
 /* For `edgelb status`: adds etcd (the endpoint in use, "none" without a cluster), lease (hex),
  * leaseTtlSeconds, leaseLive, l2IpsHeld and l2IpsWanted to o. */
 void cluster_status_add(const struct cluster *c, struct json_object *o);
+
+/* For /metrics (cluster/metrics.c): counts since the agent started. */
+struct cluster_stats {
+	bool lease_live;
+	int members;	 /* keys under /edgelb/nodes/ as the watch last told (this node's too) */
+	int l2_ips_held; /* wanted IPs this node answers for */
+	/* Seconds from the watch seeing another node's /edgelb/l2/<ip> deleted to the first pass
+	 * that answers for ip after this node's transaction took the key. */
+	struct histogram failover;
+	unsigned long long taken;	/* IPs answered for after another node held them */
+	unsigned long long handed_over; /* IPs handed to their preferred node */
+	unsigned long long taken_back;	/* IPs handed over, let lie and taken back */
+	unsigned long long fenced;	/* IPs no longer answered: the lease not renewed in time
+					 * (fence) or found expired in etcd */
+};
+
+void cluster_stats(const struct cluster *c, struct cluster_stats *out);
 
 #endif

@@ -3,6 +3,7 @@
  * Owns the HTTP endpoint and the core/process metrics; modules own their collectors. */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "daemon/agent.h"
 #include "lib/ev.h"
+#include "lib/histogram.h"
 #include "lib/ip.h"
 #include "lib/log.h"
 #include "metrics/metrics.h"
@@ -27,8 +29,8 @@ struct metrics {
 };
 
 typedef void (*collector_fn)(struct mbuf *o, struct agent *a);
-static const collector_fn collectors[] = {core_metrics, alloc_metrics, l2_metrics, bgp_metrics,
-					  dp_metrics};
+static const collector_fn collectors[] = {core_metrics, alloc_metrics, l2_metrics,
+					  bgp_metrics,	dp_metrics,    cluster_metrics};
 
 void mbuf_printf(struct mbuf *o, const char *fmt, ...)
 {
@@ -86,6 +88,23 @@ void metrics_label(char *buf, size_t len, const char *key, const char *val)
 	if (l + 1 < len)
 		buf[l++] = '"';
 	buf[l] = '\0';
+}
+
+void metrics_histogram(struct mbuf *o, const char *name, const char *help,
+		       const struct histogram *h)
+{
+	metrics_family(o, name, "histogram", help);
+	for (int i = 0; i <= h->n; i++) {
+		char le[32];
+
+		if (i < h->n)
+			snprintf(le, sizeof(le), "%g", h->le[i]);
+		else
+			snprintf(le, sizeof(le), "+Inf");
+		mbuf_printf(o, "%s_bucket{le=\"%s\"} %" PRIu64 "\n", name, le,
+			    histogram_cumulative(h, i));
+	}
+	mbuf_printf(o, "%s_sum %.17g\n%s_count %" PRIu64 "\n", name, h->sum, name, h->count);
 }
 
 /* Process metrics from /proc/self, with the standard Prometheus names. */

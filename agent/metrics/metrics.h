@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 struct agent;
+struct histogram;
 struct metrics;
 
 struct mbuf {
@@ -30,6 +31,10 @@ void metrics_family(struct mbuf *o, const char *name, const char *type, const ch
 void metrics_sample(struct mbuf *o, const char *name, const char *labels, double v);
 /* Appends key="escaped value" (with a leading comma when buf is not empty). */
 void metrics_label(char *buf, size_t len, const char *key, const char *val);
+/* A histogram family without labels: name_bucket{le=...} (cumulative, le as %g, then "+Inf"),
+ * name_sum and name_count. */
+void metrics_histogram(struct mbuf *o, const char *name, const char *help,
+		       const struct histogram *h);
 
 /* Collectors, one per module. */
 void core_metrics(struct mbuf *o, struct agent *a);
@@ -37,5 +42,6 @@ void alloc_metrics(struct mbuf *o, struct agent *a);
 void l2_metrics(struct mbuf *o, struct agent *a);
 void bgp_metrics(struct mbuf *o, struct agent *a);
 void dp_metrics(struct mbuf *o, struct agent *a);
+void cluster_metrics(struct mbuf *o, struct agent *a);
 
 #endif

@@ -103,6 +103,15 @@ macs() {
 }
 only() { [ "$(macs)" = "$1" ]; }
 
+# metric X SAMPLE: the value of SAMPLE (name{labels} as printed) on node X's /metrics, which
+# node X serves when started with --metrics 127.0.0.1:7472 (each node has its own namespace).
+metric() {
+	local ns="N$1"
+	ip netns exec "${!ns}" curl -s --max-time 2 http://127.0.0.1:7472/metrics |
+		awk -v s="$2" '$1 == s { print $2 }'
+}
+metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }
+
 # kill_node X SIGNAL: stops node X by its PID.
 kill_node() {
 	local p="PID_$1"
@@ -144,6 +153,35 @@ kill_node() {
 	grep -q "held by this node: answering for it" "$LOG_B"
 }
 
+@test "failover metrics: node-b, answering after node-a was killed (-9), exports how long it took" {
+	node A node-a "$NA"
+	elb_wait 10 held A 1
+	node B node-b "$NB" --metrics 127.0.0.1:7472
+	elb_wait 10 live B
+	elb_wait 5 metric_is B edgelb_cluster_members 2
+	[ "$(metric B edgelb_l2_failover_duration_seconds_count)" = 0 ]
+	[ "$(metric B edgelb_cluster_l2_ips_held)" = 0 ]
+	kill_node A KILL
+	elb_wait $((TTL + 10)) held B 1
+	elb_wait 5 metric_is B edgelb_l2_failover_duration_seconds_count 1
+	run metric B 'edgelb_l2_failover_duration_seconds_bucket{le="+Inf"}'
+	[ "$output" = 1 ]
+	# node-a's expired lease deletes /edgelb/nodes/node-a and /edgelb/l2/VIP in one revision;
+	# node-b applies the member change first, so it is the VIP's only, hence preferred, member
+	# and claims it at once (no DEFER_MS wait of 1 s): the duration is one etcd transaction and
+	# one layer-2 pass (1-2 ms here), not the lease TTL node-a's death took to show
+	run metric B edgelb_l2_failover_duration_seconds_sum
+	echo "failover took $output s"
+	awk -v s="$output" 'BEGIN { exit !(s > 0 && s < 1) }'
+	run metric B 'edgelb_l2_failover_duration_seconds_bucket{le="1"}'
+	[ "$output" = 1 ]
+	[ "$(metric B 'edgelb_cluster_l2_transfers_total{event="taken"}')" = 1 ]
+	[ "$(metric B 'edgelb_cluster_l2_transfers_total{event="fenced"}')" = 0 ]
+	[ "$(metric B edgelb_cluster_lease_live)" = 1 ]
+	[ "$(metric B edgelb_cluster_members)" = 1 ]
+	[ "$(metric B edgelb_cluster_l2_ips_held)" = 1 ]
+}
+
 @test "the holder stopped (TERM): it stops answering and revokes its lease, the other takes over before any TTL" {
 	TTL=30
 	node A node-a "$NA"
@@ -158,7 +196,7 @@ kill_node() {
 }
 
 @test "a holder cut off from etcd stops answering when its lease runs out, and answers again when etcd is back" {
-	node A node-a "$NA"
+	node A node-a "$NA" --metrics 127.0.0.1:7472
 	elb_wait 10 held A 1
 	kill -STOP "$ETCD_PID"
 	elb_wait $((TTL + 5)) grep -q "not renewed within its TTL: stopped answering" "$LOG_A"
@@ -166,11 +204,16 @@ kill_node() {
 	[ -z "$output" ]
 	run on A -o json status
 	[ "$(jq -r .leaseLive,.l2IpsHeld <<<"$output" | paste -sd' ')" = "false 0" ]
+	[ "$(metric A 'edgelb_cluster_l2_transfers_total{event="fenced"}')" = 1 ]
+	[ "$(metric A edgelb_cluster_lease_live)" = 0 ]
 	kill -CONT "$ETCD_PID"
 	# etcd keeps leases across a pause (their TTLs restart with the leader), or they expired:
 	# either way node-a holds the VIP again
 	elb_wait 20 held A 1
 	elb_wait 5 only "$MAC_A"
+	# its own IP again, not a failover from another node
+	[ "$(metric A edgelb_l2_failover_duration_seconds_count)" = 0 ]
+	[ "$(metric A 'edgelb_cluster_l2_transfers_total{event="fenced"}')" = 1 ]
 }
 
 @test "an IP given up (service removed) leaves etcd and the wire; a new one is claimed" {
@@ -191,10 +234,10 @@ kill_node() {
 
 @test "IPs spread by rendezvous hashing: node-a hands 192.0.2.101 to node-b once node-b has been a member for a TTL" {
 	# members_preferred (test_members): 192.0.2.100 prefers node-a, 192.0.2.101 node-b
-	node A node-a "$NA"
+	node A node-a "$NA" --metrics 127.0.0.1:7472
 	on A service set default/api --ports tcp/80 --pool p2 >/dev/null
 	elb_wait 10 held A 2
-	node B node-b "$NB"
+	node B node-b "$NB" --metrics 127.0.0.1:7472
 	on B service set default/api --ports tcp/80 --pool p2 >/dev/null
 	elb_wait $((2 * TTL + 10)) key_is "$VIP2" node-b
 	elb_wait 5 held B 1
@@ -204,12 +247,16 @@ kill_node() {
 	[ "$(on A -o json status | jq -r .l2IpsHeld)" = 1 ]
 	[ "$(etcd_value "/edgelb/l2/$VIP")" = node-a ]
 	grep -q "/edgelb/l2/$VIP2 handed over to node-b" "$LOG_A"
+	[ "$(metric A 'edgelb_cluster_l2_transfers_total{event="handed_over"}')" = 1 ]
+	[ "$(metric A 'edgelb_cluster_l2_transfers_total{event="taken_back"}')" = 0 ]
+	[ "$(metric B 'edgelb_cluster_l2_transfers_total{event="taken"}')" = 1 ]
+	[ "$(metric B edgelb_l2_failover_duration_seconds_count)" = 1 ]
 	# node-b took 192.0.2.101 when it was free, without a wait: it is its preferred node
 	! grep -q "taken back" "$LOG_A"
 }
 
 @test "an IP handed to a node that does not want it is taken back, and not offered to it again" {
-	node A node-a "$NA"
+	node A node-a "$NA" --metrics 127.0.0.1:7472
 	on A service set default/api --ports tcp/80 --pool p2 >/dev/null
 	elb_wait 10 held A 2
 	node B node-b "$NB" # without default/api: it never claims 192.0.2.101
@@ -220,6 +267,10 @@ kill_node() {
 	sleep $((2 * TTL))
 	[ "$(grep -c "handed over to node-b" "$LOG_A")" -eq 1 ]
 	[ "$(etcd_value "/edgelb/l2/$VIP2")" = node-a ]
+	[ "$(metric A 'edgelb_cluster_l2_transfers_total{event="handed_over"}')" = 1 ]
+	[ "$(metric A 'edgelb_cluster_l2_transfers_total{event="taken_back"}')" = 1 ]
+	# its own key, deleted by its own hand-over: no failover from another node
+	[ "$(metric A edgelb_l2_failover_duration_seconds_count)" = 0 ]
 }
 
 @test "bad --etcd-endpoints and --etcd-lease-ttl: one-line errors naming the flag and what is allowed" {

@@ -1,11 +1,15 @@
-/* agent/lib: addresses (parse, prefix, arithmetic), base64, the bounded reader/writer and the
- * event loop's timers. Table-driven where it fits. */
+/* agent/lib: addresses (parse, prefix, arithmetic), base64, the bounded reader/writer, the
+ * event loop's timers and the histogram (with its Prometheus text from metrics_histogram).
+ * Table-driven where it fits. */
+#include <math.h>
 #include <string.h>
 
 #include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/ev.h"
+#include "lib/histogram.h"
 #include "lib/ip.h"
+#include "metrics/metrics.h"
 #include "t.h"
 
 static const struct {
@@ -70,11 +74,79 @@ static void base64_cases(void)
 	}
 }
 
+/* Bounds as the cluster's failover histogram has them; le is inclusive, so a value equal to a
+ * bound counts in that bucket. cum: the cumulative counts after every row up to this one,
+ * le=0.01 .. le=30 then +Inf. */
+static const double hist_le[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+static const struct {
+	double v;
+	uint64_t cum[12];
+} hist_rows[] = {
+    {0, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}},	   /* zero: the first bucket */
+    {0.01, {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}},  /* on the first bound */
+    {0.011, {2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3}}, /* just above it */
+    {1, {2, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4}},	   /* on an inner bound */
+    {1.001, {2, 3, 3, 3, 3, 3, 4, 5, 5, 5, 5, 5}}, /* just above it */
+    {30, {2, 3, 3, 3, 3, 3, 4, 5, 5, 5, 6, 6}},	   /* on the last bound */
+    {30.5, {2, 3, 3, 3, 3, 3, 4, 5, 5, 5, 6, 7}},  /* above every bound: +Inf only */
+};
+
+static void histogram_cases(void)
+{
+	const int n = sizeof(hist_le) / sizeof(hist_le[0]);
+	struct histogram h;
+	double sum = 0;
+
+	histogram_init(&h, hist_le, n);
+	T_BEGIN("histogram: empty");
+	for (int i = 0; i <= n; i++)
+		T_EXPECT(histogram_cumulative(&h, i) == 0, "bucket %d empty", i);
+	T_EXPECT(h.count == 0 && h.sum == 0, "count %llu sum %g", (unsigned long long)h.count,
+		 h.sum);
+	T_END();
+	for (size_t r = 0; r < sizeof(hist_rows) / sizeof(hist_rows[0]); r++) {
+		histogram_observe(&h, hist_rows[r].v);
+		sum += hist_rows[r].v;
+		T_BEGIN("histogram: observe %g", hist_rows[r].v);
+		for (int i = 0; i <= n; i++)
+			T_EXPECT(histogram_cumulative(&h, i) == hist_rows[r].cum[i],
+				 "le=%g: %llu, want %llu", i < n ? hist_le[i] : INFINITY,
+				 (unsigned long long)histogram_cumulative(&h, i),
+				 (unsigned long long)hist_rows[r].cum[i]);
+		T_EXPECT(h.count == r + 1, "count %llu, want %zu", (unsigned long long)h.count,
+			 r + 1);
+		T_EXPECT(h.sum == sum, "sum %.17g, want %.17g", h.sum, sum);
+		T_END();
+	}
+	{
+		static const char want[] = "# HELP x_seconds Help.\n"
+					   "# TYPE x_seconds histogram\n"
+					   "x_seconds_bucket{le=\"0.01\"} 1\n"
+					   "x_seconds_bucket{le=\"2.5\"} 2\n"
+					   "x_seconds_bucket{le=\"+Inf\"} 3\n"
+					   "x_seconds_sum 43.5\n"
+					   "x_seconds_count 3\n";
+		static const double le[] = {0.01, 2.5};
+		struct mbuf o = {0};
+
+		T_BEGIN("histogram: Prometheus text (cumulative buckets, +Inf, sum, count)");
+		histogram_init(&h, le, 2);
+		histogram_observe(&h, 0.5);
+		histogram_observe(&h, 0);
+		histogram_observe(&h, 43);
+		metrics_histogram(&o, "x_seconds", "Help.", &h);
+		T_EXPECT(o.p && !strcmp(o.p, want), "got:\n%s", o.p ? o.p : "(nothing)");
+		free(o.p);
+		T_END();
+	}
+}
+
 int main(void)
 {
 	char s[IP_STRLEN];
 
 	base64_cases();
+	histogram_cases();
 
 	for (size_t i = 0; i < sizeof(ip_rows) / sizeof(ip_rows[0]); i++) {
 		struct ip ip;
