@@ -182,7 +182,7 @@ static void on_campaign(void *arg, struct json_object *resp, const char *err)
 {
 	struct claim *k = arg;
 	struct cluster *c = k->c;
-	struct json_object *kvs, *kv = NULL;
+	struct json_object *kv;
 
 	k->req = NULL;
 	if (!resp) {
@@ -205,10 +205,7 @@ static void on_campaign(void *arg, struct json_object *resp, const char *err)
 		return;
 	}
 	/* lost the race, or the key stood: who holds it (response_range of the failure branch) */
-	kvs = etcd_get(json_object_array_get_idx(etcd_get(resp, "responses", NULL), 0),
-		       "response_range", "kvs");
-	if (kvs)
-		kv = json_object_array_get_idx(kvs, 0);
+	kv = etcd_item(etcd_item(resp, "responses", NULL, 0), "response_range", "kvs", 0);
 	set_owner(k, kv);
 	if (!kv) {
 		if (open_claim(c, k))
@@ -445,7 +442,6 @@ static void member(struct cluster *c, const char *name)
 static void on_nodes(void *arg, struct json_object *resp, const char *err)
 {
 	struct cluster *c = arg;
-	struct json_object *kvs = etcd_get(resp, "kvs", NULL);
 	struct members old = c->members;
 
 	c->nodes_req = NULL;
@@ -455,11 +451,11 @@ static void on_nodes(void *arg, struct json_object *resp, const char *err)
 	}
 	c->members.n = 0;
 	c->members_known = true;
-	for (size_t i = 0; kvs && i < json_object_array_length(kvs); i++) {
+	for (size_t i = 0; i < etcd_len(resp, "kvs", NULL); i++) {
 		char key[sizeof(KEY_NODES) + CFG_NAME_MAX];
 		const char *name = key + sizeof(KEY_NODES) - 1;
 
-		if (etcd_unb64(json_object_array_get_idx(kvs, i), "key", key, sizeof(key)) < 0 ||
+		if (etcd_unb64(etcd_item(resp, "kvs", NULL, i), "key", key, sizeof(key)) < 0 ||
 		    strncmp(key, KEY_NODES, sizeof(KEY_NODES) - 1) || !*name)
 			continue;
 		member(c, name);
@@ -513,7 +509,7 @@ static void on_event(struct cluster *c, struct json_object *ev, const char *key)
 static void on_watch(void *arg, struct json_object *resp, const char *err)
 {
 	struct cluster *c = arg;
-	struct json_object *r = etcd_get(resp, "result", NULL), *evs;
+	struct json_object *r = etcd_get(resp, "result", NULL);
 
 	if (!resp) {
 		c->watch = NULL;
@@ -526,10 +522,9 @@ static void on_watch(void *arg, struct json_object *resp, const char *err)
 		campaign_all(c);
 		return;
 	}
-	evs = etcd_get(r, "events", NULL);
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
-			struct json_object *ev = json_object_array_get_idx(evs, i);
+		for (size_t i = 0; i < etcd_len(r, "events", NULL); i++) {
+			struct json_object *ev = etcd_item(r, "events", NULL, i);
 			char key[EVENT_KEY_MAX];
 			bool key_ok =
 			    etcd_unb64(etcd_get(ev, "kv", NULL), "key", key, sizeof(key)) >= 0;

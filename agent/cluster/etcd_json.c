@@ -125,3 +125,15 @@ struct json_object *etcd_get(struct json_object *o, const char *a, const char *b
 		return NULL;
 	return v;
 }
+
+size_t etcd_len(struct json_object *o, const char *a, const char *b)
+{
+	struct json_object *v = etcd_get(o, a, b);
+
+	return json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+}
+
+struct json_object *etcd_item(struct json_object *o, const char *a, const char *b, size_t i)
+{
+	return i < etcd_len(o, a, b) ? json_object_array_get_idx(etcd_get(o, a, b), i) : NULL;
+}

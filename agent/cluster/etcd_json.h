@@ -33,5 +33,9 @@ struct json_object *etcd_txn(struct json_object *cmp, struct json_object *ok,
 long long etcd_num(struct json_object *o, const char *field);
 /* o.a, or o.a.b when b is given; NULL when absent. */
 struct json_object *etcd_get(struct json_object *o, const char *a, const char *b);
+/* The array at etcd_get(o, a, b): its length, and its i-th element; 0 and NULL when it is
+ * absent, not an array (an answer from something that is not etcd) or shorter. */
+size_t etcd_len(struct json_object *o, const char *a, const char *b);
+struct json_object *etcd_item(struct json_object *o, const char *a, const char *b, size_t i);
 
 #endif
