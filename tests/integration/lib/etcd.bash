@@ -4,12 +4,12 @@
 # elb_etcd NS ADDR [TLSDIR]: starts etcd inside NS serving clients on http://ADDR:2379 (peers on
 # 127.0.0.1:2380); with TLSDIR (from etcd_certs), on https:// with TLSDIR's server certificate,
 # asking every client for a certificate of TLSDIR's CA. Waits until it answers. Sets ETCD_URL,
-# ETCD_NS and ETCD_PID.
+# ETCD_NS, ETCD_PID and ETCD_LOG.
 elb_etcd() {
 	local d tls=()
 	d=$(mktemp -d /tmp/elb-etcd-XXXXXX)
 	ELB_DIRS+=("$d")
-	ETCD_NS=$1 ETCD_URL="http://$2:2379" ETCD_TLS=()
+	ETCD_NS=$1 ETCD_URL="http://$2:2379" ETCD_TLS=() ETCD_LOG="$d/etcd.log"
 	if [[ -n ${3:-} ]]; then
 		ETCD_URL="https://$2:2379"
 		tls=(--cert-file "$3/server.crt" --key-file "$3/server.key"
@@ -20,10 +20,10 @@ elb_etcd() {
 		--listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
 		--listen-peer-urls http://127.0.0.1:2380 \
 		--initial-advertise-peer-urls http://127.0.0.1:2380 \
-		--initial-cluster elb=http://127.0.0.1:2380 "${tls[@]}" >"$d/etcd.log" 2>&1 &
+		--initial-cluster elb=http://127.0.0.1:2380 "${tls[@]}" >"$ETCD_LOG" 2>&1 &
 	ETCD_PID=$!
 	ELB_PIDS+=("$ETCD_PID")
-	elb_wait 15 etcdq endpoint health || { cat "$d/etcd.log" >&2; return 1; }
+	elb_wait 15 etcdq endpoint health || { cat "$ETCD_LOG" >&2; return 1; }
 }
 
 # etcdq ARGS...: etcdctl (API v3) against the test's etcd, from its namespace, 2 s at most.
