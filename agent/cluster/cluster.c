@@ -69,7 +69,7 @@ struct cluster {
 	int n, cap;
 	struct hmap idx; /* ip_key → index in cl */
 	struct members members;
-	bool members_known; /* read once since the watch started */
+	bool members_known; /* read once (the watch starts after each read) */
 	struct histogram failover;
 	unsigned long long n_taken, n_handed_over, n_taken_back, n_fenced; /* cluster_stats */
 };
@@ -315,6 +315,7 @@ static void arm_fence(struct cluster *c)
 }
 
 static void watch(struct cluster *c);
+static void start_watch(struct cluster *c, long long rev);
 
 /* etcd answers again after an outage: a watch that outlived it may be a dead connection
  * (no reset came), so it starts afresh; its first message claims every wanted IP again. */
@@ -438,7 +439,8 @@ static void member(struct cluster *c, const char *name)
 			 MEMBERS_MAX, name);
 }
 
-/* The members as etcd has them now (the range after a watch starts). */
+/* The members as etcd has them at the range's revision; the watch starts right after it, so
+ * no change in between is missed or applied twice. */
 static void on_nodes(void *arg, struct json_object *resp, const char *err)
 {
 	struct cluster *c = arg;
@@ -446,7 +448,8 @@ static void on_nodes(void *arg, struct json_object *resp, const char *err)
 
 	c->nodes_req = NULL;
 	if (!resp) {
-		log_warn("cluster: %s: %s", KEY_NODES, err);
+		unreachable(c, KEY_NODES, err);
+		ev_timer_arm(c->rewatch, REWATCH_MS);
 		return;
 	}
 	c->members.n = 0;
@@ -462,6 +465,7 @@ static void on_nodes(void *arg, struct json_object *resp, const char *err)
 		if (members_since(&old, name)) /* known before: its settle time goes on */
 			c->members.m[c->members.n - 1].since_ms = members_since(&old, name);
 	}
+	start_watch(c, etcd_num(etcd_get(resp, "header", NULL), "revision") + 1);
 	rebalance(c);
 }
 
@@ -502,10 +506,10 @@ static void on_event(struct cluster *c, struct json_object *ev, const char *key)
 	set_owner(k, del ? NULL : kv);
 }
 
-/* The watch on /edgelb/. Its first message (created) is followed by a read of the members and
- * a claim of every wanted IP, which also tells the holders of those that changed while no
- * watch ran. Members are applied before IPs (a dead node's keys go in one revision), then the
- * IPs are rebalanced. */
+/* The watch on /edgelb/. Its first message (created) is followed by a claim of every wanted
+ * IP, which also tells the holders of those that changed while no watch ran. Members are
+ * applied before IPs (a dead node's keys go in one revision), then the IPs are rebalanced. A
+ * watch etcd cancels (its start revision compacted away) starts again with a new read. */
 static void on_watch(void *arg, struct json_object *resp, const char *err)
 {
 	struct cluster *c = arg;
@@ -517,8 +521,17 @@ static void on_watch(void *arg, struct json_object *resp, const char *err)
 		ev_timer_arm(c->rewatch, REWATCH_MS);
 		return;
 	}
+	if (json_object_get_boolean(etcd_get(r, "canceled", NULL))) {
+		log_warn("cluster: watch " KEY_ALL
+			 " canceled by etcd (compacted at revision %lld): "
+			 "reading the members again",
+			 etcd_num(r, "compact_revision"));
+		etcd_cancel(c->e, c->watch);
+		c->watch = NULL;
+		ev_timer_arm(c->rewatch, 0);
+		return;
+	}
 	if (json_object_get_boolean(etcd_get(r, "created", NULL))) {
-		read_members(c);
 		campaign_all(c);
 		return;
 	}
@@ -536,14 +549,22 @@ static void on_watch(void *arg, struct json_object *resp, const char *err)
 	rebalance(c);
 }
 
+/* List, then watch: the members are read, and the watch starts after that read's revision. */
 static void watch(struct cluster *c)
+{
+	if (!c->watch && !c->nodes_req)
+		read_members(c);
+}
+
+static void start_watch(struct cluster *c, long long rev)
 {
 	struct json_object *body = json_object_new_object(), *w = json_object_new_object();
 
-	if (c->watch)
-		return;
+	etcd_cancel(c->e, c->watch);
 	json_object_object_add(w, "key", etcd_b64s(KEY_ALL));
 	json_object_object_add(w, "range_end", etcd_b64s(KEY_ALL_END));
+	if (rev > 1)
+		json_object_object_add(w, "start_revision", etcd_id(rev));
 	json_object_object_add(body, "create_request", w);
 	c->watch = etcd_stream(c->e, "/v3/watch", body, on_watch, c);
 	json_object_put(body);
@@ -583,8 +604,6 @@ static void on_tick(struct ev_timer *t, void *arg)
 	for (int i = 0; i < c->n; i++)
 		if (c->cl[i]->withdrawn && held(c, c->cl[i]))
 			resign(c, c->cl[i]); /* a release that failed */
-	if (c->watch && !c->members_known && !c->nodes_req)
-		read_members(c); /* a read that failed */
 	rebalance(c);
 }
 
