@@ -1,6 +1,7 @@
 #include "cluster/cluster.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -465,7 +466,7 @@ static void on_nodes(void *arg, struct json_object *resp, const char *err)
 		if (members_since(&old, name)) /* known before: its settle time goes on */
 			c->members.m[c->members.n - 1].since_ms = members_since(&old, name);
 	}
-	start_watch(c, etcd_num(etcd_get(resp, "header", NULL), "revision") + 1);
+	start_watch(c, etcd_num(etcd_get(resp, "header", NULL), "revision"));
 	rebalance(c);
 }
 
@@ -556,6 +557,7 @@ static void watch(struct cluster *c)
 		read_members(c);
 }
 
+/* The watch from the revision after rev (the read's), or from now when rev is none. */
 static void start_watch(struct cluster *c, long long rev)
 {
 	struct json_object *body = json_object_new_object(), *w = json_object_new_object();
@@ -563,8 +565,8 @@ static void start_watch(struct cluster *c, long long rev)
 	etcd_cancel(c->e, c->watch);
 	json_object_object_add(w, "key", etcd_b64s(KEY_ALL));
 	json_object_object_add(w, "range_end", etcd_b64s(KEY_ALL_END));
-	if (rev > 1)
-		json_object_object_add(w, "start_revision", etcd_id(rev));
+	if (rev > 0 && rev < LLONG_MAX)
+		json_object_object_add(w, "start_revision", etcd_id(rev + 1));
 	json_object_object_add(body, "create_request", w);
 	c->watch = etcd_stream(c->e, "/v3/watch", body, on_watch, c);
 	json_object_put(body);
