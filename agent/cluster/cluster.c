@@ -477,7 +477,6 @@ static void read_members(struct cluster *c)
 	json_object_object_add(body, "key", etcd_b64s(KEY_NODES));
 	json_object_object_add(body, "range_end", etcd_b64s(KEY_NODES_END));
 	json_object_object_add(body, "keys_only", json_object_new_boolean(true));
-	etcd_cancel(c->e, c->nodes_req);
 	c->nodes_req = etcd_call(c->e, "/v3/kv/range", body, CALL_MS, on_nodes, c);
 	json_object_put(body);
 }

@@ -58,26 +58,7 @@ teardown() {
 node() {
 	local x=$1 name=$2 ns=$3
 	shift 3
-	elb_dirs
-	cat >"$ELB_STATE/../node.yaml" <<-YAML
-	node: {name: $name}
-	switches:
-	  - name: vSwitch1
-	    interfaces: [eN]
-	    compute: true
-	pools:
-	  - name: p1
-	    addresses: [$VIP/32]
-	  - name: p2
-	    addresses: [$VIP2/32]
-	bgpPeers: []
-	services:
-	  - name: default/web
-	    ports: ["tcp/80"]
-	    pool: p1
-	YAML
-	elb_start "$ns" "$ELB_STATE/../node.yaml" --metrics none --etcd-endpoints "$ETCD_URL" \
-		--etcd-lease-ttl "$TTL" "$@"
+	cluster_node "$name" "$ns" "$@"
 	printf -v "PID_$x" %s "$ELB_PID"
 	printf -v "SOCK_$x" %s "$EDGELB_SOCKET"
 	printf -v "LOG_$x" %s "$ELB_LOG"

@@ -8,12 +8,14 @@
 #   |  lA 192.0.2.9/24, etcd serving    |--veth--|  eN 192.0.2.1/24           |
 #   |  https://192.0.2.9:2379           |        |  edgelbd, XDP on eN        |
 #   +-----------------------------------+        +----------------------------+
-#   VIP 192.0.2.100 (pool p1, service default/web)
+#   VIP 192.0.2.100 (pool p1, service default/web; pool p2 192.0.2.101 unused)
 
 load lib/agent
 load lib/etcd
 
 VIP=192.0.2.100
+VIP2=192.0.2.101
+TTL=4
 
 setup() {
 	LAN=$(elb_ns l)
@@ -33,24 +35,7 @@ teardown() {
 
 # node [edgelbd flags...]: node-a's agent in NA against the test's etcd.
 node() {
-	elb_dirs
-	cat >"$ELB_STATE/../node.yaml" <<-YAML
-	node: {name: node-a}
-	switches:
-	  - name: vSwitch1
-	    interfaces: [eN]
-	    compute: true
-	pools:
-	  - name: p1
-	    addresses: [$VIP/32]
-	bgpPeers: []
-	services:
-	  - name: default/web
-	    ports: ["tcp/80"]
-	    pool: p1
-	YAML
-	elb_start "$NA" "$ELB_STATE/../node.yaml" --metrics none --etcd-endpoints "$ETCD_URL" \
-		--etcd-lease-ttl 4 "$@"
+	cluster_node node-a "$NA" "$@"
 }
 
 held() { [ "$(elb -o json status | jq -r .l2IpsHeld)" = "$1" ]; }

@@ -62,3 +62,31 @@ etcd_cert() {
 	openssl x509 -req -in "$d/$2.csr" -CA "$d/$3.crt" -CAkey "$d/$3.key" -CAcreateserial \
 		-out "$d/$2.crt" -days 2 -extfile <(printf '%s\n' "$4") 2>/dev/null
 }
+
+# cluster_node NAME NS [edgelbd flags...]: an agent for node NAME in NS, joined to the test's
+# etcd with lease TTL $TTL, from the config every cluster test shares: compute port eN, pool p1
+# ($VIP), pool p2 ($VIP2), service default/web in p1. Sets what elb_start sets.
+cluster_node() {
+	local name=$1 ns=$2
+	shift 2
+	elb_dirs
+	cat >"$ELB_STATE/../node.yaml" <<-YAML
+	node: {name: $name}
+	switches:
+	  - name: vSwitch1
+	    interfaces: [eN]
+	    compute: true
+	pools:
+	  - name: p1
+	    addresses: [$VIP/32]
+	  - name: p2
+	    addresses: [$VIP2/32]
+	bgpPeers: []
+	services:
+	  - name: default/web
+	    ports: ["tcp/80"]
+	    pool: p1
+	YAML
+	elb_start "$ns" "$ELB_STATE/../node.yaml" --metrics none --etcd-endpoints "$ETCD_URL" \
+		--etcd-lease-ttl "$TTL" "$@"
+}
