@@ -82,6 +82,7 @@ struct alloc {
 	int n_pending;
 	struct cfg_pool *pools; /* the pools of the last pass */
 	int n_pools;
+	const struct alloc_claims *claims; /* NULL: no cluster */
 };
 
 static void *xcalloc(size_t n, size_t sz)
@@ -354,6 +355,8 @@ static void persist(struct alloc *al, struct asg *a)
 	json_object_put(o);
 }
 
+static void claim_release(struct alloc *al, const struct asg *a, const struct ip *ip);
+
 /* Gives up a's addresses (the service went, or its request changed). */
 static void release(struct alloc *al, struct asg *a, bool unpersist)
 {
@@ -363,6 +366,7 @@ static void release(struct alloc *al, struct asg *a, bool unpersist)
 		for (int i = 0; i < a->pub.n_ips; i++) {
 			log_info("alloc: %s: released %s", a->name, ip_str(&a->pub.ips[i], buf));
 			ip_unhold(al, a, &a->pub.ips[i]);
+			claim_release(al, a, &a->pub.ips[i]);
 		}
 		group_leave(al, a);
 		if (unpersist && al->st && store_del(al->st, ALLOC_KIND, a->name) < 0)
@@ -458,6 +462,80 @@ static int share_ok(const struct asg *h, const char *ns, const char *key,
 	return 0;
 }
 
+/* --- cluster claims (alloc.h) --------------------------------------------------------- */
+
+/* The name a service's addresses are claimed under in the cluster. */
+static const char *holder_of(const char *name, const char *ns, const char *key,
+			     char buf[ALLOC_HOLDER_MAX])
+{
+	if (!key[0])
+		return name;
+	snprintf(buf, ALLOC_HOLDER_MAX, "%s sharedKey=%s", ns, key);
+	return buf;
+}
+
+/* Whether the cluster gives ip (or is giving it) to a holder other than holder; msg says who. */
+static bool claimed_elsewhere(struct alloc *al, const char *holder, const struct ip *ip, char *msg,
+			      size_t len)
+{
+	char other[ALLOC_HOLDER_MAX], b[IP_STRLEN];
+
+	if (!al->claims || al->claims->check(al->claims->ctx, ip, holder, other, sizeof(other)) !=
+			       ALLOC_CLAIM_OTHER)
+		return false;
+	snprintf(msg, len, "%s is claimed by %s in the cluster", ip_str(ip, b), other);
+	return true;
+}
+
+/* Asks the cluster for those of ips that are not holder's yet. True when all are; else the
+ * first one still awaited is in waiting. */
+static bool claims_granted(struct alloc *al, const char *holder, const struct ip *ips, int n,
+			   char waiting[IP_STRLEN])
+{
+	bool all = true;
+
+	for (int i = 0; i < n; i++) {
+		enum alloc_claim st = al->claims->check(al->claims->ctx, &ips[i], holder, NULL, 0);
+
+		if (st == ALLOC_CLAIM_MINE)
+			continue;
+		if (st == ALLOC_CLAIM_FREE)
+			al->claims->claim(al->claims->ctx, &ips[i], holder);
+		if (all)
+			ip_str(&ips[i], waiting);
+		all = false;
+	}
+	return all;
+}
+
+/* Whether a service here holds ip for holder. */
+static bool held_here(struct alloc *al, const char *holder, const struct ip *ip)
+{
+	struct holders *h = holders_find(al, ip);
+	char buf[ALLOC_HOLDER_MAX];
+
+	for (int i = 0; h && i < h->n; i++)
+		if (!strcmp(holder_of(h->v[i]->name, h->v[i]->ns, h->v[i]->key, buf), holder))
+			return true;
+	return false;
+}
+
+/* a gave ip back: so does the cluster, unless another service here holds ip for the same
+ * holder (a shared address). */
+static void claim_release(struct alloc *al, const struct asg *a, const struct ip *ip)
+{
+	char hbuf[ALLOC_HOLDER_MAX];
+	const char *holder = holder_of(a->name, a->ns, a->key, hbuf);
+
+	if (al->claims && !held_here(al, holder, ip))
+		al->claims->release(al->claims->ctx, ip, holder);
+}
+
+void alloc_set_claims(struct alloc *al, const struct alloc_claims *cl)
+{
+	al->claims = cl;
+}
+
 /* Whether (self, ns, key, ports) may take ip now. */
 static int ip_free_for(struct alloc *al, const char *self, const char *ns, const char *key,
 		       const struct cfg_port *ports, int n_ports, const struct ip *ip, char *msg,
@@ -482,7 +560,12 @@ int alloc_ip_check(struct alloc *al, const struct cfg_service *svc, const struct
 	char ns[CFG_NAME_MAX];
 	const char *slash = strchr(svc->name, '/');
 
+	char hbuf[ALLOC_HOLDER_MAX];
+
 	snprintf(ns, sizeof(ns), "%.*s", slash ? (int)(slash - svc->name) : 0, svc->name);
+	if (claimed_elsewhere(al, holder_of(svc->name, ns, cfg_service_key(svc), hbuf), ip, msg,
+			      len))
+		return -1;
 	return ip_free_for(al, svc->name, ns, cfg_service_key(svc), svc->ports, svc->n_ports, ip,
 			   msg, len);
 }
@@ -625,22 +708,41 @@ static const struct cfg_pool *pool_named(const struct pass *p, const char *name)
 	return NULL;
 }
 
+/* Lowest address of [first, last] free here and not claimed by another holder in the
+ * cluster. */
+static bool lowest_free(struct alloc *al, int fam, u128 first, u128 last, bool avoid_buggy,
+			const char *holder, u128 *out)
+{
+	char msg[160];
+	struct ip ip;
+
+	for (u128 from = first;; from = *out + 1) {
+		if (!runs_lowest_free(used_of(al, fam), from, last, avoid_buggy, out))
+			return false;
+		u128_ip(fam, *out, &ip);
+		if (!claimed_elsewhere(al, holder, &ip, msg, sizeof(msg)))
+			return true;
+		if (*out == last)
+			return false;
+	}
+}
+
 /* Lowest address of family fam in pool that is free or shareable for svc. */
 static bool lowest_in_pool(struct pass *p, const struct cfg_pool *pool, int fam,
 			   const struct cfg_service *svc, const struct asg *a, struct ip *out)
 {
-	struct runs *used = used_of(p->al, fam);
 	bool found = false;
 	u128 best = 0, x;
-	char msg[160];
+	char msg[160], hbuf[ALLOC_HOLDER_MAX];
+	const char *holder = holder_of(a->name, a->ns, cfg_service_key(svc), hbuf);
 
 	for (int i = 0; i < pool->n_ranges; i++) {
 		const struct cfg_range *r = &pool->ranges[i];
 
 		if (r->first.family != fam)
 			continue;
-		if (runs_lowest_free(used, ip_u128(&r->first), ip_u128(&r->last),
-				     pool->avoid_buggy_ips && fam == AF_INET, &x) &&
+		if (lowest_free(p->al, fam, ip_u128(&r->first), ip_u128(&r->last),
+				pool->avoid_buggy_ips && fam == AF_INET, holder, &x) &&
 		    (!found || x < best)) {
 			best = x;
 			found = true;
@@ -665,7 +767,8 @@ static bool lowest_in_pool(struct pass *p, const struct cfg_pool *pool, int fam,
 					continue;
 				if (ip_free_for(p->al, a->name, a->ns, cfg_service_key(svc),
 						svc->ports, svc->n_ports, ip, msg,
-						sizeof(msg)) == 0) {
+						sizeof(msg)) == 0 &&
+				    !claimed_elsewhere(p->al, holder, ip, msg, sizeof(msg))) {
 					best = x;
 					found = true;
 				}
@@ -698,6 +801,118 @@ static const char *fam_name(int fam)
 	return fam == AF_INET ? "IPv4" : "IPv6";
 }
 
+/* The pool ip would come from for a, in the named pool fixed or else an autoAssign pool,
+ * serving a's namespace, not avoided, free here; NULL when it does not fit. */
+static const struct cfg_pool *fit(struct pass *p, const struct cfg_service *svc,
+				  const struct asg *a, const struct cfg_pool *fixed,
+				  const struct ip *ip)
+{
+	const struct cfg_pool *pl =
+	    fixed ? (alloc_pool_has(fixed, ip) ? fixed : NULL) : alloc_pool_of(p->cfg, ip);
+	char msg[160];
+
+	if (!pl || (!fixed && !pl->auto_assign) || !alloc_pool_ns_ok(pl, a->ns) ||
+	    (pl->avoid_buggy_ips && alloc_ip_buggy(ip)) ||
+	    ip_free_for(p->al, a->name, a->ns, cfg_service_key(svc), svc->ports, svc->n_ports, ip,
+			msg, sizeof(msg)) < 0)
+		return NULL;
+	return pl;
+}
+
+#define HELD_MAX 8 /* addresses of one holder looked at */
+
+/* The lowest address of family fam that the cluster holds (or, unless granted, is being
+ * claimed) for holder and that fits a. Every node picks the same one, so two nodes that
+ * claimed two addresses for one service at once agree on one of them. */
+static const struct cfg_pool *lowest_held(struct pass *p, const struct cfg_service *svc,
+					  const struct asg *a, const char *holder,
+					  const struct cfg_pool *fixed, int fam, bool granted,
+					  struct ip *out)
+{
+	const struct alloc_claims *cl = p->al->claims;
+	struct ip held[HELD_MAX];
+	const struct cfg_pool *best = NULL, *pl;
+	int n = cl->held_by(cl->ctx, holder, held, HELD_MAX);
+
+	for (int i = 0; i < n; i++) {
+		if (held[i].family != fam || (best && ip_cmp(&held[i], out) >= 0) ||
+		    (granted &&
+		     cl->check(cl->ctx, &held[i], holder, NULL, 0) != ALLOC_CLAIM_MINE) ||
+		    !(pl = fit(p, svc, a, fixed, &held[i])))
+			continue;
+		best = pl;
+		*out = held[i];
+	}
+	return best;
+}
+
+/* The addresses the cluster holds for holder come first, as if requested: each family not
+ * requested takes lowest_held's. */
+static void cluster_ips(struct pass *p, const struct cfg_service *svc, const struct asg *a,
+			const char *holder, const struct cfg_pool *fixed, const int *fams,
+			int n_fams, struct ip *got, bool *have, const struct cfg_pool **pool_of)
+{
+	for (int f = 0; f < n_fams; f++) {
+		const struct cfg_pool *pl;
+
+		if (!have[f] &&
+		    (pl = lowest_held(p, svc, a, holder, fixed, fams[f], false, &got[f]))) {
+			have[f] = true;
+			pool_of[f] = pl;
+		}
+	}
+}
+
+/* Claims of holder for addresses of ip's family above ip that no service here holds: made by
+ * two nodes at once, or left by a node that moved to the lower one. */
+static void release_surplus(struct alloc *al, const char *holder, const struct ip *ip)
+{
+	struct ip held[HELD_MAX];
+	int n = al->claims->held_by(al->claims->ctx, holder, held, HELD_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (held[i].family == ip->family && ip_cmp(&held[i], ip) > 0 &&
+		    al->claims->check(al->claims->ctx, &held[i], holder, NULL, 0) ==
+			ALLOC_CLAIM_MINE &&
+		    !held_here(al, holder, &held[i]))
+			al->claims->release(al->claims->ctx, &held[i], holder);
+}
+
+/* For an assigned service: NULL while the cluster gives it its addresses, else why it must
+ * move: another holder has one, or the cluster holds a lower one for it (two nodes claimed
+ * at once; a requested address stays). A free one is claimed again (after a restart, or
+ * another node released it); claims above it for it are released. */
+static const char *claims_lost(struct pass *p, const struct cfg_service *svc, struct asg *a,
+			       char *msg, size_t len)
+{
+	struct alloc *al = p->al;
+	char hbuf[ALLOC_HOLDER_MAX], b[IP_STRLEN];
+	const char *holder = holder_of(a->name, a->ns, a->key, hbuf);
+	const struct cfg_pool *fixed =
+	    cfg_service_pool(svc)[0] ? pool_named(p, cfg_service_pool(svc)) : NULL;
+	struct ip low;
+
+	if (!al->claims->ready(al->claims->ctx))
+		return NULL; /* not known yet: kept */
+	for (int i = 0; i < a->pub.n_ips; i++) {
+		const struct ip *ip = &a->pub.ips[i];
+
+		if (claimed_elsewhere(al, holder, ip, msg, len))
+			return msg;
+		if (!svc->n_req_ips &&
+		    lowest_held(p, svc, a, holder, fixed, ip->family, true, &low) &&
+		    ip_cmp(&low, ip) < 0) {
+			snprintf(msg, len, "the cluster holds the lower %s for it",
+				 ip_str(&low, b));
+			return msg;
+		}
+		if (al->claims->check(al->claims->ctx, ip, holder, NULL, 0) == ALLOC_CLAIM_FREE)
+			al->claims->claim(al->claims->ctx, ip, holder);
+		release_surplus(al, holder, ip);
+	}
+	return NULL;
+}
+
 /* Tries to give a (pending) its addresses. 0 assigned, -1 still pending (reason set). */
 static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 {
@@ -705,12 +920,15 @@ static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 	struct ip got[2];
 	bool have[2] = {false, false};
 	const struct cfg_pool *fixed = NULL, *pool_of_ip[2] = {NULL, NULL};
-	char buf[IP_STRLEN], msg[160];
+	char buf[IP_STRLEN], msg[160], hbuf[ALLOC_HOLDER_MAX];
+	const char *holder = holder_of(a->name, a->ns, cfg_service_key(svc), hbuf);
 
 	if (svc->family != CFG_FAM_IPV6)
 		fams[n_fams++] = AF_INET;
 	if (svc->family != CFG_FAM_IPV4)
 		fams[n_fams++] = AF_INET6;
+	if (p->al->claims && !p->al->claims->ready(p->al->claims->ctx))
+		return pending(p->al, a, "waiting for the cluster's address claims (etcd)");
 	if (cfg_service_pool(svc)[0]) {
 		fixed = pool_named(p, cfg_service_pool(svc));
 		if (!fixed)
@@ -744,13 +962,16 @@ static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 					       "avoids (avoidBuggyIPs)",
 					       buf, pl->name);
 			if (ip_free_for(p->al, a->name, a->ns, cfg_service_key(svc), svc->ports,
-					svc->n_ports, ip, msg, sizeof(msg)) < 0)
+					svc->n_ports, ip, msg, sizeof(msg)) < 0 ||
+			    claimed_elsewhere(p->al, holder, ip, msg, sizeof(msg)))
 				return pending(p->al, a, "requested %s", msg);
 			got[f] = *ip;
 			have[f] = true;
 			pool_of_ip[f] = pl;
 		}
 	}
+	if (p->al->claims)
+		cluster_ips(p, svc, a, holder, fixed, fams, n_fams, got, have, pool_of_ip);
 	/* the other families from the pool of a requested address, else the eligible pools */
 	if (!fixed)
 		fixed = pool_of_ip[0] ? pool_of_ip[0] : pool_of_ip[1];
@@ -812,6 +1033,8 @@ static int assign(struct pass *p, const struct cfg_service *svc, struct asg *a)
 			    n_c, cands[0]->name, cands[1]->name, n_c > 2 ? ", ..." : "");
 		}
 	}
+	if (p->al->claims && !claims_granted(p->al, holder, got, n_fams, buf))
+		return pending(p->al, a, "claiming %s in the cluster (etcd)", buf);
 	a->pub.n_ips = n_fams;
 	for (int f = 0; f < n_fams; f++) {
 		a->pub.ips[f] = got[f];
@@ -1029,10 +1252,15 @@ int alloc_reconcile(struct alloc *al, const struct cfg *cfg)
 
 		if (!a || a->pub.status != ALLOC_ASSIGNED)
 			continue;
-		if (pools_same && a->same_req && !a->changed)
+		why = al->claims ? claims_lost(&p, &cfg->services[i], a, msg, sizeof(msg)) : NULL;
+		if (!why && pools_same && a->same_req && !a->changed)
 			continue; /* nothing it depends on changed since the last pass */
-		refit_family(&p, &cfg->services[i], a);
-		why = must_move(&p, &cfg->services[i], a, msg, sizeof(msg));
+		if (!why)
+			refit_family(&p, &cfg->services[i], a);
+		if (!why)
+			why = must_move(&p, &cfg->services[i], a, msg, sizeof(msg));
+		if (!why && al->claims)
+			why = claims_lost(&p, &cfg->services[i], a, msg, sizeof(msg)); /* refit */
 		if (why) {
 			log_info("alloc: %s: %s, reassigning", a->name, why);
 			release(al, a, true);

@@ -43,7 +43,38 @@ struct alloc_assignment {
 	int n_ips;
 };
 
+/* Cluster-wide address claims, the store's cluster back end for addresses (cluster/claims.c
+ * keeps them in etcd; none on a single node). With claims, an address is assigned only once
+ * the cluster gives it to the service's holder: the service ("ns/name"), or its namespace and
+ * shared key when it shares ("ns sharedKey=KEY"). So two nodes never hand one address to
+ * different holders, and a service the cluster already holds addresses for gets those on
+ * every node, whatever order the services came in. An assigned address the cluster gives
+ * another holder is given back and the service assigned again. */
+enum alloc_claim {
+	ALLOC_CLAIM_FREE,   /* nobody's: claim it */
+	ALLOC_CLAIM_MINE,   /* the holder's */
+	ALLOC_CLAIM_ASKING, /* being claimed for the holder */
+	ALLOC_CLAIM_OTHER,  /* another holder's, or being claimed for one */
+};
+struct alloc_claims {
+	void *ctx;
+	/* the claims are known (read from the cluster at least once) */
+	bool (*ready)(void *ctx);
+	/* ip's state for holder; OTHER names the other holder in other */
+	enum alloc_claim (*check)(void *ctx, const struct ip *ip, const char *holder, char *other,
+				  size_t len);
+	/* asks the cluster for ip for holder (asynchronous: check tells the outcome) */
+	void (*claim)(void *ctx, const struct ip *ip, const char *holder);
+	/* gives ip back if the cluster has it for holder */
+	void (*release)(void *ctx, const struct ip *ip, const char *holder);
+	/* the addresses held or being claimed for holder, up to max; returns how many */
+	int (*held_by)(void *ctx, const char *holder, struct ip *out, int max);
+};
+#define ALLOC_HOLDER_MAX (2 * CFG_NAME_MAX + 16)
+
 struct alloc *alloc_new(struct store *st, char *err, size_t errlen);
+/* From now on (NULL: none). cl is not copied: it must outlive al. */
+void alloc_set_claims(struct alloc *al, const struct alloc_claims *cl);
 void alloc_free(struct alloc *al);
 /* Bring assignments in line with cfg: keep existing ones, assign pending services, release
  * those of removed services. Persists changes (one batch). 0 ok, -1 on a store failure. */

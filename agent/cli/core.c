@@ -15,8 +15,8 @@ static int cmd_status(struct cli *c, int argc, char **argv)
 		{"Services", "services"},     {"ServicesAssigned", "servicesAssigned"},
 		{"Etcd", "etcd"},	      {"Lease", "lease"},
 		{"LeaseLive", "leaseLive"},   {"L2IpsHeld", "l2IpsHeld"},
-		{"L2IpsWanted", "l2IpsWanted"},
-		{NULL, NULL},
+		{"L2IpsWanted", "l2IpsWanted"}, {"IpClaimsRead", "ipClaimsRead"},
+		{"IpClaims", "ipClaims"},     {NULL, NULL},
 	};
 	char *pos[1];
 	int npos, rc = cli_parse("status", argc, argv, NULL, 0, pos, 0, &npos);

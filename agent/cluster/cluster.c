@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "cluster/claims.h"
 #include "cluster/etcd.h"
 #include "cluster/etcd_json.h"
 #include "cluster/members.h"
@@ -20,7 +21,6 @@
 #define KEY_ALL	      "/edgelb/"
 #define KEY_ALL_END   "/edgelb0" /* a prefix's range end: its last byte + 1 */
 #define KEY_NODES     "/edgelb/nodes/"
-#define KEY_NODES_END "/edgelb/nodes0"
 #define KEY_L2	      "/edgelb/l2/"
 #define CALL_MS	      2000
 #define REWATCH_MS    1000
@@ -65,7 +65,8 @@ struct cluster {
 	bool unreachable;	/* logged once per outage */
 	struct etcd_req *grant, *keepalive, *watch;
 	struct ev_timer *tick, *fence, *rewatch;
-	struct etcd_req *nodes_req;
+	struct etcd_req *nodes_req; /* the read of /edgelb/ the watch starts after */
+	struct claims *claims;
 	struct claim **cl;
 	int n, cap;
 	struct hmap idx; /* ip_key → index in cl */
@@ -440,8 +441,8 @@ static void member(struct cluster *c, const char *name)
 			 MEMBERS_MAX, name);
 }
 
-/* The members as etcd has them at the range's revision; the watch starts right after it, so
- * no change in between is missed or applied twice. */
+/* The members and address claims as etcd has them at the range's revision; the watch starts
+ * right after it, so no change in between is missed or applied twice. */
 static void on_nodes(void *arg, struct json_object *resp, const char *err)
 {
 	struct cluster *c = arg;
@@ -466,6 +467,7 @@ static void on_nodes(void *arg, struct json_object *resp, const char *err)
 		if (members_since(&old, name)) /* known before: its settle time goes on */
 			c->members.m[c->members.n - 1].since_ms = members_since(&old, name);
 	}
+	claims_load(c->claims, resp);
 	start_watch(c, etcd_num(etcd_get(resp, "header", NULL), "revision"));
 	rebalance(c);
 }
@@ -474,15 +476,14 @@ static void read_members(struct cluster *c)
 {
 	struct json_object *body = json_object_new_object();
 
-	json_object_object_add(body, "key", etcd_b64s(KEY_NODES));
-	json_object_object_add(body, "range_end", etcd_b64s(KEY_NODES_END));
-	json_object_object_add(body, "keys_only", json_object_new_boolean(true));
+	json_object_object_add(body, "key", etcd_b64s(KEY_ALL));
+	json_object_object_add(body, "range_end", etcd_b64s(KEY_ALL_END));
 	c->nodes_req = etcd_call(c->e, "/v3/kv/range", body, CALL_MS, on_nodes, c);
 	json_object_put(body);
 }
 
-/* One change under /edgelb/: a member came or went, or the holder of a claimed IP changed (a
- * deleted key is claimed when this node may take it). */
+/* One change under /edgelb/: a member came or went, an address claim changed, or the holder
+ * of a layer-2 IP changed (a deleted key is claimed when this node may take it). */
 static void on_event(struct cluster *c, struct json_object *ev, const char *key)
 {
 	struct json_object *kv = etcd_get(ev, "kv", NULL);
@@ -495,6 +496,10 @@ static void on_event(struct cluster *c, struct json_object *ev, const char *key)
 			members_del(&c->members, key + sizeof(KEY_NODES) - 1);
 		else if (key[sizeof(KEY_NODES) - 1])
 			member(c, key + sizeof(KEY_NODES) - 1);
+		return;
+	}
+	if (!strncmp(key, KEY_IPS, sizeof(KEY_IPS) - 1)) {
+		claims_event(c->claims, key, ev);
 		return;
 	}
 	if (strncmp(key, KEY_L2, sizeof(KEY_L2) - 1) ||
@@ -606,6 +611,7 @@ static void on_tick(struct ev_timer *t, void *arg)
 		if (c->cl[i]->withdrawn && held(c, c->cl[i]))
 			resign(c, c->cl[i]); /* a release that failed */
 	rebalance(c);
+	claims_tick(c->claims);
 }
 
 struct cluster *cluster_new(struct agent *a, const char *endpoints, unsigned ttl_s, char *err,
@@ -627,6 +633,7 @@ struct cluster *cluster_new(struct agent *a, const char *endpoints, unsigned ttl
 	c->tick = ev_timer_new(a->loop, on_tick, c);
 	c->fence = ev_timer_new(a->loop, on_fence, c);
 	c->rewatch = ev_timer_new(a->loop, on_rewatch, c);
+	c->claims = claims_new(a, c->e);
 	ev_timer_arm(c->tick, 0);
 	watch(c);
 	return c;
@@ -646,6 +653,7 @@ void cluster_free(struct cluster *c)
 		json_object_put(body);
 	}
 	etcd_free(c->e);
+	claims_free(c->claims);
 	ev_timer_free(c->tick);
 	ev_timer_free(c->fence);
 	ev_timer_free(c->rewatch);
@@ -757,6 +765,13 @@ void cluster_status_add(const struct cluster *c, struct json_object *o)
 	json_object_object_add(o, "leaseLive", json_object_new_boolean(live(c)));
 	json_object_object_add(o, "l2IpsHeld", json_object_new_int(held_n));
 	json_object_object_add(o, "l2IpsWanted", json_object_new_int(wanted));
+	json_object_object_add(o, "ipClaimsRead", json_object_new_boolean(claims_ready(c->claims)));
+	json_object_object_add(o, "ipClaims", json_object_new_int(claims_held(c->claims)));
+}
+
+const struct alloc_claims *cluster_claims(struct cluster *c)
+{
+	return c ? claims_ops(c->claims) : NULL;
 }
 
 void cluster_stats(const struct cluster *c, struct cluster_stats *out)

@@ -22,6 +22,7 @@
 #include "lib/histogram.h"
 
 struct agent;
+struct alloc_claims;
 struct ip;
 struct cluster;
 struct json_object;
@@ -46,8 +47,12 @@ bool cluster_l2_claim(struct cluster *c, const struct ip *ip);
 void cluster_l2_end(struct cluster *c);
 
 /* For `edgelb status`: adds etcd (the endpoint in use, "none" without a cluster), lease (hex),
- * leaseTtlSeconds, leaseLive, l2IpsHeld and l2IpsWanted to o. */
+ * leaseTtlSeconds, leaseLive, l2IpsHeld, l2IpsWanted, ipClaimsRead and ipClaims to o. */
 void cluster_status_add(const struct cluster *c, struct json_object *o);
+
+/* The address claims the allocator takes its addresses through (cluster/claims.h); NULL
+ * without a cluster. */
+const struct alloc_claims *cluster_claims(struct cluster *c);
 
 /* For /metrics (cluster/metrics.c): counts since the agent started. */
 struct cluster_stats {

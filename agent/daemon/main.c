@@ -342,6 +342,7 @@ int main(int argc, char **argv)
 			log_err("%s", err);
 			goto out;
 		}
+		alloc_set_claims(a.alloc, cluster_claims(a.cluster));
 	}
 	a.bgp = bgp_new(&a, err, sizeof(err));
 	if (!a.bgp) {
@@ -365,6 +366,7 @@ out:
 	if (a.cluster) {
 		/* stop answering before the lease goes, so two nodes never answer at once */
 		l2_withdraw(a.l2);
+		alloc_set_claims(a.alloc, NULL);
 		cluster_free(a.cluster);
 	}
 	if (a.l2)

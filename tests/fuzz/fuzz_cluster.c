@@ -7,6 +7,9 @@
  *   E<n>          end it with a transport error
  *   P<mask>       one layer-2 pass claiming the IPs of mask's bits (192.0.2.100..103,
  *                 2001:db8::1..3), then checks that claims answer consistently
+ *   C<mask>       the allocator claims the IPs of mask's bits (holder default/s<bit mod 3>),
+ *                 then checks that the claims' answers agree with each other
+ *   R<mask>       the same, releasing them
  *   T             runs the timers that are due
  * Calls in flight are numbered newest first. Every input starts a fresh cluster (node-a).
  * Seeds: tests/fuzz/corpus/cluster/ (shapes of etcd 3.4's gateway answers; EDGELB_FUZZ_LOG=1
@@ -19,6 +22,7 @@
 
 #include <json-c/json.h>
 
+#include "alloc/alloc.h"
 #include "cluster/cluster.h"
 #include "cluster/etcd.h"
 #include "daemon/agent.h"
@@ -176,6 +180,38 @@ static void pass(struct cluster *c, unsigned mask)
 		abort();
 }
 
+/* The allocator's side of the address claims: check and held_by tell the same story. */
+static void claims(struct cluster *c, unsigned mask, bool release)
+{
+	const struct alloc_claims *cl = cluster_claims(c);
+	char holder[3][ALLOC_HOLDER_MAX], other[ALLOC_HOLDER_MAX];
+	struct ip ip[sizeof(ips) / sizeof(ips[0])], held[8];
+
+	for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
+		if (ip_parse(ips[i], &ip[i]) < 0)
+			abort();
+		snprintf(holder[i % 3], sizeof(holder[0]), "default/s%zu", i % 3);
+		if (mask >> i & 1)
+			(release ? cl->release : cl->claim)(cl->ctx, &ip[i], holder[i % 3]);
+	}
+	for (int h = 0; h < 3; h++) {
+		int n = cl->held_by(cl->ctx, holder[h], held, 8);
+
+		for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
+			enum alloc_claim st =
+			    cl->check(cl->ctx, &ip[i], holder[h], other, sizeof(other));
+			bool in = false;
+
+			for (int k = 0; k < n; k++)
+				in |= ip_eq(&held[k], &ip[i]);
+			if ((st == ALLOC_CLAIM_MINE || st == ALLOC_CLAIM_ASKING) != in)
+				abort();
+			if (st == ALLOC_CLAIM_OTHER && (!other[0] || !strcmp(other, holder[h])))
+				abort();
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ev_loop *loop;
@@ -217,6 +253,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 'P':
 			pass(c, (unsigned)n);
+			break;
+		case 'C':
+		case 'R':
+			claims(c, (unsigned)n, line[0] == 'R');
 			break;
 		case 'T':
 			ev_loop_once(loop, 0);

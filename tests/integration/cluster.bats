@@ -25,24 +25,13 @@ VIP2=192.0.2.101
 TTL=4
 
 setup() {
-	LAN=$(elb_ns l)
-	NA=$(elb_ns a)
-	NB=$(elb_ns b)
+	cluster_lan
 	CLIENT=$(elb_ns c)
-	ip -n "$LAN" link add br0 type bridge
-	ip -n "$LAN" link set br0 up
-	ip -n "$LAN" addr add 192.0.2.9/24 dev br0
-	elb_veth "$NA" eN "$LAN" lA
-	elb_veth "$NB" eN "$LAN" lB
 	elb_veth "$CLIENT" eC "$LAN" lC
-	for p in lA lB lC; do
-		ip -n "$LAN" link set "$p" master br0
-	done
+	ip -n "$LAN" link set lC master br0
 	# the nodes answer ARP with XDP_TX: a program on the receiving veth end takes it in
 	elb_xdp_pass "$LAN" lA
 	elb_xdp_pass "$LAN" lB
-	ip -n "$NA" addr add 192.0.2.1/24 dev eN
-	ip -n "$NB" addr add 192.0.2.3/24 dev eN
 	ip -n "$CLIENT" addr add 192.0.2.2/24 dev eC
 	MAC_A=$(elb_mac "$NA" eN)
 	MAC_B=$(elb_mac "$NB" eN)

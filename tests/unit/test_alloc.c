@@ -589,6 +589,253 @@ static void test_usage(void)
 	T_END();
 }
 
+/* --- cluster claims: a table standing in for etcd's /edgelb/ips/ ----------------------- */
+
+static struct fake_claim {
+	struct ip ip;
+	char holder[ALLOC_HOLDER_MAX];
+	bool asking;
+} ftab[16];
+static int f_n, f_released;
+static bool f_ready;
+static char f_last_release[ALLOC_HOLDER_MAX + IP_STRLEN];
+
+static struct fake_claim *f_find(const struct ip *ip)
+{
+	for (int i = 0; i < f_n; i++)
+		if (ftab[i].holder[0] && ip_eq(&ftab[i].ip, ip))
+			return &ftab[i];
+	return NULL;
+}
+
+static void f_put(const char *ip, const char *holder, bool asking)
+{
+	struct fake_claim *c = &ftab[f_n++];
+
+	ip_parse(ip, &c->ip);
+	snprintf(c->holder, sizeof(c->holder), "%s", holder);
+	c->asking = asking;
+}
+
+static bool f_is_ready(void *ctx)
+{
+	(void)ctx;
+	return f_ready;
+}
+
+static enum alloc_claim f_check(void *ctx, const struct ip *ip, const char *holder, char *other,
+				size_t len)
+{
+	struct fake_claim *c = f_find(ip);
+
+	(void)ctx;
+	if (!c)
+		return ALLOC_CLAIM_FREE;
+	if (strcmp(c->holder, holder)) {
+		if (other)
+			snprintf(other, len, "%s", c->holder);
+		return ALLOC_CLAIM_OTHER;
+	}
+	return c->asking ? ALLOC_CLAIM_ASKING : ALLOC_CLAIM_MINE;
+}
+
+static void f_claim(void *ctx, const struct ip *ip, const char *holder)
+{
+	char b[IP_STRLEN];
+
+	(void)ctx;
+	if (!f_find(ip))
+		f_put(ip_str(ip, b), holder, true);
+}
+
+static void f_release(void *ctx, const struct ip *ip, const char *holder)
+{
+	struct fake_claim *c = f_find(ip);
+	char b[IP_STRLEN];
+
+	(void)ctx;
+	if (!c || strcmp(c->holder, holder))
+		return;
+	c->holder[0] = '\0';
+	f_released++;
+	snprintf(f_last_release, sizeof(f_last_release), "%s %s", ip_str(ip, b), holder);
+}
+
+static int f_held_by(void *ctx, const char *holder, struct ip *out, int max)
+{
+	int n = 0;
+
+	(void)ctx;
+	for (int i = 0; i < f_n && n < max; i++)
+		if (!strcmp(ftab[i].holder, holder))
+			out[n++] = ftab[i].ip;
+	return n;
+}
+
+/* etcd answers every claim in flight: granted */
+static void f_grant(void)
+{
+	for (int i = 0; i < f_n; i++)
+		ftab[i].asking = false;
+}
+
+static const struct alloc_claims fake_claims = {NULL,	 f_is_ready, f_check,
+						f_claim, f_release,  f_held_by};
+
+static struct alloc *claims_alloc(void)
+{
+	struct alloc *al = alloc_new(NULL, NULL, 0);
+
+	memset(ftab, 0, sizeof(ftab));
+	f_n = f_released = 0;
+	f_ready = true;
+	alloc_set_claims(al, &fake_claims);
+	return al;
+}
+
+#define POOL4 "[{\"name\":\"a\",\"addresses\":[\"10.0.0.1-10.0.0.4\"]}]"
+
+static void test_claims(void)
+{
+	struct alloc *al;
+	struct cfg *c;
+	char msg[160];
+
+	T_BEGIN("claims: nothing is assigned before the cluster's claims are read");
+	al = claims_alloc();
+	f_ready = false;
+	c = mkcfg(POOL4, "[{\"name\":\"d/x\",\"ports\":[\"tcp/80\"]}]");
+	alloc_reconcile(al, c);
+	expect(al, "d/x=pending:waiting for the cluster's address claims", "not read");
+	T_EXPECT(f_n == 0, "nothing claimed (got %d)", f_n);
+	f_ready = true;
+	alloc_reconcile(al, c);
+	expect(al, "d/x=pending:claiming 10.0.0.1 in the cluster", "read, claim asked");
+	T_EXPECT(f_n == 1 && !strcmp(ftab[0].holder, "d/x") && ftab[0].asking,
+		 "10.0.0.1 asked for d/x");
+	alloc_reconcile(al, c);
+	T_EXPECT(f_n == 1, "asked once while in flight (got %d)", f_n);
+	f_grant();
+	alloc_reconcile(al, c);
+	expect(al, "d/x=10.0.0.1", "granted");
+	cfg_free(c);
+	alloc_free(al);
+	T_END();
+
+	T_BEGIN("claims: a service gets the addresses the cluster holds for it, whatever the "
+		"order");
+	al = claims_alloc();
+	f_put("10.0.0.1", "d/y", false);
+	f_put("10.0.0.3", "d/x", false);
+	c = mkcfg(POOL4, "[{\"name\":\"d/x\",\"ports\":[\"tcp/80\"]},"
+			 "{\"name\":\"d/y\",\"ports\":[\"tcp/80\"]}]");
+	alloc_reconcile(al, c);
+	expect(al, "d/x=10.0.0.3; d/y=10.0.0.1", "taken from the cluster");
+	T_EXPECT(f_n == 2, "nothing more claimed (got %d)", f_n);
+	cfg_free(c);
+	alloc_free(al);
+	T_END();
+
+	T_BEGIN("claims: another holder's address is skipped, a requested one refused");
+	al = claims_alloc();
+	f_put("10.0.0.1", "other/z", false);
+	f_put("10.0.0.2", "other/w", true); /* being claimed by another node */
+	c = mkcfg(POOL4, "[{\"name\":\"d/x\",\"ports\":[\"tcp/80\"]},"
+			 "{\"name\":\"d/y\",\"ports\":[\"tcp/80\"],\"ips\":[\"10.0.0.1\"]}]");
+	alloc_reconcile(al, c);
+	f_grant();
+	alloc_reconcile(al, c);
+	expect(al,
+	       "d/x=10.0.0.3; d/y=pending:requested 10.0.0.1 is claimed by other/z in the "
+	       "cluster",
+	       "skipped and refused");
+	T_EXPECT(alloc_ip_check(al, &c->services[1], &ftab[0].ip, msg, sizeof(msg)) < 0 &&
+		     !strcmp(msg, "10.0.0.1 is claimed by other/z in the cluster"),
+		 "alloc_ip_check names the holder (got \"%s\")", msg);
+	cfg_free(c);
+	alloc_free(al);
+	T_END();
+
+	T_BEGIN("claims: an assigned address the cluster gives another holder moves; a free one "
+		"is claimed again");
+	al = claims_alloc();
+	c = mkcfg(POOL4, "[{\"name\":\"d/x\",\"ports\":[\"tcp/80\"]},"
+			 "{\"name\":\"d/y\",\"ports\":[\"tcp/80\"]}]");
+	alloc_reconcile(al, c);
+	f_grant();
+	alloc_reconcile(al, c);
+	expect(al, "d/x=10.0.0.1; d/y=10.0.0.2", "assigned");
+	snprintf(ftab[0].holder, sizeof(ftab[0].holder), "other/z"); /* a partition healed */
+	ftab[1].holder[0] = '\0';				     /* released elsewhere */
+	alloc_reconcile(al, c);
+	expect(al, "d/x=pending:claiming 10.0.0.3; d/y=10.0.0.2", "x moves, y kept");
+	T_EXPECT(f_check(NULL, &ftab[0].ip, "other/z", NULL, 0) == ALLOC_CLAIM_MINE,
+		 "other/z's claim untouched");
+	T_EXPECT(f_n == 4 && !strcmp(ftab[2].holder, "d/y") && ftab[2].asking,
+		 "10.0.0.2 asked again for d/y (got %d claims)", f_n);
+	f_grant();
+	alloc_reconcile(al, c);
+	expect(al, "d/x=10.0.0.3; d/y=10.0.0.2", "x moved");
+	cfg_free(c);
+	alloc_free(al);
+	T_END();
+
+	T_BEGIN("claims: two addresses claimed for one service (two nodes at once): the lower "
+		"one wins on every node, the other is released");
+	al = claims_alloc();
+	c = mkcfg(POOL4, "[{\"name\":\"d/x\",\"ports\":[\"tcp/80\"]}]");
+	f_put("10.0.0.3", "d/x", true); /* this node's claim, in flight */
+	alloc_reconcile(al, c);
+	expect(al, "d/x=pending:claiming 10.0.0.3", "waits for its claim");
+	f_put("10.0.0.2", "d/x", false); /* another node's, granted first */
+	alloc_reconcile(al, c);
+	expect(al, "d/x=10.0.0.2", "takes the granted one");
+	f_grant();
+	alloc_reconcile(al, c);
+	expect(al, "d/x=10.0.0.2", "kept");
+	T_EXPECT(f_released == 1 && !strcmp(f_last_release, "10.0.0.3 d/x"),
+		 "the higher claim released (got %d: %s)", f_released, f_last_release);
+	f_put("10.0.0.1", "d/x", false); /* the other node got the lowest */
+	alloc_reconcile(al, c);
+	f_grant();
+	alloc_reconcile(al, c);
+	expect(al, "d/x=10.0.0.1", "moved to the lower one");
+	T_EXPECT(f_released == 2 && !strcmp(f_last_release, "10.0.0.2 d/x"),
+		 "the one it left released (got %d: %s)", f_released, f_last_release);
+	cfg_free(c);
+	alloc_free(al);
+	T_END();
+
+	T_BEGIN("claims: a removed service gives its address back; a shared one only with its "
+		"last holder");
+	al = claims_alloc();
+	c = mkcfg(POOL4, "[{\"name\":\"d/x\",\"ports\":[\"tcp/80\"],\"sharedKey\":\"k\"},"
+			 "{\"name\":\"d/y\",\"ports\":[\"tcp/81\"],\"sharedKey\":\"k\"},"
+			 "{\"name\":\"d/z\",\"ports\":[\"tcp/80\"]}]");
+	alloc_reconcile(al, c);
+	f_grant();
+	alloc_reconcile(al, c);
+	expect(al, "d/x=10.0.0.1; d/y=10.0.0.1; d/z=10.0.0.2", "assigned");
+	T_EXPECT(f_n == 2 && !strcmp(ftab[0].holder, "d sharedKey=k"),
+		 "one claim for the shared address, held by the namespace and key (got \"%s\")",
+		 ftab[0].holder);
+	cfg_free(c);
+	c = mkcfg(POOL4, "[{\"name\":\"d/y\",\"ports\":[\"tcp/81\"],\"sharedKey\":\"k\"}]");
+	alloc_reconcile(al, c);
+	T_EXPECT(f_released == 1 && !strcmp(f_last_release, "10.0.0.2 d/z"),
+		 "z's address released, the shared one kept (got %d: %s)", f_released,
+		 f_last_release);
+	cfg_free(c);
+	c = mkcfg(POOL4, "[]");
+	alloc_reconcile(al, c);
+	T_EXPECT(f_released == 2 && !strcmp(f_last_release, "10.0.0.1 d sharedKey=k"),
+		 "the shared address released with its last holder (got %d: %s)", f_released,
+		 f_last_release);
+	cfg_free(c);
+	alloc_free(al);
+	T_END();
+}
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
@@ -598,6 +845,7 @@ int main(void)
 	test_kill9();
 	test_corrupt_record();
 	test_usage();
+	test_claims();
 	test_scale();
 	return t_exit();
 }

@@ -63,6 +63,24 @@ etcd_cert() {
 		-out "$d/$2.crt" -days 2 -extfile <(printf '%s\n' "$4") 2>/dev/null
 }
 
+# cluster_lan: the segment of the two-node cluster tests. LAN holds bridge br0 (192.0.2.9/24,
+# for etcd) with ports lA and lB; NA (node-a, 192.0.2.1) and NB (node-b, 192.0.2.3) reach it
+# through their eN.
+cluster_lan() {
+	LAN=$(elb_ns l)
+	NA=$(elb_ns a)
+	NB=$(elb_ns b)
+	ip -n "$LAN" link add br0 type bridge
+	ip -n "$LAN" link set br0 up
+	ip -n "$LAN" addr add 192.0.2.9/24 dev br0
+	elb_veth "$NA" eN "$LAN" lA
+	elb_veth "$NB" eN "$LAN" lB
+	ip -n "$LAN" link set lA master br0
+	ip -n "$LAN" link set lB master br0
+	ip -n "$NA" addr add 192.0.2.1/24 dev eN
+	ip -n "$NB" addr add 192.0.2.3/24 dev eN
+}
+
 # cluster_node NAME NS [edgelbd flags...]: an agent for node NAME in NS, joined to the test's
 # etcd with lease TTL $TTL, from the config every cluster test shares: compute port eN, pool p1
 # ($VIP), pool p2 ($VIP2), service default/web in p1. Sets what elb_start sets.
@@ -87,6 +105,14 @@ cluster_node() {
 	    ports: ["tcp/80"]
 	    pool: p1
 	YAML
+	cluster_start "$ns" "$@"
+}
+
+# cluster_start NS [edgelbd flags...]: the agent of the last cluster_node again (its state, run
+# dir and config), as after a restart.
+cluster_start() {
+	local ns=$1
+	shift
 	elb_start "$ns" "$ELB_STATE/../node.yaml" --metrics none --etcd-endpoints "$ETCD_URL" \
 		--etcd-lease-ttl "$TTL" "$@"
 }
