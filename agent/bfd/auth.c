@@ -2,10 +2,12 @@
  *   simple password (6.7.2)        Type 1, Len 3 + password, Key ID, Password;
  *   keyed / meticulous keyed MD5   Type 2/3, Len 24, Key ID, 0, Sequence Number, Digest[16];
  *   keyed / meticulous keyed SHA1  Type 4/5, Len 28, Key ID, 0, Sequence Number, Hash[20].
- * A digest covers the whole packet with the key (zero-padded) in the digest's place. The
- * receive window is 3 x Detect Mult sequence numbers from the last one taken, which itself
- * is taken again by keyed modes and never by meticulous ones (6.7.3, 6.7.4). When to move the
- * transmit sequence is session.c's. */
+ * A digest covers the whole packet with the key (zero-padded) in the digest's place. The Key
+ * ID selects the key: the one we send with or an accepted one (a rollover). The receive
+ * window is 3 x Detect Mult sequence numbers from the last one taken, whatever key signed it,
+ * which itself is taken again by keyed modes and never by meticulous ones (6.7.3, 6.7.4).
+ * When to move the transmit sequence is session.c's. */
+#include <stdio.h>
 #include <string.h>
 
 #include "bfd/bfd.h"
@@ -113,6 +115,25 @@ static void seq_lapse(struct bfd_sess *s, uint64_t now_ms)
 		s->auth_seq_known = false;
 }
 
+/* 6.7: the key a received Auth Key ID names: the one we send with, or an accepted one. */
+static const struct bfd_auth *find_key(const struct bfd_params *c, uint8_t id)
+{
+	if (c->auth.key_id == id)
+		return &c->auth;
+	for (int i = 0; i < c->n_accept; i++)
+		if (c->accept[i].key_id == id)
+			return &c->accept[i];
+	return NULL;
+}
+
+/* The key of a packet that passed: the peer's current key, for `bgp peer show`. */
+static int taken(struct bfd_sess *s, uint8_t key_id)
+{
+	s->rcv_key_id = key_id;
+	s->rcv_key_seen = true;
+	return 0;
+}
+
 int bfd_auth_check(struct bfd_sess *s, const uint8_t *p, size_t len, const struct bfd_pkt *k,
 		   enum bfd_drop *why)
 {
@@ -127,12 +148,16 @@ int bfd_auth_check(struct bfd_sess *s, const uint8_t *p, size_t len, const struc
 		return a->type ? drop(why, BFD_DROP_AUTH_MISSING) : 0; /* 6.8.6 */
 	if (!a->type)
 		return drop(why, BFD_DROP_AUTH); /* 6.8.6: A bit set and no authentication in use */
-	/* decode has checked Length >= 26 with A; the section fills the rest exactly */
-	if (len < BFD_PKT_LEN + 3 || sec[0] != a->type || sec[1] != alen || sec[2] != a->key_id ||
-	    alen != bfd_auth_len(a))
+	/* decode has checked Length >= 26 with A; the section fills the rest exactly. Every key
+	 * has the session's type; an ID none of them has is a failure like a wrong key. */
+	if (len < BFD_PKT_LEN + 3 || sec[0] != a->type || sec[1] != alen)
+		return drop(why, BFD_DROP_AUTH_FAILED);
+	a = find_key(&s->cfg, sec[2]);
+	if (!a || alen != bfd_auth_len(a))
 		return drop(why, BFD_DROP_AUTH_FAILED);
 	if (a->type == BFD_AUTH_SIMPLE) /* 6.7.2 */
-		return same(sec + 3, a->key, a->key_len) ? 0 : drop(why, BFD_DROP_AUTH_FAILED);
+		return same(sec + 3, a->key, a->key_len) ? taken(s, a->key_id)
+							 : drop(why, BFD_DROP_AUTH_FAILED);
 	seq = (uint32_t)sec[4] << 24 | (uint32_t)sec[5] << 16 | (uint32_t)sec[6] << 8 | sec[7];
 	seq_lapse(s, now);
 	/* 6.7.3 / 6.7.4: within 3 x Detect Mult of the last one, circularly; meticulous modes
@@ -150,5 +175,32 @@ int bfd_auth_check(struct bfd_sess *s, const uint8_t *p, size_t len, const struc
 	s->rcv_auth_seq = seq;
 	s->auth_seq_known = true;
 	s->rcv_auth_ms = now;
-	return 0;
+	return taken(s, a->key_id);
+}
+
+static bool same_key(const struct bfd_auth *x, const struct bfd_auth *y)
+{
+	return x->type == y->type && x->key_id == y->key_id && x->key_len == y->key_len &&
+	       !memcmp(x->key, y->key, x->key_len);
+}
+
+bool bfd_auth_same(const struct bfd_params *x, const struct bfd_params *y)
+{
+	if (!same_key(&x->auth, &y->auth) || x->n_accept != y->n_accept)
+		return false;
+	for (int i = 0; i < x->n_accept; i++)
+		if (!same_key(&x->accept[i], &y->accept[i]))
+			return false;
+	return true;
+}
+
+const char *bfd_auth_accept_str(const struct bfd_params *pr, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < pr->n_accept && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%u", i ? ", " : ", accepting key IDs ",
+				      pr->accept[i].key_id);
+	return buf;
 }

@@ -107,7 +107,8 @@ enum bfd_auth_type {
 	BFD_AUTH_KEYED_SHA1 = 4,
 	BFD_AUTH_METICULOUS_SHA1 = 5,
 };
-#define BFD_AUTH_KEY_MAX 20 /* SHA1; simple and MD5 take 16 */
+#define BFD_AUTH_KEY_MAX    20 /* SHA1; simple and MD5 take 16 */
+#define BFD_AUTH_ACCEPT_MAX 4  /* keys taken besides the one we send with (a key rollover) */
 
 struct bfd_auth {
 	uint8_t type; /* enum bfd_auth_type */
@@ -127,6 +128,11 @@ struct bfd_params {
 	/* 6.1: the passive role sends nothing until the remote's discriminator is known */
 	bool passive;
 	struct bfd_auth auth; /* type BFD_AUTH_NONE: none */
+	/* 6.7 ("the Auth Key ID selects the key"): we sign with auth; a received packet may name
+	 * auth's key ID or one of these (auth's type, other IDs), so either end can move to a
+	 * new key first without the session failing */
+	struct bfd_auth accept[BFD_AUTH_ACCEPT_MAX];
+	uint8_t n_accept;
 	/* echo function (IPv4 single hop): our echo transmit interval, 0 = off; echo_reflect:
 	 * this node forwards IPv4, so the peer's echoes come back to it and we may advertise
 	 * Required Min Echo RX (echo_us) */
@@ -175,6 +181,10 @@ struct bfd_sess {
 	uint32_t xmit_auth_seq, rcv_auth_seq;
 	bool auth_seq_known;
 	uint64_t xmit_seq_ms, rcv_auth_ms;
+	/* the Auth Key ID of the last packet that passed (rcv_key_seen): which key the peer
+	 * signs with, shown during a key rollover */
+	uint8_t rcv_key_id;
+	bool rcv_key_seen;
 	/* echo function (echo.c): the remote's last Required Min Echo RX, whether we send echo
 	 * packets now, our address in them (source and destination), the sequence number of the
 	 * last one sent and the cookie a returning one must carry (new each time echo starts) */
@@ -243,13 +253,19 @@ bool bfd_echo_can_reflect(void);
 
 /* auth.c (6.7): the section's length for a; sign appends it to the len bytes at p (the
  * mandatory section, Length and A already set) with seq, returning the new length; check
- * takes a received packet (len = its Length) for s: 0, or -1 with *why; a packet that passes
- * moves the receive sequence. */
+ * takes a received packet (len = its Length) for s, verified with the key its Key ID names
+ * (s->cfg.auth or an accepted one): 0, or -1 with *why; a packet that passes moves the
+ * receive sequence. */
 size_t bfd_auth_len(const struct bfd_auth *a);
 size_t bfd_auth_sign(uint8_t *p, size_t len, const struct bfd_auth *a, uint32_t seq);
 int bfd_auth_check(struct bfd_sess *s, const uint8_t *p, size_t len, const struct bfd_pkt *k,
 		   enum bfd_drop *why);
 const char *bfd_auth_name(uint8_t type);
+/* Whether two parameter sets have the same type, keys and key IDs (auth and accept). */
+bool bfd_auth_same(const struct bfd_params *x, const struct bfd_params *y);
+/* ", accepting key IDs 2, 3" for the accepted keys of pr ("" for none), into buf: for logs,
+ * which name key IDs and never keys. */
+const char *bfd_auth_accept_str(const struct bfd_params *pr, char *buf, size_t len);
 
 /* sock.c: the sessions of the agent and the receiving sockets (port, and BFD_MH_PORT for
  * multihop). port 0 opens no socket (tests feed bfd_input and capture transmissions with

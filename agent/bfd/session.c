@@ -269,11 +269,22 @@ void bfd_sess_rx(struct bfd_sess *s, const struct bfd_pkt *k)
 
 void bfd_sess_set_params(struct bfd_sess *s, const struct bfd_params *pr)
 {
-	if (memcmp(&s->cfg.auth, &pr->auth, sizeof(pr->auth)) != 0) {
+	char ids[64];
+
+	if (!bfd_auth_same(&s->cfg, pr)) {
+		/* 6.7.3, 6.7.4: the sequence numbers are the session's, not a key's (a peer moving
+		 * to another key goes on counting, as BIRD does), so a key rollover keeps both
+		 * windows; another type is a new start. The transmit sequence never goes back. */
+		if (s->cfg.auth.type != pr->auth.type) {
+			s->auth_seq_known = false;
+			s->rcv_key_seen = false;
+		}
 		s->cfg.auth = pr->auth;
-		s->auth_seq_known = false;
-		log_info("bfd: peer %s: authentication %s, key ID %u", s->name,
-			 bfd_auth_name(pr->auth.type), pr->auth.key_id);
+		memcpy(s->cfg.accept, pr->accept, sizeof(pr->accept));
+		s->cfg.n_accept = pr->n_accept;
+		log_info("bfd: peer %s: authentication %s, key ID %u%s", s->name,
+			 bfd_auth_name(pr->auth.type), pr->auth.key_id,
+			 bfd_auth_accept_str(pr, ids, sizeof(ids)));
 	}
 	if (s->cfg.passive != pr->passive || s->cfg.min_ttl != pr->min_ttl) {
 		s->cfg.passive = pr->passive;
@@ -316,6 +327,7 @@ struct bfd_sess *bfd_sess_new(struct bfd *b, const struct ip *peer, const struct
 			      const struct bfd_params *pr, bfd_notify_fn fn, void *arg)
 {
 	struct bfd_sess *s = calloc(1, sizeof(*s));
+	char ids[64];
 
 	if (!s)
 		log_fatal("bfd: out of memory");
@@ -343,11 +355,11 @@ struct bfd_sess *bfd_sess_new(struct bfd *b, const struct ip *peer, const struct
 		free(s);
 		return NULL;
 	}
-	log_info("bfd: peer %s: session created (discriminator %u, %u/%u ms x %u%s%s%s%s%s)",
+	log_info("bfd: peer %s: session created (discriminator %u, %u/%u ms x %u%s%s%s%s%s%s)",
 		 s->name, s->local_disc, pr->min_tx_us / 1000, pr->min_rx_us / 1000, pr->mult,
 		 pr->passive ? ", passive" : "", pr->auth.type ? ", authentication " : "",
 		 pr->auth.type ? bfd_auth_name(pr->auth.type) : "",
-		 pr->echo_us ? ", echo function" : "",
+		 bfd_auth_accept_str(pr, ids, sizeof(ids)), pr->echo_us ? ", echo function" : "",
 		 pr->echo_us && !pr->echo_reflect ? NO_REFLECT : "");
 	schedule_tx(s);
 	return s;

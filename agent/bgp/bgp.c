@@ -577,28 +577,40 @@ static void on_bfd(struct bfd_sess *bs, enum bfd_state old, void *arg)
 }
 
 _Static_assert(CFG_BFD_KEY_MAX == BFD_AUTH_KEY_MAX, "bfd: key sizes");
+_Static_assert(CFG_BFD_ACCEPT_MAX == BFD_AUTH_ACCEPT_MAX, "bfd: accepted key counts");
+
+/* A key of the peer's BFD authentication type (key at most CFG_BFD_KEY_MAX bytes). */
+static struct bfd_auth bfd_key(const struct cfg_peer *pc, uint8_t id, const char *key)
+{
+	struct bfd_auth a = {.type = pc->bfd_auth_type, .key_id = id};
+
+	a.key_len = (uint8_t)strlen(key);
+	memcpy(a.key, key, a.key_len);
+	return a;
+}
 
 static struct bfd_params bfd_params(const struct cfg_peer *pc)
 {
-	struct bfd_auth auth = {.type = pc->bfd_auth_type, .key_id = pc->bfd_auth_key_id};
 	uint32_t echo_ms =
 	    pc->bfd_echo_interval_ms ? pc->bfd_echo_interval_ms : CFG_BFD_ECHO_DEF_MS;
-
-	auth.key_len = (uint8_t)strlen(pc->bfd_auth_key); /* at most CFG_BFD_KEY_MAX */
-	memcpy(auth.key, pc->bfd_auth_key, auth.key_len);
-	return (struct bfd_params){
-		.min_tx_us = (pc->bfd_min_tx_ms ? pc->bfd_min_tx_ms : BFD_DEF_MIN_TX_MS) * 1000u,
-		.min_rx_us = (pc->bfd_min_rx_ms ? pc->bfd_min_rx_ms : BFD_DEF_MIN_RX_MS) * 1000u,
-		.mult = pc->bfd_mult ? pc->bfd_mult : BFD_DEF_MULT,
-		/* a peer reached through routers (ebgpMultiHop above 1) gets multihop BFD */
-		.multihop = pc->ebgp_multihop > 1,
-		.min_ttl = pc->bfd_min_ttl,
-		.passive = pc->bfd_passive,
-		.auth = auth,
-		.echo_us = pc->bfd_echo ? echo_ms * 1000u : 0,
-		/* the peer's echoes come back to it through this node's forwarding */
-		.echo_reflect = pc->bfd_echo && bfd_echo_can_reflect(),
+	struct bfd_params pr = {
+	    .min_tx_us = (pc->bfd_min_tx_ms ? pc->bfd_min_tx_ms : BFD_DEF_MIN_TX_MS) * 1000u,
+	    .min_rx_us = (pc->bfd_min_rx_ms ? pc->bfd_min_rx_ms : BFD_DEF_MIN_RX_MS) * 1000u,
+	    .mult = pc->bfd_mult ? pc->bfd_mult : BFD_DEF_MULT,
+	    /* a peer reached through routers (ebgpMultiHop above 1) gets multihop BFD */
+	    .multihop = pc->ebgp_multihop > 1,
+	    .min_ttl = pc->bfd_min_ttl,
+	    .passive = pc->bfd_passive,
+	    .auth = bfd_key(pc, pc->bfd_auth_key_id, pc->bfd_auth_key),
+	    .n_accept = pc->bfd_auth_type ? pc->n_bfd_auth_accept : 0,
+	    .echo_us = pc->bfd_echo ? echo_ms * 1000u : 0,
+	    /* the peer's echoes come back to it through this node's forwarding */
+	    .echo_reflect = pc->bfd_echo && bfd_echo_can_reflect(),
 	};
+
+	for (int i = 0; i < pr.n_accept; i++)
+		pr.accept[i] = bfd_key(pc, pc->bfd_auth_accept[i].id, pc->bfd_auth_accept[i].key);
+	return pr;
 }
 
 /* Brings the peer's BFD session to what pc asks for, without restarting BGP. */
@@ -618,6 +630,8 @@ static void sess_bfd_sync(struct sess *s, const struct cfg_peer *pc)
 	cur->bfd_auth_type = pc->bfd_auth_type;
 	cur->bfd_auth_key_id = pc->bfd_auth_key_id;
 	memcpy(cur->bfd_auth_key, pc->bfd_auth_key, sizeof(cur->bfd_auth_key));
+	cur->n_bfd_auth_accept = pc->n_bfd_auth_accept;
+	memcpy(cur->bfd_auth_accept, pc->bfd_auth_accept, sizeof(cur->bfd_auth_accept));
 	if (!pc->bfd) {
 		bfd_sess_free(s->bfd);
 		s->bfd = NULL;

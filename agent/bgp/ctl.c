@@ -77,6 +77,16 @@ static int peer_set(struct agent *a, struct json_object *args, struct json_objec
 		json_object_object_add(*result, "password", json_object_new_string("********"));
 	if (p.bfd_auth_key[0])
 		json_object_object_add(*result, "bfdAuthKey", json_object_new_string("********"));
+	if (p.n_bfd_auth_accept) {
+		struct json_object *ids = json_object_new_array();
+		char k[16];
+
+		for (int i = 0; i < p.n_bfd_auth_accept; i++) {
+			snprintf(k, sizeof(k), "%u:********", p.bfd_auth_accept[i].id);
+			json_object_array_add(ids, json_object_new_string(k));
+		}
+		json_object_object_add(*result, "bfdAuthAcceptKeys", ids);
+	}
 	return 0;
 }
 
@@ -183,11 +193,20 @@ static void bfd_show(struct json_object *o, const struct cfg_peer *c, struct bfd
 	json_object_object_add(o, "bfdPassive", json_object_new_boolean(b->cfg.passive));
 	/* the lowest TTL taken: 255 single hop (GTSM), the configured one multihop (0: any) */
 	add_u64(o, "bfdMinimumTtl", b->cfg.multihop ? b->cfg.min_ttl : 255);
-	/* the type and key ID, never the key */
+	/* the type and key IDs, never a key: the one we send with, those we also accept, and
+	 * the one of the last packet that passed (the peer's, during a rollover) */
 	json_object_object_add(o, "bfdAuthType",
 			       json_object_new_string(bfd_auth_name(b->cfg.auth.type)));
-	if (b->cfg.auth.type)
+	if (b->cfg.auth.type) {
+		struct json_object *ids = json_object_new_array();
+
 		add_u64(o, "bfdAuthKeyId", b->cfg.auth.key_id);
+		for (int i = 0; i < b->cfg.n_accept; i++)
+			json_object_array_add(ids, json_object_new_int(b->cfg.accept[i].key_id));
+		json_object_object_add(o, "bfdAuthAcceptKeyIds", ids);
+		if (b->rcv_key_seen)
+			add_u64(o, "bfdAuthReceivedKeyId", b->rcv_key_id);
+	}
 	add_u64(o, "bfdTxInterval", bfd_sess_tx_interval(b) / 1000);
 	add_u64(o, "bfdDetectTime", bfd_sess_detect_time(b) / 1000);
 	add_u64(o, "bfdLocalDiscriminator", b->local_disc);

@@ -40,6 +40,8 @@ static const struct opt_map set_opts[] = {
 	{"bfd-auth-type", "BfdAuthType", "bfdAuthType", OPT_STR},
 	{"bfd-auth-key-id", "BfdAuthKeyId", "bfdAuthKeyId", OPT_STR},
 	{"bfd-auth-key", "BfdAuthKey", "bfdAuthKey", OPT_STR, true},
+	/* repeated: one "ID:KEY" each, sent as a list */
+	{"bfd-auth-accept-key", "BfdAuthAcceptKey", "bfdAuthAcceptKeys", OPT_LIST, true},
 	{"dynamic-asn", "DynamicAsn", "dynamicAsn", OPT_STR},
 };
 #define N_SET (sizeof(set_opts) / sizeof(set_opts[0]))
@@ -52,10 +54,18 @@ static const struct cli_col list_cols[] = {
 
 /* A decimal number goes as a JSON number (unless the option is text), anything else as a
  * string for the agent to refuse with its one message naming the allowed values. */
-static struct json_object *value(const char *s, const struct opt_map *m)
+static struct json_object *value(const struct cli_opt *o, const struct opt_map *m)
 {
+	const char *s = o->val;
 	size_t n = strlen(s);
 
+	if (m->kind == OPT_LIST) {
+		struct json_object *a = json_object_new_array();
+
+		for (int i = 0; i < o->n_vals; i++)
+			json_object_array_add(a, json_object_new_string(o->vals[i]));
+		return a;
+	}
 	if (m->kind == OPT_FLAG)
 		return json_object_new_boolean(!strcmp(s, "true"));
 	if (!m->text && n && n < 19 && strspn(s, "0123456789") == n)
@@ -91,8 +101,7 @@ static int cmd_set(struct cli *c, int argc, char **argv)
 	args = json_object_new_object();
 	for (size_t i = 0; i < N_SET; i++)
 		if (o[i].set)
-			json_object_object_add(args, set_opts[i].key,
-					       value(o[i].val, &set_opts[i]));
+			json_object_object_add(args, set_opts[i].key, value(&o[i], &set_opts[i]));
 	rc = cli_call(c, "bgp.peer.set", args, &res);
 	if (rc)
 		return rc;
@@ -174,6 +183,9 @@ static int cmd_show(struct cli *c, int argc, char **argv)
 		{"BfdPassive", "bfdPassive"},
 		{"BfdMinimumTtl", "bfdMinimumTtl"},
 		{"BfdAuthType", "bfdAuthType"},
+		{"BfdAuthKeyId", "bfdAuthKeyId"},
+		{"BfdAuthAcceptKeyIds", "bfdAuthAcceptKeyIds"},
+		{"BfdAuthReceivedKeyId", "bfdAuthReceivedKeyId"},
 		{"BfdTxInterval", "bfdTxInterval"},
 		{"BfdDetectTime", "bfdDetectTime"},
 		{"BfdUpCount", "bfdUpCount"},
@@ -218,7 +230,7 @@ const struct cli_cmd cli_bgp_cmds[] = {
 	 "[--graceful-restart] [--bfd [--bfd-min-tx MS] [--bfd-min-rx MS] [--bfd-multiplier N] "
 	 "[--bfd-passive] [--bfd-minimum-ttl N] [--bfd-echo-mode [--bfd-echo-interval MS]] "
 	 "[--bfd-auth-type T --bfd-auth-key K "
-	 "[--bfd-auth-key-id N]]]",
+	 "[--bfd-auth-key-id N] [--bfd-auth-accept-key ID:KEY ...]]]",
 	 "add or change a BGP peer (the session starts at once)"},
 	{"bgp peer list", "Get-HcsBGPPeers", cmd_list, "[--switch S]",
 	 "list BGP peers with their session state"},

@@ -29,14 +29,18 @@ extern const struct cli_cmd cli_bgp_cmds[];	/* cli/bgp.c: bgp peer ... + cmdlets
 extern const struct cli_cmd cli_dp_cmds[];	/* cli/dataplane.c: stats, explain */
 
 /* Options. Accepts --name VALUE, --name=VALUE, and for aliases -Alias VALUE (any case).
- * OPT_FLAG takes no value, or =true/=false. Positional arguments are collected in order. */
-enum cli_opt_kind { OPT_STR, OPT_FLAG };
+ * OPT_FLAG takes no value, or =true/=false. OPT_LIST may be given up to CLI_LIST_MAX times,
+ * each value kept in order. Positional arguments are collected in order. */
+enum cli_opt_kind { OPT_STR, OPT_FLAG, OPT_LIST };
+#define CLI_LIST_MAX 8
 struct cli_opt {
 	const char *name;  /* "peer-address" */
 	const char *alias; /* "PeerAddress" (cmdlet parameter), or NULL */
 	enum cli_opt_kind kind;
-	const char *val; /* out: value (OPT_FLAG: "true"/"false") */
+	const char *val; /* out: value (OPT_FLAG: "true"/"false"; OPT_LIST: the last) */
 	bool set;	 /* out */
+	const char *vals[CLI_LIST_MAX]; /* out, OPT_LIST: every value */
+	int n_vals;
 };
 /* Returns 0, or prints "edgelb: ..." and returns EXIT_USAGE. pos gets up to max_pos args. */
 int cli_parse(const char *cmd, int argc, char **argv, struct cli_opt *opts, int nopts,

@@ -99,6 +99,13 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opt *opts, int 
 				return cli_usage_error("%s: --%s needs a value", cmd, o->name);
 			o->val = argv[++i];
 		}
+		if (o->kind == OPT_LIST) {
+			if (o->n_vals == CLI_LIST_MAX)
+				return cli_usage_error(
+				    "%s: --%s given more than %d times (allowed: up to %d)", cmd,
+				    o->name, CLI_LIST_MAX, CLI_LIST_MAX);
+			o->vals[o->n_vals++] = o->val;
+		}
 		o->set = true;
 	}
 	return 0;

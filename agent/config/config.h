@@ -23,9 +23,16 @@
 #define CFG_MAX_NAMESPACES 16
 #define CFG_PASSWORD_MAX   80 /* TCP MD5 key bytes (TCP_MD5SIG_MAXKEYLEN) */
 #define CFG_BFD_KEY_MAX	   20 /* BFD keyed SHA1; 16 for simple and MD5 (RFC 5880 4.2-4.4) */
+#define CFG_BFD_ACCEPT_MAX 4  /* bfdAuthAcceptKeys: BFD keys taken besides bfdAuthKey */
 #define CFG_BFD_ECHO_DEF_MS 50 /* echo transmit interval when bfdEchoInterval is unset */
 
 enum cfg_src { CFG_SRC_FILE, CFG_SRC_RUNTIME };
+
+/* A BFD key by its Auth Key ID (RFC 5880 4.2-4.4): one of bfdAuthAcceptKeys, "ID:KEY". */
+struct cfg_bfd_key {
+	uint8_t id;
+	char key[CFG_BFD_KEY_MAX + 1];
+};
 
 struct cfg_switch {
 	char name[CFG_NAME_MAX];
@@ -102,10 +109,13 @@ struct cfg_peer {
 	uint8_t bfd_min_ttl; /* multihop: lowest TTL taken (RFC 5883 5); 0 = any */
 	bool bfd_echo;                 /* RFC 5880 6.4 echo function (IPv4 single hop) */
 	uint16_t bfd_echo_interval_ms; /* echo transmit interval; 0 = default (50 ms) */
-	/* BFD authentication (RFC 5880 6.7): enum bfd_auth_type (0 = none), key ID, key */
+	/* BFD authentication (RFC 5880 6.7): enum bfd_auth_type (0 = none), key ID, key; the
+	 * keys also taken on receipt (a key rollover), of the same type, other IDs */
 	uint8_t bfd_auth_type;
 	uint8_t bfd_auth_key_id;
 	char bfd_auth_key[CFG_BFD_KEY_MAX + 1];
+	uint8_t n_bfd_auth_accept;
+	struct cfg_bfd_key bfd_auth_accept[CFG_BFD_ACCEPT_MAX];
 	enum cfg_src src;
 };
 

@@ -2,7 +2,9 @@
  *   {peerAddress, peerAsn | dynamicAsn, selfAsn, switch, holdTime, keepaliveTime, connectTime,
  *    password, passwordFile, ebgpMultiHop, sourceAddress, peerPort, passive, routerId,
  *    gracefulRestart, bfd, bfdMinTx, bfdMinRx, bfdMultiplier, bfdPassive, bfdMinimumTtl,
- *    bfdEchoMode, bfdEchoInterval, bfdAuthType, bfdAuthKeyId, bfdAuthKey}
+ *    bfdEchoMode, bfdEchoInterval, bfdAuthType, bfdAuthKeyId, bfdAuthKey, bfdAuthAcceptKeys}
+ * bfdAuthAcceptKeys: up to CFG_BFD_ACCEPT_MAX more BFD keys taken on receipt, ["ID:KEY", ...],
+ * for a key rollover (RFC 5880 6.7: the Auth Key ID selects the key).
  * bfdEchoMode: the BFD echo function (RFC 5880 6.4), IPv4 single-hop peers only (RFC 5883 forbids
  * it over several hops); bfdEchoInterval its transmit interval in ms (0: CFG_BFD_ECHO_DEF_MS).
  * dynamicAsn (internal or external, instead of peerAsn): the peer's AS is ours (iBGP), or any
@@ -26,7 +28,7 @@ const char *const cfg_peer_keys[] = {
 	"sourceAddress", "peerPort",    "passive",       "routerId",      "gracefulRestart",
 	"bfd",           "bfdMinTx",    "bfdMinRx",      "bfdMultiplier", "dynamicAsn",
 	"bfdPassive",    "bfdMinimumTtl", "bfdAuthType",  "bfdAuthKeyId",  "bfdAuthKey",
-	"bfdEchoMode",   "bfdEchoInterval", NULL,
+	"bfdEchoMode",   "bfdEchoInterval", "bfdAuthAcceptKeys", NULL,
 };
 
 /* RFC 5880 4.1 Auth Type, by number */
@@ -36,6 +38,7 @@ static const char *const bfd_auth_names[] = {
 };
 #define BFD_AUTH_TYPES                                                                            \
 	"simple, keyed-md5, meticulous-keyed-md5, keyed-sha1 or meticulous-keyed-sha1"
+#define BFD_KEY_LENGTHS "1-16 bytes; 1-20 with keyed-sha1 and meticulous-keyed-sha1"
 
 const char *cfg_bfd_auth_name(uint8_t type)
 {
@@ -139,6 +142,90 @@ static int get_ip(const char *field, struct json_object *v, bool v4_only, struct
 			 v4_only ? "IPv4" : "IP", v4_only ? "like 10.0.0.1" :
 							     "IPv4 like 10.0.0.1 or IPv6 like fd00::1");
 		return -1;
+	}
+	return 0;
+}
+
+/* bfdAuthAcceptKeys: a list of "ID:KEY" strings, the ID 0-255 in decimal, the key after the
+ * first colon (it may hold colons). Keys are secrets: a message names the entry by its index
+ * and key ID, never its text. Lengths against the type and repeated IDs are checked once the
+ * whole peer is read. */
+static int get_accept_keys(struct json_object *v, struct cfg_peer *p, char *msg, size_t len)
+{
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		snprintf(msg, len, "bfdAuthAcceptKeys: wrong type (allowed: a list of \"ID:KEY\" "
+			 "strings)");
+		return -1;
+	}
+	n = json_object_array_length(v);
+	if (n > CFG_BFD_ACCEPT_MAX) {
+		snprintf(msg, len, "bfdAuthAcceptKeys: %zu keys (allowed: up to %d)", n,
+			 CFG_BFD_ACCEPT_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+		struct cfg_bfd_key *k = &p->bfd_auth_accept[i];
+		const char *s, *colon;
+		size_t id_len, key_len;
+		unsigned long id;
+
+		if (!json_object_is_type(e, json_type_string)) {
+			snprintf(msg, len, "bfdAuthAcceptKeys[%zu]: wrong type (allowed: a string "
+				 "\"ID:KEY\" like \"2:s3cret\")", i);
+			return -1;
+		}
+		s = json_object_get_string(e);
+		if (strlen(s) != (size_t)json_object_get_string_len(e)) {
+			snprintf(msg, len, "bfdAuthAcceptKeys[%zu]: a NUL byte inside (allowed: a "
+				 "string without NUL bytes)", i);
+			return -1;
+		}
+		colon = strchr(s, ':');
+		id_len = colon ? (size_t)(colon - s) : 0;
+		id = strtoul(s, NULL, 10);
+		if (!id_len || id_len > 3 || strspn(s, "0123456789") != id_len || id > 255) {
+			snprintf(msg, len, "bfdAuthAcceptKeys[%zu]: not ID:KEY (allowed: a key ID "
+				 "0-255, a colon, then the key, like \"2:s3cret\")", i);
+			return -1;
+		}
+		k->id = (uint8_t)id;
+		key_len = strlen(colon + 1);
+		if (!key_len || key_len > CFG_BFD_KEY_MAX) {
+			snprintf(msg, len, "bfdAuthAcceptKeys[%zu]: key ID %u: %zu bytes (allowed: "
+				 BFD_KEY_LENGTHS ")", i, k->id, key_len);
+			return -1;
+		}
+		snprintf(k->key, sizeof(k->key), "%s", colon + 1);
+	}
+	p->n_bfd_auth_accept = (uint8_t)n;
+	return 0;
+}
+
+/* After the whole peer is read: each accepted key fits the type, and no key ID is given
+ * twice, the sending key's (bfdAuthKeyId) included. */
+static int check_accept_keys(const struct cfg_peer *p, char *msg, size_t len)
+{
+	for (int i = 0; i < p->n_bfd_auth_accept; i++) {
+		const struct cfg_bfd_key *k = &p->bfd_auth_accept[i];
+		bool twice = k->id == p->bfd_auth_key_id;
+
+		if (!bfd_auth_sha1(p->bfd_auth_type) && strlen(k->key) > 16) {
+			snprintf(msg, len, "bfdAuthAcceptKeys[%d]: key ID %u: %zu bytes, too long "
+				 "for %s (allowed: " BFD_KEY_LENGTHS ")", i, k->id, strlen(k->key),
+				 cfg_bfd_auth_name(p->bfd_auth_type));
+			return -1;
+		}
+		for (int j = 0; j < i; j++)
+			twice |= p->bfd_auth_accept[j].id == k->id;
+		if (twice) {
+			snprintf(msg, len, "bfdAuthAcceptKeys[%d]: key ID %u given twice (allowed: "
+				 "each key ID once, bfdAuthKeyId %u included)", i, k->id,
+				 p->bfd_auth_key_id);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -301,13 +388,15 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			}
 			if (!json_object_get_string_len(val) ||
 			    json_object_get_string_len(val) > CFG_BFD_KEY_MAX) {
-				snprintf(msg, len, "bfdAuthKey: %d bytes (allowed: 1-16 bytes; 1-20 with "
-					 "keyed-sha1 and meticulous-keyed-sha1)",
-					 json_object_get_string_len(val));
+				snprintf(msg, len, "bfdAuthKey: %d bytes (allowed: "
+					 BFD_KEY_LENGTHS ")", json_object_get_string_len(val));
 				return -1;
 			}
 			snprintf(p.bfd_auth_key, sizeof(p.bfd_auth_key), "%s",
 				 json_object_get_string(val));
+		} else if (!strcmp(key, "bfdAuthAcceptKeys")) {
+			if (get_accept_keys(val, &p, msg, len) < 0)
+				return -1;
 		}
 	}
 	if (has_pasn && p.asn_mode != CFG_ASN_FIXED) {
@@ -363,14 +452,17 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 			 "over IPv6 is not supported)", ip_str(&p.addr, a));
 		return -1;
 	}
-	if (!p.bfd && (p.bfd_auth_type || has_key_id || p.bfd_auth_key[0])) {
+	if (!p.bfd && (p.bfd_auth_type || has_key_id || p.bfd_auth_key[0] ||
+		       p.n_bfd_auth_accept)) {
 		snprintf(msg, len, "%s: set without bfd: true (allowed: BFD settings with bfd: true)",
-			 p.bfd_auth_type ? "bfdAuthType" : has_key_id ? "bfdAuthKeyId" : "bfdAuthKey");
+			 p.bfd_auth_type ? "bfdAuthType" : has_key_id ? "bfdAuthKeyId" :
+			 p.bfd_auth_key[0] ? "bfdAuthKey" : "bfdAuthAcceptKeys");
 		return -1;
 	}
-	if (!p.bfd_auth_type && (has_key_id || p.bfd_auth_key[0])) {
+	if (!p.bfd_auth_type && (has_key_id || p.bfd_auth_key[0] || p.n_bfd_auth_accept)) {
 		snprintf(msg, len, "%s: set without bfdAuthType (allowed: with bfdAuthType %s)",
-			 has_key_id ? "bfdAuthKeyId" : "bfdAuthKey", BFD_AUTH_TYPES);
+			 has_key_id ? "bfdAuthKeyId" : p.bfd_auth_key[0] ? "bfdAuthKey" :
+			 "bfdAuthAcceptKeys", BFD_AUTH_TYPES);
 		return -1;
 	}
 	if (p.bfd_auth_type && !p.bfd_auth_key[0]) {
@@ -379,13 +471,15 @@ int cfg_peer_from_json(struct json_object *j, struct cfg_peer *out, char *msg, s
 		return -1;
 	}
 	if (p.bfd_auth_type && !bfd_auth_sha1(p.bfd_auth_type) && strlen(p.bfd_auth_key) > 16) {
-		snprintf(msg, len, "bfdAuthKey: %zu bytes, too long for %s (allowed: 1-16 bytes; "
-			 "1-20 with keyed-sha1 and meticulous-keyed-sha1)", strlen(p.bfd_auth_key),
+		snprintf(msg, len, "bfdAuthKey: %zu bytes, too long for %s (allowed: "
+			 BFD_KEY_LENGTHS ")", strlen(p.bfd_auth_key),
 			 cfg_bfd_auth_name(p.bfd_auth_type));
 		return -1;
 	}
 	if (p.bfd_auth_type && !has_key_id)
 		p.bfd_auth_key_id = 1; /* BIRD's first password ID */
+	if (check_accept_keys(&p, msg, len) < 0)
+		return -1;
 	if (p.password[0] && p.password_file[0]) {
 		snprintf(msg, len, "password: set together with passwordFile (allowed: one of them)");
 		return -1;
@@ -464,6 +558,17 @@ struct json_object *cfg_peer_to_json(const struct cfg_peer *p)
 				       json_object_new_string(cfg_bfd_auth_name(p->bfd_auth_type)));
 		json_object_object_add(j, "bfdAuthKeyId", json_object_new_int(p->bfd_auth_key_id));
 		json_object_object_add(j, "bfdAuthKey", json_object_new_string(p->bfd_auth_key));
+	}
+	if (p->n_bfd_auth_accept) {
+		struct json_object *keys = json_object_new_array();
+		char k[4 + CFG_BFD_KEY_MAX + 1];
+
+		for (int i = 0; i < p->n_bfd_auth_accept; i++) {
+			snprintf(k, sizeof(k), "%u:%s", p->bfd_auth_accept[i].id,
+				 p->bfd_auth_accept[i].key);
+			json_object_array_add(keys, json_object_new_string(k));
+		}
+		json_object_object_add(j, "bfdAuthAcceptKeys", keys);
 	}
 	return j;
 }

@@ -13,8 +13,9 @@
 #
 # The IPv4 peer runs BFD 300 ms x 3 with a 90 s hold time; the IPv6 peer has no BFD. Freezing
 # BIRD (SIGSTOP) must take the IPv4 session down within the detection time, long before the
-# hold timer, and leave the IPv6 session alone. Assertions read `edgelb -o json`, the agent's
-# log and `birdc show bfd sessions`.
+# hold timer, and leave the IPv6 session alone. Authentication keys roll over (RFC 5880 6.7:
+# the Auth Key ID selects the key) while BIRD is reconfigured live, and the sessions stay up.
+# Assertions read `edgelb -o json`, the agent's log and `birdc show bfd sessions`.
 
 load lib/agent
 load lib/bgp
@@ -476,7 +477,7 @@ node_drops() {
 	out=$(peer_json "$BGP_ROUTER4")
 	[ "$(jq -r .bfdUpCount <<<"$out")" = 1 ]
 	[ "$(jq -r .established <<<"$out")" = "$est" ]
-	[ "$(bird_since edge4)" = "$since" ]
+	bird_same_time "$(bird_since edge4)" "$since"
 	# with the right key nothing more is dropped
 	dropped=$(jq -r .bfdPacketsDropped <<<"$out")
 	sleep 1
@@ -542,6 +543,277 @@ node_drops() {
 	[[ "$output" == *"bfdAuthKey: set without bfdAuthType"* ]]
 	[[ "$output" != *"lonely-key"* ]]
 	[ "$(elb -o json bgp peer list | jq length)" = 0 ]
+}
+
+# Key rollover (RFC 5880 6.7: the Auth Key ID selects the key). BIRD signs with the password
+# whose `generate` window holds the present and takes every one whose `accept` window does
+# (both unbounded unless set): a `generate to` in the past keeps a password for receiving only.
+# shellcheck disable=SC2034 # read by name: ${!k} with k=ROLL_K<id>
+ROLL_K1=rollover-key-one ROLL_K2=rollover-key-two ROLL_K3=rollover-key-three
+ROLL_PAST='generate to "2000-01-01 00:00:00";'
+
+# bird_roll_keys SIGN KEYS...: BIRD_BFD_IFACE for meticulous keyed SHA1 with password IDs KEYS
+# (1, 2 or 3: ROLL_K1..3), all accepted, signing with ID SIGN only.
+bird_roll_keys() {
+	local sign=$1 id k gen
+	shift
+	BIRD_BFD_IFACE="authentication meticulous keyed sha1;"
+	for id in "$@"; do
+		k=ROLL_K$id gen=
+		[ "$id" = "$sign" ] || gen=$ROLL_PAST
+		BIRD_BFD_IFACE+=" password \"${!k}\" { id $id; $gen };"
+	done
+}
+
+# bird_roll_reconfigure SIGN KEYS...: BIRD's running config with other passwords
+# (bird_roll_keys), applied by `birdc configure` without a restart.
+bird_roll_reconfigure() {
+	local conf old=$BIRD_BFD_IFACE
+	bird_roll_keys "$@"
+	conf=$(<"$BIRD_CONF")
+	[[ $conf == *"$old"* ]]
+	printf '%s\n' "${conf/"$old"/"$BIRD_BFD_IFACE"}" >"$BIRD_CONF"
+	[[ "$(birdc_ configure)" == *"Reconfigured"* ]]
+}
+
+# roll_peer_set SEND_ID [ACCEPT_ID...]: the peer with meticulous keyed SHA1, sending with key
+# SEND_ID and accepting the others given (ROLL_K1..3 by ID).
+roll_peer_set() {
+	local k=ROLL_K$1 id a=() kid
+	for id in "${@:2}"; do
+		kid=ROLL_K$id
+		a+=(--bfd-auth-accept-key "$id:${!kid}")
+	done
+	node_peer_set --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd \
+		--bfd-auth-type meticulous-keyed-sha1 --bfd-auth-key-id "$1" \
+		--bfd-auth-key "${!k}" "${a[@]}"
+}
+
+# node_drops_over REASON N: more than N received BFD packets dropped for REASON.
+node_drops_over() {
+	local n
+	n=$(node_drops "$1") && ((n > $2))
+}
+
+# rcvd_key_is ID: the last authenticated BFD packet from the router carried key ID ID.
+rcvd_key_is() { [ "$(peer_field "$BGP_ROUTER4" bfdAuthReceivedKeyId)" = "$1" ]; }
+
+# bird_bfd_since IP: when BIRD's BFD session to IP last changed state.
+bird_bfd_since() { birdc_ show bfd sessions | awk -v ip="$1" '$1 == ip { print $4 }'; }
+
+# bird_same_time A B: two of BIRD's "hh:mm:ss.mmm" within 100 ms of each other. BIRD prints a
+# monotonic instant as wall-clock time, so one instant can read a millisecond apart in two
+# queries; a restart of a session moves it by a second or more.
+bird_same_time() {
+	local a b d day=86400000
+	[[ $1 == *:*:*.* && $2 == *:*:*.* ]] || return 1
+	a=$(awk -F'[:.]' '{ print (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }' <<<"$1")
+	b=$(awk -F'[:.]' '{ print (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }' <<<"$2")
+	d=$(((a - b + day) % day))
+	((d <= 100 || d >= day - 100))
+}
+
+# roll_steady UP_SINCE BIRD_SINCE EST: the sessions as they were: BFD Up on both ends with one
+# Up and no Down since the start, BIRD's BFD and BGP sessions not restarted, our BGP session
+# Established as often as before, nothing dropped.
+roll_steady() {
+	local out
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -r .bfdState <<<"$out")" = Up ]
+	[ "$(jq -r .bfdUpCount <<<"$out")" = 1 ]
+	[ "$(jq -r .bfdDownCount <<<"$out")" = 0 ]
+	[ "$(jq -r .bfdPacketsDropped <<<"$out")" = 0 ]
+	[ "$(jq -r .state <<<"$out")" = Established ]
+	[ "$(jq -r .established <<<"$out")" = "$3" ]
+	[ "$(bird_bfd_state "$BGP_NODE4")" = Up ]
+	bird_same_time "$(bird_bfd_since "$BGP_NODE4")" "$2"
+	[ "$(bird_state edge4)" = Established ]
+	bird_same_time "$(bird_since edge4)" "$1"
+}
+
+@test "BFD key rollover with BIRD (meticulous keyed SHA1): BIRD moves to key 2, then we do; the sessions never go down" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179 --metrics 127.0.0.1:17473
+	# BIRD signs with key 1 and takes 1 and 2; we sign with 1 and also take 2
+	bird_roll_keys 1 1 2
+	bird_bfd_start
+	run elb -o json bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 \
+		--connect-time 1 --peer-asn 64512 --self-asn 64513 --hold-time 90 --bfd \
+		--bfd-auth-type meticulous-keyed-sha1 --bfd-auth-key-id 1 \
+		--bfd-auth-key "$ROLL_K1" --bfd-auth-accept-key "2:$ROLL_K2"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .bfdAuthAcceptKeys <<<"$output")" = '["2:********"]' ]
+	[[ "$output" != *"$ROLL_K1"* && "$output" != *"$ROLL_K2"* ]]
+	elb_wait 20 v4_up
+	grep -q "bfd: peer 192.0.2.1: session created (discriminator [0-9]*, 300/300 ms x 3, authentication meticulous-keyed-sha1, accepting key IDs 2)" "$ELB_LOG"
+	out=$(peer_json "$BGP_ROUTER4")
+	ids=$(jq -c '[.bfdAuthKeyId, .bfdAuthAcceptKeyIds, .bfdAuthReceivedKeyId]' <<<"$out")
+	[ "$ids" = '[1,[2],1]' ]
+	est=$(jq -r .established <<<"$out")
+	since=$(bird_since edge4)
+	bfd_since=$(bird_bfd_since "$BGP_NODE4")
+	roll_steady "$since" "$bfd_since" "$est"
+
+	# BIRD moves first: it signs with key 2 (key 1 still taken); we verify with accepted key 2
+	bird_roll_reconfigure 2 1 2
+	elb_wait 10 rcvd_key_is 2
+	sleep 2 # more than twice the detection time (900 ms) on key 2
+	roll_steady "$since" "$bfd_since" "$est"
+
+	# then we sign with key 2, and still take key 1 for a while
+	roll_peer_set 2 1
+	grep -q 'bfd: peer 192.0.2.1: authentication meticulous-keyed-sha1, key ID 2, accepting key IDs 1$' "$ELB_LOG"
+	[ "$(peer_field "$BGP_ROUTER4" bfdAuthAcceptKeyIds | jq -c .)" = '[1]' ]
+	sleep 2
+	roll_steady "$since" "$bfd_since" "$est"
+
+	# key 1 retired on both ends: BIRD has key 2 only, so its session staying Up shows that
+	# our packets carry key 2, with sequence numbers that went on across the change
+	bird_roll_reconfigure 2 2
+	roll_peer_set 2
+	[ "$(peer_field "$BGP_ROUTER4" bfdAuthAcceptKeyIds | jq -c .)" = '[]' ]
+	sleep 2
+	roll_steady "$since" "$bfd_since" "$est"
+	[ "$(peer_field "$BGP_ROUTER4" bfdAuthReceivedKeyId)" = 2 ]
+	! grep -q 'Authentication failed' "$BGP_DIR/bird.log" || false
+	for r in missing failed sequence; do
+		[ "$(node_drops "authentication-$r")" = 0 ]
+	done
+	[ "$(node_drops authentication)" = 0 ]
+	# the keys are in no answer and no log line
+	for k in "$ROLL_K1" "$ROLL_K2"; do
+		! grep -qF "$k" "$ELB_LOG" || false
+		run elb -o json bgp peer list
+		[[ "$output" != *"$k"* ]]
+		run elb bgp peer show "$BGP_ROUTER4"
+		[[ "$output" != *"$k"* ]]
+	done
+}
+
+@test "a BFD key ID we do not accept is refused as authentication-failed; the right accepted key at run time brings BFD Up without restarting BGP" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179 --metrics 127.0.0.1:17473
+	# BIRD signs with key 3 (it takes 1 and 3); we sign with 1 and take 2
+	bird_roll_keys 3 1 3
+	bird_bfd_start
+	roll_peer_set 1 2
+	elb_wait 20 bgp4_up
+	est=$(peer_field "$BGP_ROUTER4" established)
+	since=$(bird_since edge4)
+	elb_wait 10 node_drops_over authentication-failed 1
+	sleep 2
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -r .bfdState <<<"$out")" != Up ]
+	[ "$(jq -r .bfdUpCount <<<"$out")" = 0 ]
+	[ "$(jq -r .bfdPacketsReceived <<<"$out")" = 0 ]
+	[ "$(jq -r .bfdAuthReceivedKeyId <<<"$out")" = null ]
+	[ "$(bird_bfd_state "$BGP_NODE4")" != Up ]
+	failed=$(node_drops authentication-failed)
+	(($(jq -r .bfdPacketsDropped <<<"$out") >= failed && failed >= 3))
+	[ "$(node_drops authentication-sequence)" = 0 ]
+	[ "$(node_drops authentication-missing)" = 0 ]
+	# key ID 3 accepted, but with the wrong secret: still refused, still counted
+	ROLL_K3=not-the-key-three roll_peer_set 1 2 3
+	[ "$(peer_field "$BGP_ROUTER4" bfdAuthAcceptKeyIds | jq -c .)" = '[2,3]' ]
+	sleep 3
+	[ "$(node_drops authentication-failed)" -gt "$failed" ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdUpCount)" = 0 ]
+	[ "$(peer_field "$BGP_ROUTER4" bfdPacketsReceived)" = 0 ]
+	# the right key 3: Up, BGP untouched
+	roll_peer_set 1 2 3
+	elb_wait 10 v4_up
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -r .bfdAuthReceivedKeyId <<<"$out")" = 3 ]
+	[ "$(jq -r .bfdUpCount <<<"$out")" = 1 ]
+	[ "$(jq -r .established <<<"$out")" = "$est" ]
+	bird_same_time "$(bird_since edge4)" "$since"
+	failed=$(node_drops authentication-failed)
+	sleep 1
+	[ "$(node_drops authentication-failed)" = "$failed" ]
+}
+
+@test "bgp peer set refuses bad BFD accepted keys with one line naming the field, never the key; the keys persist" {
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	acc_set() {
+		elb bgp peer set --peer-address "$BGP_ROUTER4" --switch vSwitch1 --peer-asn 64512 \
+			--self-asn 64513 --bfd "$@"
+	}
+	sha1=(--bfd-auth-type keyed-sha1 --bfd-auth-key send-key-1)
+	run acc_set "${sha1[@]}" --bfd-auth-accept-key 2:dup-key-A --bfd-auth-accept-key 2:dup-key-B
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdAuthAcceptKeys[1]: key ID 2 given twice (allowed: each key ID once, bfdAuthKeyId 1 included)"* ]]
+	[[ "$output" != *dup-key* && "$output" != *send-key* ]]
+	run acc_set "${sha1[@]}" --bfd-auth-accept-key 1:same-as-send
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdAuthAcceptKeys[0]: key ID 1 given twice"* ]]
+	[[ "$output" != *same-as-send* ]]
+	run acc_set --bfd-auth-accept-key 2:no-type-key
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdAuthAcceptKeys: set without bfdAuthType (allowed: with bfdAuthType simple, keyed-md5, meticulous-keyed-md5, keyed-sha1 or meticulous-keyed-sha1)"* ]]
+	[[ "$output" != *no-type-key* ]]
+	run acc_set --bfd-auth-type keyed-md5 --bfd-auth-key md5-send \
+		--bfd-auth-accept-key 2:md5-key-17-bytesX
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdAuthAcceptKeys[0]: key ID 2: 17 bytes, too long for keyed-md5 (allowed: 1-16 bytes; 1-20 with keyed-sha1 and meticulous-keyed-sha1)"* ]]
+	[[ "$output" != *md5-key-17* ]]
+	run acc_set "${sha1[@]}" --bfd-auth-accept-key 3:sha1-key-of-21-bytesX
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bfdAuthAcceptKeys[0]: key ID 3: 21 bytes (allowed: 1-16 bytes; 1-20 with "* ]]
+	[[ "$output" != *sha1-key-of-21* ]]
+	run acc_set "${sha1[@]}" --bfd-auth-accept-key 2:a --bfd-auth-accept-key 3:b \
+		--bfd-auth-accept-key 4:c --bfd-auth-accept-key 5:d \
+		--bfd-auth-accept-key 6:fifth-key
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bfdAuthAcceptKeys: 5 keys (allowed: up to 4)"* ]]
+	run acc_set "${sha1[@]}" --bfd-auth-accept-key no-id-given
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'bfdAuthAcceptKeys[0]: not ID:KEY (allowed: a key ID 0-255, a colon, then the key, like "2:s3cret")'* ]]
+	[[ "$output" != *no-id-given* ]]
+	[ "$(elb -o json bgp peer list | jq length)" = 0 ]
+
+	# a good one (the cmdlet spelling too), then a bad change leaves it as it was
+	acc_set "${sha1[@]}" --bfd-auth-key-id 7 --bfd-auth-accept-key "8:key:with:colons" \
+		-BfdAuthAcceptKey 0:zero-key
+	[ "$(peer_field "$BGP_ROUTER4" bfdAuthAcceptKeyIds | jq -c .)" = '[8,0]' ]
+	run acc_set "${sha1[@]}" --bfd-auth-key-id 7 --bfd-auth-accept-key 7:clash
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bfdAuthAcceptKeys[0]: key ID 7 given twice (allowed: each key ID once, bfdAuthKeyId 7 included)"* ]]
+	out=$(peer_json "$BGP_ROUTER4")
+	[ "$(jq -c '[.bfdAuthKeyId, .bfdAuthAcceptKeyIds]' <<<"$out")" = '[7,[8,0]]' ]
+	# kept in the state file as bfdAuthKey is, shown nowhere else; back after a restart
+	grep -rqF '"8:key:with:colons"' "$ELB_STATE"
+	grep -rqF '"send-key-1"' "$ELB_STATE"
+	run elb -o json bgp peer list
+	[[ "$output" != *zero-key* && "$output" != *with:colons* ]]
+	[[ "$out" != *zero-key* && "$out" != *with:colons* ]]
+	! grep -qF zero-key "$ELB_LOG" || false
+	elb_stop
+	elb_start "$NODE" "$CONF" --bgp-port 1179
+	[ "$(peer_field "$BGP_ROUTER4" bfdAuthAcceptKeyIds | jq -c .)" = '[8,0]' ]
+	run elb bgp peer show "$BGP_ROUTER4"
+	[[ "$output" == *"BfdAuthAcceptKeyIds "*": {8, 0}"* ]]
+	[[ "$output" != *zero-key* ]]
+
+	# edgelb's YAML (the config file's bgpPeers form) through apply -f: the same field
+	cat >"$BGP_DIR/peer.yaml" <<-EOF
+	bgpPeers:
+	  - {peerAddress: "$BGP_ROUTER6", switch: vSwitch1, peerAsn: 64512, selfAsn: 64513,
+	     bfd: true, bfdAuthType: keyed-md5, bfdAuthKeyId: 3, bfdAuthKey: yaml-send,
+	     bfdAuthAcceptKeys: ["4:yaml-accept-4", "5:yaml-accept-5"]}
+	EOF
+	run elb apply -f "$BGP_DIR/peer.yaml"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *yaml-accept* ]]
+	[ "$(peer_field "$BGP_ROUTER6" bfdAuthAcceptKeyIds | jq -c .)" = '[4,5]' ]
+	sed -i 's/"5:yaml-accept-5"/"3:yaml-accept-5"/' "$BGP_DIR/peer.yaml"
+	run elb apply -f "$BGP_DIR/peer.yaml"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bgpPeers[0]: bfdAuthAcceptKeys[1]: key ID 3 given twice (allowed: each key ID once, bfdAuthKeyId 3 included)"* ]]
+	[[ "$output" != *yaml-accept* ]]
+	[ "$(peer_field "$BGP_ROUTER6" bfdAuthAcceptKeyIds | jq -c .)" = '[4,5]' ]
 }
 
 # frr_bfd_start: FRR with `neighbor ... bfd` and bfdd (300 ms x 3) next to zebra and bgpd;

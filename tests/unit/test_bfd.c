@@ -1217,7 +1217,8 @@ static void test_auth_tx(struct ev_loop *l)
 	bfd_free(b2);
 }
 
-/* bfd_sess_set_params changes the key at once; the receive sequence starts afresh. */
+/* bfd_sess_set_params changes the key at once; the receive sequence is the session's (6.7.3,
+ * 6.7.4) and goes on across a new key of the same type, and starts afresh with a new type. */
 static void test_auth_rekey(struct ev_loop *l)
 {
 	const struct bfd_auth old = AUTH(KSHA1, 7, "edgelb"), neu = AUTH(KSHA1, 8, "rotated");
@@ -1225,6 +1226,7 @@ static void test_auth_rekey(struct ev_loop *l)
 	struct bfd *b = bfd_new(l, 0, capture, &c);
 	struct bfd_params p = with_auth(old);
 	struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &p, NULL, NULL);
+	uint32_t seq;
 	int d;
 
 	T_BEGIN("auth rekey: the old key is taken before the change");
@@ -1234,19 +1236,29 @@ static void test_auth_rekey(struct ev_loop *l)
 	T_END();
 
 	T_BEGIN("auth rekey: after set_params, the old key is dropped, the new one taken");
+	c.n = 0;
+	bfd_sess_tx(s);
+	seq = be32(c.raw + 28);
 	p.auth = neu;
 	bfd_sess_set_params(s, &p);
-	T_EXPECT(!s->auth_seq_known && s->cfg.auth.key_id == 8, "sequence known %d, key ID %u",
-		 s->auth_seq_known, s->cfg.auth.key_id);
+	T_EXPECT(s->auth_seq_known && s->rcv_auth_seq == 100 && s->cfg.auth.key_id == 8,
+		 "sequence known %d (%u), key ID %u", s->auth_seq_known, s->rcv_auth_seq,
+		 s->cfg.auth.key_id);
 	d = feed(s, &old, 101);
 	T_EXPECT(d == BFD_DROP_AUTH_FAILED, "old key: %s", drop_str(d));
-	d = feed(s, &neu, 5); /* below 100: the window starts again */
-	T_EXPECT(d < 0 && s->rcv_auth_seq == 5 && s->st.rx == 2, "new key: %s, sequence %u",
-		 drop_str(d), s->rcv_auth_seq);
+	d = feed(s, &neu, 5); /* below 100: the window is the session's, not the key's */
+	T_EXPECT(d == BFD_DROP_AUTH_SEQ, "new key, sequence 5 after 100: %s", drop_str(d));
+	d = feed(s, &neu, 101);
+	T_EXPECT(d < 0 && s->rcv_auth_seq == 101 && s->st.rx == 2 && s->rcv_key_id == 8,
+		 "new key, sequence 101: %s, sequence %u, key ID %u", drop_str(d),
+		 s->rcv_auth_seq, s->rcv_key_id);
 	c.n = 0;
+	s->xmit_seq_ms -= 1000; /* keyed SHA1 moves it once a second */
 	bfd_sess_tx(s);
 	T_EXPECT(c.n == 1 && c.raw_len == 52 && c.raw[24] == KSHA1 && c.raw[26] == 8,
 		 "sent with the new key ID (%u)", c.raw[26]);
+	T_EXPECT(be32(c.raw + 28) == seq + 1, "our sequence goes on: %#x after %#x",
+		 be32(c.raw + 28), seq);
 	T_END();
 
 	T_BEGIN("auth rekey: the same parameters again keep the receive sequence");
@@ -1256,17 +1268,196 @@ static void test_auth_rekey(struct ev_loop *l)
 		 drop_str(d));
 	T_END();
 
+	T_BEGIN("auth rekey: another type starts the receive window afresh");
+	{
+		const struct bfd_auth met = AUTH(MSHA1, 8, "rotated");
+		struct bfd_params q = with_auth(met);
+
+		bfd_sess_set_params(s, &q);
+		T_EXPECT(!s->auth_seq_known && !s->rcv_key_seen, "sequence known %d, key seen %d",
+			 s->auth_seq_known, s->rcv_key_seen);
+		d = feed(s, &met, 7);
+		T_EXPECT(d < 0 && s->rcv_auth_seq == 7, "meticulous, sequence 7: %s",
+			 drop_str(d));
+		bfd_sess_set_params(s, &p);
+		d = feed(s, &neu, 3);
+		T_EXPECT(d < 0 && s->rcv_auth_seq == 3 && s->st.rx == 4,
+			 "keyed again, sequence 3: %s", drop_str(d));
+	}
+	T_END();
+
 	T_BEGIN("auth rekey: authentication off drops A and takes packets without it");
 	p.auth = (struct bfd_auth){0};
 	bfd_sess_set_params(s, &p);
 	d = feed(s, &neu, 6);
 	T_EXPECT(d == BFD_DROP_AUTH, "signed packet: %s", drop_str(d));
 	d = feed(s, &p.auth, 0);
-	T_EXPECT(d < 0 && s->st.rx == 3, "plain packet: %s", drop_str(d));
+	T_EXPECT(d < 0 && s->st.rx == 5, "plain packet: %s", drop_str(d));
 	c.n = 0;
 	bfd_sess_tx(s);
 	T_EXPECT(c.n == 1 && c.raw_len == 24 && !(c.last.flags & BFD_F_AUTH),
 		 "sent without a section (%zu bytes)", c.raw_len);
+	T_END();
+	bfd_free(b);
+}
+
+/* --- several keys (6.7: the Auth Key ID selects the key; a key rollover) -------------------- */
+
+static struct bfd_params with_keys(struct bfd_auth a, const struct bfd_auth *acc, int n)
+{
+	struct bfd_params p = with_auth(a);
+
+	for (int i = 0; i < n; i++)
+		p.accept[i] = acc[i];
+	p.n_accept = (uint8_t)n;
+	return p;
+}
+
+/* One row: the session's sending key and accepted keys, what the peer signs with, and what
+ * the receive check does with it (the key ID it then shows as the peer's). */
+struct krow {
+	const char *name;
+	struct bfd_auth sess, acc[BFD_AUTH_ACCEPT_MAX];
+	int n_acc;
+	struct bfd_auth sent;
+	int drop; /* -1 = taken */
+};
+
+static const struct krow krows[] = {
+    {"keyed SHA1: signed with accepted key 2", AUTH(KSHA1, 1, "old-key"),
+     {AUTH(KSHA1, 2, "new-key")}, 1, AUTH(KSHA1, 2, "new-key"), -1},
+    {"keyed SHA1: signed with the last of four accepted keys (ID 0)", AUTH(KSHA1, 1, "k1"),
+     {AUTH(KSHA1, 2, "k2"), AUTH(KSHA1, 3, "k3"), AUTH(KSHA1, 4, "k4"), AUTH(KSHA1, 0, "k0")}, 4,
+     AUTH(KSHA1, 0, "k0"), -1},
+    {"keyed SHA1: the sending key still taken beside an accepted one", AUTH(KSHA1, 1, "old-key"),
+     {AUTH(KSHA1, 2, "new-key")}, 1, AUTH(KSHA1, 1, "old-key"), -1},
+    {"keyed SHA1: unknown key ID 9", AUTH(KSHA1, 1, "old-key"),
+     {AUTH(KSHA1, 2, "new-key"), AUTH(KSHA1, 3, "newer")}, 2, AUTH(KSHA1, 9, "new-key"),
+     BFD_DROP_AUTH_FAILED},
+    {"keyed SHA1: accepted ID 2 with key 3's secret", AUTH(KSHA1, 1, "old-key"),
+     {AUTH(KSHA1, 2, "new-key"), AUTH(KSHA1, 3, "newer")}, 2, AUTH(KSHA1, 2, "newer"),
+     BFD_DROP_AUTH_FAILED},
+    {"keyed SHA1: accepted ID 2 with the sending key's secret", AUTH(KSHA1, 1, "old-key"),
+     {AUTH(KSHA1, 2, "new-key")}, 1, AUTH(KSHA1, 2, "old-key"), BFD_DROP_AUTH_FAILED},
+    {"keyed SHA1: sending ID 1 with the accepted key's secret", AUTH(KSHA1, 1, "old-key"),
+     {AUTH(KSHA1, 2, "new-key")}, 1, AUTH(KSHA1, 1, "new-key"), BFD_DROP_AUTH_FAILED},
+    {"meticulous keyed MD5: signed with accepted key 5", AUTH(MMD5, 4, "md5-old"),
+     {AUTH(MMD5, 5, "md5-new")}, 1, AUTH(MMD5, 5, "md5-new"), -1},
+    {"keyed MD5 accepted key 2, packet of keyed SHA1 with it", AUTH(KMD5, 1, "old-key"),
+     {AUTH(KMD5, 2, "new-key")}, 1, AUTH(KSHA1, 2, "new-key"), BFD_DROP_AUTH_FAILED},
+    {"simple: an accepted password of another length (Auth Len 3 + 11)",
+     AUTH(BFD_AUTH_SIMPLE, 1, "short"), {AUTH(BFD_AUTH_SIMPLE, 2, "much-longer")}, 1,
+     AUTH(BFD_AUTH_SIMPLE, 2, "much-longer"), -1},
+    {"simple: accepted ID 2 with the sending password", AUTH(BFD_AUTH_SIMPLE, 1, "short"),
+     {AUTH(BFD_AUTH_SIMPLE, 2, "much-longer")}, 1, AUTH(BFD_AUTH_SIMPLE, 2, "short"),
+     BFD_DROP_AUTH_FAILED},
+    {"simple: unknown ID 3", AUTH(BFD_AUTH_SIMPLE, 1, "short"),
+     {AUTH(BFD_AUTH_SIMPLE, 2, "much-longer")}, 1, AUTH(BFD_AUTH_SIMPLE, 3, "much-longer"),
+     BFD_DROP_AUTH_FAILED},
+};
+
+static void test_auth_accept(struct ev_loop *l)
+{
+	for (size_t i = 0; i < sizeof(krows) / sizeof(krows[0]); i++) {
+		const struct krow *r = &krows[i];
+		struct bfd_params p = with_keys(r->sess, r->acc, r->n_acc);
+		struct bfd *b = bfd_new(l, 0, capture, &(struct cap){0});
+		struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &p, NULL, NULL);
+		uint8_t buf[BFD_PKT_MAX];
+		size_t n =
+		    sign_pkt(buf, from_peer(s, BFD_DOWN, 0, 1000000, 300000, 3), &r->sent, 0x2000);
+		int d = feed_raw(b, buf, n);
+
+		T_BEGIN("auth accept: %s", r->name);
+		T_EXPECT(d == r->drop, "%s (want %s)", drop_str(d), drop_str(r->drop));
+		if (r->drop < 0) {
+			T_EXPECT(s->state == BFD_INIT && s->st.rx == 1 && s->rcv_key_seen &&
+				     s->rcv_key_id == r->sent.key_id,
+				 "Down -> Init: state %s, the peer's key ID %u (seen %d)",
+				 bfd_state_name(s->state), s->rcv_key_id, s->rcv_key_seen);
+			if (r->sess.type > BFD_AUTH_SIMPLE)
+				T_EXPECT(s->auth_seq_known && s->rcv_auth_seq == 0x2000,
+					 "receive sequence %#x", s->rcv_auth_seq);
+		} else {
+			T_EXPECT(bfd_drops(b, (enum bfd_drop)r->drop) == 1 && s->st.rx == 0 &&
+				     s->state == BFD_DOWN && !s->auth_seq_known && !s->rcv_key_seen,
+				 "counted, nothing taken: state %s rx %llu",
+				 bfd_state_name(s->state), (unsigned long long)s->st.rx);
+		}
+		T_END();
+		seed(buf, n);
+		bfd_free(b);
+	}
+}
+
+/* The peer's packet in state st, signed with a and seq, into s's agent. */
+static int feed_state(struct bfd_sess *s, enum bfd_state st, const struct bfd_auth *a,
+		      uint32_t seq)
+{
+	uint8_t buf[BFD_PKT_MAX];
+	size_t n = sign_pkt(buf, from_peer(s, st, 0, 300000, 300000, 3), a, seq);
+
+	return feed_raw(s->b, buf, n);
+}
+
+/* A rollover on a session that is Up: the sequence windows are the session's whichever key
+ * signs (a replayed number under another key is refused), and changing the sending key or
+ * the accepted ones changes neither the state nor the windows. */
+static void test_auth_rollover(struct ev_loop *l)
+{
+	const struct bfd_auth k1 = AUTH(MSHA1, 1, "first-key"), k2 = AUTH(MSHA1, 2, "second-key");
+	struct cap c = {0};
+	struct trans t = {0};
+	struct bfd *b = bfd_new(l, 0, capture, &c);
+	struct bfd_params p = with_keys(k1, &k2, 1);
+	struct bfd_sess *s = bfd_sess_new(b, &peer_ip, NULL, &p, notify, &t);
+	uint32_t seq;
+	int d1, d2, d3, d4, d5;
+
+	T_BEGIN("auth rollover: meticulous SHA1, one window across keys 1 and 2");
+	d1 = feed_state(s, BFD_DOWN, &k1, 1000);
+	d2 = feed_state(s, BFD_UP, &k2, 1000); /* the same number again, under key 2 */
+	d3 = feed_state(s, BFD_UP, &k2, 1001);
+	d4 = feed_state(s, BFD_UP, &k1, 1001);
+	d5 = feed_state(s, BFD_UP, &k1, 1002);
+	T_EXPECT(d1 < 0 && d2 == BFD_DROP_AUTH_SEQ && d3 < 0 && d4 == BFD_DROP_AUTH_SEQ && d5 < 0,
+		 "key 1 at 1000: %s; key 2 at 1000: %s, 1001: %s; key 1 at 1001: %s, 1002: %s",
+		 drop_str(d1), drop_str(d2), drop_str(d3), drop_str(d4), drop_str(d5));
+	T_EXPECT(s->state == BFD_UP && s->st.up == 1 && s->rcv_auth_seq == 1002 &&
+		     s->rcv_key_id == 1,
+		 "Up, sequence %u, the peer's key ID %u", s->rcv_auth_seq, s->rcv_key_id);
+	T_END();
+
+	T_BEGIN("auth rollover: sending with key 2 and accepting key 1 keeps the session as it is");
+	c.n = 0;
+	bfd_sess_tx(s);
+	seq = be32(c.raw + 28);
+	p = with_keys(k2, &k1, 1);
+	t.n = 0;
+	bfd_sess_set_params(s, &p);
+	c.n = 0;
+	bfd_sess_tx(s);
+	T_EXPECT(c.n == 1 && c.raw[26] == 2 && be32(c.raw + 28) == seq + 1,
+		 "sent with key ID %u, sequence %#x after %#x", c.raw[26], be32(c.raw + 28), seq);
+	T_EXPECT(t.n == 0 && s->state == BFD_UP && s->auth_seq_known && s->rcv_auth_seq == 1002,
+		 "no state change (%d), window kept at %u", t.n, s->rcv_auth_seq);
+	d1 = feed_state(s, BFD_UP, &k1, 1002);
+	d2 = feed_state(s, BFD_UP, &k1, 1003);
+	d3 = feed_state(s, BFD_UP, &k2, 1004);
+	T_EXPECT(d1 == BFD_DROP_AUTH_SEQ && d2 < 0 && d3 < 0 && s->rcv_key_id == 2,
+		 "key 1 at 1002: %s, 1003: %s; key 2 at 1004: %s", drop_str(d1), drop_str(d2),
+		 drop_str(d3));
+	T_END();
+
+	T_BEGIN("auth rollover: key 1 no longer accepted: refused as authentication-failed");
+	p = with_keys(k2, NULL, 0);
+	bfd_sess_set_params(s, &p);
+	d1 = feed_state(s, BFD_UP, &k1, 1005);
+	d2 = feed_state(s, BFD_UP, &k2, 1005);
+	T_EXPECT(d1 == BFD_DROP_AUTH_FAILED && d2 < 0 && s->state == BFD_UP && t.n == 0 &&
+		     s->st.up == 1 && s->st.down == 0,
+		 "key 1: %s, key 2: %s, state %s", drop_str(d1), drop_str(d2),
+		 bfd_state_name(s->state));
 	T_END();
 	bfd_free(b);
 }
@@ -2146,6 +2337,7 @@ struct crow {
 	const char *hide; /* a key the error must not show */
 	bool echo;	  /* bfdEchoMode */
 	uint16_t echo_ms; /* bfdEchoInterval */
+	const char *accept; /* bfdAuthAcceptKeys as "ID:KEY,ID:KEY" (NULL: none) */
 };
 
 #define AUTHY(rest) PEER_YAML(", bfd: true, bfdAuthType: " rest)
@@ -2285,7 +2477,95 @@ static const struct crow crows[] = {
      "bgpPeers[0]: bfdAuthKey: set without bfd: true", .hide = "edgelb"},
     {"key ID without bfd: true", PEER_YAML(", bfdAuthKeyId: 5"),
      "bgpPeers[0]: bfdAuthKeyId: set without bfd: true"},
+    /* accepted keys for a rollover (RFC 5880 6.7: the Auth Key ID selects the key) */
+    {"keyed-sha1 sending key 1, accepting 2 and 3 (a key may hold colons)",
+     AUTHY("keyed-sha1, bfdAuthKey: old-key, bfdAuthAcceptKeys: [\"2:new-key\", "
+	   "\"3:with:colons\"]"),
+     NULL, true, 0, 0, 0, false, 0, BFD_AUTH_KEYED_SHA1, 1, "old-key",
+     .accept = "2:new-key,3:with:colons"},
+    {"keyed-md5, four accepted keys, IDs 0 and 255, a 16-byte one",
+     AUTHY("keyed-md5, bfdAuthKeyId: 7, bfdAuthKey: k7, bfdAuthAcceptKeys: [\"0:k0\", "
+	   "\"255:sixteen-byte-key\", \"8:k8\", \"9:k9\"]"),
+     NULL, true, 0, 0, 0, false, 0, BFD_AUTH_KEYED_MD5, 7, "k7",
+     .accept = "0:k0,255:sixteen-byte-key,8:k8,9:k9"},
+    {"an empty list accepts no other key",
+     AUTHY("simple, bfdAuthKey: pw, bfdAuthAcceptKeys: []"), NULL, true, 0, 0, 0, false, 0,
+     BFD_AUTH_SIMPLE, 1, "pw"},
+    {"five accepted keys", AUTHY("keyed-sha1, bfdAuthKey: k1, bfdAuthAcceptKeys: [\"2:secret2\", "
+			      "\"3:k3\", \"4:k4\", \"5:k5\", \"6:k6\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys: 5 keys (allowed: up to 4)", .hide = "secret2"},
+    {"accepted key ID 1, the sending key's (bfdAuthKeyId's default)",
+     AUTHY("keyed-sha1, bfdAuthKey: k1, bfdAuthAcceptKeys: [\"1:other-key\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys[0]: key ID 1 given twice (allowed: each key ID once, "
+     "bfdAuthKeyId 1 included)",
+     .hide = "other-key"},
+    {"accepted key ID 2 twice",
+     AUTHY("keyed-sha1, bfdAuthKeyId: 7, bfdAuthKey: k7, bfdAuthAcceptKeys: [\"2:first\", "
+	   "\"2:second\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys[1]: key ID 2 given twice (allowed: each key ID once, "
+     "bfdAuthKeyId 7 included)",
+     .hide = "second"},
+    {"accepted keys without a type", PEER_YAML(", bfd: true, bfdAuthAcceptKeys: [\"2:lonely\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys: set without bfdAuthType (allowed: with bfdAuthType simple, "
+     "keyed-md5, meticulous-keyed-md5, keyed-sha1 or meticulous-keyed-sha1)",
+     .hide = "lonely"},
+    {"accepted keys with type none", AUTHY("none, bfdAuthAcceptKeys: [\"2:lonely\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys: set without bfdAuthType", .hide = "lonely"},
+    {"accepted keys without bfd: true", PEER_YAML(", bfdAuthAcceptKeys: [\"2:lonely\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys: set without bfd: true (allowed: BFD settings with bfd: "
+     "true)",
+     .hide = "lonely"},
+    {"17-byte accepted key with keyed-md5",
+     AUTHY("keyed-md5, bfdAuthKey: k1, bfdAuthAcceptKeys: [\"2:keyseventeenbytes\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys[0]: key ID 2: 17 bytes, too long for keyed-md5 (allowed: "
+     "1-16 bytes; 1-20 with keyed-sha1 and meticulous-keyed-sha1)",
+     .hide = "keyseventeenbytes"},
+    {"21-byte accepted key with keyed-sha1",
+     AUTHY("keyed-sha1, bfdAuthKey: k1, bfdAuthAcceptKeys: [\"3:k3\", "
+	   "\"2:twentyonebytekeysha1x\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys[1]: key ID 2: 21 bytes (allowed: 1-16 bytes; 1-20 with "
+     "keyed-sha1 and meticulous-keyed-sha1)",
+     .hide = "twentyonebytekeysha1x"},
+    {"accepted key ID without a key", AUTHY("keyed-sha1, bfdAuthKey: k1, bfdAuthAcceptKeys: "
+					    "[\"2:\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys[0]: key ID 2: 0 bytes (allowed: 1-16 bytes"},
+    {"accepted key without an ID",
+     AUTHY("keyed-sha1, bfdAuthKey: k1, bfdAuthAcceptKeys: [\"no-id-secret\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys[0]: not ID:KEY (allowed: a key ID 0-255, a colon, then the "
+     "key, like \"2:s3cret\")",
+     .hide = "no-id-secret"},
+    {"accepted key ID 256", AUTHY("keyed-sha1, bfdAuthKey: k1, bfdAuthAcceptKeys: [\"256:sec\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys[0]: not ID:KEY (allowed: a key ID 0-255", .hide = "sec"},
+    {"accepted key ID not a number",
+     AUTHY("keyed-sha1, bfdAuthKey: k1, bfdAuthAcceptKeys: [\"two:secret\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys[0]: not ID:KEY", .hide = "secret"},
+    {"accepted key a number", AUTHY("keyed-sha1, bfdAuthKey: k1, bfdAuthAcceptKeys: [2]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys[0]: wrong type (allowed: a string \"ID:KEY\" like "
+     "\"2:s3cret\")"},
+    {"accepted key a YAML mapping (\"2: k\" unquoted)",
+     AUTHY("keyed-sha1, bfdAuthKey: k1, bfdAuthAcceptKeys: [{2: mapped-secret}]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys[0]: wrong type", .hide = "mapped-secret"},
+    {"accepted keys not a list",
+     AUTHY("keyed-sha1, bfdAuthKey: k1, bfdAuthAcceptKeys: \"2:scalar-secret\""),
+     "bgpPeers[0]: bfdAuthAcceptKeys: wrong type (allowed: a list of \"ID:KEY\" strings)",
+     .hide = "scalar-secret"},
+    {"a NUL byte inside an accepted key",
+     AUTHY("keyed-sha1, bfdAuthKey: k1, bfdAuthAcceptKeys: [\"2:ab\\0cdefgh\"]"),
+     "bgpPeers[0]: bfdAuthAcceptKeys[0]: a NUL byte inside (allowed: a string without NUL bytes)",
+     .hide = "cdefgh"},
 };
+
+/* "ID:KEY,ID:KEY" of p's accepted keys into buf. */
+static const char *accept_str(const struct cfg_peer *p, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < p->n_bfd_auth_accept && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%u:%s", i ? "," : "",
+				      p->bfd_auth_accept[i].id, p->bfd_auth_accept[i].key);
+	return buf;
+}
 
 /* The control requests' form: the message names bfdAuthKey first and never holds the key. */
 static void test_config_json_key(void)
@@ -2335,11 +2615,16 @@ static void test_config(void)
 				struct cfg_peer back;
 				char msg[256];
 
+				char acc[256], acc_back[256];
+
 				T_EXPECT(p->bfd_auth_type == r->auth_type &&
 					     p->bfd_auth_key_id == r->key_id &&
 					     !strcmp(p->bfd_auth_key, r->key ? r->key : ""),
 					 "authentication: type %u key ID %u key \"%s\"",
 					 p->bfd_auth_type, p->bfd_auth_key_id, p->bfd_auth_key);
+				T_EXPECT(!strcmp(accept_str(p, acc, sizeof(acc)),
+						 r->accept ? r->accept : ""),
+					 "accepted keys \"%s\"", acc);
 				T_EXPECT(p->bfd == r->bfd && p->bfd_min_tx_ms == r->tx &&
 					     p->bfd_min_rx_ms == r->rx && p->bfd_mult == r->mult &&
 					     p->bfd_passive == r->passive &&
@@ -2361,7 +2646,9 @@ static void test_config(void)
 					     back.bfd_echo_interval_ms == p->bfd_echo_interval_ms &&
 					     back.bfd_auth_type == p->bfd_auth_type &&
 					     back.bfd_auth_key_id == p->bfd_auth_key_id &&
-					     !strcmp(back.bfd_auth_key, p->bfd_auth_key),
+					     !strcmp(back.bfd_auth_key, p->bfd_auth_key) &&
+					     !strcmp(accept_str(&back, acc_back, sizeof(acc_back)),
+						     acc),
 					 "JSON round trip (the store's form)");
 				if (r->auth_type) {
 					struct json_object *t = NULL;
@@ -2409,6 +2696,8 @@ int main(void)
 	test_auth_seq(l);
 	test_auth_tx(l);
 	test_auth_rekey(l);
+	test_auth_accept(l);
+	test_auth_rollover(l);
 	test_echo_wire(l);
 	test_echo_gates(l);
 	test_echo_up(l);

@@ -24,7 +24,7 @@ static const struct {
 	 "holdTime, keepaliveTime, connectTime, password, passwordFile, ebgpMultiHop, sourceAddress, "
 	 "peerPort, passive, routerId, gracefulRestart, bfd, bfdMinTx, bfdMinRx, bfdMultiplier, "
 	 "dynamicAsn, bfdPassive, bfdMinimumTtl, bfdAuthType, bfdAuthKeyId, bfdAuthKey, bfdEchoMode, "
-	 "bfdEchoInterval)"},
+	 "bfdEchoInterval, bfdAuthAcceptKeys)"},
 };
 
 int main(void)
