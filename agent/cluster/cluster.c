@@ -65,7 +65,7 @@ struct cluster {
 	bool unreachable;	/* logged once per outage */
 	struct etcd_req *grant, *keepalive, *watch;
 	struct ev_timer *tick, *fence, *rewatch;
-	struct etcd_req *nodes_req; /* the read of /edgelb/ the watch starts after */
+	struct etcd_req *read_req; /* the read of /edgelb/ the watch starts after */
 	struct claims *claims;
 	struct claim **cl;
 	int n, cap;
@@ -443,12 +443,12 @@ static void member(struct cluster *c, const char *name)
 
 /* The members and address claims as etcd has them at the range's revision; the watch starts
  * right after it, so no change in between is missed or applied twice. */
-static void on_nodes(void *arg, struct json_object *resp, const char *err)
+static void on_read(void *arg, struct json_object *resp, const char *err)
 {
 	struct cluster *c = arg;
 	struct members old = c->members;
 
-	c->nodes_req = NULL;
+	c->read_req = NULL;
 	if (!resp) {
 		unreachable(c, KEY_NODES, err);
 		ev_timer_arm(c->rewatch, REWATCH_MS);
@@ -472,13 +472,13 @@ static void on_nodes(void *arg, struct json_object *resp, const char *err)
 	rebalance(c);
 }
 
-static void read_members(struct cluster *c)
+static void read_all(struct cluster *c)
 {
 	struct json_object *body = json_object_new_object();
 
 	json_object_object_add(body, "key", etcd_b64s(KEY_ALL));
 	json_object_object_add(body, "range_end", etcd_b64s(KEY_ALL_END));
-	c->nodes_req = etcd_call(c->e, "/v3/kv/range", body, CALL_MS, on_nodes, c);
+	c->read_req = etcd_call(c->e, "/v3/kv/range", body, CALL_MS, on_read, c);
 	json_object_put(body);
 }
 
@@ -554,11 +554,12 @@ static void on_watch(void *arg, struct json_object *resp, const char *err)
 	rebalance(c);
 }
 
-/* List, then watch: the members are read, and the watch starts after that read's revision. */
+/* List, then watch: /edgelb/ is read (members, address claims), and the watch starts after
+ * that read's revision. */
 static void watch(struct cluster *c)
 {
-	if (!c->watch && !c->nodes_req)
-		read_members(c);
+	if (!c->watch && !c->read_req)
+		read_all(c);
 }
 
 /* The watch from the revision after rev (the read's), or from now when rev is none. */
