@@ -5,6 +5,9 @@
  * the pristine template (tmpl, BENCH_LEN bytes, set by the tool) over the frame:
  *   bench_tx       template, then XDP_TX: the live-frames traffic generator; with flows > 1
  *                  the UDP source port cycles through flows values (1024 up), checksum kept;
+ *                  first moves the frame's start back by align_back bytes, so that it starts a
+ *                  cache line as a NIC's receive buffer does (a test run puts it 48 bytes into
+ *                  one on 6.18, and the headers then straddle two lines);
  *   bench_restore  template (source port cycling like bench_tx), then tail call to slot 0
  *                  of bench_progs (xdp_ingress, or bench_empty for the baseline): the
  *                  conntrack-hit cost with repeat, over one flow or many;
@@ -59,9 +62,13 @@ static __always_inline void next_flow(struct xdp_md *ctx)
 	*check = (__u16)~c;
 }
 
+__u32 align_back; /* set by the tool: bytes from a cache line's start to the frame's, 0..63 */
+
 SEC("xdp")
 int bench_tx(struct xdp_md *ctx)
 {
+	if (align_back && bpf_xdp_adjust_head(ctx, -(int)(align_back & 63)))
+		return XDP_ABORTED;
 	if (restore(ctx))
 		return XDP_ABORTED;
 	next_flow(ctx);

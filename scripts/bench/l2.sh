@@ -7,7 +7,8 @@
 # and pinned, and the AF_PACKET process) runs on CPU 1, so each responder gets one CPU and is
 # offered more than it can answer. On a one-CPU machine both share it (said in the output).
 # A floor run (bench_reflect: flip the opcode, XDP_TX) measures the veth pipeline alone; the
-# cost of each responder per reply is 1/rate - 1/floor, printed in ns and as ratios too.
+# cost of each responder per reply is 1/rate - 1/floor, printed in ns and as ratios too. The
+# round trip of a cache line between the two CPUs is printed with every round (lib/cpu.sh).
 #
 #   +-- elb<id>g (generator) ---------+        +-- elb<id>r (responder) --------------+
 #   |  bench_tx floods, bench_count   |        |  xdp_ingress | kernel | AF_PACKET    |
@@ -34,8 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ ! -x $TOOL ]]; then
-	echo "l2 bench: $TOOL missing (make bench builds it)"
+if [[ ! -x $TOOL || ! -x $B/tests/bench/bench_xcpu ]]; then
+	echo "l2 bench: $TOOL or bench_xcpu missing (make bench builds them)"
 	exit 1
 fi
 ip netns add "$G"
@@ -107,10 +108,13 @@ one_round() {
 
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
+RTTS=()
 for ((round = 1; round <= ROUNDS; round++)); do
-	echo "== round $round"
+	RTTS+=("$(xcpu_rtt)")
+	echo "== round $round (CPU 0 <-> CPU 1 cache-line round trip ${RTTS[-1]} ns)"
 	one_round
 done
+RTTS+=("$(xcpu_rtt)")
 echo "-- xdp_ingress again with BPF run-time statistics (cost per run; slows the run itself)"
 start_responder "$tmp/xdps" xdp-stats
 flood 192.0.2.100 >/dev/null
@@ -121,6 +125,7 @@ rm -rf "$tmp"
 floor=$(median "${FLOORS[@]}") xdp=$(median "${XDPS[@]}")
 kern=$(median "${KERNS[@]}") user=$(median "${USERS[@]}")
 echo "rounds: floor ${FLOORS[*]}; xdp ${XDPS[*]}; kernel ${KERNS[*]}; userspace ${USERS[*]}"
+echo "CPU 0 <-> CPU 1 cache-line round trip before each round and after the last: ${RTTS[*]} ns"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "inf" }'; }
 cost() { awk -v r="$1" -v f="$floor" 'BEGIN { if (r > 0 && f > 0) printf "%.0f", 1e9 / r - 1e9 / f; else print 0 }'; }

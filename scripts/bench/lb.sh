@@ -11,6 +11,9 @@
 # The generator (BPF_PROG_TEST_RUN + BPF_F_TEST_XDP_LIVE_FRAMES, one UDP 5-tuple) runs on CPU 0;
 # the node's receive path (nA's NAPI, threaded and pinned) and what it triggers run on CPU 1
 # (scripts/bench/lib/cpu.sh), so each approach gets one CPU and is offered more than it forwards.
+# Every frame crosses between the two CPUs (and its page comes back), so the round trip of a
+# cache line between them is printed before each round and after the last: on this VM it moves
+# between spells, from about 80 ns to about 370 ns, and the rates with it (see README).
 # The sink drops in XDP on the backend's veth; delivered packets are read from its xdp_drops
 # counter.
 #
@@ -48,7 +51,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for f in "$TOOL" "$B/bin/edgelbd" "$B/bpf/bench_sink.bpf.o"; do
+for f in "$TOOL" "$B/bin/edgelbd" "$B/bpf/bench_sink.bpf.o" "$B/tests/bench/bench_xcpu"; do
 	[[ -e $f ]] || { echo "lb bench: $f missing (make bench builds it)"; exit 1; }
 done
 for ns in "$G" "$N" "$P"; do
@@ -226,7 +229,10 @@ declare -A NAME=([floor]="floor (redirect, no lookup)" [xdp]="xdp (edgelb)" [nft
 	[ipt]="iptables (kube-proxy style)")
 # RATES[approach flows] = the rates of the rounds, space-separated
 declare -A RATES
+RTTS=()
 for ((k = 1; k <= ROUNDS; k++)); do
+	RTTS+=("$(xcpu_rtt)")
+	echo "round $k: CPU 0 <-> CPU 1 cache-line round trip ${RTTS[-1]} ns"
 	for a in "${APPROACHES[@]}"; do
 		"${a}_on"
 		for f in "${FLOWS[@]}"; do
@@ -242,6 +248,7 @@ for ((k = 1; k <= ROUNDS; k++)); do
 	done
 done
 
+RTTS+=("$(xcpu_rtt)")
 CT=$(B="$B" "$TOOL" cthit 2000000)
 for f in "${FLOWS[@]}"; do
 	echo
@@ -266,6 +273,8 @@ for f in "${FLOWS[@]}"; do
 		}
 	}'
 done
+echo
+echo "CPU 0 <-> CPU 1 cache-line round trip before each round and after the last: ${RTTS[*]} ns"
 echo "per packet via BPF_PROG_TEST_RUN with repeat: $CT"
 awk -v l="$CT" 'BEGIN { match(l, /ct_hit_ns=[0-9.]+/); v = substr(l, RSTART + 10, RLENGTH - 10) + 0;
 	match(l, /flows_ns=[0-9.]+/); m = substr(l, RSTART + 9, RLENGTH - 9) + 0;

@@ -31,3 +31,12 @@ cpu_layout() {
 		echo "one CPU: generator and node share it"
 	fi
 }
+
+# xcpu_rtt: ns per round trip of one cache line between CPU 0 and CPU 1 (tests/bench/bench_xcpu),
+# or "-" on one CPU. Every forwarded frame crosses between the two CPUs, so the pps figures move
+# with it; on this VM it changes between spells (where the host places the vCPUs), and the
+# benches print it with every round.
+xcpu_rtt() {
+	((${#NODE_CPU[@]})) || { echo -; return; }
+	"$B/tests/bench/bench_xcpu" 0 1 | sed -E 's/rtt_ns=([0-9]+).*/\1/'
+}
