@@ -13,7 +13,7 @@
 # (scripts/bench/lib/cpu.sh), so each approach gets one CPU and is offered more than it forwards.
 # Every frame crosses between the two CPUs (and its page comes back), so the round trip of a
 # cache line between them is printed before each round and after the last: on this VM it moves
-# between spells, from about 80 ns to about 370 ns, and the rates with it (see README).
+# between spells, from about 70 ns to 370 ns and more, and the rates with it (see README).
 # The sink drops in XDP on the backend's veth; delivered packets are read from its xdp_drops
 # counter.
 #
@@ -89,6 +89,7 @@ run1() {
 	out=$(ip netns exec "$G" "${GEN_CPU[@]}" "$TOOL" gen gA "$NA_MAC" 192.0.2.2 192.0.2.100 80 \
 		"$2" "$1")
 	secs=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$out")
+	grep -o 'frame_offset=.*' <<<"$out" >"$DIR/frames" # run1 runs in a subshell
 	# the node may still drain its rings: poll until the count stops moving (3 s at most)
 	deadline=$((SECONDS + 3))
 	prev=-1
@@ -275,6 +276,7 @@ for f in "${FLOWS[@]}"; do
 done
 echo
 echo "CPU 0 <-> CPU 1 cache-line round trip before each round and after the last: ${RTTS[*]} ns"
+echo "generator's frames (bytes into their page; moved back to a cache line's start by): $(cat "$DIR/frames")"
 echo "per packet via BPF_PROG_TEST_RUN with repeat: $CT"
 awk -v l="$CT" 'BEGIN { match(l, /ct_hit_ns=[0-9.]+/); v = substr(l, RSTART + 10, RLENGTH - 10) + 0;
 	match(l, /flows_ns=[0-9.]+/); m = substr(l, RSTART + 9, RLENGTH - 9) + 0;

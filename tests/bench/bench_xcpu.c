@@ -3,7 +3,7 @@
  *                            forth 1,000,000 times; prints rtt_ns=<ns per round trip>
  * Every frame a bench forwards crosses from the generator's CPU to the node's and its page
  * comes back, so this round trip weighs on the pps figures; on this VM it moves between spells
- * (the host places the vCPUs), and the benches print it before and after their rounds. */
+ * (likely where the host runs the vCPUs), and the benches print it with their rounds. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>

@@ -34,7 +34,7 @@ cpu_layout() {
 
 # xcpu_rtt: ns per round trip of one cache line between CPU 0 and CPU 1 (tests/bench/bench_xcpu),
 # or "-" on one CPU. Every forwarded frame crosses between the two CPUs, so the pps figures move
-# with it; on this VM it changes between spells (where the host places the vCPUs), and the
+# with it; on this VM it changes between spells (likely where the host runs the vCPUs), and the
 # benches print it with every round.
 xcpu_rtt() {
 	((${#NODE_CPU[@]})) || { echo -; return; }
