@@ -8,12 +8,17 @@
 # the four back to back; ratios are taken within a round and their median printed; asserts
 # nothing.
 # Goals (issue 6): XDP >= 4x nftables, >= 6x iptables; conntrack hit <= 100 ns.
-# The generator (BPF_PROG_TEST_RUN + BPF_F_TEST_XDP_LIVE_FRAMES, one UDP 5-tuple) runs on CPU 0;
-# the node's receive path (nA's NAPI, threaded and pinned) and what it triggers run on CPU 1
-# (scripts/bench/lib/cpu.sh), so each approach gets one CPU and is offered more than it forwards.
-# Every frame crosses between the two CPUs (and its page comes back), so the round trip of a
-# cache line between them is printed before each round and after the last: on this VM it moves
-# between spells, from about 70 ns to 370 ns and more, and the rates with it (see README).
+# The generator is BPF_PROG_TEST_RUN + BPF_F_TEST_XDP_LIVE_FRAMES (one UDP 5-tuple, or the
+# source port cycling). Where it and the node run (scripts/bench/lib/cpu.sh), LB_BENCH_CPUS:
+#   1 (default): both on CPU 1; nA's NAPI runs in the generator's softirq after each batch, so
+#     nearly every frame sent is forwarded (a rate is the generator's and the node's work
+#     together: the generator's share, in the floor, lowers every ratio) and no frame crosses
+#     between CPUs;
+#   2: the generator on CPU 0, nA's NAPI threaded and pinned to CPU 1, offered more than it
+#     forwards; every frame crosses between the CPUs and its page comes back, so the rates move
+#     with the round trip of a cache line between them, which on this VM changes between spells
+#     from about 70 ns to 370 ns and more (see README).
+# The round trip is printed before each round and after the last in both layouts.
 # The sink drops in XDP on the backend's veth; delivered packets are read from its xdp_drops
 # counter.
 #
@@ -26,7 +31,10 @@ cd "$(dirname "$0")/../.."
 . scripts/bench/lib/cpu.sh
 B=$(realpath "${B:-build}")
 TOOL="$B/tests/bench/bench_lb"
-COUNT=${LB_BENCH_PACKETS:-5000000}
+CPUS=${LB_BENCH_CPUS:-1}
+[[ $CPUS == 1 || $CPUS == 2 ]] || { echo "lb bench: LB_BENCH_CPUS must be 1 or 2, not '$CPUS'"; exit 2; }
+# packets per run: in layout 1 each is forwarded (a run takes COUNT / rate), in 2 most are not
+COUNT=${LB_BENCH_PACKETS:-$((CPUS == 1 ? 2000000 : 5000000))}
 WARM=$((COUNT / 5)) # warm-up packets before each measured run (more than 64,512)
 # workloads: one UDP 5-tuple (every packet a conntrack hit in a hot cache), and the source port
 # cycling through 64,512 values (conntrack working sets larger than the CPU caches)
@@ -69,8 +77,11 @@ ip -n "$N" addr add 192.0.2.1/24 dev nA
 ip -n "$N" addr add 198.51.100.1/24 dev nB
 ip -n "$P" addr add 198.51.100.2/24 dev pB
 ip netns exec "$N" sysctl -qw net.ipv4.ip_forward=1
-# frames sent by XDP into nA need its NAPI when no XDP program runs there (nft/iptables runs)
-cpu_split "$N" nA 1
+if ((CPUS == 1)); then
+	cpu_shared "$N" nA
+else
+	cpu_split "$N" nA 1
+fi
 echo "$(cpu_layout); $COUNT packets per run after $WARM to warm up, $ROUNDS rounds"
 PB_MAC=$(ip -n "$P" -j link show dev pB | jq -r '.[0].address')
 NA_MAC=$(ip -n "$N" -j link show dev nA | jq -r '.[0].address')
