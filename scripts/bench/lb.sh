@@ -32,7 +32,10 @@ cd "$(dirname "$0")/../.."
 B=$(realpath "${B:-build}")
 TOOL="$B/tests/bench/bench_lb"
 CPUS=${LB_BENCH_CPUS:-1}
-[[ $CPUS == 1 || $CPUS == 2 ]] || { echo "lb bench: LB_BENCH_CPUS must be 1 or 2, not '$CPUS'"; exit 2; }
+if [[ $CPUS != 1 && $CPUS != 2 ]]; then
+	echo "lb bench: LB_BENCH_CPUS must be 1 or 2, not '$CPUS'"
+	exit 2
+fi
 # packets per run: in layout 1 each is forwarded (a run takes COUNT / rate), in 2 most are not
 COUNT=${LB_BENCH_PACKETS:-$((CPUS == 1 ? 2000000 : 5000000))}
 WARM=$((COUNT / 5)) # warm-up packets before each measured run (more than 64,512)
