@@ -399,9 +399,6 @@ bird_stop() {
 
 bgp4_up() { [ "$(bird_state edge4)" = Established ] && [ "$(node_peer_state)" = Established ]; }
 
-# bird_since PROTO: when BIRD's protocol last changed state (it moves when BGP restarts).
-bird_since() { birdc_ show protocols "$1" | awk -v p="$1" '$1 == p { print $5 }'; }
-
 # node_drops REASON: received BFD packets dropped for REASON, from the agent's metrics
 # (edgelbd started with --metrics 127.0.0.1:17473).
 node_drops() {
@@ -600,18 +597,6 @@ rcvd_key_is() { [ "$(peer_field "$BGP_ROUTER4" bfdAuthReceivedKeyId)" = "$1" ]; 
 
 # bird_bfd_since IP: when BIRD's BFD session to IP last changed state.
 bird_bfd_since() { birdc_ show bfd sessions | awk -v ip="$1" '$1 == ip { print $4 }'; }
-
-# bird_same_time A B: two of BIRD's "hh:mm:ss.mmm" within 100 ms of each other. BIRD prints a
-# monotonic instant as wall-clock time, so one instant can read a millisecond apart in two
-# queries; a restart of a session moves it by a second or more.
-bird_same_time() {
-	local a b d day=86400000
-	[[ $1 == *:*:*.* && $2 == *:*:*.* ]] || return 1
-	a=$(awk -F'[:.]' '{ print (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }' <<<"$1")
-	b=$(awk -F'[:.]' '{ print (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }' <<<"$2")
-	d=$(((a - b + day) % day))
-	((d <= 100 || d >= day - 100))
-}
 
 # roll_steady UP_SINCE BIRD_SINCE EST: the sessions as they were: BFD Up on both ends with one
 # Up and no Down since the start, BIRD's BFD and BGP sessions not restarted, our BGP session

@@ -125,7 +125,7 @@ apply_ok() {
 @test "apply -f of the same file twice: the second changes nothing and the session stays up" {
 	apply_ok
 	elb_wait 5 bird_has t4 192.0.2.100/32 "BGP.local_pref: 150"
-	since=$(birdc_ show protocols edge4 | awk '$1 == "edge4" { print $5 }')
+	since=$(bird_since edge4)
 	store=$(store_sum)
 	[ -n "$store" ]
 	run elb -o json apply -f "$MLB"
@@ -135,7 +135,7 @@ apply_ok() {
 	[ "$(store_sum)" = "$store" ]
 	sleep 1
 	[ "$(bird_state edge4)" = Established ]
-	[ "$(birdc_ show protocols edge4 | awk '$1 == "edge4" { print $5 }')" = "$since" ]
+	bird_same_time "$(bird_since edge4)" "$since"
 }
 
 @test "a changed BGPAdvertisement re-advertises the route with the new communities" {

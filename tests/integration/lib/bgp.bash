@@ -94,6 +94,21 @@ bird_state() {
 	birdc_ show protocols "$1" | awk -v p="$1" '$1 == p { print $6 }'
 }
 
+# bird_since PROTO: when BIRD's protocol last changed state (it moves when BGP restarts).
+bird_since() { birdc_ show protocols "$1" | awk -v p="$1" '$1 == p { print $5 }'; }
+
+# bird_same_time A B: two of BIRD's "hh:mm:ss.mmm" within 100 ms of each other. BIRD prints a
+# monotonic instant as wall-clock time, so one instant can read a millisecond apart in two
+# queries; a restart of a session moves it by a second or more.
+bird_same_time() {
+	local a b d day=86400000
+	[[ $1 == *:*:*.* && $2 == *:*:*.* ]] || return 1
+	a=$(awk -F'[:.]' '{ print (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }' <<<"$1")
+	b=$(awk -F'[:.]' '{ print (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }' <<<"$2")
+	d=$(((a - b + day) % day))
+	((d <= 100 || d >= day - 100))
+}
+
 # bird_route TABLE PREFIX: BIRD's full view of a route ("" when absent).
 bird_route() {
 	birdc_ show route table "$1" for "$2" all 2>/dev/null | grep -v '^BIRD\|Network not found' || true
