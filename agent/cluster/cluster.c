@@ -677,11 +677,13 @@ bool cluster_l2_claim(struct cluster *c, const struct ip *ip)
 {
 	struct claim *k;
 	char s[IP_STRLEN];
+	bool fresh = false;
 
 	if (!c)
 		return true;
 	k = find(c, ip);
 	if (!k) {
+		fresh = true;
 		if (c->n == c->cap) {
 			c->cap = c->cap ? 2 * c->cap : 16;
 			c->cl = realloc(c->cl, (size_t)c->cap * sizeof(*c->cl));
@@ -705,7 +707,10 @@ bool cluster_l2_claim(struct cluster *c, const struct ip *ip)
 	}
 	if (!k->seen) {
 		k->seen = true;
-		if (open_claim(c, k))
+		/* a newly wanted IP asks who holds it even when this node may not take it (a
+		 * probe): the watch names a holder only when its key changes, and a holder's
+		 * death is a failover only when this node knew the holder */
+		if (fresh || open_claim(c, k))
 			campaign(c, k, 0);
 	}
 	if (!mine(c, k))
