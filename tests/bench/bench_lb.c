@@ -266,12 +266,16 @@ static int cthit(char **argv)
 
 	if (repeat == 0 || repeat > 100000000)
 		return 2;
-	for (char **a = argv + 1; *a; a++)
-		if (atol(*a) < 2 || atol(*a) > CT_FLOWS_MAX) {
+	for (char **a = argv + 1; *a; a++) {
+		char *end;
+		long v = strtol(*a, &end, 10);
+
+		if (*end || v < 2 || v > CT_FLOWS_MAX) {
 			fprintf(stderr, "bench_lb cthit: FLOWS must be 2..%d, not '%s'\n",
 				CT_FLOWS_MAX, *a);
 			return 2;
 		}
+	}
 	if (unshare(CLONE_NEWNET)) {
 		fprintf(stderr, "bench_lb cthit: unshare: %s\n", strerror(errno));
 		return 1;
