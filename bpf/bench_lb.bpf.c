@@ -4,7 +4,8 @@
  * run or the receiver wrote into it (DNAT, new MACs) stays, so every program here first copies
  * the pristine template (tmpl, BENCH_LEN bytes, set by the tool) over the frame:
  *   bench_tx       template, then XDP_TX: the live-frames traffic generator; with flows > 1
- *                  the UDP source port cycles through flows values (1024 up), checksum kept;
+ *                  the UDP source port takes flows values (1024 up; in order for the first
+ *                  pass, then scrambled: flow_stride), checksum kept;
  *                  first moves the frame's start back by align_back bytes, so that it starts a
  *                  cache line as a NIC's receive buffer does (a test run puts it 48 bytes into
  *                  one on 6.18, and the headers then straddle two lines);
@@ -42,6 +43,11 @@ static __always_inline int restore(struct xdp_md *ctx)
 
 __u32 flows; /* set by the tool; 0 or 1: one 5-tuple */
 __u32 flow_seq;
+/* set by the tool, coprime to flows: after the first pass (which makes the conntrack entries,
+ * and with them their order in memory) packet i takes flow i x flow_stride mod flows, so that
+ * packets in a row meet entries far apart in memory, as real traffic does, not one after the
+ * other as they were made */
+__u32 flow_stride;
 
 /* Ethernet + IPv4 without options + UDP: source port at 34, checksum at 40 (RFC 1624 update). */
 static __always_inline void next_flow(struct xdp_md *ctx)
@@ -49,12 +55,15 @@ static __always_inline void next_flow(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u16 *sport = data + 34, *check = data + 40;
-	__u32 c;
+	__u32 c, i;
 	__u16 port;
 
 	if (flows < 2 || data + 42 > data_end)
 		return;
-	port = bpf_htons((__u16)(1024 + flow_seq++ % flows));
+	i = flow_seq % flows;
+	if (flow_seq++ >= flows)
+		i = i * flow_stride % flows;
+	port = bpf_htons((__u16)(1024 + i));
 	c = (__u16)~*check + (__u16)~*sport + port;
 	c = (c & 0xffff) + (c >> 16);
 	c = (c & 0xffff) + (c >> 16);

@@ -9,7 +9,7 @@
 # median printed; asserts nothing.
 # Goals (issue 6): XDP >= 4x nftables, >= 6x iptables; conntrack hit <= 100 ns.
 # The generator is BPF_PROG_TEST_RUN + BPF_F_TEST_XDP_LIVE_FRAMES (one UDP 5-tuple, or the
-# source port cycling). Where it and the node run (scripts/bench/lib/cpu.sh), LB_BENCH_CPUS:
+# source port taking many values). Where it and the node run (scripts/bench/lib/cpu.sh), LB_BENCH_CPUS:
 #   1 (default): both on CPU 1; nA's NAPI runs in the generator's softirq after each batch, so
 #     nearly every frame sent is forwarded (a rate is the generator's and the node's work
 #     together: the generator's share, in the floor, lowers every ratio) and no frame crosses
@@ -40,7 +40,9 @@ fi
 COUNT=${LB_BENCH_PACKETS:-$((CPUS == 1 ? 2000000 : 5000000))}
 WARM=$((COUNT / 5)) # warm-up packets before each measured run (more than 64,512)
 # workloads: one UDP 5-tuple (every packet a conntrack hit in a hot cache), and the source port
-# cycling through 64,512 values (conntrack working sets larger than the CPU caches)
+# taking 64,512 values (conntrack working sets larger than the CPU caches): in order for the
+# first pass, which makes the entries, then scrambled (bench_lb.bpf.c: flow_stride), so that,
+# as in real traffic, packets in a row do not meet entries in the order they lie in memory
 read -ra FLOWS <<<"${LB_BENCH_FLOWS:-1 64512}"
 ROUNDS=${LB_BENCH_ROUNDS:-3} # rounds of every approach and workload; medians are kept
 ID=$(printf '%x' $$)

@@ -3,7 +3,8 @@
  *                                              send COUNT copies of one UDP frame out of DEV with
  *                                              BPF_PROG_TEST_RUN + BPF_F_TEST_XDP_LIVE_FRAMES
  *                                              (bench_lb.bpf.c: bench_tx), the source port
- *                                              cycling through FLOWS values (default 1);
+ *                                              taking FLOWS values (default 1), in order for
+ *                                              the first pass, then scrambled;
  *                                              prints seconds=S sent=N and where the
  *                                              frames start (frame_offset, align_back)
  *   cthit REPEAT [FLOWS...]                    in a private network namespace: ns per packet of
@@ -165,6 +166,27 @@ static int live_frame_offset(void)
 	return off;
 }
 
+/* The scrambled order's stride (bench_lb.bpf.c: flow_stride): coprime to flows, so that
+ * i -> i x stride mod flows is a permutation, and near flows / phi, so that packets in a row are
+ * far apart in the order the entries were made. */
+static __u32 flow_stride(__u32 flows)
+{
+	__u32 s = (__u32)(flows * 0.618) | 1;
+
+	for (;; s += 2) {
+		__u32 a = s, b = flows;
+
+		while (b) {
+			__u32 t = a % b;
+
+			a = b;
+			b = t;
+		}
+		if (a == 1)
+			return s;
+	}
+}
+
 static int gen(char **argv, const char *flows)
 {
 	uint8_t dmac[6], smac[6], frame[128];
@@ -194,6 +216,7 @@ static int gen(char **argv, const char *flows)
 	sk->bss->align_back = offset > 0 ? (__u32)offset % 64 : 0;
 	memcpy(sk->bss->tmpl, frame, sizeof(sk->bss->tmpl));
 	sk->bss->flows = (__u32)atol(flows);
+	sk->bss->flow_stride = flow_stride(sk->bss->flows);
 	ctx.data_end = (__u32)n;
 	ctx.ingress_ifindex = (__u32)ifindex;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)n,
@@ -323,11 +346,13 @@ static int cthit(char **argv)
 		fprintf(stderr, "bench_lb cthit: action %u, not XDP_REDIRECT\n", ret);
 	base = run_ns(sk, empty, frame, n, in, repeat, &ret);
 	/* many flows: one pass creates their entries, then every packet is a hit on an entry
-	 * last touched FLOWS packets ago (a working set that may not stay in the CPU caches) */
+	 * last touched FLOWS packets ago (a working set that may not stay in the CPU caches), in
+	 * an order other than the entries' (bench_lb.bpf.c: flow_stride) */
 	printf("ct_hit_ns=%.1f", hit - base);
 	for (char **a = argv[1] ? argv + 1 : (char *[]){"64512", NULL}; *a; a++) {
 		sk->bss->flows = (__u32)atol(*a);
 		sk->bss->flow_seq = 0;
+		sk->bss->flow_stride = flow_stride(sk->bss->flows);
 		run_ns(sk, xi, frame, n, in, sk->bss->flows, &ret);
 		many = run_ns(sk, xi, frame, n, in, repeat, &ret);
 		if (ret != XDP_REDIRECT)
