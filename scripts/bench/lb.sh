@@ -9,7 +9,8 @@
 # median printed; asserts nothing.
 # Goals (issue 6): XDP >= 4x nftables, >= 6x iptables; conntrack hit <= 100 ns.
 # The generator is BPF_PROG_TEST_RUN + BPF_F_TEST_XDP_LIVE_FRAMES (one UDP 5-tuple, or the
-# source port taking many values). Where it and the node run (scripts/bench/lib/cpu.sh), LB_BENCH_CPUS:
+# source port taking many values). Where it and the node run (scripts/bench/lib/cpu.sh),
+# LB_BENCH_CPUS:
 #   1 (default): both on CPU 1; nA's NAPI runs in the generator's softirq after each batch, so
 #     nearly every frame sent is forwarded (a rate is the generator's and the node's work
 #     together: the generator's share, in the floor, lowers every ratio) and no frame crosses
