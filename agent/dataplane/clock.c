@@ -1,8 +1,7 @@
 /* The conntrack clock (contract in clock.h). */
 #include "dataplane/clock.h"
+#include "dataplane/rodata.h"
 
-#include <bpf/btf.h>
-#include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,37 +55,7 @@ uint32_t dp_tick_ns(void)
 
 int dp_clock_set(struct bpf_object *obj)
 {
-	struct bpf_map *m = bpf_object__find_map_by_name(obj, ".rodata");
-	struct btf *btf = bpf_object__btf(obj);
-	const struct btf_var_secinfo *v;
-	const struct btf_type *sec;
-	uint32_t tick = dp_tick_ns();
-	size_t size = 0;
-	const char *data;
-	int id, rc = -1;
-
-	if (!m || !btf || (id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC)) < 0)
-		return -1;
-	sec = btf__type_by_id(btf, (uint32_t)id);
-	data = bpf_map__initial_value(m, &size);
-	v = btf_var_secinfos(sec);
-	for (int i = 0; data && i < btf_vlen(sec); i++, v++) {
-		const struct btf_type *var = btf__type_by_id(btf, v->type);
-
-		if (var && !strcmp(btf__name_by_offset(btf, var->name_off), "elb_tick_ns") &&
-		    v->size == sizeof(tick) && v->offset + sizeof(tick) <= size) {
-			char *copy = malloc(size); /* the initial value is read-only here */
-
-			if (!copy)
-				return -1;
-			memcpy(copy, data, size);
-			memcpy(copy + v->offset, &tick, sizeof(tick));
-			rc = bpf_map__set_initial_value(m, copy, size);
-			free(copy);
-			break;
-		}
-	}
-	return rc;
+	return dp_rodata_u32(obj, "elb_tick_ns", dp_tick_ns());
 }
 
 uint64_t dp_clock_ns(void)

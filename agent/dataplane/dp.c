@@ -19,6 +19,7 @@
 
 #include "daemon/agent.h"
 #include "dataplane/clock.h"
+#include "dataplane/ct_cache.h"
 #include "dataplane/dp_priv.h"
 #include "dataplane/lb.h"
 #include "lib/ev.h"
@@ -115,6 +116,8 @@ static int pin_maps(struct dp *d, char *err, size_t errlen)
 	{
 		if (bpf_map__is_internal(m))
 			continue; /* .rodata: load-time constants belong to the program */
+		if (!strcmp(bpf_map__name(m), ELB_MAP_CT_CACHE))
+			continue; /* the flow cache: every load starts it empty */
 		snprintf(path, sizeof(path), "%s/%s", d->pin_dir, bpf_map__name(m));
 		if (bpf_map__set_pin_path(m, path)) {
 			snprintf(err, errlen, "pin path %s refused", path);
@@ -182,6 +185,10 @@ struct dp *dp_open(struct agent *a, char *err, size_t errlen)
 		goto fail;
 	if (dp_clock_set(d->skel->obj)) {
 		snprintf(err, errlen, "xdp_ingress: no elb_tick_ns constant");
+		goto fail;
+	}
+	if (dp_ct_cache_size(d->skel->obj, NULL)) {
+		snprintf(err, errlen, "xdp_ingress: cannot size %s", ELB_MAP_CT_CACHE);
 		goto fail;
 	}
 	rc = xdp_ingress__load(d->skel);

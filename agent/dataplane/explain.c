@@ -18,6 +18,7 @@
 
 #include "ctl/ctl.h"
 #include "daemon/agent.h"
+#include "dataplane/ct_cache.h"
 #include "dataplane/dp_priv.h"
 #include "dataplane/lb.h"
 #include "lib/buf.h"
@@ -207,6 +208,7 @@ int dp_ctl_explain(struct agent *a, struct json_object *args, struct json_object
 						 .dir = ELB_CT_REPLY};
 			bpf_map_delete_elem(ctfd, &k);
 			bpf_map_delete_elem(rctfd, &rk);
+			dp_ct_forget(dp_map_fd(a->dp, ELB_MAP_CONFIG)); /* and its cached slot */
 		}
 	}
 	/* why, from the reasons the run counted */

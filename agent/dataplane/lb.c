@@ -18,6 +18,7 @@
 #include "daemon/agent.h"
 #include "alloc/alloc.h"
 #include "dataplane/clock.h"
+#include "dataplane/ct_cache.h"
 #include "dataplane/dp.h"
 #include "dataplane/lb.h"
 #include "dataplane/maglev.h"
@@ -676,6 +677,9 @@ int lb_sync(const struct lb_fds *f, const struct lb_vip *vips, int n, int *linge
 		if (purge) {
 			ct_scan(f->ct_fwd, NULL, purge);
 			ct_scan(f->ct_reply, NULL, purge);
+			if (f->config >= 0 && dp_ct_forget(f->config))
+				log_warn("dataplane: %s: conntrack generation not bumped: %s",
+					 ELB_MAP_CONFIG, strerror(errno));
 		}
 		free(purge);
 	}
@@ -811,6 +815,7 @@ static int lb_fds_get(struct dp *d, struct lb_fds *f)
 	f->ct_fwd = dp_map_fd(d, ELB_MAP_CT_FWD);
 	f->ct_reply = dp_map_fd(d, ELB_MAP_CT_REPLY);
 	f->vip_filter = dp_map_fd(d, ELB_MAP_VIP_FILTER);
+	f->config = dp_map_fd(d, ELB_MAP_CONFIG);
 	return f->services < 0 || f->backends < 0 || f->maglev < 0 || f->svc_stats < 0 ||
 			       f->be_stats < 0 || f->vip_filter < 0
 		       ? -1

@@ -16,6 +16,9 @@ struct lb_fds {
 	 * a removed service's entries are deleted; -1 = neither */
 	int ct_fwd, ct_reply;
 	int vip_filter;
+	/* config_v1: its ct_gen is bumped after conntrack entries are deleted, so the flow caches
+	 * forget them (dataplane/ct_cache.h); -1 = none */
+	int config;
 };
 
 struct lb_vip {

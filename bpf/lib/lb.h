@@ -4,7 +4,8 @@
  * parser and the checksum helpers. lb_handle() returns an XDP action when the packet was IP
  * (to a VIP or counted as not), or -1 when it was not IP.
  * Non-VIP traffic is told apart by one array lookup (vip_filter_v1, a bitmap of VIP hashes);
- * TCP/UDP to a VIP goes to conntrack first, so a hit costs that one hash lookup.
+ * TCP/UDP to a VIP asks the flow cache (IPv4, lib/ct_cache.h), then conntrack, before any
+ * service lookup, so a hit costs one array lookup or one hash lookup.
  * Decisions: fragments to a VIP are dropped (counted lb_fragment; later fragments carry no
  * ports, so no fragment could be steered consistently); a VIP on a port or protocol it does not
  * serve is dropped (lb_no_port), since the VIP is not a local address and the kernel would
@@ -22,6 +23,7 @@
 #include <edgelb/lb.h>
 
 #include "lib/common.h"
+#include "lib/ct_cache.h"
 #include "lib/vip_filter.h"
 
 /* linux/icmp.h pulls in libc headers: the RFC 792 types we need */
@@ -767,6 +769,26 @@ static __noinline int lb_new_flow(const struct elb_ct_key *k, struct elb_ct *nct
 	return ELB_R_LB_CT_MISS;
 }
 
+/* A flow-cache hit (lib/ct_cache.h): what a conntrack hit with a cached next hop does. */
+static __always_inline int lb_cache_hit(struct xdp_md *ctx, struct lb_pkt *p,
+					const struct elb_ct_cache_slot *s, __u64 len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct elb_ip addr = {.addr = {s->nat}};
+	struct lb_nh nh;
+
+	nh.ifindex = s->out_ifindex;
+	__builtin_memcpy(nh.dmac, s->dmac, ETH_ALEN);
+	__builtin_memcpy(nh.smac, s->smac, ETH_ALEN);
+	count(ELB_R_LB_CT_HIT, len);
+	lb_count_id(&svc_stats_v1, s->svc_id, len, 0);
+	lb_count_id(&be_stats_v1, s->backend_id, len, 0);
+	if (lb_dnat(data, data_end, p, &addr, s->nat_port, s->xport))
+		return lb_drop(ELB_R_LB_BAD_L4, len);
+	return lb_xmit(ctx, p, &nh, len);
+}
+
 static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u64 len)
 {
 	void *data = (void *)(long)ctx->data;
@@ -777,7 +799,8 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	struct elb_ct nct;
 	struct lb_nh nh;
 	__u64 now = ct_now();
-	__u32 be_id = 0, svc_id = 0, in = ctx->ingress_ifindex;
+	struct elb_ct_cache *set = NULL;
+	__u32 be_id = 0, svc_id = 0, in = ctx->ingress_ifindex, gen = 0;
 	__u8 flags = 0, next;
 	int new_flow = 0, cached = 0, hit = 0, act, r;
 	struct elb_ip addr;
@@ -791,6 +814,17 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 		return lb_drop(ELB_R_LB_BAD_L4, len);
 	}
 	vport = *(__be16 *)(l4 + 2);
+	if (p->family == ELB_AF_INET) {
+		set = ctc_set(p->src.addr[0], p->dst.addr[0], *(__be16 *)l4, vport, &gen);
+		if (set) {
+			struct elb_ct_cache_slot *s =
+			    ctc_find(set, p->src.addr[0], p->dst.addr[0], *(__u32 *)l4, p->proto,
+				     gen, now, in);
+
+			if (s && lb_ct_next(s->state, p->proto, flags) == s->state)
+				return lb_cache_hit(ctx, p, s, len);
+		}
+	}
 	/* Conntrack first: a live entry exists only for a served (VIP, port, proto), and the
 	 * agent purges the entries of a service port it removes, so a hit needs no service
 	 * lookup (one hash lookup less per packet). */
@@ -859,16 +893,21 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	lb_count_id(&be_stats_v1, be_id, len, new_flow);
 	if (lb_dnat(data, data_end, p, &addr, port, xport))
 		return lb_drop(ELB_R_LB_BAD_L4, len);
-	if (cached)
+	if (cached) {
+		ctc_put(set, &k, ct, gen, in);
 		return lb_xmit(ctx, p, &nh, len);
+	}
 	act = lb_fib(ctx, p, &nh, len);
 	if (new_flow) {
 		if (act < 0)
 			lb_nh_save(&nct, &nh, in);
-		bpf_map_update_elem(&ct_fwd_v2, &k, &nct, BPF_ANY);
+		r = bpf_map_update_elem(&ct_fwd_v2, &k, &nct, BPF_ANY);
 		lb_ct_put_reply(&k, &nct, vport);
+		if (act < 0 && r == 0)
+			ctc_put(set, &k, &nct, gen, in);
 	} else if (act < 0) {
 		lb_nh_save(ct, &nh, in);
+		ctc_put(set, &k, ct, gen, in);
 	}
 	if (act >= 0)
 		return act;

@@ -122,6 +122,52 @@ struct elb_ct {
 };
 _Static_assert(sizeof(struct elb_ct) == 64, "elb_ct layout");
 
+/* ct_cache_v1: array of elb_ct_cache sets, BPF_F_MMAPABLE (so the values start on a page and
+ * every set fills one aligned pair of cache lines); xdp_ingress writes and reads it, nobody
+ * else. A small per-CPU cache of IPv4 forward entries in front of ct_fwd_v2: a hit in the LRU
+ * hash waits on a random bucket and then a random 152-byte element, about 15 MB for 64,512
+ * flows, while a hit here reads one 64-byte slot (about 4 MB for as many). CPU c owns sets
+ * c * (mask + 1) .. c * (mask + 1) + mask, mask being the .rodata constant elb_ct_cache_mask;
+ * the loader sizes both (agent/dataplane/ct_cache.c). A slot copies its conntrack entry and
+ * next hop and answers only while all of these hold, else the packet takes the conntrack path,
+ * which refreshes the entry and writes the slot again:
+ *   - now < until, the entry's next refresh (seen_ns + ELB_CT_REFRESH_NS): the LRU entry is
+ *     still refreshed once a second, and the next hop looked up again, as without the cache;
+ *   - gen == elb_config.ct_gen: whoever deletes conntrack entries bumps ct_gen after;
+ *   - the packet arrived on in_ifindex and leaves the flow's TCP state as it is.
+ * IPv6 flows are not cached: their key and backend address do not fit one line. */
+#define ELB_CT_CACHE_SETS                                                                          \
+	131072 /* most sets a CPU gets (16 MiB); fewer on hosts with many CPUs                     \
+		*/
+#define ELB_CT_CACHE_WAYS 2
+
+struct elb_ct_cache_slot {
+	__u64 until; /* conntrack clock; 0 = empty */
+	__be32 src;  /* forward key: client → VIP, as received */
+	__be32 dst;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 state; /* enum elb_ct_state */
+	__be16 nat_port;
+	__be32 nat; /* backend address */
+	__be16 xport;
+	__u16 pad;
+	__u32 gen;
+	__u32 svc_id;
+	__u32 backend_id;
+	__u32 in_ifindex;
+	__u32 out_ifindex;
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+_Static_assert(sizeof(struct elb_ct_cache_slot) == 64, "elb_ct_cache_slot layout");
+
+struct elb_ct_cache {
+	struct elb_ct_cache_slot way[ELB_CT_CACHE_WAYS];
+};
+_Static_assert(sizeof(struct elb_ct_cache) == 64 * ELB_CT_CACHE_WAYS, "elb_ct_cache layout");
+
 /* vip_filter_v1: array of ELB_VIP_FILTER_WORDS __u64 → a bitmap with one bit set per VIP at
  * elb_vip_filter_hash(VIP); agent writes (new bits before the services, stale bits cleared
  * after), xdp_ingress reads. A clear bit means "no VIP": non-service traffic costs one array

@@ -34,6 +34,7 @@
 #include <edgelb/maps.h>
 
 #include "dataplane/clock.h"
+#include "dataplane/ct_cache.h"
 #include "dataplane/lb.h"
 #include "lib/buf.h"
 #include "lib/ip.h"
@@ -53,7 +54,8 @@ static struct bpf_object *load(const char *name)
 
 	snprintf(path, sizeof(path), "%s/bpf/%s.bpf.o", bdir(), name);
 	o = bpf_object__open_file(path, NULL);
-	if (!o || libbpf_get_error(o) || dp_clock_set(o) || bpf_object__load(o)) {
+	if (!o || libbpf_get_error(o) || dp_clock_set(o) || dp_ct_cache_size(o, NULL) ||
+	    bpf_object__load(o)) {
 		fprintf(stderr, "bench_lb: cannot load %s\n", path);
 		exit(1);
 	}
@@ -310,11 +312,10 @@ static int cthit(char **argv)
 		}
 	in = (int)if_nametoindex("elbbin0");
 	x = load("xdp_ingress");
-	f = (struct lb_fds){map_fd(x, ELB_MAP_SERVICES), map_fd(x, ELB_MAP_BACKENDS),
-			    map_fd(x, ELB_MAP_MAGLEV),	 map_fd(x, ELB_MAP_SVC_STATS),
-			    map_fd(x, ELB_MAP_BE_STATS), map_fd(x, ELB_MAP_CT_FWD),
-			    map_fd(x, ELB_MAP_CT_REPLY),
-			    map_fd(x, ELB_MAP_VIP_FILTER)};
+	f = (struct lb_fds){
+	    map_fd(x, ELB_MAP_SERVICES),  map_fd(x, ELB_MAP_BACKENDS),	 map_fd(x, ELB_MAP_MAGLEV),
+	    map_fd(x, ELB_MAP_SVC_STATS), map_fd(x, ELB_MAP_BE_STATS),	 map_fd(x, ELB_MAP_CT_FWD),
+	    map_fd(x, ELB_MAP_CT_REPLY),  map_fd(x, ELB_MAP_VIP_FILTER), map_fd(x, ELB_MAP_CONFIG)};
 	ip_parse("192.0.2.11", &be[0].addr);
 	be[0].port = 8080;
 	be[0].weight = 1;

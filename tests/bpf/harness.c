@@ -8,6 +8,7 @@
 
 #include "bpf/harness.h"
 #include "dataplane/clock.h"
+#include "dataplane/ct_cache.h"
 
 struct bpf_object *h_load(const char *name)
 {
@@ -22,6 +23,10 @@ struct bpf_object *h_load(const char *name)
 		exit(1);
 	}
 	dp_clock_set(obj); /* as the loader does; objects without elb_tick_ns keep nothing */
+	if (dp_ct_cache_size(obj, NULL)) {
+		fprintf(stderr, "harness: cannot size the flow cache of %s\n", path);
+		exit(1);
+	}
 	if (bpf_object__load(obj)) {
 		fprintf(stderr, "harness: load %s failed\n", path);
 		exit(1);

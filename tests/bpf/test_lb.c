@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -29,6 +30,7 @@
 #include "bpf/harness.h"
 #include "bpf/pkt_l4.h"
 #include "dataplane/clock.h"
+#include "dataplane/ct_cache.h"
 #include "dataplane/lb.h"
 #include "t.h"
 
@@ -138,6 +140,7 @@ static void load_objects(void)
 	fds.ct_fwd = ct_fd[ELB_CT_FORWARD];
 	fds.ct_reply = ct_fd[ELB_CT_REPLY];
 	fds.vip_filter = h_map_fd(xobj, ELB_MAP_VIP_FILTER);
+	fds.config = h_map_fd(xobj, ELB_MAP_CONFIG);
 }
 
 static uint64_t reason(int r)
@@ -718,6 +721,17 @@ static int send_client(const char *vip, uint8_t proto, uint16_t sport, uint16_t 
 	return run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT ? 0 : -1;
 }
 
+/* After the test rewrote or deleted conntrack entries behind the programs' back (standing in
+ * for time passing, or an entry lost): every CPU's flow cache forgets its slots, as the agent
+ * makes them do after deleting entries (dataplane/ct_cache.h). */
+static void ct_forget(void)
+{
+	if (dp_ct_forget(fds.config)) {
+		fprintf(stderr, "test_lb: %s: ct_gen not bumped\n", ELB_MAP_CONFIG);
+		exit(1);
+	}
+}
+
 /* Sets seen_ns of a flow's two entries (0: leave as is). */
 static int ct_age(const char *vip, uint8_t proto, uint16_t cport, uint16_t vport,
 		  uint64_t fwd_seen, uint64_t reply_seen)
@@ -734,8 +748,11 @@ static int ct_age(const char *vip, uint8_t proto, uint16_t cport, uint16_t vport
 		f.seen_ns = fwd_seen;
 	if (reply_seen)
 		r.seen_ns = reply_seen;
-	return bpf_map_update_elem(ct_fd[ELB_CT_FORWARD], &fk, &f, BPF_EXIST) ||
-	       bpf_map_update_elem(ct_fd[ELB_CT_REPLY], &rk, &r, BPF_EXIST);
+	if (bpf_map_update_elem(ct_fd[ELB_CT_FORWARD], &fk, &f, BPF_EXIST) ||
+	    bpf_map_update_elem(ct_fd[ELB_CT_REPLY], &rk, &r, BPF_EXIST))
+		return -1;
+	ct_forget();
+	return 0;
 }
 
 /* The programs stamp entries on the clock the agent reads (dataplane/clock.h): jiffies here,
@@ -986,6 +1003,7 @@ static void test_clash_flows(const struct clash_fam *f, uint16_t *xport_out)
 					      ELB_CT_FORWARD);
 
 		T_EXPECT(bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &fk) == 0, "forward entry gone");
+		ct_forget();
 	}
 	T_EXPECT(run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT, "action %s",
 		 h_xdp_action(r.retval));
@@ -1217,6 +1235,7 @@ static void test_maglev_change(void)
 		k.proto = IPPROTO_TCP;
 		k.family = ELB_AF_INET;
 		bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &k);
+		ct_forget();
 		if (web_backend(50000 + i, L4_TCP_SYN) != before[i])
 			moved++;
 	}
@@ -1292,6 +1311,7 @@ static void test_maglev_change(void)
 			k.family = ELB_AF_INET;
 			bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &k);
 		}
+		ct_forget();
 		T_EXPECT(sync_all() == 0 && linger == 0, "resync: lingering %d want 0", linger);
 		for (int i = 0; i < 64; i++) {
 			int b = web_backend(50000 + i, L4_TCP_ACK);
@@ -1369,6 +1389,167 @@ static int ct_count(int fd, __u32 svc_id)
 	return n;
 }
 
+/* ---- the flow cache (ct_cache_v1): main pins this process to CPU 0, whose sets come first ---- */
+
+static struct elb_ct_cache *cache_sets; /* the map, mmapped */
+static uint32_t cache_n;
+
+static void cache_map(void)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(xobj, ELB_MAP_CT_CACHE);
+	size_t len;
+
+	cache_n = bpf_map__max_entries(m);
+	len = ((size_t)cache_n * sizeof(struct elb_ct_cache) + 4095) & ~(size_t)4095;
+	cache_sets = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+	if (cache_sets == MAP_FAILED) {
+		fprintf(stderr, "test_lb: mmap %s: %s\n", ELB_MAP_CT_CACHE, strerror(errno));
+		exit(1);
+	}
+}
+
+/* The slot holding the client's IPv4 flow to vip:vport on CPU 0, or NULL. */
+static struct elb_ct_cache_slot *cache_slot(uint16_t cport, const char *vip, uint16_t vport,
+					    uint8_t proto)
+{
+	struct elb_ct_key k = ct_key("198.51.100.7", cport, vip, vport, proto, ELB_CT_FORWARD);
+	uint32_t per_cpu = cache_n / (uint32_t)libbpf_num_possible_cpus();
+
+	for (uint32_t i = 0; i < per_cpu; i++)
+		for (int w = 0; w < ELB_CT_CACHE_WAYS; w++) {
+			struct elb_ct_cache_slot *s = &cache_sets[i].way[w];
+
+			if (s->until && s->src == k.src.addr[0] && s->dst == k.dst.addr[0] &&
+			    s->sport == k.sport && s->dport == k.dport && s->proto == proto)
+				return s;
+		}
+	return NULL;
+}
+
+static uint32_t ct_gen(void)
+{
+	struct elb_config c = {0};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(fds.config, &zero, &c);
+	return c.ct_gen;
+}
+
+/* The client's TCP packet to default/one (203.0.113.11:80) forwarded to .11:8080 with exactly
+ * the expected bytes. */
+static int one_fwd_exact(uint16_t cport, uint8_t flags)
+{
+	struct l4_spec s = client_pkt("203.0.113.11", IPPROTO_TCP, cport, 80, flags);
+	struct l4_spec e = forwarded(s, "192.0.2.11", 8080, MAC_B11);
+	uint8_t in[256], want[256];
+	size_t n = l4_build(&s, in, sizeof(in)), wn = l4_build(&e, want, sizeof(want));
+	struct h_run r;
+
+	return run_xdp(in, n, &r) == 0 && r.retval == XDP_REDIRECT &&
+		       h_bytes_eq("frame", r.out, r.out_len, want, wn)
+		   ? 0
+		   : -1;
+}
+
+static void test_ct_cache(void)
+{
+	struct elb_ct_key fk = ct_key("198.51.100.7", 47011, "203.0.113.11", 80, IPPROTO_TCP,
+				      ELB_CT_FORWARD),
+			  fk6 = ct_key("2001:db8:c::7", 47011, "2001:db8:f::11", 80, IPPROTO_TCP,
+				       ELB_CT_FORWARD);
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t per_cpu = cache_n / (uint32_t)ncpu, g;
+	struct elb_ct_cache_slot *s;
+	struct elb_ct ct;
+	uint64_t hits;
+
+	T_BEGIN("flow cache: sized per CPU, a power of two sets each, 32 MiB at most in all");
+	T_EXPECT(per_cpu * (uint32_t)ncpu == cache_n && (per_cpu & (per_cpu - 1)) == 0 &&
+		     per_cpu <= ELB_CT_CACHE_SETS &&
+		     (per_cpu * (uint64_t)ncpu <= ELB_MAX_CT_FLOWS || per_cpu == 1024),
+		 "%u sets for %d CPUs", cache_n, ncpu);
+	T_END();
+
+	T_BEGIN("flow cache: a repeated IPv4 packet is answered from its slot, bytes as a "
+		"conntrack hit's");
+	T_EXPECT(one_fwd_exact(47011, L4_TCP_SYN) == 0, "SYN forwarded");
+	T_EXPECT(one_fwd_exact(47011, L4_TCP_ACK) == 0, "ACK forwarded");
+	s = cache_slot(47011, "203.0.113.11", 80, IPPROTO_TCP);
+	T_EXPECT(s && s->state == ELB_CT_EST && s->gen == ct_gen() && s->nat_port == htons(8080) &&
+		     s->in_ifindex == (uint32_t)if_in && s->out_ifindex == (uint32_t)if_be &&
+		     !memcmp(s->dmac, MAC_B11, 6),
+		 "slot of the flow on CPU 0: state, generation, backend, next hop");
+	/* the forward entry goes behind the cache's back: only the slot can answer now */
+	T_EXPECT(bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &fk) == 0, "forward entry deleted");
+	hits = reason(ELB_R_LB_CT_HIT);
+	T_EXPECT(one_fwd_exact(47011, L4_TCP_ACK) == 0, "next ACK forwarded");
+	T_EXPECT(reason(ELB_R_LB_CT_HIT) == hits + 1, "counted as a conntrack hit");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk, &ct) != 0,
+		 "conntrack not consulted: no forward entry made");
+	T_END();
+
+	T_BEGIN("flow cache: a new generation (ct_gen) makes every slot forget its flow");
+	g = ct_gen();
+	ct_forget();
+	T_EXPECT(ct_gen() == g + 1, "ct_gen %u -> %u", g, ct_gen());
+	T_EXPECT(one_fwd_exact(47011, L4_TCP_ACK) == 0, "ACK forwarded");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk, &ct) == 0,
+		 "through conntrack: the forward entry is back");
+	s = cache_slot(47011, "203.0.113.11", 80, IPPROTO_TCP);
+	T_EXPECT(s && s->gen == g + 1, "slot written again with the new generation");
+	T_END();
+
+	T_BEGIN("flow cache: a packet that changes the TCP state goes to conntrack");
+	T_EXPECT(one_fwd_exact(47011, L4_TCP_FIN | L4_TCP_ACK) == 0, "FIN forwarded");
+	T_EXPECT(ct_get("198.51.100.7", 47011, "203.0.113.11", 80, IPPROTO_TCP, ELB_CT_FORWARD,
+			&ct) == 0 &&
+		     ct.state == ELB_CT_CLOSING,
+		 "forward entry closing");
+	s = cache_slot(47011, "203.0.113.11", 80, IPPROTO_TCP);
+	T_EXPECT(s && s->state == ELB_CT_CLOSING, "slot closing too");
+	T_END();
+
+	T_BEGIN("flow cache: a slot past its time (the entry's next refresh) does not answer");
+	s = cache_slot(47011, "203.0.113.11", 80, IPPROTO_TCP);
+	T_EXPECT(s != NULL, "slot present");
+	if (s)
+		s->until = 1;
+	T_EXPECT(bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &fk) == 0, "forward entry deleted");
+	T_EXPECT(one_fwd_exact(47011, L4_TCP_ACK) == 0, "ACK forwarded");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk, &ct) == 0,
+		 "through conntrack: the forward entry is back");
+	T_END();
+
+	T_BEGIN("flow cache: IPv6 flows always go through conntrack");
+	T_EXPECT(send_client("2001:db8:f::11", IPPROTO_TCP, 47011, 80, L4_TCP_SYN) == 0 &&
+		     send_client("2001:db8:f::11", IPPROTO_TCP, 47011, 80, L4_TCP_ACK) == 0,
+		 "SYN, ACK forwarded");
+	T_EXPECT(bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &fk6) == 0, "forward entry deleted");
+	T_EXPECT(send_client("2001:db8:f::11", IPPROTO_TCP, 47011, 80, L4_TCP_ACK) == 0,
+		 "ACK forwarded");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk6, &ct) == 0,
+		 "the forward entry is back");
+	T_END();
+
+	T_BEGIN("flow cache: the flows of a service port that left the config are not answered");
+	T_EXPECT(send_client("203.0.113.11", IPPROTO_TCP, 47012, 8443, L4_TCP_SYN) == 0 &&
+		     send_client("203.0.113.11", IPPROTO_TCP, 47012, 8443, L4_TCP_ACK) == 0,
+		 "SYN, ACK to port 8443 forwarded");
+	T_EXPECT(cache_slot(47012, "203.0.113.11", 8443, IPPROTO_TCP) != NULL, "flow cached");
+	g = ct_gen();
+	svc_one.n_ports = 2; /* 8443 leaves; the VIP stays */
+	T_EXPECT(sync_all() == 0, "sync without port 8443");
+	T_EXPECT(ct_gen() == g + 1, "ct_gen bumped after the port's entries went: %u -> %u", g,
+		 ct_gen());
+	hits = reason(ELB_R_LB_NO_PORT);
+	T_EXPECT(send_client("203.0.113.11", IPPROTO_TCP, 47012, 8443, L4_TCP_ACK) != 0 &&
+		     reason(ELB_R_LB_NO_PORT) == hits + 1,
+		 "the flow's next packet is dropped as for a port not served");
+	svc_one.n_ports = 3;
+	T_EXPECT(sync_all() == 0, "port 8443 back");
+	T_END();
+}
+
 /* A service that leaves the config takes its flows along, in both directions (XDP honours a
  * conntrack hit without a service lookup); other services' flows stay. */
 static void test_service_removal(void)
@@ -1405,7 +1586,18 @@ int main(void)
 		t_skip("needs root to unshare a network namespace and create veths");
 		return 0;
 	}
+	{ /* one CPU: a flow's next packet finds the slot its last one wrote (ct_cache_v1) */
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(0, &one);
+		if (sched_setaffinity(0, sizeof(one), &one)) {
+			fprintf(stderr, "test_lb: sched_setaffinity: %s\n", strerror(errno));
+			return 1;
+		}
+	}
 	load_objects();
+	cache_map();
 	services_init();
 	T_CASE(sync_all() == 0, "lb: agent programs the maps (lb_sync)");
 	test_forward_rows();
@@ -1423,6 +1615,7 @@ int main(void)
 	test_ct_refresh();
 	test_ids_and_counters();
 	test_maglev_change();
+	test_ct_cache();
 	test_service_removal();
 	bpf_object__close(tobj);
 	bpf_object__close(xobj);

@@ -18,6 +18,8 @@
 #include <bpf/libbpf.h>
 
 #include <edgelb/abi.h>
+
+#include "dataplane/ct_cache.h"
 #include <edgelb/l2.h>
 #include <edgelb/lb.h>
 #include <edgelb/maps.h>
@@ -97,6 +99,8 @@ static inline struct bpf_object *fz_load(const char *who, const char *name,
 			if (x && bpf_map__reuse_fd(m, bpf_map__fd(x)))
 				fz_die(who, "map %s: reuse failed", bpf_map__name(m));
 		}
+	if (dp_ct_cache_size(obj, NULL))
+		fz_die(who, "cannot size the flow cache of %s", path);
 	if (bpf_object__load(obj)) {
 		int err = errno;
 

@@ -274,13 +274,20 @@ vip_served() {
 	[ "$output" = "p1 p2 p3 " ]
 }
 
+# ct_gen: the flow-cache generation in config_v1
+ct_gen() { bpftool -j map dump pinned "$ELB_BPFFS/config_v1" | jq '.[0].formatted.value.ct_gen'; }
+
 @test "explain names the backend a flow reaches and why" {
 	elb_wait 10 vip_served "$VIP4"
+	g0=$(ct_gen)
 	run elb -o json explain --src 192.0.2.2:40000 --dst "$VIP4:80" --proto tcp
 	[ "$status" -eq 0 ]
 	[[ "$(jq -r .backend <<<"$output")" =~ ^198\.51\.100\.(2|66|130):8080$ ]]
 	[ "$(jq -r .service <<<"$output")" = default/web ]
 	[[ "$(jq -r .why <<<"$output")" == *Maglev* ]]
+	# the flow it made is removed again, and the flow caches forget it: ct_gen moved on
+	[ "$(jq -r .conntrack <<<"$output")" = "new flow (removed again)" ]
+	[ "$(ct_gen)" -eq $((g0 + 1)) ]
 	run elb -o json explain --src 192.0.2.2:40000 --dst "$VIP4:443" --proto tcp
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .action <<<"$output")" = XDP_DROP ]
