@@ -9,8 +9,9 @@
  *                                              frames start (frame_offset, align_back)
  *   cthit REPEAT [FLOWS...]                    in a private network namespace: ns per packet of
  *                                              xdp_ingress on a conntrack hit, in one flow and
- *                                              among each FLOWS (2..64512, default 64512; redirect
- *                                              to the next hop cached in the entry) and on
+ *                                              among each FLOWS (2..64512, default 64512; IPv4:
+ *                                              the flow cache answers, redirecting to the next
+ *                                              hop cached in the slot) and on
  *                                              non-VIP traffic, beyond an empty XDP program, via
  *                                              BPF_PROG_TEST_RUN with repeat; key=value pairs
  *   fwd DEV OUT_DEV DST_MAC SECONDS            the floor: bench_fwd redirects DEV's frames to
@@ -374,8 +375,8 @@ static int cthit(char **argv)
 		noop = (double)o.duration;
 	}
 	printf(" non_vip_ns=%.1f empty_prog_ns=%.1f repeat=%u (ns per packet beyond an empty XDP "
-	       "program; the conntrack hit DNATs and redirects to the next hop cached in the "
-	       "entry)\n",
+	       "program; the conntrack hit is answered by the flow cache in front of ct_fwd_v2, "
+	       "which DNATs and redirects to the next hop cached in the slot)\n",
 	       pass - base, noop, repeat);
 	hit -= base;
 	return hit < 0 ? 1 : 0;
