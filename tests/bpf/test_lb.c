@@ -1451,6 +1451,13 @@ static int one_fwd_exact(uint16_t cport, uint8_t flags)
 		   : -1;
 }
 
+/* A TCP flow's SYN and then ACK: 0 when both were forwarded. */
+static int syn_ack(const char *vip, uint16_t cport, uint16_t vport)
+{
+	return send_client(vip, IPPROTO_TCP, cport, vport, L4_TCP_SYN) ||
+	       send_client(vip, IPPROTO_TCP, cport, vport, L4_TCP_ACK);
+}
+
 /* Deletes a TCP flow's forward entry behind the cache's back and sends the flow's next ACK:
  * 0 when it went through conntrack (forwarded, and the entry made again). */
 static int via_conntrack(const struct elb_ct_key *fk, const char *vip, uint16_t cport,
@@ -1533,17 +1540,13 @@ static void test_ct_cache(void)
 	T_END();
 
 	T_BEGIN("flow cache: IPv6 flows always go through conntrack");
-	T_EXPECT(send_client("2001:db8:f::11", IPPROTO_TCP, 47011, 80, L4_TCP_SYN) == 0 &&
-		     send_client("2001:db8:f::11", IPPROTO_TCP, 47011, 80, L4_TCP_ACK) == 0,
-		 "SYN, ACK forwarded");
+	T_EXPECT(syn_ack("2001:db8:f::11", 47011, 80) == 0, "SYN, ACK forwarded");
 	T_EXPECT(via_conntrack(&fk6, "2001:db8:f::11", 47011, 80) == 0,
 		 "the next ACK went through conntrack: its forward entry is back");
 	T_END();
 
 	T_BEGIN("flow cache: the flows of a service port that left the config are not answered");
-	T_EXPECT(send_client("203.0.113.11", IPPROTO_TCP, 47012, 8443, L4_TCP_SYN) == 0 &&
-		     send_client("203.0.113.11", IPPROTO_TCP, 47012, 8443, L4_TCP_ACK) == 0,
-		 "SYN, ACK to port 8443 forwarded");
+	T_EXPECT(syn_ack("203.0.113.11", 47012, 8443) == 0, "SYN, ACK to port 8443 forwarded");
 	T_EXPECT(cache_slot(47012, "203.0.113.11", 8443, IPPROTO_TCP) != NULL, "flow cached");
 	g = ct_gen();
 	svc_one.n_ports = 2; /* 8443 leaves; the VIP stays */
