@@ -124,7 +124,7 @@ _Static_assert(sizeof(struct elb_ct) == 64, "elb_ct layout");
 
 /* ct_cache_v1: array of elb_ct_cache sets, BPF_F_MMAPABLE (so the values start on a page and
  * every set fills one aligned pair of cache lines); xdp_ingress writes and reads it, nobody
- * else. A small per-CPU cache of IPv4 forward entries in front of ct_fwd_v2: a hit in the LRU
+ * else. A per-CPU cache of IPv4 forward entries in front of ct_fwd_v2: a hit in the LRU
  * hash waits on a random bucket and then a random 152-byte element, about 15 MB for 64,512
  * flows, while a hit here reads one 64-byte slot (about 4 MB for as many). CPU c owns sets
  * c * (mask + 1) .. c * (mask + 1) + mask, mask being the .rodata constant elb_ct_cache_mask;
@@ -136,9 +136,8 @@ _Static_assert(sizeof(struct elb_ct) == 64, "elb_ct layout");
  *   - gen == elb_config.ct_gen: whoever deletes conntrack entries bumps ct_gen after;
  *   - the packet arrived on in_ifindex and leaves the flow's TCP state as it is.
  * IPv6 flows are not cached: their key and backend address do not fit one line. */
-#define ELB_CT_CACHE_SETS                                                                          \
-	131072 /* most sets a CPU gets (16 MiB); fewer on hosts with many CPUs                     \
-		*/
+/* The most sets a CPU gets (16 MiB); fewer on hosts with many CPUs. */
+#define ELB_CT_CACHE_SETS 131072
 #define ELB_CT_CACHE_WAYS 2
 
 struct elb_ct_cache_slot {
