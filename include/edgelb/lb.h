@@ -126,8 +126,9 @@ _Static_assert(sizeof(struct elb_ct) == 64, "elb_ct layout");
  * every set fills one aligned pair of cache lines); xdp_ingress writes and reads it, nobody
  * else. A per-CPU cache of IPv4 forward entries in front of ct_fwd_v2: a hit in the LRU
  * hash waits on a random bucket and then a random 152-byte element, about 15 MB for 64,512
- * flows, while a hit here reads one 64-byte slot (about 4 MB for as many). CPU c owns sets
- * c * (mask + 1) .. c * (mask + 1) + mask, mask being the .rodata constant elb_ct_cache_mask;
+ * flows, while a hit here reads its set's one or two lines (slots of 64 bytes: about 4 MB for
+ * as many flows). CPU c owns sets c * (mask + 1) .. c * (mask + 1) + mask, mask being the
+ * .rodata constant elb_ct_cache_mask;
  * the loader sizes both (agent/dataplane/ct_cache.c). A slot copies its conntrack entry and
  * next hop and answers only while all of these hold, else the packet takes the conntrack path,
  * which refreshes the entry and writes the slot again:
