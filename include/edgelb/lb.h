@@ -128,10 +128,9 @@ _Static_assert(sizeof(struct elb_ct) == 64, "elb_ct layout");
  * hash waits on a random bucket and then a random 152-byte element, about 15 MB for 64,512
  * flows, while a hit here reads its set's one or two lines (slots of 64 bytes: about 4 MB for
  * as many flows). CPU c owns sets c * (mask + 1) .. c * (mask + 1) + mask, mask being the
- * .rodata constant elb_ct_cache_mask;
- * the loader sizes both (agent/dataplane/ct_cache.c). A slot copies its conntrack entry and
- * next hop and answers only while all of these hold, else the packet takes the conntrack path,
- * which refreshes the entry and writes the slot again:
+ * .rodata constant elb_ct_cache_mask; the loader sizes both (agent/dataplane/ct_cache.c). A
+ * slot copies its conntrack entry and next hop and answers only while all of these hold, else
+ * the packet takes the conntrack path, which refreshes the entry and writes the slot again:
  *   - now < until, the entry's next refresh (seen_ns + ELB_CT_REFRESH_NS): the LRU entry is
  *     still refreshed once a second, and the next hop looked up again, as without the cache;
  *   - gen == elb_config.ct_gen: whoever deletes conntrack entries bumps ct_gen after;
