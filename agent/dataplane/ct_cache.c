@@ -9,7 +9,7 @@
 
 #define MIN_SETS 1024
 
-int dp_ct_cache_size(struct bpf_object *obj, uint32_t *sets)
+int dp_ct_cache_size(struct bpf_object *obj)
 {
 	struct bpf_map *m = bpf_object__find_map_by_name(obj, ELB_MAP_CT_CACHE);
 	int ncpu = libbpf_num_possible_cpus();
@@ -24,8 +24,6 @@ int dp_ct_cache_size(struct bpf_object *obj, uint32_t *sets)
 	if (bpf_map__set_max_entries(m, n * (uint32_t)ncpu) ||
 	    dp_rodata_u32(obj, "elb_ct_cache_mask", n - 1))
 		return -1;
-	if (sets)
-		*sets = n;
 	return 0;
 }
 

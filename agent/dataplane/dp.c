@@ -187,7 +187,7 @@ struct dp *dp_open(struct agent *a, char *err, size_t errlen)
 		snprintf(err, errlen, "xdp_ingress: no elb_tick_ns constant");
 		goto fail;
 	}
-	if (dp_ct_cache_size(d->skel->obj, NULL)) {
+	if (dp_ct_cache_size(d->skel->obj)) {
 		snprintf(err, errlen, "xdp_ingress: cannot size %s", ELB_MAP_CT_CACHE);
 		goto fail;
 	}

@@ -23,7 +23,7 @@ struct bpf_object *h_load(const char *name)
 		exit(1);
 	}
 	dp_clock_set(obj); /* as the loader does; objects without elb_tick_ns keep nothing */
-	if (dp_ct_cache_size(obj, NULL)) {
+	if (dp_ct_cache_size(obj)) {
 		fprintf(stderr, "harness: cannot size the flow cache of %s\n", path);
 		exit(1);
 	}

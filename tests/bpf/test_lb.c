@@ -1489,6 +1489,9 @@ static void test_ct_cache(void)
 		     per_cpu <= ELB_CT_CACHE_SETS &&
 		     (per_cpu * (uint64_t)ncpu <= ELB_MAX_CT_FLOWS || per_cpu == 1024),
 		 "%u sets for %d CPUs", cache_n, ncpu);
+	/* the most that fits: twice as many would break the bound */
+	T_EXPECT(per_cpu == ELB_CT_CACHE_SETS || 2 * per_cpu * (uint64_t)ncpu > ELB_MAX_CT_FLOWS,
+		 "%u sets per CPU, not the most the bound allows", per_cpu);
 	T_END();
 
 	T_BEGIN("flow cache: a repeated IPv4 packet is answered from its slot, bytes as a "

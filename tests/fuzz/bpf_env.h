@@ -99,7 +99,7 @@ static inline struct bpf_object *fz_load(const char *who, const char *name,
 			if (x && bpf_map__reuse_fd(m, bpf_map__fd(x)))
 				fz_die(who, "map %s: reuse failed", bpf_map__name(m));
 		}
-	if (dp_ct_cache_size(obj, NULL))
+	if (dp_ct_cache_size(obj))
 		fz_die(who, "cannot size the flow cache of %s", path);
 	if (bpf_object__load(obj)) {
 		int err = errno;
