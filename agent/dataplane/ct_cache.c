@@ -7,7 +7,8 @@
 #include <edgelb/lb.h>
 #include <edgelb/maps.h>
 
-#define MIN_SETS 1024
+#define MIN_SETS  1024
+#define MAX_SLOTS (2ULL * ELB_MAX_CT_FLOWS) /* 32 MiB of 64-byte slots */
 
 int dp_ct_cache_size(struct bpf_object *obj)
 {
@@ -19,7 +20,7 @@ int dp_ct_cache_size(struct bpf_object *obj)
 		return 0; /* no cache, or one shared with a loaded object (sized there) */
 	if (ncpu <= 0)
 		return -1;
-	while (n > MIN_SETS && (uint64_t)n * (uint64_t)ncpu > ELB_MAX_CT_FLOWS)
+	while (n > MIN_SETS && (uint64_t)n * ELB_CT_CACHE_WAYS * (uint64_t)ncpu > MAX_SLOTS)
 		n /= 2;
 	if (bpf_map__set_max_entries(m, n * (uint32_t)ncpu) ||
 	    dp_rodata_u32(obj, "elb_ct_cache_mask", n - 1))

@@ -8,9 +8,9 @@
 struct bpf_object;
 
 /* Sizes ct_cache_v1 of an opened, not yet loaded object: sets per CPU a power of two up to
- * ELB_CT_CACHE_SETS, fewer on hosts with many CPUs so all CPUs together hold no more sets
- * than ELB_MAX_CT_FLOWS (32 MiB) unless each is down to 1,024. Objects without the map, or
- * reusing another object's, are left alone. 0, or -1 when sizing failed. */
+ * ELB_CT_CACHE_SETS, fewer on hosts with many CPUs so all CPUs together hold no more slots
+ * than twice ELB_MAX_CT_FLOWS (32 MiB) unless each is down to 1,024 sets. Objects without
+ * the map, or reusing another object's, are left alone. 0, or -1 when sizing failed. */
 int dp_ct_cache_size(struct bpf_object *obj);
 /* To call after deleting conntrack entries: bumps elb_config.ct_gen in the config map fd, so
  * no cached slot answers for a deleted entry. 0, or -1 with errno. */

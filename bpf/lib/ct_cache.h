@@ -1,7 +1,8 @@
 /* The per-CPU flow cache in front of the forward conntrack map (contract and rules in
  * include/edgelb/lb.h, ct_cache_v1): IPv4 flows only. lb_service (lib/lb.h) asks ctc_set for
  * the flow's set, ctc_find for a slot that may answer, and writes the slot again with ctc_put
- * whenever it took the conntrack path and knows the next hop. */
+ * whenever it took the conntrack path and knows the next hop; lb_cache_hit looks the next hop
+ * up again when ctc_nh_due. */
 #ifndef EDGELB_BPF_CT_CACHE_H
 #define EDGELB_BPF_CT_CACHE_H
 
@@ -64,6 +65,18 @@ static __always_inline struct elb_ct_cache_slot *ctc_find(struct elb_ct_cache *s
 	return NULL;
 }
 
+/* The clock of nh_until: the conntrack clock in units of 1024 ns, low 32 bits. */
+static __always_inline __u32 ctc_nh_clock(__u64 ns)
+{
+	return (__u32)(ns >> 10);
+}
+
+/* Whether the slot's next hop is due to be looked up again. */
+static __always_inline int ctc_nh_due(const struct elb_ct_cache_slot *s, __u64 now)
+{
+	return (__s32)(s->nh_until - ctc_nh_clock(now)) <= 0;
+}
+
 /* Writes the flow's slot from its forward entry ct (whose next hop is valid): the flow's own
  * slot if it has one, else a slot no live flow holds. A set full of live flows keeps them:
  * evicting would let flows that share a set take turns missing. */
@@ -87,7 +100,8 @@ static __noinline void ctc_put(struct elb_ct_cache *set, const struct elb_ct_key
 			s = &set->way[i];
 	if (!s)
 		return;
-	s->until = ct->seen_ns + ELB_CT_REFRESH_NS;
+	s->until = ct->seen_ns + ELB_CT_CACHE_HOLD_NS;
+	s->nh_until = ctc_nh_clock(ct->seen_ns + ELB_CT_REFRESH_NS); /* looked up at seen_ns */
 	s->src = k->src.addr[0];
 	s->dst = k->dst.addr[0];
 	s->sport = k->sport;
@@ -99,7 +113,7 @@ static __noinline void ctc_put(struct elb_ct_cache *set, const struct elb_ct_key
 	s->xport = ct->xport;
 	s->gen = gen;
 	s->svc_id = ct->svc_id;
-	s->backend_id = ct->backend_id;
+	s->backend_id = (__u16)ct->backend_id;
 	s->in_ifindex = in;
 	s->out_ifindex = ct->nh_out_ifindex;
 	__builtin_memcpy(s->dmac, ct->nh_dmac, ETH_ALEN);

@@ -769,23 +769,36 @@ static __noinline int lb_new_flow(const struct elb_ct_key *k, struct elb_ct *nct
 	return ELB_R_LB_CT_MISS;
 }
 
-/* A flow-cache hit (lib/ct_cache.h): what a conntrack hit with a cached next hop does. */
+/* A flow-cache hit (lib/ct_cache.h): what a conntrack hit does, with the slot's next hop, or a
+ * new one when the slot's is due (kept when the lookup does not give one: the verdict is the
+ * lookup's, and the next packet asks again). */
 static __always_inline int lb_cache_hit(struct xdp_md *ctx, struct lb_pkt *p,
-					const struct elb_ct_cache_slot *s, __u64 len)
+					struct elb_ct_cache_slot *s, __u64 len, __u64 now)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct elb_ip addr = {.addr = {s->nat}};
 	struct lb_nh nh;
+	int act;
 
-	nh.ifindex = s->out_ifindex;
-	__builtin_memcpy(nh.dmac, s->dmac, ETH_ALEN);
-	__builtin_memcpy(nh.smac, s->smac, ETH_ALEN);
 	count(ELB_R_LB_CT_HIT, len);
 	lb_count_id(&svc_stats_v1, s->svc_id, len, 0);
 	lb_count_id(&be_stats_v1, s->backend_id, len, 0);
 	if (lb_dnat(data, data_end, p, &addr, s->nat_port, s->xport))
 		return lb_drop(ELB_R_LB_BAD_L4, len);
+	if (ctc_nh_due(s, now)) {
+		act = lb_fib(ctx, p, &nh, len);
+		if (act >= 0)
+			return act;
+		s->out_ifindex = nh.ifindex;
+		__builtin_memcpy(s->dmac, nh.dmac, ETH_ALEN);
+		__builtin_memcpy(s->smac, nh.smac, ETH_ALEN);
+		s->nh_until = ctc_nh_clock(now + ELB_CT_REFRESH_NS);
+	} else {
+		nh.ifindex = s->out_ifindex;
+		__builtin_memcpy(nh.dmac, s->dmac, ETH_ALEN);
+		__builtin_memcpy(nh.smac, s->smac, ETH_ALEN);
+	}
 	return lb_xmit(ctx, p, &nh, len);
 }
 
@@ -822,7 +835,7 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 				     gen, now, in);
 
 			if (s && lb_ct_next(s->state, p->proto, flags) == s->state)
-				return lb_cache_hit(ctx, p, s, len);
+				return lb_cache_hit(ctx, p, s, len, now);
 		}
 	}
 	/* Conntrack first: a live entry exists only for a served (VIP, port, proto), and the

@@ -90,7 +90,8 @@ enum elb_ct_state {
 #define ELB_CT_LIFE_EST_NS     (6ULL * 3600 * 1000000000ULL)
 #define ELB_CT_LIFE_CLOSING_NS (10ULL * 1000000000ULL)
 #define ELB_CT_LIFE_UDP_NS     (60ULL * 1000000000ULL)
-/* seen_ns is rewritten at most this often per flow unless the state changes (cache lines). */
+/* seen_ns is rewritten at most this often per flow unless the state changes (cache lines); an
+ * IPv4 flow with a flow-cache slot, every ELB_CT_CACHE_HOLD_NS (ct_cache_v1 below). */
 #define ELB_CT_REFRESH_NS      (1000000000ULL)
 /* A forward refresh rewrites the flow's reply entry only when the state changed or the refresh
  * falls in a new window of 2^ELB_CT_REPLY_WINDOW_SHIFT ns (about 17 s), not every second (an
@@ -123,22 +124,30 @@ struct elb_ct {
 _Static_assert(sizeof(struct elb_ct) == 64, "elb_ct layout");
 
 /* ct_cache_v1: array of elb_ct_cache sets, BPF_F_MMAPABLE (so the values start on a page and
- * every set fills one aligned pair of cache lines); xdp_ingress writes and reads it, nobody
- * else. A per-CPU cache of IPv4 forward entries in front of ct_fwd_v2: a hit in the LRU
- * hash waits on a random bucket and then a random 152-byte element, about 15 MB for 64,512
- * flows, while a hit here reads its set's one or two lines (slots of 64 bytes: about 4 MB for
- * as many flows). CPU c owns sets c * (mask + 1) .. c * (mask + 1) + mask, mask being the
- * .rodata constant elb_ct_cache_mask; the loader sizes both (agent/dataplane/ct_cache.c). A
- * slot copies its conntrack entry and next hop and answers only while all of these hold, else
- * the packet takes the conntrack path, which refreshes the entry and writes the slot again:
- *   - now < until, the entry's next refresh (seen_ns + ELB_CT_REFRESH_NS): the LRU entry is
- *     still refreshed once a second, and the next hop looked up again, as without the cache;
+ * every set fills four aligned cache lines); xdp_ingress writes and reads it, nobody else. A
+ * per-CPU cache of IPv4 forward entries in front of ct_fwd_v2: a hit in the LRU hash waits on a
+ * random bucket and then a random 152-byte element, about 15 MB for 64,512 flows, while a hit
+ * here reads one to four lines of its set (slots of 64 bytes: about 4 MB for as many flows).
+ * CPU c owns sets c * (mask + 1) .. c * (mask + 1) + mask, mask being the .rodata constant
+ * elb_ct_cache_mask; the loader sizes both (agent/dataplane/ct_cache.c). A slot copies its
+ * conntrack entry and next hop and answers only while all of these hold, else the packet takes
+ * the conntrack path, which refreshes the entry and writes the slot again:
+ *   - now < until = the entry's seen_ns + ELB_CT_CACHE_HOLD_NS: a flow's entry is refreshed
+ *     every ELB_CT_CACHE_HOLD_NS while its slot answers, so its seen_ns lags its last packet by
+ *     up to that much (every lifetime is at least twice as long);
  *   - gen == elb_config.ct_gen: whoever deletes conntrack entries bumps ct_gen after;
  *   - the packet arrived on in_ifindex and leaves the flow's TCP state as it is.
+ * The next hop is looked up again (bpf_fib_lookup) by the first packet the slot answers after
+ * nh_until, ELB_CT_REFRESH_NS after the last lookup, as on the conntrack path: a route or
+ * neighbour change is followed within a second.
  * IPv6 flows are not cached: their key and backend address do not fit one line. */
 /* The most sets a CPU gets (16 MiB); fewer on hosts with many CPUs. */
-#define ELB_CT_CACHE_SETS 131072
-#define ELB_CT_CACHE_WAYS 2
+#define ELB_CT_CACHE_SETS 65536
+#define ELB_CT_CACHE_WAYS 4
+/* How long a slot answers after its entry's refresh (ns). */
+#define ELB_CT_CACHE_HOLD_NS (4ULL * 1000000000ULL)
+_Static_assert(2 * ELB_CT_CACHE_HOLD_NS <= ELB_CT_LIFE_CLOSING_NS, "hold under every lifetime");
+_Static_assert(ELB_MAX_BACKENDS <= 65536, "backend ids fit a slot's 16 bits");
 
 struct elb_ct_cache_slot {
 	__u64 until; /* conntrack clock; 0 = empty */
@@ -151,10 +160,12 @@ struct elb_ct_cache_slot {
 	__be16 nat_port;
 	__be32 nat; /* backend address */
 	__be16 xport;
-	__u16 pad;
+	__u16 backend_id;
 	__u32 gen;
 	__u32 svc_id;
-	__u32 backend_id;
+	/* the next hop's next lookup: the conntrack clock in units of 1024 ns, low 32 bits
+	 * (compared as a signed difference: a slot lives seconds, the clock wraps in 73 min) */
+	__u32 nh_until;
 	__u32 in_ifindex;
 	__u32 out_ifindex;
 	__u8 dmac[6];

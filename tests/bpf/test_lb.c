@@ -38,6 +38,7 @@ static const uint8_t MAC_IN[6] = {0x02, 0, 0, 0, 0, 0xa0};
 static const uint8_t MAC_BE0[6] = {0x02, 0, 0, 0, 0, 0xb0};
 static const uint8_t MAC_CLIENT[6] = {0x02, 0xc1, 0, 0, 0, 0x07};
 static const uint8_t MAC_B11[6] = {0x02, 0xbe, 0, 0, 0, 0x11};
+static const uint8_t MAC_B21[6] = {0x02, 0xbe, 0, 0, 0, 0x21}; /* .11's after a change */
 
 static struct bpf_object *xobj, *tobj;
 static int xprog, tprog, stats_fd;
@@ -1435,12 +1436,12 @@ static uint32_t ct_gen(void)
 	return c.ct_gen;
 }
 
-/* The client's TCP packet to default/one (203.0.113.11:80) forwarded to .11:8080 with exactly
- * the expected bytes. */
-static int one_fwd_exact(uint16_t cport, uint8_t flags)
+/* The client's TCP packet to default/one (203.0.113.11:80) forwarded to .11:8080, toward the
+ * MAC dmac, with exactly the expected bytes. */
+static int one_fwd_to(uint16_t cport, uint8_t flags, const uint8_t *dmac)
 {
 	struct l4_spec s = client_pkt("203.0.113.11", IPPROTO_TCP, cport, 80, flags);
-	struct l4_spec e = forwarded(s, "192.0.2.11", 8080, MAC_B11);
+	struct l4_spec e = forwarded(s, "192.0.2.11", 8080, dmac);
 	uint8_t in[256], want[256];
 	size_t n = l4_build(&s, in, sizeof(in)), wn = l4_build(&e, want, sizeof(want));
 	struct h_run r;
@@ -1449,6 +1450,11 @@ static int one_fwd_exact(uint16_t cport, uint8_t flags)
 		       h_bytes_eq("frame", r.out, r.out_len, want, wn)
 		   ? 0
 		   : -1;
+}
+
+static int one_fwd_exact(uint16_t cport, uint8_t flags)
+{
+	return one_fwd_to(cport, flags, MAC_B11);
 }
 
 /* A TCP flow's SYN and then ACK: 0 when both were forwarded. */
@@ -1487,10 +1493,12 @@ static void test_ct_cache(void)
 	T_BEGIN("flow cache: sized per CPU, a power of two sets each, 32 MiB at most in all");
 	T_EXPECT(per_cpu * (uint32_t)ncpu == cache_n && (per_cpu & (per_cpu - 1)) == 0 &&
 		     per_cpu <= ELB_CT_CACHE_SETS &&
-		     (per_cpu * (uint64_t)ncpu <= ELB_MAX_CT_FLOWS || per_cpu == 1024),
+		     (per_cpu * ELB_CT_CACHE_WAYS * (uint64_t)ncpu <= 2 * ELB_MAX_CT_FLOWS ||
+		      per_cpu == 1024),
 		 "%u sets for %d CPUs", cache_n, ncpu);
 	/* the most that fits: twice as many would break the bound */
-	T_EXPECT(per_cpu == ELB_CT_CACHE_SETS || 2 * per_cpu * (uint64_t)ncpu > ELB_MAX_CT_FLOWS,
+	T_EXPECT(per_cpu == ELB_CT_CACHE_SETS ||
+		     2 * per_cpu * ELB_CT_CACHE_WAYS * (uint64_t)ncpu > 2 * ELB_MAX_CT_FLOWS,
 		 "%u sets per CPU, not the most the bound allows", per_cpu);
 	T_END();
 
@@ -1540,6 +1548,61 @@ static void test_ct_cache(void)
 		s->until = 1;
 	T_EXPECT(via_conntrack(&fk, "203.0.113.11", 47011, 80) == 0,
 		 "the next ACK went through conntrack: its forward entry is back");
+	T_END();
+
+	T_BEGIN("flow cache: a slot answers for ELB_CT_CACHE_HOLD_NS after its entry's refresh, "
+		"then the entry is refreshed");
+	T_EXPECT(syn_ack("203.0.113.11", 47013, 80) == 0, "SYN, ACK forwarded");
+	fk.sport = htons(47013);
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk, &ct) == 0, "forward entry");
+	/* 2 s old: due for a refresh on the conntrack path, not yet for the slot */
+	ct.seen_ns = dp_clock_ns() - 2 * ELB_CT_REFRESH_NS;
+	T_EXPECT(bpf_map_update_elem(ct_fd[ELB_CT_FORWARD], &fk, &ct, BPF_EXIST) == 0,
+		 "entry aged 2 s behind the cache's back");
+	g = (uint32_t)(ct.seen_ns >> 10); /* to compare low bits; a stamp, not a generation */
+	T_EXPECT(one_fwd_exact(47013, L4_TCP_ACK) == 0, "ACK forwarded");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk, &ct) == 0 &&
+		     (uint32_t)(ct.seen_ns >> 10) == g,
+		 "answered by the slot: the entry not refreshed");
+	s = cache_slot(47013, "203.0.113.11", 80, IPPROTO_TCP);
+	T_EXPECT(s != NULL, "slot present");
+	if (s)
+		s->until = 1; /* its hold is over */
+	T_EXPECT(one_fwd_exact(47013, L4_TCP_ACK) == 0, "next ACK forwarded");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk, &ct) == 0 &&
+		     ct.seen_ns > dp_clock_ns() - ELB_CT_REFRESH_NS,
+		 "through conntrack: the entry refreshed (it was 2 s old)");
+	s = cache_slot(47013, "203.0.113.11", 80, IPPROTO_TCP);
+	T_EXPECT(s && s->until == ct.seen_ns + ELB_CT_CACHE_HOLD_NS,
+		 "slot held again until the refresh + ELB_CT_CACHE_HOLD_NS");
+	fk.sport = htons(47011);
+	T_END();
+
+	T_BEGIN("flow cache: a slot looks its next hop up again a second after the last lookup");
+	T_EXPECT(syn_ack("203.0.113.11", 47014, 80) == 0, "SYN, ACK forwarded");
+	fk.sport = htons(47014);
+	T_EXPECT(bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &fk) == 0,
+		 "forward entry deleted: only the slot can answer");
+	T_EXPECT(system("ip neigh replace 192.0.2.11 lladdr 02:be:00:00:00:21 dev elbbe0 "
+			"nud permanent") == 0,
+		 "backend's MAC changed");
+	T_EXPECT(one_fwd_exact(47014, L4_TCP_ACK) == 0, "within the second: to the old MAC");
+	s = cache_slot(47014, "203.0.113.11", 80, IPPROTO_TCP);
+	T_EXPECT(s != NULL, "slot present");
+	if (s)
+		s->nh_until =
+		    (uint32_t)((dp_clock_ns() - ELB_CT_REFRESH_NS) >> 10); /* a second ago */
+	T_EXPECT(one_fwd_to(47014, L4_TCP_ACK, MAC_B21) == 0, "then to the new MAC");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk, &ct) != 0,
+		 "answered by the slot: no forward entry made");
+	T_EXPECT(s && !memcmp(s->dmac, MAC_B21, 6) &&
+		     (int32_t)(s->nh_until - (uint32_t)(dp_clock_ns() >> 10)) > 0,
+		 "slot holds the new next hop, due again in a second");
+	T_EXPECT(system("ip neigh replace 192.0.2.11 lladdr 02:be:00:00:00:11 dev elbbe0 "
+			"nud permanent") == 0,
+		 "backend's MAC back");
+	ct_forget();
+	fk.sport = htons(47011);
 	T_END();
 
 	T_BEGIN("flow cache: IPv6 flows always go through conntrack");
