@@ -77,6 +77,16 @@ static __always_inline int ctc_nh_due(const struct elb_ct_cache_slot *s, __u64 n
 	return (__s32)(s->nh_until - ctc_nh_clock(now)) <= 0;
 }
 
+/* A next hop looked up at `at` (conntrack clock), into the slot: good for ELB_CT_REFRESH_NS. */
+static __always_inline void ctc_nh_set(struct elb_ct_cache_slot *s, __u32 ifindex, const __u8 *dmac,
+				       const __u8 *smac, __u64 at)
+{
+	s->out_ifindex = ifindex;
+	__builtin_memcpy(s->dmac, dmac, ETH_ALEN);
+	__builtin_memcpy(s->smac, smac, ETH_ALEN);
+	s->nh_until = ctc_nh_clock(at + ELB_CT_REFRESH_NS);
+}
+
 /* Writes the flow's slot from its forward entry ct (whose next hop is valid): the flow's own
  * slot if it has one, else a slot no live flow holds. A set full of live flows keeps them:
  * evicting would let flows that share a set take turns missing. */
@@ -101,7 +111,6 @@ static __noinline void ctc_put(struct elb_ct_cache *set, const struct elb_ct_key
 	if (!s)
 		return;
 	s->until = ct->seen_ns + ELB_CT_CACHE_HOLD_NS;
-	s->nh_until = ctc_nh_clock(ct->seen_ns + ELB_CT_REFRESH_NS); /* looked up at seen_ns */
 	s->src = k->src.addr[0];
 	s->dst = k->dst.addr[0];
 	s->sport = k->sport;
@@ -115,9 +124,8 @@ static __noinline void ctc_put(struct elb_ct_cache *set, const struct elb_ct_key
 	s->svc_id = ct->svc_id;
 	s->backend_id = (__u16)ct->backend_id;
 	s->in_ifindex = in;
-	s->out_ifindex = ct->nh_out_ifindex;
-	__builtin_memcpy(s->dmac, ct->nh_dmac, ETH_ALEN);
-	__builtin_memcpy(s->smac, ct->nh_smac, ETH_ALEN);
+	/* the entry's next hop was looked up when seen_ns was last written */
+	ctc_nh_set(s, ct->nh_out_ifindex, ct->nh_dmac, ct->nh_smac, ct->seen_ns);
 }
 
 #endif

@@ -790,10 +790,7 @@ static __always_inline int lb_cache_hit(struct xdp_md *ctx, struct lb_pkt *p,
 		act = lb_fib(ctx, p, &nh, len);
 		if (act >= 0)
 			return act;
-		s->out_ifindex = nh.ifindex;
-		__builtin_memcpy(s->dmac, nh.dmac, ETH_ALEN);
-		__builtin_memcpy(s->smac, nh.smac, ETH_ALEN);
-		s->nh_until = ctc_nh_clock(now + ELB_CT_REFRESH_NS);
+		ctc_nh_set(s, nh.ifindex, nh.dmac, nh.smac, now);
 	} else {
 		nh.ifindex = s->out_ifindex;
 		__builtin_memcpy(nh.dmac, s->dmac, ETH_ALEN);
