@@ -2,7 +2,7 @@
 /* bench_lb: programs of the load-balancer benchmark (tests/bench/bench_lb.c); not used by
  * edgelbd. A test run (plain or live frames) reuses its frame memory, and whatever the previous
  * run or the receiver wrote into it (DNAT, new MACs) stays, so every program here first copies
- * the pristine template (tmpl, BENCH_LEN bytes, set by the tool) over the frame:
+ * the pristine template (tmpl: BENCH_LEN bytes, 4 more for IPv6; set by the tool) over the frame:
  *   bench_tx       template, then XDP_TX: the live-frames traffic generator; with flows > 1
  *                  the UDP source port takes flows values (1024 up; in order for the first
  *                  pass, then scrambled: flow_stride), checksum kept;
@@ -19,9 +19,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#define BENCH_LEN 60
+#define BENCH_LEN 60 /* IPv4 + UDP frames; IPv6 ones are 4 bytes longer */
 
-__u8 tmpl[BENCH_LEN];
+__u8 tmpl[BENCH_LEN + 4];
+__u32 tmpl_v6; /* set by the tool: the template is an IPv6 frame (BENCH_LEN + 4 bytes) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -38,6 +39,11 @@ static __always_inline int restore(struct xdp_md *ctx)
 	if (data + BENCH_LEN > data_end)
 		return -1;
 	__builtin_memcpy(data, tmpl, BENCH_LEN);
+	if (tmpl_v6) {
+		if (data + BENCH_LEN + 4 > data_end)
+			return -1;
+		__builtin_memcpy(data + BENCH_LEN, tmpl + BENCH_LEN, 4);
+	}
 	return 0;
 }
 
@@ -49,16 +55,17 @@ __u32 flow_seq;
  * other as they were made */
 __u32 flow_stride;
 
-/* Ethernet + IPv4 without options + UDP: source port at 34, checksum at 40 (RFC 1624 update). */
+/* Ethernet + IPv4 without options (or IPv6 without extension headers) + UDP: source port at 34
+ * (54), checksum at 40 (60), updated as RFC 1624 says. */
 static __always_inline void next_flow(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u16 *sport = data + 34, *check = data + 40;
+	__u16 *sport = data + (tmpl_v6 ? 54 : 34), *check = data + (tmpl_v6 ? 60 : 40);
 	__u32 c, i;
 	__u16 port;
 
-	if (flows < 2 || data + 42 > data_end)
+	if (flows < 2 || (void *)(check + 1) > data_end || (void *)(sport + 1) > data_end)
 		return;
 	i = flow_seq % flows;
 	if (flow_seq++ >= flows)

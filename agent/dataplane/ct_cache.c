@@ -1,4 +1,4 @@
-/* The flow cache's size and generation (contract in ct_cache.h). */
+/* The flow caches' sizes and generation (contract in ct_cache.h). */
 #include "dataplane/ct_cache.h"
 #include "dataplane/rodata.h"
 
@@ -7,24 +7,48 @@
 #include <edgelb/lb.h>
 #include <edgelb/maps.h>
 
-#define MIN_SETS  1024
-#define MAX_SLOTS (2ULL * ELB_MAX_CT_FLOWS) /* 32 MiB of 64-byte slots */
+#define MIN_SETS 1024
+
+/* Each cache: its map, its mask constant, the most sets per CPU, and the bound on its slots
+ * over all CPUs (twice ELB_MAX_CT_FLOWS IPv4 slots, 32 MiB; ELB_MAX_CT_FLOWS IPv6 slots, as
+ * many bytes). */
+static const struct {
+	const char *map, *mask;
+	uint32_t sets;
+	uint64_t max_slots;
+} caches[] = {
+    {ELB_MAP_CT_CACHE, "elb_ct_cache_mask", ELB_CT_CACHE_SETS, 2ULL * ELB_MAX_CT_FLOWS},
+    {ELB_MAP_CT_CACHE6, "elb_ct_cache6_mask", ELB_CT_CACHE6_SETS, ELB_MAX_CT_FLOWS},
+};
+
+/* Sets per CPU of a cache: halved from the most until the bound on its slots holds or each CPU
+ * is down to MIN_SETS. */
+static uint32_t sets_per_cpu(uint32_t most, uint64_t max_slots, int ncpu)
+{
+	uint32_t n = most;
+
+	while (n > MIN_SETS && (uint64_t)n * ELB_CT_CACHE_WAYS * (uint64_t)ncpu > max_slots)
+		n /= 2;
+	return n;
+}
 
 int dp_ct_cache_size(struct bpf_object *obj)
 {
-	struct bpf_map *m = bpf_object__find_map_by_name(obj, ELB_MAP_CT_CACHE);
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t n = ELB_CT_CACHE_SETS;
 
-	if (!m || bpf_map__fd(m) >= 0)
-		return 0; /* no cache, or one shared with a loaded object (sized there) */
-	if (ncpu <= 0)
-		return -1;
-	while (n > MIN_SETS && (uint64_t)n * ELB_CT_CACHE_WAYS * (uint64_t)ncpu > MAX_SLOTS)
-		n /= 2;
-	if (bpf_map__set_max_entries(m, n * (uint32_t)ncpu) ||
-	    dp_rodata_u32(obj, "elb_ct_cache_mask", n - 1))
-		return -1;
+	for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, caches[i].map);
+		uint32_t n;
+
+		if (!m || bpf_map__fd(m) >= 0)
+			continue; /* no cache, or one shared with a loaded object (sized there) */
+		if (ncpu <= 0)
+			return -1;
+		n = sets_per_cpu(caches[i].sets, caches[i].max_slots, ncpu);
+		if (bpf_map__set_max_entries(m, n * (uint32_t)ncpu) ||
+		    dp_rodata_u32(obj, caches[i].mask, n - 1))
+			return -1;
+	}
 	return 0;
 }
 

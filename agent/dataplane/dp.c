@@ -116,8 +116,9 @@ static int pin_maps(struct dp *d, char *err, size_t errlen)
 	{
 		if (bpf_map__is_internal(m))
 			continue; /* .rodata: load-time constants belong to the program */
-		if (!strcmp(bpf_map__name(m), ELB_MAP_CT_CACHE))
-			continue; /* the flow cache: every load starts it empty */
+		if (!strcmp(bpf_map__name(m), ELB_MAP_CT_CACHE) ||
+		    !strcmp(bpf_map__name(m), ELB_MAP_CT_CACHE6))
+			continue; /* the flow caches: every load starts them empty */
 		snprintf(path, sizeof(path), "%s/%s", d->pin_dir, bpf_map__name(m));
 		if (bpf_map__set_pin_path(m, path)) {
 			snprintf(err, errlen, "pin path %s refused", path);
@@ -188,7 +189,8 @@ struct dp *dp_open(struct agent *a, char *err, size_t errlen)
 		goto fail;
 	}
 	if (dp_ct_cache_size(d->skel->obj)) {
-		snprintf(err, errlen, "xdp_ingress: cannot size %s", ELB_MAP_CT_CACHE);
+		snprintf(err, errlen, "xdp_ingress: cannot size %s and %s", ELB_MAP_CT_CACHE,
+			 ELB_MAP_CT_CACHE6);
 		goto fail;
 	}
 	rc = xdp_ingress__load(d->skel);

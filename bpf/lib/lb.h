@@ -4,7 +4,7 @@
  * parser and the checksum helpers. lb_handle() returns an XDP action when the packet was IP
  * (to a VIP or counted as not), or -1 when it was not IP.
  * Non-VIP traffic is told apart by one array lookup (vip_filter_v1, a bitmap of VIP hashes);
- * TCP/UDP to a VIP asks the flow cache (IPv4, lib/ct_cache.h), then conntrack, before any
+ * TCP/UDP to a VIP asks the flow cache (lib/ct_cache.h), then conntrack, before any
  * service lookup, so a hit costs one array lookup or one hash lookup.
  * Decisions: fragments to a VIP are dropped (counted lb_fragment; later fragments carry no
  * ports, so no fragment could be steered consistently); a VIP on a port or protocol it does not
@@ -769,32 +769,32 @@ static __noinline int lb_new_flow(const struct elb_ct_key *k, struct elb_ct *nct
 	return ELB_R_LB_CT_MISS;
 }
 
-/* A flow-cache hit (lib/ct_cache.h): what a conntrack hit does, with the slot's next hop, or a
- * new one when the slot's is due (kept when the lookup does not give one: the verdict is the
- * lookup's, and the next packet asks again). */
+/* A flow-cache hit (lib/ct_cache.h): what a conntrack hit does, to the slot's backend address
+ * nat, with the slot's next hop, or a new one when the slot's is due (kept when the lookup does
+ * not give one: the verdict is the lookup's, and the next packet asks again). */
 static __always_inline int lb_cache_hit(struct xdp_md *ctx, struct lb_pkt *p,
-					struct elb_ct_cache_slot *s, __u64 len, __u64 now)
+					struct elb_ct_cache_flow *f, const struct elb_ip *nat,
+					__u64 len, __u64 now)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct elb_ip addr = {.addr = {s->nat}};
 	struct lb_nh nh;
 	int act;
 
 	count(ELB_R_LB_CT_HIT, len);
-	lb_count_id(&svc_stats_v1, s->svc_id, len, 0);
-	lb_count_id(&be_stats_v1, s->backend_id, len, 0);
-	if (lb_dnat(data, data_end, p, &addr, s->nat_port, s->xport))
+	lb_count_id(&svc_stats_v1, f->svc_id, len, 0);
+	lb_count_id(&be_stats_v1, f->backend_id, len, 0);
+	if (lb_dnat(data, data_end, p, nat, f->nat_port, f->xport))
 		return lb_drop(ELB_R_LB_BAD_L4, len);
-	if (ctc_nh_due(s, now)) {
+	if (ctc_nh_due(f, now)) {
 		act = lb_fib(ctx, p, &nh, len);
 		if (act >= 0)
 			return act;
-		ctc_nh_set(s, nh.ifindex, nh.dmac, nh.smac, now);
+		ctc_nh_set(f, nh.ifindex, nh.dmac, nh.smac, now);
 	} else {
-		nh.ifindex = s->out_ifindex;
-		__builtin_memcpy(nh.dmac, s->dmac, ETH_ALEN);
-		__builtin_memcpy(nh.smac, s->smac, ETH_ALEN);
+		nh.ifindex = f->out_ifindex;
+		__builtin_memcpy(nh.dmac, f->dmac, ETH_ALEN);
+		__builtin_memcpy(nh.smac, f->smac, ETH_ALEN);
 	}
 	return lb_xmit(ctx, p, &nh, len);
 }
@@ -809,8 +809,9 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	struct elb_ct nct;
 	struct lb_nh nh;
 	__u64 now = ct_now();
-	struct elb_ct_cache *set = NULL;
-	__u32 be_id = 0, svc_id = 0, in = ctx->ingress_ifindex, gen = 0;
+	struct elb_ct_cache *set4 = NULL; /* the flow's set in the flow cache of its family */
+	struct elb_ct_cache6 *set6 = NULL;
+	__u32 be_id = 0, svc_id = 0, in = ctx->ingress_ifindex, gen = 0, ports;
 	__u8 flags = 0, next;
 	int new_flow = 0, cached = 0, hit = 0, act, r;
 	struct elb_ip addr;
@@ -824,16 +825,28 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 		return lb_drop(ELB_R_LB_BAD_L4, len);
 	}
 	vport = *(__be16 *)(l4 + 2);
+	ports = *(__u32 *)l4;
 	if (p->family == ELB_AF_INET) {
-		set = ctc_set(p->src.addr[0], p->dst.addr[0], *(__be16 *)l4, vport, &gen);
-		if (set) {
-			struct elb_ct_cache_slot *s =
-			    ctc_find(set, p->src.addr[0], p->dst.addr[0], *(__u32 *)l4, p->proto,
-				     gen, now, in);
+		struct elb_ct_cache_slot *s;
 
-			if (s && lb_ct_next(s->state, p->proto, flags) == s->state)
-				return lb_cache_hit(ctx, p, s, len, now);
+		set4 = ctc_set(p->src.addr[0], p->dst.addr[0], ports, &gen);
+		s = set4 ? ctc_find(set4, p->src.addr[0], p->dst.addr[0], ports, p->proto, gen, now,
+				    in)
+			 : NULL;
+
+		if (s && lb_ct_next(s->flow.state, p->proto, flags) == s->flow.state) {
+			struct elb_ip nat = {.addr = {s->nat}};
+
+			return lb_cache_hit(ctx, p, &s->flow, &nat, len, now);
 		}
+	} else {
+		struct elb_ct_cache6_slot *s;
+
+		set6 = ctc6_set(&p->src, &p->dst, ports, &gen);
+		s = set6 ? ctc6_find(set6, &p->src, &p->dst, ports, p->proto, gen, now, in) : NULL;
+
+		if (s && lb_ct_next(s->flow.state, p->proto, flags) == s->flow.state)
+			return lb_cache_hit(ctx, p, &s->flow, &s->nat, len, now);
 	}
 	/* Conntrack first: a live entry exists only for a served (VIP, port, proto), and the
 	 * agent purges the entries of a service port it removes, so a hit needs no service
@@ -904,7 +917,7 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	if (lb_dnat(data, data_end, p, &addr, port, xport))
 		return lb_drop(ELB_R_LB_BAD_L4, len);
 	if (cached) {
-		ctc_put(set, &k, ct, gen, in);
+		ctc_put(set4, set6, &k, ct, gen, in);
 		return lb_xmit(ctx, p, &nh, len);
 	}
 	act = lb_fib(ctx, p, &nh, len);
@@ -914,10 +927,10 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 		r = bpf_map_update_elem(&ct_fwd_v2, &k, &nct, BPF_ANY);
 		lb_ct_put_reply(&k, &nct, vport);
 		if (act < 0 && r == 0)
-			ctc_put(set, &k, &nct, gen, in);
+			ctc_put(set4, set6, &k, &nct, gen, in);
 	} else if (act < 0) {
 		lb_nh_save(ct, &nh, in);
-		ctc_put(set, &k, ct, gen, in);
+		ctc_put(set4, set6, &k, ct, gen, in);
 	}
 	if (act >= 0)
 		return act;

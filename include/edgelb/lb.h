@@ -60,9 +60,10 @@ _Static_assert(sizeof(struct elb_maglev) == 4 * ELB_MAGLEV_SIZE, "elb_maglev lay
  * xdp_ingress writes both entries of a flow on a miss and refreshes the forward one,
  * tc_revnat reads and refreshes the reply one; the agent reads for counters and explain.
  * Forward key (ct_fwd_v2): client → VIP as received; reply key (ct_reply_v2): backend →
- * client as the backend sends it (to the translated client port when xport is set). Entries expire lazily: seen_ns + lifetime(state) < now is
- * a miss, on the conntrack clock (jiffies in ns where the loader knows the kernel's HZ, else
- * CLOCK_MONOTONIC_COARSE: bpf/lib/common.h ct_now, agent/dataplane/clock.h). */
+ * client as the backend sends it (to the translated client port when xport is set). Entries
+ * expire lazily: seen_ns + lifetime(state) < now is a miss, on the conntrack clock (jiffies
+ * in ns where the loader knows the kernel's HZ, else CLOCK_MONOTONIC_COARSE:
+ * bpf/lib/common.h ct_now, agent/dataplane/clock.h). */
 #define ELB_CT_FORWARD 0
 #define ELB_CT_REPLY   1
 
@@ -90,8 +91,8 @@ enum elb_ct_state {
 #define ELB_CT_LIFE_EST_NS     (6ULL * 3600 * 1000000000ULL)
 #define ELB_CT_LIFE_CLOSING_NS (10ULL * 1000000000ULL)
 #define ELB_CT_LIFE_UDP_NS     (60ULL * 1000000000ULL)
-/* seen_ns is rewritten at most this often per flow unless the state changes (cache lines); an
- * IPv4 flow with a flow-cache slot, every ELB_CT_CACHE_HOLD_NS (ct_cache_v1 below). */
+/* seen_ns is rewritten at most this often per flow unless the state changes (cache lines); a
+ * flow with a flow-cache slot, every ELB_CT_CACHE_HOLD_NS (ct_cache_v1 below). */
 #define ELB_CT_REFRESH_NS      (1000000000ULL)
 /* A forward refresh rewrites the flow's reply entry only when the state changed or the refresh
  * falls in a new window of 2^ELB_CT_REPLY_WINDOW_SHIFT ns (about 17 s), not every second (an
@@ -123,15 +124,17 @@ struct elb_ct {
 };
 _Static_assert(sizeof(struct elb_ct) == 64, "elb_ct layout");
 
-/* ct_cache_v1: array of elb_ct_cache sets, BPF_F_MMAPABLE (so the values start on a page and
- * every set fills four aligned cache lines); xdp_ingress writes and reads it, nobody else. A
- * per-CPU cache of IPv4 forward entries in front of ct_fwd_v2: a hit in the LRU hash waits on a
- * random bucket and then a random 152-byte element, about 15 MB for 64,512 flows, while a hit
- * here reads one to four lines of its set (slots of 64 bytes: about 4 MB for as many flows).
- * CPU c owns sets c * (mask + 1) .. c * (mask + 1) + mask, mask being the .rodata constant
- * elb_ct_cache_mask; the loader sizes both (agent/dataplane/ct_cache.c). A slot copies its
- * conntrack entry and next hop and answers only while all of these hold, else the packet takes
- * the conntrack path, which refreshes the entry and writes the slot again:
+/* ct_cache_v1 (IPv4) and ct_cache6_v1 (IPv6): arrays of flow-cache sets, BPF_F_MMAPABLE (so
+ * the values start on a page and every slot fills aligned cache lines); xdp_ingress writes and
+ * reads them, nobody else. Per-CPU caches of forward entries in front of ct_fwd_v2: a hit in the
+ * LRU hash waits on a random bucket and then a random 152-byte element, about 15 MB for 64,512
+ * flows, while a hit here reads its set's slots up to the flow's (64 bytes each for IPv4: about
+ * 4 MB for as many flows; 128 for IPv6, whose key and backend address take a line of their
+ * own, the key's tests all falling in the first). CPU c owns sets c * (mask + 1) ..
+ * c * (mask + 1) + mask, mask being the .rodata constant elb_ct_cache_mask (elb_ct_cache6_mask);
+ * the loader sizes them (agent/dataplane/ct_cache.c). A slot copies its conntrack entry and next
+ * hop and answers only while all of these hold, else the packet takes the conntrack path, which
+ * refreshes the entry and writes the slot again:
  *   - now < until = the entry's seen_ns + ELB_CT_CACHE_HOLD_NS: a flow's entry is refreshed
  *     every ELB_CT_CACHE_HOLD_NS while its slot answers, so its seen_ns lags its last packet by
  *     up to that much (every lifetime is at least twice as long);
@@ -139,26 +142,23 @@ _Static_assert(sizeof(struct elb_ct) == 64, "elb_ct layout");
  *   - the packet arrived on in_ifindex and leaves the flow's TCP state as it is.
  * The next hop is looked up again (bpf_fib_lookup) by the first packet the slot answers after
  * nh_until, ELB_CT_REFRESH_NS after the last lookup, as on the conntrack path: a route or
- * neighbour change is followed within a second.
- * IPv6 flows are not cached: their key and backend address do not fit one line. */
-/* The most sets a CPU gets (16 MiB); fewer on hosts with many CPUs. */
-#define ELB_CT_CACHE_SETS 65536
-#define ELB_CT_CACHE_WAYS 4
+ * neighbour change is followed within a second. */
+/* The most sets a CPU gets (16 MiB of IPv4 slots, 8 MiB of IPv6); fewer on hosts with many
+ * CPUs. */
+#define ELB_CT_CACHE_SETS  65536
+#define ELB_CT_CACHE6_SETS 16384
+#define ELB_CT_CACHE_WAYS  4
 /* How long a slot answers after its entry's refresh (ns). */
 #define ELB_CT_CACHE_HOLD_NS (4ULL * 1000000000ULL)
 _Static_assert(2 * ELB_CT_CACHE_HOLD_NS <= ELB_CT_LIFE_CLOSING_NS, "hold under every lifetime");
 _Static_assert(ELB_MAX_BACKENDS <= 65536, "backend ids fit a slot's 16 bits");
 
-struct elb_ct_cache_slot {
+/* A slot's flow, in either family: all but its addresses and ports. */
+struct elb_ct_cache_flow {
 	__u64 until; /* conntrack clock; 0 = empty */
-	__be32 src;  /* forward key: client → VIP, as received */
-	__be32 dst;
-	__be16 sport;
-	__be16 dport;
 	__u8 proto;
 	__u8 state; /* enum elb_ct_state */
 	__be16 nat_port;
-	__be32 nat; /* backend address */
 	__be16 xport;
 	__u16 backend_id;
 	__u32 gen;
@@ -171,12 +171,37 @@ struct elb_ct_cache_slot {
 	__u8 dmac[6];
 	__u8 smac[6];
 };
+_Static_assert(sizeof(struct elb_ct_cache_flow) == 48, "elb_ct_cache_flow layout");
+
+struct elb_ct_cache_slot {
+	struct elb_ct_cache_flow flow;
+	__be32 src; /* forward key: client → VIP, as received */
+	__be32 dst;
+	__be16 sport;
+	__be16 dport;
+	__be32 nat; /* backend address */
+};
 _Static_assert(sizeof(struct elb_ct_cache_slot) == 64, "elb_ct_cache_slot layout");
+
+struct elb_ct_cache6_slot {
+	struct elb_ip src; /* forward key: client → VIP, as received */
+	struct elb_ip dst;
+	__be16 sport;
+	__be16 dport;
+	__u32 pad;
+	struct elb_ct_cache_flow flow; /* until, proto and gen in the first line */
+	struct elb_ip nat;	       /* backend address */
+	__u8 pad2[24];
+};
+_Static_assert(sizeof(struct elb_ct_cache6_slot) == 128, "elb_ct_cache6_slot layout");
 
 struct elb_ct_cache {
 	struct elb_ct_cache_slot way[ELB_CT_CACHE_WAYS];
 };
-_Static_assert(sizeof(struct elb_ct_cache) == 64 * ELB_CT_CACHE_WAYS, "elb_ct_cache layout");
+
+struct elb_ct_cache6 {
+	struct elb_ct_cache6_slot way[ELB_CT_CACHE_WAYS];
+};
 
 /* vip_filter_v1: array of ELB_VIP_FILTER_WORDS __u64 → a bitmap with one bit set per VIP at
  * elb_vip_filter_hash(VIP); agent writes (new bits before the services, stale bits cleared

@@ -16,6 +16,7 @@
 #define ELB_MAP_CT_FWD	 "ct_fwd_v2"
 #define ELB_MAP_CT_REPLY "ct_reply_v2"
 #define ELB_MAP_CT_CACHE    "ct_cache_v1"
+#define ELB_MAP_CT_CACHE6   "ct_cache6_v1"
 #define ELB_MAP_SVC_STATS "svc_stats_v1"
 #define ELB_MAP_BE_STATS  "be_stats_v1"
 #define ELB_MAP_SOCK_REVNAT "sock_revnat_v1"
@@ -26,7 +27,8 @@ struct elb_config {
 	__u64 heartbeat_max_ns; /* 0 = gate disabled */
 	__u32 maglev_seed;
 	/* Bumped by whoever deletes conntrack entries (the agent, explain), after deleting: the
-	 * flow caches in ct_cache_v1 then forget every slot (include/edgelb/lb.h). */
+	 * flow caches in ct_cache_v1 and ct_cache6_v1 then forget every slot (include/edgelb/lb.h).
+	 */
 	__u32 ct_gen;
 };
 _Static_assert(sizeof(struct elb_config) == 24, "elb_config layout");

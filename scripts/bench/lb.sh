@@ -4,7 +4,7 @@
 # kube-proxy-style iptables chains (KUBE-SERVICES with 100 other services ahead, KUBE-SVC,
 # KUBE-SEP, DNAT), same topology and run; then the per-packet cost of a conntrack hit through
 # BPF_PROG_TEST_RUN (tests/bench/bench_lb cthit), in one flow and among 8,192, 32,768 and
-# 64,512. A floor run (bench_fwd: redirect with no lookup) gives the cost of the pipeline
+# 64,512, IPv4 and IPv6. A floor run (bench_fwd: redirect with no lookup) gives the cost of the pipeline
 # itself. Every round runs the four back to back; ratios are taken within a round and their
 # median printed; asserts nothing.
 # Goals (issue 6): XDP >= 4x nftables, >= 6x iptables; conntrack hit <= 100 ns.
@@ -295,6 +295,6 @@ echo
 echo "CPU 0 <-> CPU 1 cache-line round trip before each round and after the last: ${RTTS[*]} ns"
 echo "generator's frames (bytes into their page; moved back to a cache line's start by): $(cat "$DIR/frames")"
 echo "per packet via BPF_PROG_TEST_RUN with repeat: $CT"
-awk -v l="$CT" 'BEGIN { match(l, /ct_hit_ns=[0-9.]+/); v = substr(l, RSTART + 10, RLENGTH - 10) + 0;
-	match(l, /64512_flows_ns=[0-9.]+/); m = substr(l, RSTART + 15, RLENGTH - 15) + 0;
-	printf "conntrack hit %.1f ns per packet (goal <= 100 ns): %s; among 64,512 flows %.1f ns\n", v, (v <= 100 ? "met" : "missed"), m }'
+awk -v l="$CT" 'function val(k) { return match(l, k "=[0-9.]+") ? substr(l, RSTART + length(k) + 1, RLENGTH - length(k) - 1) + 0 : -1 }
+	BEGIN { v = val("ct_hit_ns")
+	printf "conntrack hit %.1f ns per packet (goal <= 100 ns): %s; among 64,512 flows %.1f ns; IPv6 %.1f ns, among 64,512 flows %.1f ns\n", v, (v <= 100 ? "met" : "missed"), val("ct_hit_64512_flows_ns"), val("ct_hit6_ns"), val("ct_hit6_64512_flows_ns") }'

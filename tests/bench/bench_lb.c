@@ -9,9 +9,10 @@
  *                                              frames start (frame_offset, align_back)
  *   cthit REPEAT [FLOWS...]                    in a private network namespace: ns per packet of
  *                                              xdp_ingress on a conntrack hit, in one flow and
- *                                              among each FLOWS (2..64512, default 64512; IPv4:
- *                                              the flow cache answers, redirecting to the next
- *                                              hop cached in the slot) and on
+ *                                              among each FLOWS (2..64512, default 64512), IPv4
+ *                                              (ct_hit_*) and IPv6 (ct_hit6_*; the flow cache
+ *                                              answers, redirecting to the next hop cached in
+ *                                              the slot), and on
  *                                              non-VIP traffic, beyond an empty XDP program, via
  *                                              BPF_PROG_TEST_RUN with repeat; key=value pairs
  *   fwd DEV OUT_DEV DST_MAC SECONDS            the floor: bench_fwd redirects DEV's frames to
@@ -115,6 +116,34 @@ static size_t udp_frame(uint8_t *out, const uint8_t dmac[6], const uint8_t smac[
 	ps = sum(src->a, 4, 0);
 	ps = sum(dst->a, 4, ps) + 17 + 26;
 	wbuf_put_u16_at(&w, 40, fold(sum(out + 34, 26, ps)));
+	return w.err ? 0 : w.len;
+}
+
+/* Ethernet + IPv6 + UDP (2 payload bytes: a 64-byte frame), checksum complete. */
+static size_t udp6_frame(uint8_t *out, const uint8_t dmac[6], const uint8_t smac[6],
+			 const struct ip *src, const struct ip *dst, uint16_t sport, uint16_t dport)
+{
+	struct wbuf w = wbuf_make(out, 128);
+	uint32_t ps;
+
+	wbuf_bytes(&w, dmac, 6);
+	wbuf_bytes(&w, smac, 6);
+	wbuf_u16(&w, 0x86dd);
+	wbuf_u32(&w, 0x60000000);
+	wbuf_u16(&w, 8 + 2);
+	wbuf_u8(&w, 17);
+	wbuf_u8(&w, 64);
+	wbuf_bytes(&w, src->a, 16);
+	wbuf_bytes(&w, dst->a, 16);
+	wbuf_u16(&w, sport);
+	wbuf_u16(&w, dport);
+	wbuf_u16(&w, 8 + 2);
+	wbuf_u16(&w, 0);
+	wbuf_zero(&w, 2);
+	ps = sum(src->a, 16, 0);
+	ps = sum(dst->a, 16, ps) + 17 + 10;
+	ps = fold(sum(out + 54, 10, ps));
+	wbuf_put_u16_at(&w, 60, ps ? (uint16_t)ps : 0xffff); /* RFC 8200 8.1: never 0 */
 	return w.err ? 0 : w.len;
 }
 
@@ -260,33 +289,83 @@ static double run_ns(struct bench_lb *sk, int target, const uint8_t *pkt, size_t
 }
 
 #define CT_FLOWS_MAX 64512 /* source ports 1024..65535 */
+#define BENCH_V4_LEN 60	   /* udp_frame's length; udp6_frame's is 64 */
+
+/* ns per packet of xdp_ingress (xi) on the flow of frame, then among each of flows (a
+ * NULL-ended list), beyond an empty program, printed as NAME_ns=... NAME_N_flows_ns=...; the
+ * one flow's cost, or -1. */
+static double hits(struct bench_lb *sk, int xi, int empty, const uint8_t *frame, size_t n, int in,
+		   __u32 repeat, char **flows, const char *name)
+{
+	double hit, base, many;
+	__u32 ret = 0;
+
+	sk->bss->tmpl_v6 = n > BENCH_V4_LEN;
+	sk->bss->flows = 1;
+	run_ns(sk, xi, frame, n, in, 1, &ret); /* the first packet creates the entry */
+	hit = run_ns(sk, xi, frame, n, in, repeat, &ret);
+	if (ret != XDP_REDIRECT) {
+		fprintf(stderr, "bench_lb cthit: %s: action %u, not XDP_REDIRECT\n", name, ret);
+		return -1;
+	}
+	base = run_ns(sk, empty, frame, n, in, repeat, &ret);
+	printf("%s_ns=%.1f", name, hit - base);
+	/* many flows: one pass creates their entries, then every packet is a hit on an entry
+	 * last touched FLOWS packets ago (a working set that may not stay in the CPU caches), in
+	 * an order other than the entries' (bench_lb.bpf.c: flow_stride) */
+	for (char **a = flows; *a; a++) {
+		sk->bss->flows = (__u32)atol(*a);
+		sk->bss->flow_seq = 0;
+		sk->bss->flow_stride = flow_stride(sk->bss->flows);
+		run_ns(sk, xi, frame, n, in, sk->bss->flows, &ret);
+		many = run_ns(sk, xi, frame, n, in, repeat, &ret);
+		if (ret != XDP_REDIRECT) {
+			fprintf(stderr,
+				"bench_lb cthit: %s, %s flows: action %u, not XDP_REDIRECT\n", name,
+				*a, ret);
+			return -1;
+		}
+		many -= run_ns(sk, empty, frame, n, in, repeat, &ret);
+		printf(" %s_%s_flows_ns=%.1f", name, *a, many);
+	}
+	sk->bss->flows = 1;
+	return hit - base;
+}
 
 /* cthit REPEAT [FLOWS...]: see the top of the file; argv ends with NULL. */
 static int cthit(char **argv)
 {
 	static const char *const cmds[] = {
-		"ip link set lo up",
-		"ip link add elbbin0 type veth peer name elbbin1",
-		"ip link add elbbbe0 type veth peer name elbbbe1",
-		"sysctl -qw net.ipv4.ip_forward=1",
-		"ip link set elbbin0 up", "ip link set elbbin1 up", "ip link set elbbbe0 up",
-		"ip link set elbbbe1 up", "ip addr add 198.51.100.1/24 dev elbbin0",
-		"ip addr add 192.0.2.1/24 dev elbbbe0",
-		"ip neigh add 192.0.2.11 lladdr 02:be:00:00:00:11 dev elbbbe0 nud permanent",
+	    "ip link set lo up",
+	    "ip link add elbbin0 type veth peer name elbbin1",
+	    "ip link add elbbbe0 type veth peer name elbbbe1",
+	    "sysctl -qw net.ipv4.ip_forward=1",
+	    "sysctl -qw net.ipv6.conf.all.forwarding=1",
+	    "ip link set elbbin0 up",
+	    "ip link set elbbin1 up",
+	    "ip link set elbbbe0 up",
+	    "ip link set elbbbe1 up",
+	    "ip addr add 198.51.100.1/24 dev elbbin0",
+	    "ip addr add 192.0.2.1/24 dev elbbbe0",
+	    "ip -6 addr add 2001:db8:c::1/64 dev elbbin0 nodad",
+	    "ip -6 addr add 2001:db8:b::1/64 dev elbbbe0 nodad",
+	    "ip neigh add 192.0.2.11 lladdr 02:be:00:00:00:11 dev elbbbe0 nud permanent",
+	    "ip -6 neigh add 2001:db8:b::11 lladdr 02:be:00:00:00:11 dev elbbbe0 nud permanent",
 	};
-	static struct cfg_backend be[1];
+	static char *one_set[] = {"64512", NULL};
+	static struct cfg_backend be[2];
 	static struct cfg_service svc;
 	static struct cfg_port svc_port[1];
 	__u32 repeat = (__u32)atol(argv[0]), ret = 0;
-	struct lb_vip vip = {.svc = &svc, .n_ips = 1};
+	struct lb_vip vip = {.svc = &svc, .n_ips = 2};
 	struct bpf_object *x;
 	struct lb_fds f;
 	uint8_t frame[128], mac[6] = {0x02, 0, 0, 0, 0, 1}, smac[6] = {0x02, 0, 0, 0, 0, 2};
-	struct ip client, vipip, other;
+	struct ip client, vipip, other, client6, vip6;
 	char err[256];
 	size_t n;
 	int in;
-	double hit, pass, noop, base, many;
+	double hit, hit6, pass, noop, base;
 	struct bench_lb *sk;
 	int xi, empty;
 
@@ -330,15 +409,19 @@ static int cthit(char **argv)
 	    map_fd(x, ELB_MAP_SVC_STATS), map_fd(x, ELB_MAP_BE_STATS),	 map_fd(x, ELB_MAP_CT_FWD),
 	    map_fd(x, ELB_MAP_CT_REPLY),  map_fd(x, ELB_MAP_VIP_FILTER), map_fd(x, ELB_MAP_CONFIG)};
 	ip_parse("192.0.2.11", &be[0].addr);
-	be[0].port = 8080;
-	be[0].weight = 1;
+	ip_parse("2001:db8:b::11", &be[1].addr);
+	for (int i = 0; i < 2; i++) {
+		be[i].port = 8080;
+		be[i].weight = 1;
+	}
 	cfg_service_set_name(&svc, "bench/svc");
 	svc.ports = svc_port;
 	svc.ports[0] = (struct cfg_port){80, 17};
 	svc.n_ports = 1;
 	svc.backends = be;
-	svc.n_backends = 1;
+	svc.n_backends = 2;
 	ip_parse("203.0.113.10", &vip.ips[0]);
+	ip_parse("2001:db8:f::10", &vip.ips[1]);
 	if (lb_sync(&f, &vip, 1, NULL, err, sizeof(err))) {
 		fprintf(stderr, "bench_lb cthit: %s\n", err);
 		return 1;
@@ -346,6 +429,8 @@ static int cthit(char **argv)
 	ip_parse("198.51.100.7", &client);
 	ip_parse("203.0.113.10", &vipip);
 	ip_parse("198.51.100.99", &other);
+	ip_parse("2001:db8:c::7", &client6);
+	ip_parse("2001:db8:f::10", &vip6);
 	n = udp_frame(frame, mac, smac, &client, &vipip, 40000, 80);
 	sk = bench_lb__open_and_load();
 	if (!sk) {
@@ -354,29 +439,15 @@ static int cthit(char **argv)
 	}
 	xi = prog_fd(x, "xdp_ingress");
 	empty = bpf_program__fd(sk->progs.bench_empty);
-	run_ns(sk, xi, frame, n, in, 1, &ret); /* the first packet creates the entry */
-	hit = run_ns(sk, xi, frame, n, in, repeat, &ret);
-	if (ret != XDP_REDIRECT)
-		fprintf(stderr, "bench_lb cthit: action %u, not XDP_REDIRECT\n", ret);
-	base = run_ns(sk, empty, frame, n, in, repeat, &ret);
-	/* many flows: one pass creates their entries, then every packet is a hit on an entry
-	 * last touched FLOWS packets ago (a working set that may not stay in the CPU caches), in
-	 * an order other than the entries' (bench_lb.bpf.c: flow_stride) */
-	printf("ct_hit_ns=%.1f", hit - base);
-	for (char **a = argv[1] ? argv + 1 : (char *[]){"64512", NULL}; *a; a++) {
-		sk->bss->flows = (__u32)atol(*a);
-		sk->bss->flow_seq = 0;
-		sk->bss->flow_stride = flow_stride(sk->bss->flows);
-		run_ns(sk, xi, frame, n, in, sk->bss->flows, &ret);
-		many = run_ns(sk, xi, frame, n, in, repeat, &ret);
-		if (ret != XDP_REDIRECT)
-			fprintf(stderr, "bench_lb cthit: %s flows: action %u, not XDP_REDIRECT\n",
-				*a, ret);
-		many -= run_ns(sk, empty, frame, n, in, repeat, &ret);
-		printf(" ct_hit_%s_flows_ns=%.1f", *a, many);
-	}
-	sk->bss->flows = 1;
+	hit = hits(sk, xi, empty, frame, n, in, repeat, argv[1] ? argv + 1 : one_set, "ct_hit");
+	n = udp6_frame(frame, mac, smac, &client6, &vip6, 40000, 80);
+	printf(" ");
+	hit6 = hits(sk, xi, empty, frame, n, in, repeat, argv[1] ? argv + 1 : one_set, "ct_hit6");
+	if (hit < 0 || hit6 < 0)
+		return 1;
 	n = udp_frame(frame, mac, smac, &client, &other, 40000, 80);
+	sk->bss->tmpl_v6 = 0;
+	base = run_ns(sk, empty, frame, n, in, repeat, &ret);
 	pass = run_ns(sk, xi, frame, n, in, repeat, &ret);
 	{
 		struct xdp_md ctx = {.data_end = (__u32)n, .ingress_ifindex = (__u32)in};
@@ -390,8 +461,7 @@ static int cthit(char **argv)
 	       "program; the conntrack hit is answered by the flow cache in front of ct_fwd_v2, "
 	       "which DNATs and redirects to the next hop cached in the slot)\n",
 	       pass - base, noop, repeat);
-	hit -= base;
-	return hit < 0 ? 1 : 0;
+	return 0;
 }
 
 /* fwd DEV OUT_DEV DMAC SECONDS: bench_fwd on DEV (XDP, driver mode) for SECONDS, then off. */

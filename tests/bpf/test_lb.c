@@ -1390,23 +1390,33 @@ static int ct_count(int fd, __u32 svc_id)
 	return n;
 }
 
-/* ---- the flow cache (ct_cache_v1): main pins this process to CPU 0, whose sets come first ---- */
+/* ---- the flow caches (ct_cache_v1, ct_cache6_v1): main pins this process to CPU 0, whose sets
+ * come first ---- */
 
-static struct elb_ct_cache *cache_sets; /* the map, mmapped */
-static uint32_t cache_n;
+static struct elb_ct_cache *cache_sets; /* the maps, mmapped */
+static struct elb_ct_cache6 *cache6_sets;
+static uint32_t cache_n, cache6_n;
+
+static void *cache_mmap(const char *name, size_t set_size, uint32_t *n)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(xobj, name);
+	size_t len;
+	void *p;
+
+	*n = bpf_map__max_entries(m);
+	len = ((size_t)*n * set_size + 4095) & ~(size_t)4095;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "test_lb: mmap %s: %s\n", name, strerror(errno));
+		exit(1);
+	}
+	return p;
+}
 
 static void cache_map(void)
 {
-	struct bpf_map *m = bpf_object__find_map_by_name(xobj, ELB_MAP_CT_CACHE);
-	size_t len;
-
-	cache_n = bpf_map__max_entries(m);
-	len = ((size_t)cache_n * sizeof(struct elb_ct_cache) + 4095) & ~(size_t)4095;
-	cache_sets = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), 0);
-	if (cache_sets == MAP_FAILED) {
-		fprintf(stderr, "test_lb: mmap %s: %s\n", ELB_MAP_CT_CACHE, strerror(errno));
-		exit(1);
-	}
+	cache_sets = cache_mmap(ELB_MAP_CT_CACHE, sizeof(struct elb_ct_cache), &cache_n);
+	cache6_sets = cache_mmap(ELB_MAP_CT_CACHE6, sizeof(struct elb_ct_cache6), &cache6_n);
 }
 
 /* The slot holding the client's IPv4 flow to vip:vport on CPU 0, or NULL. */
@@ -1420,8 +1430,27 @@ static struct elb_ct_cache_slot *cache_slot(uint16_t cport, const char *vip, uin
 		for (int w = 0; w < ELB_CT_CACHE_WAYS; w++) {
 			struct elb_ct_cache_slot *s = &cache_sets[i].way[w];
 
-			if (s->until && s->src == k.src.addr[0] && s->dst == k.dst.addr[0] &&
-			    s->sport == k.sport && s->dport == k.dport && s->proto == proto)
+			if (s->flow.until && s->src == k.src.addr[0] && s->dst == k.dst.addr[0] &&
+			    s->sport == k.sport && s->dport == k.dport && s->flow.proto == proto)
+				return s;
+		}
+	return NULL;
+}
+
+/* The slot holding the client's IPv6 flow to vip:vport on CPU 0, or NULL. */
+static struct elb_ct_cache6_slot *cache6_slot(uint16_t cport, const char *vip, uint16_t vport,
+					      uint8_t proto)
+{
+	struct elb_ct_key k = ct_key("2001:db8:c::7", cport, vip, vport, proto, ELB_CT_FORWARD);
+	uint32_t per_cpu = cache6_n / (uint32_t)libbpf_num_possible_cpus();
+
+	for (uint32_t i = 0; i < per_cpu; i++)
+		for (int w = 0; w < ELB_CT_CACHE_WAYS; w++) {
+			struct elb_ct_cache6_slot *s = &cache6_sets[i].way[w];
+
+			if (s->flow.until && !memcmp(&s->src, &k.src, 16) &&
+			    !memcmp(&s->dst, &k.dst, 16) && s->sport == k.sport &&
+			    s->dport == k.dport && s->flow.proto == proto)
 				return s;
 		}
 	return NULL;
@@ -1436,12 +1465,13 @@ static uint32_t ct_gen(void)
 	return c.ct_gen;
 }
 
-/* The client's TCP packet to default/one (203.0.113.11:80) forwarded to .11:8080, toward the
- * MAC dmac, with exactly the expected bytes. */
-static int one_fwd_to(uint16_t cport, uint8_t flags, const uint8_t *dmac)
+/* The client's TCP packet to default/one (vip:80) forwarded to be:8080, toward the MAC dmac,
+ * with exactly the expected bytes. */
+static int fwd_to(const char *vip, const char *be, uint16_t cport, uint8_t flags,
+		  const uint8_t *dmac)
 {
-	struct l4_spec s = client_pkt("203.0.113.11", IPPROTO_TCP, cport, 80, flags);
-	struct l4_spec e = forwarded(s, "192.0.2.11", 8080, dmac);
+	struct l4_spec s = client_pkt(vip, IPPROTO_TCP, cport, 80, flags);
+	struct l4_spec e = forwarded(s, be, 8080, dmac);
 	uint8_t in[256], want[256];
 	size_t n = l4_build(&s, in, sizeof(in)), wn = l4_build(&e, want, sizeof(want));
 	struct h_run r;
@@ -1450,6 +1480,16 @@ static int one_fwd_to(uint16_t cport, uint8_t flags, const uint8_t *dmac)
 		       h_bytes_eq("frame", r.out, r.out_len, want, wn)
 		   ? 0
 		   : -1;
+}
+
+static int one_fwd_to(uint16_t cport, uint8_t flags, const uint8_t *dmac)
+{
+	return fwd_to("203.0.113.11", "192.0.2.11", cport, flags, dmac);
+}
+
+static int one6_fwd_exact(uint16_t cport, uint8_t flags)
+{
+	return fwd_to("2001:db8:f::11", "2001:db8:b::11", cport, flags, MAC_B11);
 }
 
 static int one_fwd_exact(uint16_t cport, uint8_t flags)
@@ -1489,8 +1529,11 @@ static void test_ct_cache(void)
 			  fk6 = ct_key("2001:db8:c::7", 47011, "2001:db8:f::11", 80, IPPROTO_TCP,
 				       ELB_CT_FORWARD);
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t per_cpu = cache_n / (uint32_t)ncpu, g;
+	uint32_t per_cpu = cache_n / (uint32_t)ncpu, per6 = cache6_n / (uint32_t)ncpu, g;
 	struct elb_ct_cache_slot *s;
+	struct elb_ct_cache6_slot *s6;
+	struct ip be6 = IP("2001:db8:b::11");
+	struct elb_ip be6_elb;
 	struct elb_ct ct;
 	uint64_t hits, aged;
 
@@ -1504,6 +1547,15 @@ static void test_ct_cache(void)
 	T_EXPECT(per_cpu == ELB_CT_CACHE_SETS ||
 		     2 * per_cpu * ELB_CT_CACHE_WAYS * (uint64_t)ncpu > 2 * ELB_MAX_CT_FLOWS,
 		 "%u sets per CPU, not the most the bound allows", per_cpu);
+	/* IPv6: slots twice as large, half as many in all */
+	T_EXPECT(
+	    per6 * (uint32_t)ncpu == cache6_n && (per6 & (per6 - 1)) == 0 &&
+		per6 <= ELB_CT_CACHE6_SETS &&
+		(per6 * ELB_CT_CACHE_WAYS * (uint64_t)ncpu <= ELB_MAX_CT_FLOWS || per6 == 1024),
+	    "IPv6: %u sets for %d CPUs", cache6_n, ncpu);
+	T_EXPECT(per6 == ELB_CT_CACHE6_SETS ||
+		     2 * per6 * ELB_CT_CACHE_WAYS * (uint64_t)ncpu > ELB_MAX_CT_FLOWS,
+		 "IPv6: %u sets per CPU, not the most the bound allows", per6);
 	T_END();
 
 	T_BEGIN("flow cache: a repeated IPv4 packet is answered from its slot, bytes as a "
@@ -1511,9 +1563,9 @@ static void test_ct_cache(void)
 	T_EXPECT(one_fwd_exact(47011, L4_TCP_SYN) == 0, "SYN forwarded");
 	T_EXPECT(one_fwd_exact(47011, L4_TCP_ACK) == 0, "ACK forwarded");
 	s = cache_slot(47011, "203.0.113.11", 80, IPPROTO_TCP);
-	T_EXPECT(s && s->state == ELB_CT_EST && s->gen == ct_gen() && s->nat_port == htons(8080) &&
-		     s->in_ifindex == (uint32_t)if_in && s->out_ifindex == (uint32_t)if_be &&
-		     !memcmp(s->dmac, MAC_B11, 6),
+	T_EXPECT(s && s->flow.state == ELB_CT_EST && s->flow.gen == ct_gen() &&
+		     s->flow.nat_port == htons(8080) && s->flow.in_ifindex == (uint32_t)if_in &&
+		     s->flow.out_ifindex == (uint32_t)if_be && !memcmp(s->flow.dmac, MAC_B11, 6),
 		 "slot of the flow on CPU 0: state, generation, backend, next hop");
 	/* the forward entry goes behind the cache's back: only the slot can answer now */
 	T_EXPECT(bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &fk) == 0, "forward entry deleted");
@@ -1532,7 +1584,7 @@ static void test_ct_cache(void)
 	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk, &ct) == 0,
 		 "through conntrack: the forward entry is back");
 	s = cache_slot(47011, "203.0.113.11", 80, IPPROTO_TCP);
-	T_EXPECT(s && s->gen == g + 1, "slot written again with the new generation");
+	T_EXPECT(s && s->flow.gen == g + 1, "slot written again with the new generation");
 	T_END();
 
 	T_BEGIN("flow cache: a packet that changes the TCP state goes to conntrack");
@@ -1542,14 +1594,14 @@ static void test_ct_cache(void)
 		     ct.state == ELB_CT_CLOSING,
 		 "forward entry closing");
 	s = cache_slot(47011, "203.0.113.11", 80, IPPROTO_TCP);
-	T_EXPECT(s && s->state == ELB_CT_CLOSING, "slot closing too");
+	T_EXPECT(s && s->flow.state == ELB_CT_CLOSING, "slot closing too");
 	T_END();
 
 	T_BEGIN("flow cache: a slot past its time (the entry's next refresh) does not answer");
 	s = cache_slot(47011, "203.0.113.11", 80, IPPROTO_TCP);
 	T_EXPECT(s != NULL, "slot present");
 	if (s)
-		s->until = 1;
+		s->flow.until = 1;
 	T_EXPECT(via_conntrack(&fk, "203.0.113.11", 47011, 80) == 0,
 		 "the next ACK went through conntrack: its forward entry is back");
 	T_END();
@@ -1568,13 +1620,13 @@ static void test_ct_cache(void)
 	s = cache_slot(47013, "203.0.113.11", 80, IPPROTO_TCP);
 	T_EXPECT(s != NULL, "slot present");
 	if (s)
-		s->until = 1; /* its hold is over */
+		s->flow.until = 1; /* its hold is over */
 	T_EXPECT(one_fwd_exact(47013, L4_TCP_ACK) == 0, "next ACK forwarded");
 	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk3, &ct) == 0 &&
 		     ct.seen_ns > dp_clock_ns() - ELB_CT_REFRESH_NS,
 		 "through conntrack: the entry refreshed (it was 2 s old)");
 	s = cache_slot(47013, "203.0.113.11", 80, IPPROTO_TCP);
-	T_EXPECT(s && s->until == ct.seen_ns + ELB_CT_CACHE_HOLD_NS,
+	T_EXPECT(s && s->flow.until == ct.seen_ns + ELB_CT_CACHE_HOLD_NS,
 		 "slot held again until the refresh + ELB_CT_CACHE_HOLD_NS");
 	T_END();
 
@@ -1589,13 +1641,13 @@ static void test_ct_cache(void)
 	s = cache_slot(47014, "203.0.113.11", 80, IPPROTO_TCP);
 	T_EXPECT(s != NULL, "slot present");
 	if (s)
-		s->nh_until =
+		s->flow.nh_until =
 		    (uint32_t)((dp_clock_ns() - ELB_CT_REFRESH_NS) >> 10); /* a second ago */
 	T_EXPECT(one_fwd_to(47014, L4_TCP_ACK, MAC_B21) == 0, "then to the new MAC");
 	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk4, &ct) != 0,
 		 "answered by the slot: no forward entry made");
-	T_EXPECT(s && !memcmp(s->dmac, MAC_B21, 6) &&
-		     (int32_t)(s->nh_until - (uint32_t)(dp_clock_ns() >> 10)) > 0,
+	T_EXPECT(s && !memcmp(s->flow.dmac, MAC_B21, 6) &&
+		     (int32_t)(s->flow.nh_until - (uint32_t)(dp_clock_ns() >> 10)) > 0,
 		 "slot holds the new next hop, due again in a second");
 	T_EXPECT(system("ip neigh replace 192.0.2.11 lladdr 02:be:00:00:00:11 dev elbbe0 "
 			"nud permanent") == 0,
@@ -1603,10 +1655,39 @@ static void test_ct_cache(void)
 	ct_forget();
 	T_END();
 
-	T_BEGIN("flow cache: IPv6 flows always go through conntrack");
-	T_EXPECT(syn_ack("2001:db8:f::11", 47011, 80) == 0, "SYN, ACK forwarded");
-	T_EXPECT(via_conntrack(&fk6, "2001:db8:f::11", 47011, 80) == 0,
-		 "the next ACK went through conntrack: its forward entry is back");
+	T_BEGIN("flow cache: a repeated IPv6 packet is answered from its slot, bytes as a "
+		"conntrack hit's");
+	T_EXPECT(one6_fwd_exact(47011, L4_TCP_SYN) == 0, "SYN forwarded");
+	T_EXPECT(one6_fwd_exact(47011, L4_TCP_ACK) == 0, "ACK forwarded");
+	ip_to_elb(&be6, &be6_elb);
+	s6 = cache6_slot(47011, "2001:db8:f::11", 80, IPPROTO_TCP);
+	T_EXPECT(s6 && s6->flow.state == ELB_CT_EST && s6->flow.gen == ct_gen() &&
+		     !memcmp(&s6->nat, &be6_elb, 16) && s6->flow.nat_port == htons(8080) &&
+		     s6->flow.in_ifindex == (uint32_t)if_in &&
+		     s6->flow.out_ifindex == (uint32_t)if_be && !memcmp(s6->flow.dmac, MAC_B11, 6),
+		 "slot of the flow on CPU 0: state, generation, backend, next hop");
+	T_EXPECT(cache_slot(47011, "2001:db8:f::11", 80, IPPROTO_TCP) == NULL,
+		 "not in the IPv4 cache");
+	T_EXPECT(bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &fk6) == 0, "forward entry deleted");
+	hits = reason(ELB_R_LB_CT_HIT);
+	T_EXPECT(one6_fwd_exact(47011, L4_TCP_ACK) == 0, "next ACK forwarded");
+	T_EXPECT(reason(ELB_R_LB_CT_HIT) == hits + 1, "counted as a conntrack hit");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk6, &ct) != 0,
+		 "conntrack not consulted: no forward entry made");
+	T_END();
+
+	T_BEGIN("flow cache: an IPv6 slot forgets its flow on a new generation, and a state "
+		"change goes to conntrack");
+	ct_forget();
+	T_EXPECT(one6_fwd_exact(47011, L4_TCP_ACK) == 0, "ACK forwarded");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk6, &ct) == 0,
+		 "through conntrack: the forward entry is back");
+	s6 = cache6_slot(47011, "2001:db8:f::11", 80, IPPROTO_TCP);
+	T_EXPECT(s6 && s6->flow.gen == ct_gen(), "slot written again with the new generation");
+	T_EXPECT(one6_fwd_exact(47011, L4_TCP_FIN | L4_TCP_ACK) == 0, "FIN forwarded");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk6, &ct) == 0 &&
+		     ct.state == ELB_CT_CLOSING && s6 && s6->flow.state == ELB_CT_CLOSING,
+		 "forward entry and slot closing");
 	T_END();
 
 	T_BEGIN("flow cache: the flows of a service port that left the config are not answered");
