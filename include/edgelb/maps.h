@@ -27,8 +27,7 @@ struct elb_config {
 	__u64 heartbeat_max_ns; /* 0 = gate disabled */
 	__u32 maglev_seed;
 	/* Bumped by whoever deletes conntrack entries (the agent, explain), after deleting: the
-	 * flow caches in ct_cache_v1 and ct_cache6_v1 then forget every slot (include/edgelb/lb.h).
-	 */
+	 * flow caches (ct_cache_v1, ct_cache6_v1) then forget every slot (edgelb/lb.h). */
 	__u32 ct_gen;
 };
 _Static_assert(sizeof(struct elb_config) == 24, "elb_config layout");

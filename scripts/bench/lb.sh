@@ -4,8 +4,8 @@
 # kube-proxy-style iptables chains (KUBE-SERVICES with 100 other services ahead, KUBE-SVC,
 # KUBE-SEP, DNAT), same topology and run; then the per-packet cost of a conntrack hit through
 # BPF_PROG_TEST_RUN (tests/bench/bench_lb cthit), in one flow and among 8,192, 32,768 and
-# 64,512, IPv4 and IPv6. A floor run (bench_fwd: redirect with no lookup) gives the cost of the pipeline
-# itself. Every round runs the four back to back; ratios are taken within a round and their
+# 64,512, IPv4 and IPv6. A floor run (bench_fwd: redirect with no lookup) gives the cost of the
+# pipeline itself. Every round runs the four back to back; ratios are taken within a round and their
 # median printed; asserts nothing.
 # Goals (issue 6): XDP >= 4x nftables, >= 6x iptables; conntrack hit <= 100 ns.
 # The generator is BPF_PROG_TEST_RUN + BPF_F_TEST_XDP_LIVE_FRAMES (one UDP 5-tuple, or the
