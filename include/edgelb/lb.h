@@ -145,8 +145,7 @@ _Static_assert(sizeof(struct elb_ct) == 64, "elb_ct layout");
  * neighbour change is followed within a second. */
 /* The most sets a CPU gets: 8 MiB of slots in each cache, fewer on hosts with many CPUs. Among
  * 64,512 flows a hit in a 16 MiB part (65,536 IPv4 sets) cost more than in an 8 MiB one, though
- * the larger held 99.6% of the flows and the smaller 96.4% (README, Benchmarks): likely the
- * TLB, which reaches about 8 MiB of the 4 KiB pages the maps are vmalloc'ed in. */
+ * the larger held 99.6% of the flows and the smaller 96.4% (README, Benchmarks). */
 #define ELB_CT_CACHE_SETS  32768
 #define ELB_CT_CACHE6_SETS 16384
 #define ELB_CT_CACHE_WAYS  4
