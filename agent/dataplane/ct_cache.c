@@ -10,7 +10,7 @@
 #define MIN_SETS 1024
 
 /* Each cache: its map, its mask constant, the most sets per CPU, and the bound on its slots
- * over all CPUs (twice ELB_MAX_CT_FLOWS IPv4 slots, 32 MiB; ELB_MAX_CT_FLOWS IPv6 slots, as
+ * over all CPUs (twice ELB_MAX_CT_FLOWS IPv4 slots, 16 MiB; ELB_MAX_CT_FLOWS IPv6 slots, as
  * many bytes). */
 static const struct {
 	const char *map, *mask;

@@ -117,7 +117,8 @@ static int pin_maps(struct dp *d, char *err, size_t errlen)
 		if (bpf_map__is_internal(m))
 			continue; /* .rodata: load-time constants belong to the program */
 		if (!strcmp(bpf_map__name(m), ELB_MAP_CT_CACHE) ||
-		    !strcmp(bpf_map__name(m), ELB_MAP_CT_CACHE6))
+		    !strcmp(bpf_map__name(m), ELB_MAP_CT_CACHE6) ||
+		    !strcmp(bpf_map__name(m), ELB_MAP_CT_CACHE_BE))
 			continue; /* the flow caches: every load starts them empty */
 		snprintf(path, sizeof(path), "%s/%s", d->pin_dir, bpf_map__name(m));
 		if (bpf_map__set_pin_path(m, path)) {

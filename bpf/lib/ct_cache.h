@@ -1,8 +1,9 @@
 /* The per-CPU flow caches in front of the forward conntrack map (contract and rules in
- * include/edgelb/lb.h): ct_cache_v1 for IPv4 flows, ct_cache6_v1 for IPv6. lb_service
- * (lib/lb.h) asks ctc_set (ctc6_set) for the flow's set, ctc_find (ctc6_find) for a slot that
- * may answer, and writes the slot again with ctc_put whenever it took the conntrack path and
- * knows the next hop; lb_cache_hit looks the next hop up again when ctc_nh_due. */
+ * include/edgelb/lb.h): ct_cache_v2 for IPv4 flows, ct_cache6_v2 for IPv6, and ct_cache_be_v1
+ * for what their slots share per backend. lb_service (lib/lb.h) asks ctc_set (ctc6_set) for the
+ * flow's set, ctc_find (ctc6_find) for a slot that may answer and ctc_be for its backend entry,
+ * and writes both again with ctc_put whenever it took the conntrack path and knows the next
+ * hop; lb_cache_hit looks the next hop up again when ctc_nh_due. */
 #ifndef EDGELB_BPF_CT_CACHE_H
 #define EDGELB_BPF_CT_CACHE_H
 
@@ -16,7 +17,7 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct elb_ct_cache);
-} ct_cache_v1 SEC(".maps");
+} ct_cache_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -24,7 +25,14 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct elb_ct_cache6);
-} ct_cache6_v1 SEC(".maps");
+} ct_cache6_v2 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ELB_CT_CACHE_BES);
+	__type(key, __u32);
+	__type(value, struct elb_ct_cache_be);
+} ct_cache_be_v1 SEC(".maps");
 
 /* Sets per CPU minus one (a power of two minus one), set by the loader with max_entries. */
 const volatile __u32 elb_ct_cache_mask = ELB_CT_CACHE_SETS - 1;
@@ -57,7 +65,7 @@ static __always_inline struct elb_ct_cache *ctc_set(__be32 src, __be32 dst, __u3
 	__s64 i = ctc_index(src, dst, ports, elb_ct_cache_mask, gen);
 	__u32 idx = (__u32)i;
 
-	return i < 0 ? NULL : bpf_map_lookup_elem(&ct_cache_v1, &idx);
+	return i < 0 ? NULL : bpf_map_lookup_elem(&ct_cache_v2, &idx);
 }
 
 static __always_inline __u32 ctc_fold(const struct elb_ip *a)
@@ -72,7 +80,7 @@ ctc6_set(const struct elb_ip *src, const struct elb_ip *dst, __u32 ports, __u32 
 	__s64 i = ctc_index(ctc_fold(src), ctc_fold(dst), ports, elb_ct_cache6_mask, gen);
 	__u32 idx = (__u32)i;
 
-	return i < 0 ? NULL : bpf_map_lookup_elem(&ct_cache6_v1, &idx);
+	return i < 0 ? NULL : bpf_map_lookup_elem(&ct_cache6_v2, &idx);
 }
 
 static __always_inline int ctc_match(const struct elb_ct_cache_slot *s, __be32 src, __be32 dst,
@@ -92,46 +100,56 @@ static __always_inline int ctc6_match(const struct elb_ct_cache6_slot *s, const 
 	       *(const __u32 *)&s->sport == ports && s->flow.proto == proto;
 }
 
-/* Whether a slot whose key matched may answer now for a packet that arrived on `in`. */
-static __always_inline int ctc_live(const struct elb_ct_cache_flow *f, __u32 gen, __u64 now,
-				    __u32 in)
+/* Whether a slot holds a live flow (one that may answer now if its key matches). */
+static __always_inline int ctc_live(const struct elb_ct_cache_flow *f, __u32 gen, __u64 now)
 {
-	return now < f->until && f->gen == gen && f->in_ifindex == in;
+	return now < f->until && f->gen == (__u16)gen;
 }
 
-/* Whether a slot holds no live flow: one a new flow may take. */
-static __always_inline int ctc_free(const struct elb_ct_cache_flow *f, __u32 gen, __u64 now)
-{
-	return f->until <= now || f->gen != gen;
-}
-
-/* The slot of the IPv4 flow that may answer now, or NULL. ports: sport and dport as they lie
- * in the header (one 32-bit load). */
-static __always_inline struct elb_ct_cache_slot *ctc_find(struct elb_ct_cache *set, __be32 src,
+/* The flow of the IPv4 flow's slot if it may answer now, or NULL. ports: sport and dport as
+ * they lie in the header (one 32-bit load). */
+static __always_inline struct elb_ct_cache_flow *ctc_find(struct elb_ct_cache *set, __be32 src,
 							  __be32 dst, __u32 ports, __u8 proto,
-							  __u32 gen, __u64 now, __u32 in)
+							  __u32 gen, __u64 now)
 {
 	for (int i = 0; i < ELB_CT_CACHE_WAYS; i++) {
 		struct elb_ct_cache_slot *s = &set->way[i];
 
-		if (ctc_match(s, src, dst, ports, proto) && ctc_live(&s->flow, gen, now, in))
-			return s;
+		if (ctc_match(s, src, dst, ports, proto) && ctc_live(&s->flow, gen, now))
+			return &s->flow;
 	}
 	return NULL;
 }
 
 /* The same for an IPv6 flow. */
-static __always_inline struct elb_ct_cache6_slot *
-ctc6_find(struct elb_ct_cache6 *set, const struct elb_ip *src, const struct elb_ip *dst,
-	  __u32 ports, __u8 proto, __u32 gen, __u64 now, __u32 in)
+static __always_inline struct elb_ct_cache_flow *ctc6_find(struct elb_ct_cache6 *set,
+							   const struct elb_ip *src,
+							   const struct elb_ip *dst, __u32 ports,
+							   __u8 proto, __u32 gen, __u64 now)
 {
 	for (int i = 0; i < ELB_CT_CACHE_WAYS; i++) {
 		struct elb_ct_cache6_slot *s = &set->way[i];
 
-		if (ctc6_match(s, src, dst, ports, proto) && ctc_live(&s->flow, gen, now, in))
-			return s;
+		if (ctc6_match(s, src, dst, ports, proto) && ctc_live(&s->flow, gen, now))
+			return &s->flow;
 	}
 	return NULL;
+}
+
+/* This CPU's entry of backend id in ct_cache_be_v1, whoever holds it (NULL: none). */
+static __always_inline struct elb_ct_cache_be *ctc_be_entry(__u32 id)
+{
+	__u32 i = id % ELB_CT_CACHE_BES;
+
+	return bpf_map_lookup_elem(&ct_cache_be_v1, &i);
+}
+
+/* The entry a slot of backend id may answer with under generation gen, or NULL. */
+static __always_inline struct elb_ct_cache_be *ctc_be(__u32 id, __u32 gen)
+{
+	struct elb_ct_cache_be *e = ctc_be_entry(id);
+
+	return e && e->backend_id == id && e->gen == gen ? e : NULL;
 }
 
 /* The clock of nh_until: the conntrack clock in units of 1024 ns, low 32 bits. */
@@ -140,112 +158,119 @@ static __always_inline __u32 ctc_nh_clock(__u64 ns)
 	return (__u32)(ns >> 10);
 }
 
-/* Whether the slot's next hop is due to be looked up again. */
-static __always_inline int ctc_nh_due(const struct elb_ct_cache_flow *f, __u64 now)
+/* Whether the backend's next hop is to be looked up again for a packet that arrived on `in`. */
+static __always_inline int ctc_nh_due(const struct elb_ct_cache_be *e, __u64 now, __u32 in)
 {
-	return (__s32)(f->nh_until - ctc_nh_clock(now)) <= 0;
+	return (__s32)(e->nh_until - ctc_nh_clock(now)) <= 0 || e->in_ifindex != in;
 }
 
-/* A next hop looked up at `at` (conntrack clock), into the slot: good for ELB_CT_REFRESH_NS. */
-static __always_inline void ctc_nh_set(struct elb_ct_cache_flow *f, __u32 ifindex, const __u8 *dmac,
-				       const __u8 *smac, __u64 at)
+/* A next hop looked up at `at` (conntrack clock) for packets arriving on `in`, into the backend
+ * entry: good for ELB_CT_REFRESH_NS. */
+static __always_inline void ctc_nh_set(struct elb_ct_cache_be *e, __u32 ifindex, const __u8 *dmac,
+				       const __u8 *smac, __u64 at, __u32 in)
 {
-	f->out_ifindex = ifindex;
-	__builtin_memcpy(f->dmac, dmac, ETH_ALEN);
-	__builtin_memcpy(f->smac, smac, ETH_ALEN);
-	f->nh_until = ctc_nh_clock(at + ELB_CT_REFRESH_NS);
+	e->in_ifindex = in;
+	e->out_ifindex = ifindex;
+	__builtin_memcpy(e->dmac, dmac, ETH_ALEN);
+	__builtin_memcpy(e->smac, smac, ETH_ALEN);
+	e->nh_until = ctc_nh_clock(at + ELB_CT_REFRESH_NS);
 }
 
-/* A slot's flow from its forward entry ct (whose next hop is valid). */
+/* A slot's flow from its forward entry ct. */
 static __always_inline void ctc_flow_set(struct elb_ct_cache_flow *f, const struct elb_ct_key *k,
-					 const struct elb_ct *ct, __u32 gen, __u32 in)
+					 const struct elb_ct *ct, __u32 gen)
 {
 	f->until = ct->seen_ns + ELB_CT_CACHE_HOLD_NS;
 	f->proto = k->proto;
 	f->state = ct->state;
-	f->nat_port = ct->nat_port;
-	f->xport = ct->xport;
-	f->gen = gen;
-	f->svc_id = ct->svc_id;
 	f->backend_id = (__u16)ct->backend_id;
-	f->in_ifindex = in;
-	/* the entry's next hop was looked up when seen_ns was last written */
-	ctc_nh_set(f, ct->nh_out_ifindex, ct->nh_dmac, ct->nh_smac, ct->seen_ns);
+	f->gen = (__u16)gen;
+	f->xport = ct->xport;
 }
 
-/* Which way of its set a flow takes, given as bit masks the ways that hold it (own) and those
- * no live flow holds (free): its own if it has one, else a free one; -1 when the set is full of
- * live flows. They keep their slots: evicting would let flows that share a set take turns
- * missing. */
-static __always_inline int ctc_pick(__u32 own, __u32 free)
-{
-	__u32 m = own ? own : free;
+/* The slot a flow takes in its set, in ctc_put4 and ctc_put6: its own if it has one, else the
+ * first that holds no live flow; none when the set is full of live flows, which keep their
+ * slots (evicting would let flows that share a set take turns missing). Two passes that stop
+ * at the first slot, so the verifier walks each way once per pass. */
 
-	for (int i = 0; i < ELB_CT_CACHE_WAYS; i++)
-		if (m & (1u << i))
-			return i;
-	return -1;
-}
-
-/* Writes the IPv4 flow's slot in its set from its forward entry ct (whose next hop is valid). */
+/* Writes the IPv4 flow's slot in its set from its forward entry ct. */
 static __noinline void ctc_put4(struct elb_ct_cache *set, const struct elb_ct_key *k,
-				const struct elb_ct *ct, __u32 gen, __u32 in)
+				const struct elb_ct *ct, __u32 gen)
 {
-	struct elb_ct_cache_slot *s = set->way;
 	__u32 ports = *(const __u32 *)&k->sport; /* sport, dport: as in the header */
-	__u32 own = 0, free = 0;
+	struct elb_ct_cache_slot *t = NULL;
 	__u64 now = ct_now();
-	int i, w;
+	int i;
 
-	for (i = 0; i < ELB_CT_CACHE_WAYS; i++) {
-		own |= ctc_match(&s[i], k->src.addr[0], k->dst.addr[0], ports, k->proto) << i;
-		free |= ctc_free(&s[i].flow, gen, now) << i;
-	}
-	w = ctc_pick(own, free);
-	if (w < 0 || w >= ELB_CT_CACHE_WAYS)
+	for (i = 0; i < ELB_CT_CACHE_WAYS && !t; i++)
+		if (ctc_match(&set->way[i], k->src.addr[0], k->dst.addr[0], ports, k->proto))
+			t = &set->way[i];
+	for (i = 0; i < ELB_CT_CACHE_WAYS && !t; i++)
+		if (!ctc_live(&set->way[i].flow, gen, now))
+			t = &set->way[i];
+	if (!t)
 		return;
-	s[w].src = k->src.addr[0];
-	s[w].dst = k->dst.addr[0];
-	*(__u32 *)&s[w].sport = ports;
-	s[w].nat = ct->nat.addr[0];
-	ctc_flow_set(&s[w].flow, k, ct, gen, in);
+	t->src = k->src.addr[0];
+	t->dst = k->dst.addr[0];
+	*(__u32 *)&t->sport = ports;
+	ctc_flow_set(&t->flow, k, ct, gen);
 }
 
 /* The same for an IPv6 flow. */
 static __noinline void ctc_put6(struct elb_ct_cache6 *set, const struct elb_ct_key *k,
-				const struct elb_ct *ct, __u32 gen, __u32 in)
+				const struct elb_ct *ct, __u32 gen)
 {
-	struct elb_ct_cache6_slot *s = set->way;
 	__u32 ports = *(const __u32 *)&k->sport;
-	__u32 own = 0, free = 0;
+	struct elb_ct_cache6_slot *t = NULL;
 	__u64 now = ct_now();
-	int i, w;
+	int i;
 
-	for (i = 0; i < ELB_CT_CACHE_WAYS; i++) {
-		own |= ctc6_match(&s[i], &k->src, &k->dst, ports, k->proto) << i;
-		free |= ctc_free(&s[i].flow, gen, now) << i;
-	}
-	w = ctc_pick(own, free);
-	if (w < 0 || w >= ELB_CT_CACHE_WAYS)
+	for (i = 0; i < ELB_CT_CACHE_WAYS && !t; i++)
+		if (ctc6_match(&set->way[i], &k->src, &k->dst, ports, k->proto))
+			t = &set->way[i];
+	for (i = 0; i < ELB_CT_CACHE_WAYS && !t; i++)
+		if (!ctc_live(&set->way[i].flow, gen, now))
+			t = &set->way[i];
+	if (!t)
 		return;
-	s[w].src = k->src;
-	s[w].dst = k->dst;
-	*(__u32 *)&s[w].sport = ports;
-	s[w].nat = ct->nat;
-	ctc_flow_set(&s[w].flow, k, ct, gen, in);
+	t->src = k->src;
+	t->dst = k->dst;
+	*(__u32 *)&t->sport = ports;
+	ctc_flow_set(&t->flow, k, ct, gen);
 }
 
-/* Writes the flow's slot in the cache of its family: set4 from ctc_set, or set6 from ctc6_set,
- * the other NULL (two pointers, not one: a subprogram's verifier must know which map its
- * pointer is in). */
+/* Writes the backend entry of forward entry ct (whose next hop, looked up for packets arriving
+ * on `in`, is valid): 0, or -1 when there is no entry to write. */
+static __always_inline int ctc_be_put(const struct elb_ct *ct, __u32 gen, __u32 in)
+{
+	struct elb_ct_cache_be *e = ctc_be_entry(ct->backend_id);
+
+	if (!e)
+		return -1;
+	e->nat = ct->nat;
+	e->nat_port = ct->nat_port;
+	e->backend_id = (__u16)ct->backend_id;
+	e->gen = gen;
+	e->svc_id = ct->svc_id;
+	/* the entry's next hop was looked up when seen_ns was last written */
+	ctc_nh_set(e, ct->nh_out_ifindex, ct->nh_dmac, ct->nh_smac, ct->seen_ns, in);
+	return 0;
+}
+
+/* Writes the flow's slot and its backend entry from its forward entry ct (whose next hop, looked
+ * up for packets arriving on `in`, is valid), in the cache of its family: set4 from ctc_set, or
+ * set6 from ctc6_set, the other NULL (two pointers, not one: a subprogram's verifier must know
+ * which map its pointer is in). */
 static __always_inline void ctc_put(struct elb_ct_cache *set4, struct elb_ct_cache6 *set6,
 				    const struct elb_ct_key *k, const struct elb_ct *ct, __u32 gen,
 				    __u32 in)
 {
+	if (ctc_be_put(ct, gen, in))
+		return;
 	if (set4)
-		ctc_put4(set4, k, ct, gen, in);
+		ctc_put4(set4, k, ct, gen);
 	else if (set6)
-		ctc_put6(set6, k, ct, gen, in);
+		ctc_put6(set6, k, ct, gen);
 }
 
 #endif

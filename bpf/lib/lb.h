@@ -769,12 +769,13 @@ static __noinline int lb_new_flow(const struct elb_ct_key *k, struct elb_ct *nct
 	return ELB_R_LB_CT_MISS;
 }
 
-/* A flow-cache hit (lib/ct_cache.h): what a conntrack hit does, to the slot's backend address
- * nat, with the slot's next hop, or a new one when the slot's is due (kept when the lookup does
- * not give one: the verdict is the lookup's, and the next packet asks again). */
+/* A flow-cache hit (lib/ct_cache.h): what a conntrack hit does, for the slot's flow f, to its
+ * backend entry's address, with the entry's next hop, or a new one when the entry's is due
+ * (kept when the lookup does not give one: the verdict is the lookup's, and the next packet
+ * asks again). */
 static __always_inline int lb_cache_hit(struct xdp_md *ctx, struct lb_pkt *p,
-					struct elb_ct_cache_flow *f, const struct elb_ip *nat,
-					__u64 len, __u64 now)
+					const struct elb_ct_cache_flow *f,
+					struct elb_ct_cache_be *be, __u64 len, __u64 now, __u32 in)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -782,19 +783,19 @@ static __always_inline int lb_cache_hit(struct xdp_md *ctx, struct lb_pkt *p,
 	int act;
 
 	count(ELB_R_LB_CT_HIT, len);
-	lb_count_id(&svc_stats_v1, f->svc_id, len, 0);
+	lb_count_id(&svc_stats_v1, be->svc_id, len, 0);
 	lb_count_id(&be_stats_v1, f->backend_id, len, 0);
-	if (lb_dnat(data, data_end, p, nat, f->nat_port, f->xport))
+	if (lb_dnat(data, data_end, p, &be->nat, be->nat_port, f->xport))
 		return lb_drop(ELB_R_LB_BAD_L4, len);
-	if (ctc_nh_due(f, now)) {
+	if (ctc_nh_due(be, now, in)) {
 		act = lb_fib(ctx, p, &nh, len);
 		if (act >= 0)
 			return act;
-		ctc_nh_set(f, nh.ifindex, nh.dmac, nh.smac, now);
+		ctc_nh_set(be, nh.ifindex, nh.dmac, nh.smac, now, in);
 	} else {
-		nh.ifindex = f->out_ifindex;
-		__builtin_memcpy(nh.dmac, f->dmac, ETH_ALEN);
-		__builtin_memcpy(nh.smac, f->smac, ETH_ALEN);
+		nh.ifindex = be->out_ifindex;
+		__builtin_memcpy(nh.dmac, be->dmac, ETH_ALEN);
+		__builtin_memcpy(nh.smac, be->smac, ETH_ALEN);
 	}
 	return lb_xmit(ctx, p, &nh, len);
 }
@@ -811,6 +812,7 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	__u64 now = ct_now();
 	struct elb_ct_cache *set4 = NULL; /* the flow's set in the flow cache of its family */
 	struct elb_ct_cache6 *set6 = NULL;
+	const struct elb_ct_cache_flow *f = NULL; /* the flow's slot, if it may answer */
 	__u32 be_id = 0, svc_id = 0, in = ctx->ingress_ifindex, gen = 0, ports;
 	__u8 flags = 0, next;
 	int new_flow = 0, cached = 0, hit = 0, act, r;
@@ -827,26 +829,20 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct lb_pkt *p, __u6
 	vport = *(__be16 *)(l4 + 2);
 	ports = *(__u32 *)l4;
 	if (p->family == ELB_AF_INET) {
-		struct elb_ct_cache_slot *s;
-
 		set4 = ctc_set(p->src.addr[0], p->dst.addr[0], ports, &gen);
-		s = set4 ? ctc_find(set4, p->src.addr[0], p->dst.addr[0], ports, p->proto, gen, now,
-				    in)
-			 : NULL;
-
-		if (s && lb_ct_next(s->flow.state, p->proto, flags) == s->flow.state) {
-			struct elb_ip nat = {.addr = {s->nat}};
-
-			return lb_cache_hit(ctx, p, &s->flow, &nat, len, now);
-		}
+		if (set4)
+			f = ctc_find(set4, p->src.addr[0], p->dst.addr[0], ports, p->proto, gen,
+				     now);
 	} else {
-		struct elb_ct_cache6_slot *s;
-
 		set6 = ctc6_set(&p->src, &p->dst, ports, &gen);
-		s = set6 ? ctc6_find(set6, &p->src, &p->dst, ports, p->proto, gen, now, in) : NULL;
+		if (set6)
+			f = ctc6_find(set6, &p->src, &p->dst, ports, p->proto, gen, now);
+	}
+	if (f && lb_ct_next(f->state, p->proto, flags) == f->state) {
+		struct elb_ct_cache_be *be = ctc_be(f->backend_id, gen);
 
-		if (s && lb_ct_next(s->flow.state, p->proto, flags) == s->flow.state)
-			return lb_cache_hit(ctx, p, &s->flow, &s->nat, len, now);
+		if (be)
+			return lb_cache_hit(ctx, p, f, be, len, now, in);
 	}
 	/* Conntrack first: a live entry exists only for a served (VIP, port, proto), and the
 	 * agent purges the entries of a service port it removes, so a hit needs no service

@@ -92,7 +92,7 @@ enum elb_ct_state {
 #define ELB_CT_LIFE_CLOSING_NS (10ULL * 1000000000ULL)
 #define ELB_CT_LIFE_UDP_NS     (60ULL * 1000000000ULL)
 /* seen_ns is rewritten at most this often per flow unless the state changes (cache lines); a
- * flow with a flow-cache slot, every ELB_CT_CACHE_HOLD_NS (ct_cache_v1 below). */
+ * flow with a flow-cache slot, every ELB_CT_CACHE_HOLD_NS (ct_cache_v2 below). */
 #define ELB_CT_REFRESH_NS      (1000000000ULL)
 /* A forward refresh rewrites the flow's reply entry only when the state changed or the refresh
  * falls in a new window of 2^ELB_CT_REPLY_WINDOW_SHIFT ns (about 17 s), not every second (an
@@ -124,55 +124,55 @@ struct elb_ct {
 };
 _Static_assert(sizeof(struct elb_ct) == 64, "elb_ct layout");
 
-/* ct_cache_v1 (IPv4) and ct_cache6_v1 (IPv6): arrays of flow-cache sets, BPF_F_MMAPABLE (so
- * the values start on a page and every slot fills aligned cache lines); xdp_ingress writes and
- * reads them, nobody else. Per-CPU caches of forward entries in front of ct_fwd_v2: a hit in the
- * LRU hash waits on a random bucket and then a random 152-byte element, about 15 MB for 64,512
- * flows, while a hit here reads its set's slots up to the flow's (64 bytes each for IPv4: about
- * 4 MB for as many flows; 128 for IPv6, whose key and backend address take a line of their
- * own, the key's tests all falling in the first). CPU c owns sets c * (mask + 1) ..
+/* ct_cache_v2 (IPv4) and ct_cache6_v2 (IPv6): arrays of flow-cache sets, BPF_F_MMAPABLE (so
+ * the values start on a page and every set fills aligned cache lines), and ct_cache_be_v1, a
+ * per-CPU array of what their slots share per backend; xdp_ingress writes and reads them, nobody
+ * else. Per-CPU caches of forward entries in front of ct_fwd_v2: a hit in the LRU hash waits on a
+ * random bucket and then a random 152-byte element, about 15 MB for 64,512 flows, while a hit
+ * here reads its set's slots up to the flow's: 32 bytes each for IPv4, two flows to a cache line
+ * (64 for IPv6). A slot holds the flow's key, state and backend id; the backend's address, port,
+ * service and next hop are in its ct_cache_be_v1 entry, which every slot of the backend reads on
+ * this CPU (a line that stays in the L1 cache). CPU c owns sets c * (mask + 1) ..
  * c * (mask + 1) + mask, mask being the .rodata constant elb_ct_cache_mask (elb_ct_cache6_mask);
- * the loader sizes them (agent/dataplane/ct_cache.c). A slot copies its conntrack entry and next
- * hop and answers only while all of these hold, else the packet takes the conntrack path, which
- * refreshes the entry and writes the slot again:
+ * the loader sizes them (agent/dataplane/ct_cache.c). A slot copies its conntrack entry and
+ * answers only while all of these hold, else the packet takes the conntrack path, which
+ * refreshes the entry and writes the slot and its backend entry again:
  *   - now < until = the entry's seen_ns + ELB_CT_CACHE_HOLD_NS: a flow's entry is refreshed
  *     every ELB_CT_CACHE_HOLD_NS while its slot answers, so its seen_ns lags its last packet by
  *     up to that much (every lifetime is at least twice as long);
- *   - gen == elb_config.ct_gen: whoever deletes conntrack entries bumps ct_gen after;
- *   - the packet arrived on in_ifindex and leaves the flow's TCP state as it is.
- * The next hop is looked up again (bpf_fib_lookup) by the first packet the slot answers after
- * nh_until, ELB_CT_REFRESH_NS after the last lookup, as on the conntrack path: a route or
- * neighbour change is followed within a second. */
-/* The most sets a CPU gets: 8 MiB of slots in each cache, fewer on hosts with many CPUs. Among
- * 64,512 flows a hit in a 16 MiB part (65,536 IPv4 sets) cost more than in an 8 MiB one, though
- * the larger held 99.6% of the flows and the smaller 96.4% (README, Benchmarks). */
-#define ELB_CT_CACHE_SETS  32768
+ *   - gen == the low 16 bits of elb_config.ct_gen: whoever deletes conntrack entries bumps
+ *     ct_gen after (a slot lives seconds: 65,536 bumps in its time are out of reach);
+ *   - the packet leaves the flow's TCP state as it is;
+ *   - its backend entry holds its backend id and the whole ct_gen.
+ * The next hop is looked up again (bpf_fib_lookup) by the first packet the backend entry answers
+ * after nh_until, ELB_CT_REFRESH_NS after the last lookup, as on the conntrack path (a route or
+ * neighbour change is followed within a second), or that arrived on another interface than the
+ * lookup was made for. */
+/* The most sets a CPU gets, fewer on hosts with many CPUs: 4 MiB of IPv4 slots (99.2% of 64,512
+ * flows get one) and 8 MiB of IPv6 slots. A hit reads about 2.7 MB of IPv4 sets for 64,512 flows
+ * (aligned pairs of lines, as the hardware fetches them); with 64-byte slots it read 4.7 MB
+ * and cost more (README, Benchmarks). */
+#define ELB_CT_CACHE_SETS  16384
 #define ELB_CT_CACHE6_SETS 16384
-#define ELB_CT_CACHE_WAYS  4
+#define ELB_CT_CACHE_WAYS  8
+/* Backend entries per CPU: a backend id's entry is at id % ELB_CT_CACHE_BES (a flow whose
+ * backend shares the entry with another's takes the conntrack path, which takes the entry). */
+#define ELB_CT_CACHE_BES 4096
 /* How long a slot answers after its entry's refresh (ns). */
 #define ELB_CT_CACHE_HOLD_NS (4ULL * 1000000000ULL)
 _Static_assert(2 * ELB_CT_CACHE_HOLD_NS <= ELB_CT_LIFE_CLOSING_NS, "hold under every lifetime");
 _Static_assert(ELB_MAX_BACKENDS <= 65536, "backend ids fit a slot's 16 bits");
 
-/* A slot's flow, in either family: all but its addresses and ports. */
+/* A slot's flow, in either family: all but its addresses and ports (the tests of a hit). */
 struct elb_ct_cache_flow {
 	__u64 until; /* conntrack clock; 0 = empty */
 	__u8 proto;
 	__u8 state; /* enum elb_ct_state */
-	__be16 nat_port;
-	__be16 xport;
 	__u16 backend_id;
-	__u32 gen;
-	__u32 svc_id;
-	/* the next hop's next lookup: the conntrack clock in units of 1024 ns, low 32 bits
-	 * (compared as a signed difference: a slot lives seconds, the clock wraps in 73 min) */
-	__u32 nh_until;
-	__u32 in_ifindex;
-	__u32 out_ifindex;
-	__u8 dmac[6];
-	__u8 smac[6];
+	__u16 gen;    /* low 16 bits of elb_config.ct_gen */
+	__be16 xport; /* as elb_ct.xport */
 };
-_Static_assert(sizeof(struct elb_ct_cache_flow) == 48, "elb_ct_cache_flow layout");
+_Static_assert(sizeof(struct elb_ct_cache_flow) == 16, "elb_ct_cache_flow layout");
 
 struct elb_ct_cache_slot {
 	struct elb_ct_cache_flow flow;
@@ -180,21 +180,19 @@ struct elb_ct_cache_slot {
 	__be32 dst;
 	__be16 sport;
 	__be16 dport;
-	__be32 nat; /* backend address */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct elb_ct_cache_slot) == 64, "elb_ct_cache_slot layout");
+_Static_assert(sizeof(struct elb_ct_cache_slot) == 32, "elb_ct_cache_slot layout");
 
 struct elb_ct_cache6_slot {
+	struct elb_ct_cache_flow flow;
 	struct elb_ip src; /* forward key: client → VIP, as received */
 	struct elb_ip dst;
 	__be16 sport;
 	__be16 dport;
-	__u32 pad;
-	struct elb_ct_cache_flow flow; /* until, proto and gen in the first line */
-	struct elb_ip nat;	       /* backend address */
-	__u8 pad2[24];
+	__u32 pad[3];
 };
-_Static_assert(sizeof(struct elb_ct_cache6_slot) == 128, "elb_ct_cache6_slot layout");
+_Static_assert(sizeof(struct elb_ct_cache6_slot) == 64, "elb_ct_cache6_slot layout");
 
 struct elb_ct_cache {
 	struct elb_ct_cache_slot way[ELB_CT_CACHE_WAYS];
@@ -203,6 +201,23 @@ struct elb_ct_cache {
 struct elb_ct_cache6 {
 	struct elb_ct_cache6_slot way[ELB_CT_CACHE_WAYS];
 };
+
+/* ct_cache_be_v1: per-CPU array, id % ELB_CT_CACHE_BES → what the slots of backend id share. */
+struct elb_ct_cache_be {
+	struct elb_ip nat; /* backend address and port, as in its conntrack entries */
+	__be16 nat_port;
+	__u16 backend_id; /* 0 = empty (ids start at 1) */
+	__u32 gen;	  /* elb_config.ct_gen when written */
+	__u32 svc_id;
+	/* the next hop's next lookup: the conntrack clock in units of 1024 ns, low 32 bits
+	 * (compared as a signed difference: a lookup lives a second, the clock wraps in 73 min) */
+	__u32 nh_until;
+	__u32 in_ifindex; /* the lookup was made for packets arriving here */
+	__u32 out_ifindex;
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+_Static_assert(sizeof(struct elb_ct_cache_be) == 52, "elb_ct_cache_be layout");
 
 /* vip_filter_v1: array of ELB_VIP_FILTER_WORDS __u64 → a bitmap with one bit set per VIP at
  * elb_vip_filter_hash(VIP); agent writes (new bits before the services, stale bits cleared

@@ -15,8 +15,9 @@
 #define ELB_MAP_MAGLEV	 "maglev_v1"
 #define ELB_MAP_CT_FWD	 "ct_fwd_v2"
 #define ELB_MAP_CT_REPLY "ct_reply_v2"
-#define ELB_MAP_CT_CACHE    "ct_cache_v1"
-#define ELB_MAP_CT_CACHE6   "ct_cache6_v1"
+#define ELB_MAP_CT_CACHE    "ct_cache_v2"
+#define ELB_MAP_CT_CACHE6   "ct_cache6_v2"
+#define ELB_MAP_CT_CACHE_BE "ct_cache_be_v1"
 #define ELB_MAP_SVC_STATS "svc_stats_v1"
 #define ELB_MAP_BE_STATS  "be_stats_v1"
 #define ELB_MAP_SOCK_REVNAT "sock_revnat_v1"
@@ -27,7 +28,7 @@ struct elb_config {
 	__u64 heartbeat_max_ns; /* 0 = gate disabled */
 	__u32 maglev_seed;
 	/* Bumped by whoever deletes conntrack entries (the agent, explain), after deleting: the
-	 * flow caches (ct_cache_v1, ct_cache6_v1) then forget every slot (edgelb/lb.h). */
+	 * flow caches (ct_cache_v2, ct_cache6_v2) then forget every slot (edgelb/lb.h). */
 	__u32 ct_gen;
 };
 _Static_assert(sizeof(struct elb_config) == 24, "elb_config layout");

@@ -11,9 +11,9 @@
  *                                              xdp_ingress on a conntrack hit, in one flow and
  *                                              among each FLOWS (2..64512, default 64512), IPv4
  *                                              (ct_hit_*) and IPv6 (ct_hit6_*; the flow cache
- *                                              answers, redirecting to the next hop cached in
- *                                              the slot), and on
- *                                              non-VIP traffic, beyond an empty XDP program, via
+ *                                              answers, redirecting to the next hop cached for
+ *                                              the flow's backend), and on non-VIP traffic,
+ *                                              beyond an empty XDP program, via
  *                                              BPF_PROG_TEST_RUN with repeat; key=value pairs
  *   fwd DEV OUT_DEV DST_MAC SECONDS            the floor: bench_fwd redirects DEV's frames to
  *                                              OUT_DEV (no lookup), detached after SECONDS */
@@ -459,7 +459,7 @@ static int cthit(char **argv)
 	}
 	printf(" non_vip_ns=%.1f empty_prog_ns=%.1f repeat=%u (ns per packet beyond an empty XDP "
 	       "program; the conntrack hit is answered by the flow cache in front of ct_fwd_v2, "
-	       "which DNATs and redirects to the next hop cached in the slot)\n",
+	       "which DNATs and redirects to the next hop cached for the flow's backend)\n",
 	       pass - base, noop, repeat);
 	return 0;
 }

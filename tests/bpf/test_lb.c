@@ -1327,7 +1327,7 @@ static void test_maglev_change(void)
 	T_END();
 }
 
-/* The services_v1 entry of an IPv4 VIP's TCP port 80 into *out; 0 when present. */
+/* The services_v1 entry of a VIP's TCP port 80 into *out; 0 when present. */
 static int svc_entry(const char *vip, struct elb_svc *out)
 {
 	struct elb_svc_key k = {0};
@@ -1336,7 +1336,7 @@ static int svc_entry(const char *vip, struct elb_svc *out)
 	ip_to_elb(&ip, &k.vip);
 	k.port = htons(80);
 	k.proto = IPPROTO_TCP;
-	k.family = ELB_AF_INET;
+	k.family = ip.family == AF_INET ? ELB_AF_INET : ELB_AF_INET6;
 	return bpf_map_lookup_elem(fds.services, &k, out);
 }
 
@@ -1390,7 +1390,7 @@ static int ct_count(int fd, __u32 svc_id)
 	return n;
 }
 
-/* ---- the flow caches (ct_cache_v1, ct_cache6_v1): main pins this process to CPU 0, whose sets
+/* ---- the flow caches (ct_cache_v2, ct_cache6_v2): main pins this process to CPU 0, whose sets
  * come first ---- */
 
 static struct elb_ct_cache *cache_sets; /* the maps, mmapped */
@@ -1417,6 +1417,78 @@ static void cache_map(void)
 {
 	cache_sets = cache_mmap(ELB_MAP_CT_CACHE, sizeof(struct elb_ct_cache), &cache_n);
 	cache6_sets = cache_mmap(ELB_MAP_CT_CACHE6, sizeof(struct elb_ct_cache6), &cache6_n);
+}
+
+static uint32_t ct_gen(void)
+{
+	struct elb_config c = {0};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(fds.config, &zero, &c);
+	return c.ct_gen;
+}
+
+/* All CPUs' values of backend id's entry in ct_cache_be_v1 (per-CPU values are 8-byte
+ * aligned): a buffer to free, NULL when the lookup failed. */
+static uint8_t *cache_be_all(uint32_t id, size_t *stride)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(xobj, ELB_MAP_CT_CACHE_BE);
+	uint32_t i = id % ELB_CT_CACHE_BES;
+	uint8_t *v;
+
+	*stride = (sizeof(struct elb_ct_cache_be) + 7) & ~(size_t)7;
+	v = calloc((size_t)libbpf_num_possible_cpus(), *stride);
+	if (v && bpf_map_lookup_elem(bpf_map__fd(m), &i, v)) {
+		free(v);
+		v = NULL;
+	}
+	return v;
+}
+
+/* CPU 0's entry of backend id in ct_cache_be_v1, whichever backend holds it: 0, or -1. */
+static int cache_be(uint32_t id, struct elb_ct_cache_be *e)
+{
+	size_t stride;
+	uint8_t *v = cache_be_all(id, &stride);
+
+	if (!v)
+		return -1;
+	memcpy(e, v, sizeof(*e));
+	free(v);
+	return 0;
+}
+
+/* Writes e as CPU 0's entry of backend id (the other CPUs' are left as they are): 0, or -1. */
+static int cache_be_set(uint32_t id, const struct elb_ct_cache_be *e)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(xobj, ELB_MAP_CT_CACHE_BE);
+	uint32_t i = id % ELB_CT_CACHE_BES;
+	size_t stride;
+	uint8_t *v = cache_be_all(id, &stride);
+	int rc;
+
+	if (!v)
+		return -1;
+	memcpy(v, e, sizeof(*e));
+	rc = bpf_map_update_elem(bpf_map__fd(m), &i, v, BPF_EXIST);
+	free(v);
+	return rc ? -1 : 0;
+}
+
+/* Whether CPU 0's entry of backend id (of service svc_id) holds the backend be:8080 with the
+ * current generation and a next hop through elbbe0 to the MAC dmac, looked up for packets
+ * arriving on elbin0. */
+static int cache_be_is(uint32_t id, uint32_t svc_id, const char *be, const uint8_t *dmac)
+{
+	struct elb_ct_cache_be e;
+	struct ip a = IP(be);
+	struct elb_ip want;
+
+	ip_to_elb(&a, &want);
+	return cache_be(id, &e) == 0 && e.backend_id == id && e.gen == ct_gen() &&
+	       e.svc_id == svc_id && !memcmp(&e.nat, &want, sizeof(want)) &&
+	       e.nat_port == htons(8080) && e.in_ifindex == (uint32_t)if_in &&
+	       e.out_ifindex == (uint32_t)if_be && !memcmp(e.dmac, dmac, 6);
 }
 
 /* The slot holding the client's IPv4 flow to vip:vport on CPU 0, or NULL. */
@@ -1454,15 +1526,6 @@ static struct elb_ct_cache6_slot *cache6_slot(uint16_t cport, const char *vip, u
 				return s;
 		}
 	return NULL;
-}
-
-static uint32_t ct_gen(void)
-{
-	struct elb_config c = {0};
-	__u32 zero = 0;
-
-	bpf_map_lookup_elem(fds.config, &zero, &c);
-	return c.ct_gen;
 }
 
 /* The client's TCP packet to default/one (vip:80) forwarded to be:8080, toward the MAC dmac,
@@ -1520,24 +1583,22 @@ static int via_conntrack(const struct elb_ct_key *fk, const char *vip, uint16_t 
 
 static void test_ct_cache(void)
 {
-	struct elb_ct_key fk = ct_key("198.51.100.7", 47011, "203.0.113.11", 80, IPPROTO_TCP,
-				      ELB_CT_FORWARD),
-			  fk3 = ct_key("198.51.100.7", 47013, "203.0.113.11", 80, IPPROTO_TCP,
-				       ELB_CT_FORWARD),
-			  fk4 = ct_key("198.51.100.7", 47014, "203.0.113.11", 80, IPPROTO_TCP,
-				       ELB_CT_FORWARD),
-			  fk6 = ct_key("2001:db8:c::7", 47011, "2001:db8:f::11", 80, IPPROTO_TCP,
-				       ELB_CT_FORWARD);
+	struct elb_ct_key
+	    fk = ct_key("198.51.100.7", 47011, "203.0.113.11", 80, IPPROTO_TCP, ELB_CT_FORWARD),
+	    fk3 = ct_key("198.51.100.7", 47013, "203.0.113.11", 80, IPPROTO_TCP, ELB_CT_FORWARD),
+	    fk4 = ct_key("198.51.100.7", 47014, "203.0.113.11", 80, IPPROTO_TCP, ELB_CT_FORWARD),
+	    fk5 = ct_key("198.51.100.7", 47015, "203.0.113.11", 80, IPPROTO_TCP, ELB_CT_FORWARD),
+	    fk6 = ct_key("2001:db8:c::7", 47011, "2001:db8:f::11", 80, IPPROTO_TCP, ELB_CT_FORWARD);
 	int ncpu = libbpf_num_possible_cpus();
 	uint32_t per_cpu = cache_n / (uint32_t)ncpu, per6 = cache6_n / (uint32_t)ncpu, g;
 	struct elb_ct_cache_slot *s;
 	struct elb_ct_cache6_slot *s6;
-	struct ip be6 = IP("2001:db8:b::11");
-	struct elb_ip be6_elb;
+	struct elb_ct_cache_be be;
+	struct elb_svc one;
 	struct elb_ct ct;
 	uint64_t hits, aged;
 
-	T_BEGIN("flow cache: sized per CPU, a power of two sets each, 32 MiB at most in all");
+	T_BEGIN("flow cache: sized per CPU, a power of two sets each, 16 MiB at most in all");
 	T_EXPECT(per_cpu * (uint32_t)ncpu == cache_n && (per_cpu & (per_cpu - 1)) == 0 &&
 		     per_cpu <= ELB_CT_CACHE_SETS &&
 		     (per_cpu * ELB_CT_CACHE_WAYS * (uint64_t)ncpu <= 2 * ELB_MAX_CT_FLOWS ||
@@ -1563,10 +1624,13 @@ static void test_ct_cache(void)
 	T_EXPECT(one_fwd_exact(47011, L4_TCP_SYN) == 0, "SYN forwarded");
 	T_EXPECT(one_fwd_exact(47011, L4_TCP_ACK) == 0, "ACK forwarded");
 	s = cache_slot(47011, "203.0.113.11", 80, IPPROTO_TCP);
-	T_EXPECT(s && s->flow.state == ELB_CT_EST && s->flow.gen == ct_gen() &&
-		     s->flow.nat_port == htons(8080) && s->flow.in_ifindex == (uint32_t)if_in &&
-		     s->flow.out_ifindex == (uint32_t)if_be && !memcmp(s->flow.dmac, MAC_B11, 6),
-		 "slot of the flow on CPU 0: state, generation, backend, next hop");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk, &ct) == 0, "forward entry");
+	T_EXPECT(s && s->flow.state == ELB_CT_EST && s->flow.gen == (uint16_t)ct_gen() &&
+		     s->flow.backend_id == ct.backend_id && s->flow.xport == 0,
+		 "slot of the flow on CPU 0: state, generation, backend id");
+	T_EXPECT(svc_entry("203.0.113.11", &one) == 0 &&
+		     cache_be_is(ct.backend_id, one.id, "192.0.2.11", MAC_B11),
+		 "its backend's entry: address, port, service, generation, next hop");
 	/* the forward entry goes behind the cache's back: only the slot can answer now */
 	T_EXPECT(bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &fk) == 0, "forward entry deleted");
 	hits = reason(ELB_R_LB_CT_HIT);
@@ -1580,11 +1644,38 @@ static void test_ct_cache(void)
 	g = ct_gen();
 	ct_forget();
 	T_EXPECT(ct_gen() == g + 1, "ct_gen %u -> %u", g, ct_gen());
+	s = cache_slot(47011, "203.0.113.11", 80, IPPROTO_TCP);
+	T_EXPECT(s && cache_be(s->flow.backend_id, &be) == 0, "slot and backend entry present");
+	be.gen = ct_gen(); /* as another flow of the backend through conntrack would leave it */
+	T_EXPECT(s && cache_be_set(s->flow.backend_id, &be) == 0,
+		 "backend entry of the new generation");
 	T_EXPECT(one_fwd_exact(47011, L4_TCP_ACK) == 0, "ACK forwarded");
 	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk, &ct) == 0,
 		 "through conntrack: the forward entry is back");
 	s = cache_slot(47011, "203.0.113.11", 80, IPPROTO_TCP);
-	T_EXPECT(s && s->flow.gen == g + 1, "slot written again with the new generation");
+	T_EXPECT(s && s->flow.gen == (uint16_t)(g + 1) &&
+		     cache_be_is(s->flow.backend_id, one.id, "192.0.2.11", MAC_B11),
+		 "slot and backend entry written again with the new generation");
+	T_END();
+
+	T_BEGIN("flow cache: a slot whose backend entry another backend or generation holds does "
+		"not answer; the conntrack path writes the entry again");
+	T_EXPECT(syn_ack("203.0.113.11", 47015, 80) == 0, "SYN, ACK forwarded");
+	s = cache_slot(47015, "203.0.113.11", 80, IPPROTO_TCP);
+	T_EXPECT(s && cache_be(s->flow.backend_id, &be) == 0, "slot and backend entry present");
+	be.backend_id = (uint16_t)(be.backend_id + ELB_CT_CACHE_BES); /* same index */
+	T_EXPECT(s && cache_be_set(s->flow.backend_id, &be) == 0, "entry held by another backend");
+	T_EXPECT(via_conntrack(&fk5, "203.0.113.11", 47015, 80) == 0,
+		 "the next ACK went through conntrack: its forward entry is back");
+	T_EXPECT(s && cache_be_is(s->flow.backend_id, one.id, "192.0.2.11", MAC_B11),
+		 "the backend's entry written again");
+	T_EXPECT(s && cache_be(s->flow.backend_id, &be) == 0, "backend entry present");
+	be.gen--;
+	T_EXPECT(s && cache_be_set(s->flow.backend_id, &be) == 0, "entry of the last generation");
+	T_EXPECT(via_conntrack(&fk5, "203.0.113.11", 47015, 80) == 0,
+		 "the next ACK went through conntrack again");
+	T_EXPECT(s && cache_be_is(s->flow.backend_id, one.id, "192.0.2.11", MAC_B11),
+		 "the backend's entry written again with this generation");
 	T_END();
 
 	T_BEGIN("flow cache: a packet that changes the TCP state goes to conntrack");
@@ -1630,7 +1721,8 @@ static void test_ct_cache(void)
 		 "slot held again until the refresh + ELB_CT_CACHE_HOLD_NS");
 	T_END();
 
-	T_BEGIN("flow cache: a slot looks its next hop up again a second after the last lookup");
+	T_BEGIN("flow cache: a backend entry looks its next hop up again a second after the last "
+		"lookup, and for a packet from another interface");
 	T_EXPECT(syn_ack("203.0.113.11", 47014, 80) == 0, "SYN, ACK forwarded");
 	T_EXPECT(bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &fk4) == 0,
 		 "forward entry deleted: only the slot can answer");
@@ -1639,19 +1731,26 @@ static void test_ct_cache(void)
 		 "backend's MAC changed");
 	T_EXPECT(one_fwd_exact(47014, L4_TCP_ACK) == 0, "within the second: to the old MAC");
 	s = cache_slot(47014, "203.0.113.11", 80, IPPROTO_TCP);
-	T_EXPECT(s != NULL, "slot present");
-	if (s)
-		s->flow.nh_until =
-		    (uint32_t)((dp_clock_ns() - ELB_CT_REFRESH_NS) >> 10); /* a second ago */
+	T_EXPECT(s && cache_be(s->flow.backend_id, &be) == 0, "slot and backend entry present");
+	be.nh_until = (uint32_t)((dp_clock_ns() - ELB_CT_REFRESH_NS) >> 10); /* a second ago */
+	T_EXPECT(s && cache_be_set(s->flow.backend_id, &be) == 0, "backend entry's lookup aged");
 	T_EXPECT(one_fwd_to(47014, L4_TCP_ACK, MAC_B21) == 0, "then to the new MAC");
 	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk4, &ct) != 0,
 		 "answered by the slot: no forward entry made");
-	T_EXPECT(s && !memcmp(s->flow.dmac, MAC_B21, 6) &&
-		     (int32_t)(s->flow.nh_until - (uint32_t)(dp_clock_ns() >> 10)) > 0,
-		 "slot holds the new next hop, due again in a second");
+	T_EXPECT(s && cache_be(s->flow.backend_id, &be) == 0 && !memcmp(be.dmac, MAC_B21, 6) &&
+		     (int32_t)(be.nh_until - (uint32_t)(dp_clock_ns() >> 10)) > 0,
+		 "backend entry holds the new next hop, due again in a second");
 	T_EXPECT(system("ip neigh replace 192.0.2.11 lladdr 02:be:00:00:00:11 dev elbbe0 "
 			"nud permanent") == 0,
 		 "backend's MAC back");
+	be.in_ifindex = (uint32_t)if_be; /* as if looked up for packets from the backend side */
+	T_EXPECT(s && cache_be_set(s->flow.backend_id, &be) == 0,
+		 "backend entry's lookup made for another interface, due in a second");
+	T_EXPECT(one_fwd_exact(47014, L4_TCP_ACK) == 0,
+		 "a packet from elbin0 looks it up again: to the MAC back");
+	T_EXPECT(s && cache_be(s->flow.backend_id, &be) == 0 && be.in_ifindex == (uint32_t)if_in &&
+		     !memcmp(be.dmac, MAC_B11, 6),
+		 "backend entry's lookup made for elbin0");
 	ct_forget();
 	T_END();
 
@@ -1659,13 +1758,14 @@ static void test_ct_cache(void)
 		"conntrack hit's");
 	T_EXPECT(one6_fwd_exact(47011, L4_TCP_SYN) == 0, "SYN forwarded");
 	T_EXPECT(one6_fwd_exact(47011, L4_TCP_ACK) == 0, "ACK forwarded");
-	ip_to_elb(&be6, &be6_elb);
 	s6 = cache6_slot(47011, "2001:db8:f::11", 80, IPPROTO_TCP);
-	T_EXPECT(s6 && s6->flow.state == ELB_CT_EST && s6->flow.gen == ct_gen() &&
-		     !memcmp(&s6->nat, &be6_elb, 16) && s6->flow.nat_port == htons(8080) &&
-		     s6->flow.in_ifindex == (uint32_t)if_in &&
-		     s6->flow.out_ifindex == (uint32_t)if_be && !memcmp(s6->flow.dmac, MAC_B11, 6),
-		 "slot of the flow on CPU 0: state, generation, backend, next hop");
+	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk6, &ct) == 0, "forward entry");
+	T_EXPECT(s6 && s6->flow.state == ELB_CT_EST && s6->flow.gen == (uint16_t)ct_gen() &&
+		     s6->flow.backend_id == ct.backend_id,
+		 "slot of the flow on CPU 0: state, generation, backend id");
+	T_EXPECT(svc_entry("2001:db8:f::11", &one) == 0 &&
+		     cache_be_is(ct.backend_id, one.id, "2001:db8:b::11", MAC_B11),
+		 "its backend's entry: address, port, service, generation, next hop");
 	T_EXPECT(cache_slot(47011, "2001:db8:f::11", 80, IPPROTO_TCP) == NULL,
 		 "not in the IPv4 cache");
 	T_EXPECT(bpf_map_delete_elem(ct_fd[ELB_CT_FORWARD], &fk6) == 0, "forward entry deleted");
@@ -1683,7 +1783,8 @@ static void test_ct_cache(void)
 	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk6, &ct) == 0,
 		 "through conntrack: the forward entry is back");
 	s6 = cache6_slot(47011, "2001:db8:f::11", 80, IPPROTO_TCP);
-	T_EXPECT(s6 && s6->flow.gen == ct_gen(), "slot written again with the new generation");
+	T_EXPECT(s6 && s6->flow.gen == (uint16_t)ct_gen(),
+		 "slot written again with the new generation");
 	T_EXPECT(one6_fwd_exact(47011, L4_TCP_FIN | L4_TCP_ACK) == 0, "FIN forwarded");
 	T_EXPECT(bpf_map_lookup_elem(ct_fd[ELB_CT_FORWARD], &fk6, &ct) == 0 &&
 		     ct.state == ELB_CT_CLOSING && s6 && s6->flow.state == ELB_CT_CLOSING,
@@ -1743,7 +1844,7 @@ int main(void)
 		t_skip("needs root to unshare a network namespace and create veths");
 		return 0;
 	}
-	{ /* one CPU: a flow's next packet finds the slot its last one wrote (ct_cache_v1) */
+	{ /* one CPU: a flow's next packet finds the slot its last one wrote (ct_cache_v2) */
 		cpu_set_t one;
 
 		CPU_ZERO(&one);
